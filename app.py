@@ -1,0 +1,16 @@
+"""inferlab's entry point: page config and the navigation over pages/."""
+
+import streamlit as st
+
+st.set_page_config(page_title="inferlab", page_icon=":material/speed:", layout="wide")
+
+pages = {
+    "inferlab": [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    ],
+    "Learn & calculate": [
+        st.Page("pages/latency.py", title="Latency", icon=":material/timer:", url_path="latency"),
+    ],
+}
+
+st.navigation(pages).run()

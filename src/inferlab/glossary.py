@@ -1,0 +1,108 @@
+"""The metrics glossary shown on the Home page, one entry per metric of METRICS.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["GLOSSARY", "PAGE_TITLES", "Term"]
+
+# Pages that explore glossary terms; Home links one once its file exists.
+PAGE_TITLES = {
+    "latency.py": "Latency",
+    "runs.py": "Runs",
+    "throughput.py": "Throughput & capacity",
+    "cost.py": "Cost",
+}
+
+
+@dataclass(frozen=True)
+class Term:
+    name: str
+    unit: str
+    formula: str
+    meaning: str
+    page: str  # file under pages/ that explores it
+
+
+GLOSSARY: tuple[Term, ...] = (
+    Term(
+        "TTFT",
+        "ms",
+        "send → first chunk with output content",
+        "Time to first token: how long the user stares at an empty answer.",
+        "latency.py",
+    ),
+    Term(
+        "TPOT",
+        "ms/token",
+        "(E2E − TTFT) / (output tokens − 1)",
+        "Time per output token once streaming has started.",
+        "latency.py",
+    ),
+    Term(
+        "ITL",
+        "ms",
+        "gap between consecutive content chunks",
+        "Inter-token latency; a chunk carrying k tokens counts as one gap.",
+        "runs.py",
+    ),
+    Term(
+        "E2E latency",
+        "s",
+        "send → last content chunk ≈ TTFT + TPOT × (N − 1)",
+        "End-to-end time for the whole answer.",
+        "latency.py",
+    ),
+    Term(
+        "Total latency (textbook)",
+        "s",
+        "TTFT + TPOT × N",
+        "The teaching formula; one TPOT more than the exact form.",
+        "latency.py",
+    ),
+    Term(
+        "Output tokens",
+        "tokens",
+        "server usage, else count of content chunks",
+        "Length of the answer, N.",
+        "latency.py",
+    ),
+    Term(
+        "Client queue",
+        "ms",
+        "scheduled send → actual send",
+        "Lag of the load generator itself; large values mean the client is overloaded.",
+        "runs.py",
+    ),
+    Term(
+        "RPS", "req/s", "completed requests / run duration", "Request throughput.", "throughput.py"
+    ),
+    Term(
+        "Output TPS",
+        "tokens/s",
+        "output tokens of completed requests / run duration",
+        "Token throughput of the whole deployment.",
+        "throughput.py",
+    ),
+    Term(
+        "Goodput",
+        "req/s",
+        "completed requests meeting every SLO / run duration",
+        "Throughput that actually satisfies users; attainment is their share.",
+        "runs.py",
+    ),
+    Term(
+        "Error rate",
+        "%",
+        "failed requests / all requests",
+        "Share of requests that did not complete.",
+        "runs.py",
+    ),
+    Term(
+        "Cost per 1M tokens",
+        "$",
+        "price per hour / (tokens per hour / 10⁶)",
+        "What a token costs, API-priced or self-hosted.",
+        "cost.py",
+    ),
+)

@@ -1,0 +1,114 @@
+from urllib.parse import parse_qs, urlparse
+
+from tests.app.conftest import OpenPage
+
+
+def metric(at, label: str) -> str:  # type: ignore[no-untyped-def]
+    return str(next(m.value for m in at.metric if m.label == label))
+
+
+def test_default_render_shows_both_forms_and_charts(open_page: OpenPage) -> None:
+    at = open_page("latency")
+    assert not at.exception
+    # defaults: TTFT 200 ms, TPOT 20 ms, N 256
+    assert metric(at, "Total latency (textbook)") == "5.32 s"
+    assert metric(at, "Total latency (exact)") == "5.3 s"
+    assert metric(at, "Streaming speed") == "50.0 tokens/s"
+    assert len(at.get("plotly_chart")) == 2
+    assert not at.warning
+
+
+def test_deep_link_shows_chatbot_total(open_page: OpenPage) -> None:
+    at = open_page("latency", {"ttft_ms": "1200", "tpot_ms": "80", "tokens": "50"})
+    assert metric(at, "Total latency (textbook)") == "5.2 s"
+    assert metric(at, "Total latency (exact)") == "5.12 s"
+    assert metric(at, "Share of the wait before token 1") == "23%"
+
+
+def test_changed_inputs_update_results_and_share_link(open_page: OpenPage) -> None:
+    at = open_page("latency")
+    at.number_input(key="ttft_ms").set_value(800.0)
+    at.number_input(key="tpot_ms").set_value(100.0)
+    at.number_input(key="tokens").set_value(50).run()
+    assert metric(at, "Total latency (textbook)") == "5.8 s"
+    link = at.code[-1].value
+    query = {k: v[0] for k, v in parse_qs(urlparse(link).query).items()}
+    assert query == {"ttft_ms": "800", "tpot_ms": "100", "tokens": "50"}
+
+
+def test_share_link_round_trip_reopens_the_same_view(open_page: OpenPage) -> None:
+    at = open_page("latency")
+    for key, value in {
+        "ttft_ms": 350.0,
+        "tpot_ms": 12.5,
+        "tokens": 900,
+        "ttft_b_ms": 90.0,
+        "tpot_b_ms": 25.0,
+    }.items():
+        at.number_input(key=key).set_value(value)
+    at.run()
+    link = at.code[-1].value
+    query = {k: v[0] for k, v in parse_qs(urlparse(link).query).items()}
+    reopened = open_page("latency", query)
+    for key in ("ttft_ms", "tpot_ms", "tokens", "ttft_b_ms", "tpot_b_ms"):
+        assert reopened.number_input(key=key).value == at.number_input(key=key).value
+    assert metric(reopened, "Total latency (textbook)") == metric(at, "Total latency (textbook)")
+    assert [i.value for i in reopened.info] == [i.value for i in at.info]
+
+
+def test_bad_link_values_fall_back_with_visible_warning(open_page: OpenPage) -> None:
+    at = open_page(
+        "latency", {"ttft_ms": "abc", "tpot_ms": "-5", "tokens": "2000000", "ttft_b_ms": "99999999"}
+    )
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "`ttft_ms`" in warnings and "not a number" in warnings
+    assert "`tpot_ms`" in warnings and "below the minimum" in warnings
+    assert "`tokens`" in warnings and "above the maximum" in warnings
+    assert "`ttft_b_ms`" in warnings
+    assert at.number_input(key="ttft_ms").value == 200.0
+    assert at.number_input(key="tokens").value == 256
+
+
+def test_breakeven_sentence_for_the_exercise(open_page: OpenPage) -> None:
+    at = open_page(
+        "latency",
+        {
+            "ttft_ms": "1200",
+            "tpot_ms": "80",
+            "tokens": "50",
+            "ttft_b_ms": "800",
+            "tpot_b_ms": "100",
+        },
+    )
+    assert "B is faster for answers shorter than 20 tokens" in at.info[0].value
+    assert any("A is faster by 0.6 s" in m.value for m in at.markdown)
+
+
+def test_exercise_preset_loads_numbers(open_page: OpenPage) -> None:
+    at = open_page("latency")
+    at.button[0].click().run()
+    assert at.number_input(key="ttft_ms").value == 1200
+    assert at.number_input(key="tpot_b_ms").value == 100
+    assert metric(at, "Total latency (textbook)") == "5.2 s"
+    assert "B is faster for answers shorter than 20 tokens" in at.info[0].value
+
+
+def test_exercise_answers_are_checked(open_page: OpenPage) -> None:
+    at = open_page("latency")
+    at.number_input(key="q1_answer").set_value(5.2)
+    at.number_input(key="q2_answer").set_value(5.0)
+    at.number_input(key="q2b_answer").set_value(20.0)
+    next(b for b in at.button if b.label == "Check my answers").click().run()
+    assert [s.value for s in at.success] == [
+        "Q1: Correct: 5.2 s.",
+        "Q2 breakeven: Correct: 20 tokens.",
+    ]
+    assert "Q2: Not quite: 5 s is too low" in at.error[0].value
+
+
+def test_worked_solution_is_in_the_expander(open_page: OpenPage) -> None:
+    at = open_page("latency")
+    solution = at.expander[0]
+    text = " ".join(m.value for m in solution.markdown)
+    assert "5.2 s" in text and "5.8 s" in text and "0.6 s later" in text and "20 tokens" in text

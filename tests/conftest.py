@@ -1,0 +1,19 @@
+"""Shared fixtures: an isolated database per test and AppTest helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def isolated_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own database file so nothing touches data/inferlab.duckdb."""
+    db = tmp_path / "inferlab.duckdb"
+    monkeypatch.setenv("INFERLAB_DB", str(db))
+    yield db

@@ -1,0 +1,20 @@
+"""The Latency deep link in a real browser."""
+
+from tests.e2e.conftest import screenshot
+
+
+def test_deep_link_shows_chatbot_total_in_chromium(app_url: str, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{app_url}/latency?ttft_ms=1200&tpot_ms=80&tokens=50")
+    metric = page.get_by_test_id("stMetric").filter(has_text="Total latency (textbook)")
+    metric.get_by_test_id("stMetricValue").wait_for(timeout=30_000)
+    assert metric.get_by_test_id("stMetricValue").inner_text() == "5.2 s"
+    page.get_by_test_id("stPlotlyChart").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    assert screenshot(page, "latency-deep-link").stat().st_size > 10_000
+
+
+def test_home_page_renders_glossary_in_chromium(app_url: str, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(app_url)
+    page.get_by_text("Glossary").wait_for(timeout=30_000)
+    assert page.get_by_text("Time to first token").count() >= 1
+    screenshot(page, "home")
