@@ -1,4 +1,4 @@
-"""Plotly figure builders: data in, ``go.Figure`` out; pages only display them."""
+"""Figures of the Latency page: the timeline of one answer and A vs B."""
 
 from __future__ import annotations
 
