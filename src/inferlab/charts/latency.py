@@ -116,14 +116,10 @@ def latency_timeline(ttft_ms: float, tpot_ms: float, output_tokens: int) -> go.F
     fig.update_xaxes(title_text=f"Time since the request was sent ({unit})", rangemode="tozero")
     fig.update_layout(
         barmode="overlay",
-        height=max(260, 34 * len(rows) + 140),
-        margin={"l": 10, "r": 10, "t": 50, "b": 40},
-        legend={
-            "orientation": "h",
-            "yanchor": "bottom",
-            "y": -0.45 if len(rows) < 6 else -0.2,
-            "x": 0,
-        },
+        height=max(280, 34 * len(rows) + 170),
+        margin={"l": 10, "r": 10, "t": 50, "b": 90},
+        # Anchored to the container's bottom edge so it never overlaps the axis title.
+        legend={"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom", "x": 0},
         uniformtext={"minsize": 9, "mode": "hide"},
     )
     return fig
