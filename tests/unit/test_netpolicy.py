@@ -1,0 +1,193 @@
+"""Target validation and the shared-deployment policy (allow-list, forbidden addresses, limits)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from inferlab.netpolicy import (
+    Limits,
+    NetPolicy,
+    PolicyError,
+    TargetError,
+    check_key_env_name,
+    check_target,
+    load_policy,
+    parse_target,
+    redirect_refusal,
+)
+
+OPEN = NetPolicy()
+
+
+def fake_dns(table: dict[str, Sequence[str]]):  # type: ignore[no-untyped-def]
+    def resolve(host: str) -> Sequence[str]:
+        if host not in table:
+            raise OSError("name does not resolve")
+        return table[host]
+
+    return resolve
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("", "empty"),
+        ("localhost:8000/v1", "http:// or https://"),
+        ("ftp://example.com/v1", "http:// or https://"),
+        ("http://", "no host"),
+        ("http://example.com:99999/v1", "invalid port"),
+        ("http://exa mple.com/v1", "spaces"),
+        ("http://user:pw@example.com/v1", "user name or password"),
+        ("http://example.com/v1?key=abc", "query"),
+    ],
+)
+def test_malformed_url_gets_a_message_naming_the_problem(url: str, words: str) -> None:
+    with pytest.raises(TargetError, match=words.replace("(", r"\(")) as err:
+        parse_target(url)
+    assert "e.g." in str(err.value) or "API key field" in str(err.value)
+
+
+def test_good_url_is_parsed_with_default_ports() -> None:
+    t = parse_target(" https://API.Example.com/v1 ")
+    assert (t.scheme, t.host, t.port) == ("https", "api.example.com", 443)
+    assert parse_target("http://[::1]:8000/v1").host == "::1"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data",
+        "http://169.254.1.7:8000/v1",
+        "http://[fe80::1]:8000/v1",
+        "http://[::ffff:169.254.169.254]/",
+        "http://metadata.google.internal/computeMetadata/v1",
+        "http://100.100.100.200/latest",
+    ],
+)
+def test_link_local_and_metadata_are_refused_even_without_allow_list(url: str) -> None:
+    with pytest.raises(TargetError, match="never contact"):
+        check_target(url, OPEN, resolve=fake_dns({}))
+
+
+def test_host_name_resolving_to_link_local_is_refused() -> None:
+    dns = fake_dns({"innocent.example": ["93.184.216.34", "169.254.169.254"]})
+    with pytest.raises(TargetError, match=r"innocent\.example \(169\.254\.169\.254\)"):
+        check_target("http://innocent.example/v1", OPEN, resolve=dns)
+
+
+def test_without_allow_list_any_other_target_is_allowed() -> None:
+    dns = fake_dns({"gpu-box.lan": ["10.1.2.3"]})
+    assert check_target("http://gpu-box.lan:8000/v1", OPEN, resolve=dns).port == 8000
+    assert check_target("http://127.0.0.1:9/v1", OPEN, resolve=dns).host == "127.0.0.1"
+    # an unresolvable name is left to the preflight, which says it does not resolve
+    assert check_target("http://nowhere.invalid/v1", OPEN, resolve=dns).host == "nowhere.invalid"
+
+
+def test_allow_list_entries_of_every_kind() -> None:
+    policy = NetPolicy(
+        allowed=(
+            "api.openai.com",
+            "gpu-box.lan:8000",
+            "*.internal.example",
+            "https://proxy.example/team-a",
+            "10.20.0.0/16",
+        ),
+        source="INFERLAB_ALLOWED_TARGETS",
+    )
+    dns = fake_dns(
+        {
+            "api.openai.com": ["1.2.3.4"],
+            "gpu-box.lan": ["10.9.9.9"],
+            "vllm.internal.example": ["10.5.5.5"],
+            "proxy.example": ["5.6.7.8"],
+            "box.corp": ["10.20.3.4"],
+            "evil.example": ["6.6.6.6"],
+        }
+    )
+    for ok in (
+        "https://api.openai.com/v1",
+        "http://gpu-box.lan:8000/v1",
+        "http://vllm.internal.example:8000/v1",
+        "https://proxy.example/team-a/v1",
+        "http://box.corp:8000/v1",
+        "http://10.20.0.7:8000/v1",
+    ):
+        check_target(ok, policy, resolve=dns)
+    for refused in (
+        "http://gpu-box.lan:9000/v1",
+        "https://proxy.example/team-b/v1",
+        "https://proxy.example/team-ab/v1",
+        "http://evil.example/v1",
+        "http://internal.example/v1",
+        "http://127.0.0.1:8000/v1",
+    ):
+        with pytest.raises(TargetError, match="not on this dashboard's list") as err:
+            check_target(refused, policy, resolve=dns)
+        assert "INFERLAB_ALLOWED_TARGETS" in str(err.value)
+
+
+def test_the_builtin_simulator_is_allowed_despite_the_allow_list() -> None:
+    policy = NetPolicy(allowed=("api.openai.com",))
+    sim = "http://127.0.0.1:43210/v1"
+    check_target(sim, policy, also_allowed=[sim], resolve=fake_dns({}))
+    with pytest.raises(TargetError):
+        check_target("http://127.0.0.1:43211/v1", policy, also_allowed=[sim], resolve=fake_dns({}))
+
+
+def test_policy_from_environment_wins_over_secrets(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[inferlab]\nallowed_targets = ["a.example"]\nmax_requests = 50\n')
+    from_file = load_policy({}, secrets_file=secrets)
+    assert from_file.allowed == ("a.example",) and from_file.limits.max_requests == 50
+    assert "secrets.toml" in from_file.source
+    env = {"INFERLAB_ALLOWED_TARGETS": "b.example, c.example:8000", "INFERLAB_MAX_CONCURRENCY": "8"}
+    from_env = load_policy(env, secrets_file=secrets)
+    assert from_env.allowed == ("b.example", "c.example:8000")
+    assert from_env.limits.max_concurrency == 8 and from_env.limits.max_requests == 50
+    assert load_policy({}, secrets_file=tmp_path / "missing.toml") == NetPolicy()
+    assert load_policy({}, secrets={"allowed_targets": "x.example"}).allowed == ("x.example",)
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"INFERLAB_MAX_REQUESTS": "lots"}, "not a number"),
+        ({"INFERLAB_MAX_CONCURRENCY": "-1"}, "positive"),
+        ({"INFERLAB_MAX_RUNNING_JOBS": "1.5"}, "whole"),
+        ({"INFERLAB_ALLOWED_TARGETS": "ftp://x"}, "not an http"),
+        ({"INFERLAB_ALLOWED_TARGETS": "10.0.0.0/99"}, "not a network"),
+        ({"INFERLAB_ALLOWED_TARGETS": "host:http"}, "invalid port"),
+    ],
+)
+def test_bad_policy_settings_name_the_setting(env: dict[str, str], words: str) -> None:
+    with pytest.raises(PolicyError, match=words):
+        load_policy(env, secrets_file=None)
+
+
+def test_default_limits_are_finite() -> None:
+    limits = Limits()
+    assert limits.max_concurrency > 0 and limits.max_requests > 0 and limits.max_running_jobs > 0
+
+
+def test_redirect_message_says_it_is_not_followed() -> None:
+    msg = redirect_refusal(301, "https://elsewhere.example/v1")
+    assert "not followed" in msg and "elsewhere.example" in msg
+
+
+def test_key_env_names_are_limited_to_credential_like_variables() -> None:
+    assert check_key_env_name(" OPENAI_API_KEY ", OPEN) == "OPENAI_API_KEY"
+    assert check_key_env_name("HF_TOKEN", OPEN) == "HF_TOKEN"
+    for bad, words in (
+        ("HOME", "does not look like"),
+        ("1BAD", "not an environment"),
+        ("A-B", "not an"),
+    ):
+        with pytest.raises(TargetError, match=words):
+            check_key_env_name(bad, OPEN)
+    listed = NetPolicy(key_env_vars=("TEAM_SECRET",))
+    assert check_key_env_name("TEAM_SECRET", listed) == "TEAM_SECRET"
+    with pytest.raises(TargetError, match="not one of"):
+        check_key_env_name("OPENAI_API_KEY", listed)
