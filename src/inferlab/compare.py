@@ -173,9 +173,10 @@ class RunRequests:
         sent = _float_array(frame, "sent_ms")
         scheduled = _float_array(frame, "scheduled_ms")
         scheduled = np.where(np.isnan(scheduled), sent, scheduled)
-        index = (
-            frame["index"].to_numpy(dtype=np.int64) if "index" in frame else np.arange(n)
-        ).astype(np.int64)
+        index_col = next((c for c in ("index", "idx") if c in frame), None)
+        index = (frame[index_col].to_numpy(dtype=np.int64) if index_col else np.arange(n)).astype(
+            np.int64
+        )
         errors = (
             frame["error_class"].astype(object).where(frame["error_class"].notna(), "").to_numpy()
             if "error_class" in frame
