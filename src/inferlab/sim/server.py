@@ -1,0 +1,270 @@
+"""Run the sim: uvicorn on a loopback socket, in a background thread or a child process.
+
+Thread mode (default) shares the caller's process: ``truth()`` reads the log
+directly. Process mode (``process=True``) gives the sim its own interpreter,
+so a heavy client in the caller does not delay the sim's writes (the GIL);
+``truth()`` then fetches ``GET /sim/truth``. Either way the stamps are
+``perf_counter_ns`` on the machine-wide monotonic clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import multiprocessing
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from types import TracebackType
+from typing import Any
+
+import httpx
+import uvicorn
+
+from inferlab.sim.app import SimState, build_app
+from inferlab.sim.config import SimConfig
+from inferlab.sim.truth import TruthRecord
+
+__all__ = ["SimServer", "bind_socket", "check_host", "make_uvicorn_server"]
+
+_START_TIMEOUT_S = 20.0
+
+
+def check_host(host: str, allow_remote: bool = False) -> None:
+    """Refuse a non-loopback address unless `allow_remote` (ValueError with the reason)."""
+    if allow_remote:
+        return
+    if host == "localhost":
+        return
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(
+            f"host {host!r} is not an IP address; use 127.0.0.1 (or pass --allow-remote "
+            "to serve a name, which exposes the sim to the network)"
+        ) from None
+    if not address.is_loopback:
+        raise ValueError(
+            f"host {host} is not a loopback address; the sim serves 127.0.0.1 or ::1 only "
+            "unless you pass --allow-remote (anyone who can reach the port can use it)"
+        )
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket on host:port (port 0 = any free port); OSError when taken."""
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port must be between 0 and 65535, got {port}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn that stops on SIGINT/SIGTERM without re-raising the signal afterwards."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        import signal
+
+        def stop(signum: int, frame: object) -> None:
+            if self.should_exit:
+                self.force_exit = True
+            self.should_exit = True
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def make_uvicorn_server(state: SimState, access_log: bool = False) -> uvicorn.Server:
+    """A uvicorn server for `state` that leaves logging setup to its host process."""
+    config = uvicorn.Config(
+        build_app(state),
+        loop="none",
+        http="h11",
+        lifespan="off",
+        log_config=None,
+        log_level="warning" if not access_log else "info",
+        access_log=access_log,
+        timeout_graceful_shutdown=1,
+        backlog=4096,
+    )
+    return _Server(config)
+
+
+def _child_main(config: SimConfig, host: str, port: int, conn: Connection) -> None:
+    """Process mode: bind, report the port (or the error), serve until SIGTERM."""
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        conn.send(("error", str(exc)))
+        return
+    conn.send(("port", sock.getsockname()[1]))
+    conn.close()
+    server = make_uvicorn_server(SimState(config))
+    asyncio.run(server.serve(sockets=[sock]))
+
+
+class SimServer:
+    """The sim on a free loopback port: ``with SimServer(cfg) as sim: sim.base_url``."""
+
+    def __init__(
+        self,
+        config: SimConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        process: bool = False,
+        allow_remote: bool = False,
+    ) -> None:
+        check_host(host, allow_remote)
+        self.config = config or SimConfig()
+        self.host = host
+        self.port = port
+        self.process = process
+        self._state: SimState | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._child: multiprocessing.process.BaseProcess | None = None
+
+    @property
+    def url(self) -> str:
+        """Root URL, e.g. ``http://127.0.0.1:8001``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """OpenAI base URL, e.g. ``http://127.0.0.1:8001/v1``."""
+        return f"{self.url}/v1"
+
+    @property
+    def running(self) -> bool:
+        if self._child is not None:
+            return self._child.is_alive()
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> SimServer:
+        """Start serving; returns once the port accepts connections."""
+        if self.running:
+            return self
+        if self.process:
+            self._start_process()
+        else:
+            self._start_thread()
+        return self
+
+    def _start_thread(self) -> None:
+        sock = bind_socket(self.host, self.port)
+        self.port = sock.getsockname()[1]
+        self._state = SimState(self.config)
+        server = make_uvicorn_server(self._state)
+        self._server = server
+
+        def run() -> None:
+            asyncio.run(server.serve(sockets=[sock]))
+
+        self._thread = threading.Thread(target=run, name=f"inferlab-sim:{self.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                sock.close()
+                raise RuntimeError("the simulated endpoint did not start")
+            time.sleep(0.005)
+
+    def _start_process(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(
+            target=_child_main,
+            args=(self.config, self.host, self.port, child),
+            name="inferlab-sim",
+            daemon=True,
+        )
+        proc.start()
+        child.close()
+        if not parent.poll(_START_TIMEOUT_S):
+            proc.kill()
+            raise RuntimeError("the simulated endpoint process did not start")
+        kind, value = parent.recv()
+        if kind == "error":
+            proc.join(5)
+            raise OSError(value)
+        self.port = int(value)
+        self._child = proc
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while True:
+            try:
+                httpx.get(f"{self.url}/health", timeout=1.0).raise_for_status()
+                return
+            except httpx.HTTPError:
+                if not proc.is_alive() or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("the simulated endpoint process did not answer") from None
+                time.sleep(0.02)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop serving (open streams are cut after about a second)."""
+        if self._child is not None:
+            self._child.terminate()
+            self._child.join(timeout_s)
+            if self._child.is_alive():
+                self._child.kill()
+                self._child.join(timeout_s)
+            self._child = None
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                self._server.force_exit = True
+                self._thread.join(timeout_s)
+            self._thread = None
+
+    def truth(self) -> list[TruthRecord]:
+        """Ground truth of every request served so far (most recent `truth_limit`)."""
+        if self._state is not None and not self.process:
+            return self._state.truth.snapshot()
+        response = httpx.get(f"{self.url}/sim/truth", timeout=30.0)
+        response.raise_for_status()
+        return [TruthRecord.from_json(item) for item in response.json()]
+
+    def clear_truth(self) -> None:
+        """Forget the ground truth gathered so far."""
+        if self._state is not None and not self.process:
+            self._state.truth.clear()
+            return
+        httpx.delete(f"{self.url}/sim/truth", timeout=10.0).raise_for_status()
+
+    def stats(self) -> dict[str, Any]:
+        """Requests served, active and queued streams, settings (no secrets)."""
+        response = httpx.get(f"{self.url}/sim/stats", timeout=10.0)
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()
+        return data
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
