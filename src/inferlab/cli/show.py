@@ -1,0 +1,131 @@
+"""`inferlab show RUN`: one run's settings and summary (a table, or JSON with --json)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from inferlab.cli import UsageError
+from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
+from inferlab.store import Slo, StoreError, UnknownRunError
+from inferlab.summary import RunSummary, Stats
+
+__all__ = ["register", "render_summary"]
+
+
+def register(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "show",
+        help="print a run's summary",
+        description="Print one run's settings and summary statistics.",
+    )
+    p.add_argument("run_id", metavar="RUN", help="run id (see `inferlab runs`)")
+    add_db_argument(p)
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("--slo-ttft-ms", type=float, metavar="MS", help="TTFT SLO for goodput")
+    p.add_argument("--slo-tpot-ms", type=float, metavar="MS", help="TPOT SLO for goodput")
+    p.add_argument("--slo-e2e-ms", type=float, metavar="MS", help="end-to-end SLO for goodput")
+    p.set_defaults(func=run)
+
+
+def _slo(args: argparse.Namespace) -> Slo | None:
+    for flag in ("slo_ttft_ms", "slo_tpot_ms", "slo_e2e_ms"):
+        v = getattr(args, flag)
+        if v is not None and not v > 0:
+            raise UsageError(f"--{flag.replace('_', '-')} must be a positive number of ms, got {v}")
+    slo = Slo(args.slo_ttft_ms, args.slo_tpot_ms, args.slo_e2e_ms)
+    return slo if slo.is_set else None
+
+
+def _f(v: float | None, fmt: str = "{:,.2f}") -> str:
+    return "-" if v is None else fmt.format(v)
+
+
+def render_summary(summary: RunSummary, console: Console, title: str = "") -> None:
+    """Counts, rates and the latency table of one summary."""
+    lines = [
+        f"status {summary.status}; {summary.requests:,} requests "
+        f"({summary.completed:,} completed, {summary.failed:,} failed, "
+        f"error rate {summary.error_rate:.1%}); {summary.warmup_requests:,} warm-up excluded",
+        f"duration {_f(summary.duration_s, '{:,.3f}')} s; {_f(summary.rps)} req/s; "
+        f"{_f(summary.output_tps, '{:,.1f}')} output tokens/s ({summary.output_tokens:,} tokens)",
+    ]
+    if summary.errors_by_class:
+        lines.append(
+            "errors: " + ", ".join(f"{k} {v:,}" for k, v in summary.errors_by_class.items())
+        )
+    if summary.slo is not None:
+        parts = [
+            f"{k.removesuffix('_ms').upper()} <= {v:g} ms"
+            for k, v in summary.slo.to_json().items()
+            if v is not None
+        ]
+        att = "-" if summary.slo_attainment is None else f"{summary.slo_attainment:.1%}"
+        lines.append(
+            f"SLO {' and '.join(parts)}: goodput {_f(summary.goodput_rps)} req/s, attainment {att}"
+        )
+    if title:
+        console.print(f"[bold]{escape(title)}[/bold]")
+    for line in lines:
+        console.print(line, highlight=False, markup=False)
+    table = Table()
+    table.add_column("metric (ms)")
+    for col in ("n", "mean", "std", "p50", "p90", "p95", "p99"):
+        table.add_column(col, justify="right")
+    metrics: list[tuple[str, Stats]] = [
+        ("TTFT", summary.ttft_ms),
+        ("TPOT", summary.tpot_ms),
+        ("ITL (per gap)", summary.itl_ms),
+        ("E2E", summary.e2e_ms),
+        ("client queue", summary.client_queue_ms),
+    ]
+    for name, st in metrics:
+        table.add_row(
+            name,
+            f"{st.count:,}",
+            *(_f(v) for v in (st.mean, st.std, st.p50, st.p90, st.p95, st.p99)),
+        )
+    console.print(table)
+
+
+def run(args: argparse.Namespace) -> int:
+    slo = _slo(args)
+    try:
+        store = open_store(args)
+        info = store.get_run(args.run_id)
+        if info is None:
+            raise UnknownRunError(
+                f"no run {args.run_id!r} in {store.path}; `inferlab runs` lists the run ids"
+            )
+        summary = store.summary(args.run_id, slo)
+    except UnknownRunError as exc:
+        return fail(str(exc))
+    except (StoreFailure, StoreError) as exc:
+        return fail(str(exc))
+    if args.json:
+        print(json.dumps(summary.to_json(), indent=2))
+        return 0
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    load = (
+        f"concurrency {info.load_value:g}"
+        if info.load_mode == "concurrency"
+        else f"{info.load_mode} {info.load_value:g} req/s"
+    )
+    head = f"Run {info.run_id}" + (f" — {info.label}" if info.label else "")
+    console.print(f"[bold]{escape(head)}[/bold]")
+    console.print(
+        f"{info.model} at {info.endpoint} ({info.api} API), {load}; "
+        f"started {info.started_at:%Y-%m-%d %H:%M:%S} UTC; tool {info.source_tool}"
+        + (f"; tags {', '.join(info.tags)}" if info.tags else "")
+        + (f"; group {info.group_id}" if info.group_id else ""),
+        highlight=False,
+        markup=False,
+    )
+    render_summary(summary, console)
+    return 0

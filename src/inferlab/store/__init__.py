@@ -1,0 +1,32 @@
+"""The DuckDB run store: runs, requests, summaries in SQL, crash-safe probe spools.
+
+Never imports streamlit. Design and reasons: docs/DESIGN-storage.md.
+"""
+
+from inferlab.store.db import (
+    RUN_STATUSES,
+    RunWriter,
+    Store,
+    StoreBusyError,
+    StoreError,
+    UnknownRunError,
+    default_db_path,
+    records_to_arrow,
+)
+from inferlab.store.schema import SCHEMA_VERSION
+from inferlab.summary import RunSummary, Slo, Stats
+
+__all__ = [
+    "RUN_STATUSES",
+    "SCHEMA_VERSION",
+    "RunSummary",
+    "RunWriter",
+    "Slo",
+    "Stats",
+    "Store",
+    "StoreBusyError",
+    "StoreError",
+    "UnknownRunError",
+    "default_db_path",
+    "records_to_arrow",
+]

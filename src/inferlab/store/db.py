@@ -1,0 +1,648 @@
+"""The run store: one DuckDB file, opened briefly for each operation.
+
+No connection outlives a method call, so the dashboard, several `inferlab
+probe` processes and the CLI can share one file (DuckDB allows one process to
+hold it at a time): a call that finds the file locked retries with backoff
+for up to `busy_timeout_s`. Running probes write to spool files instead
+(`inferlab.store.spool`); every open ingests finished or orphaned spools.
+Design and reasons: docs/DESIGN-storage.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import threading
+import time
+import types
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from inferlab.records import RequestRecord, RunInfo, RunStatus
+from inferlab.store import spool as spool_mod
+from inferlab.store.redact import clean_endpoint, clean_settings
+from inferlab.store.schema import SchemaTooNewError, migrate
+from inferlab.store.sql import ERRORS_SQL, ITL_SQL, REFRESH_STATS_SQL, SPOOL_COLUMNS, SUMMARY_SQL
+from inferlab.summary import RunSummary, Slo, Stats
+
+__all__ = [
+    "RUN_STATUSES",
+    "RunWriter",
+    "Store",
+    "StoreBusyError",
+    "StoreError",
+    "UnknownRunError",
+    "default_db_path",
+    "records_to_arrow",
+]
+
+RUN_STATUSES: tuple[RunStatus, ...] = ("running", "completed", "cancelled", "interrupted", "failed")
+_PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+class StoreError(Exception):
+    """The database cannot be used as asked; the message says why and what to do."""
+
+
+class StoreBusyError(StoreError):
+    """Another process kept the database file locked for longer than the busy timeout."""
+
+
+class UnknownRunError(StoreError):
+    """No run has this id."""
+
+
+def default_db_path() -> Path:
+    """$INFERLAB_DB, else <project root>/data/inferlab.duckdb."""
+    env = os.environ.get("INFERLAB_DB")
+    if env:
+        return Path(env).expanduser()
+    return _PROJECT_ROOT / "data" / "inferlab.duckdb"
+
+
+# One lock per database file and process: DuckDB shares one instance between a
+# process's connections, and serialising our writers avoids transaction conflicts.
+_PROCESS_LOCKS: dict[str, threading.RLock] = {}
+_PROCESS_LOCKS_GUARD = threading.Lock()
+
+
+def _process_lock(path: Path) -> threading.RLock:
+    with _PROCESS_LOCKS_GUARD:
+        return _PROCESS_LOCKS.setdefault(str(path), threading.RLock())
+
+
+def _to_utc_naive(ts: datetime) -> datetime:
+    return ts.astimezone(UTC).replace(tzinfo=None)  # naive input = local time
+
+
+def _from_db_ts(ts: datetime | None) -> datetime | None:
+    return None if ts is None else ts.replace(tzinfo=UTC)
+
+
+_REQ_SCHEMA = pa.schema(
+    [
+        ("idx", pa.int32()),
+        ("scheduled_ms", pa.float64()),
+        ("sent_ms", pa.float64()),
+        ("ok", pa.bool_()),
+        ("ttft_ms", pa.float64()),
+        ("e2e_ms", pa.float64()),
+        ("ttfot_ms", pa.float64()),
+        ("chunk_offsets_ms", pa.list_(pa.float64())),
+        ("chunk_tokens", pa.list_(pa.int32())),
+        ("input_tokens", pa.int32()),
+        ("output_tokens", pa.int32()),
+        ("token_count_source", pa.string()),
+        ("http_status", pa.int32()),
+        ("error_class", pa.string()),
+        ("error_message", pa.string()),
+        ("warmup", pa.bool_()),
+    ]
+)
+
+
+def records_to_arrow(records: Sequence[RequestRecord]) -> pa.Table:
+    """Records as an Arrow table with the `requests` columns (no run_id), built column-wise."""
+    cols: dict[str, list[Any]] = {
+        "idx": [r.index for r in records],
+        "scheduled_ms": [r.scheduled_ms for r in records],
+        "sent_ms": [r.sent_ms for r in records],
+        "ok": [r.ok for r in records],
+        "ttft_ms": [r.ttft_ms for r in records],
+        "e2e_ms": [r.e2e_ms for r in records],
+        "ttfot_ms": [r.ttfot_ms for r in records],
+        "chunk_offsets_ms": [r.chunk_offsets_ms for r in records],
+        "chunk_tokens": [r.chunk_tokens for r in records],
+        "input_tokens": [r.input_tokens for r in records],
+        "output_tokens": [r.output_tokens for r in records],
+        "token_count_source": [r.token_count_source for r in records],
+        "http_status": [r.http_status for r in records],
+        "error_class": [r.error_class for r in records],
+        "error_message": [r.error_message for r in records],
+        "warmup": [r.warmup for r in records],
+    }
+    return pa.table(cols, schema=_REQ_SCHEMA)
+
+
+_REQ_COLS = ", ".join(SPOOL_COLUMNS)
+_RUN_COLS = (
+    "run_id, started_at, finished_at, endpoint, model, api, load_mode, load_value, label, "
+    "tags, source_tool, group_id, settings, metadata, status"
+)
+
+
+def _read_spool_sql(path: Path) -> str:
+    cols = ", ".join(f"'{k}': '{v}'" for k, v in SPOOL_COLUMNS.items())
+    p = str(path).replace("'", "''")
+    # ignore_errors: a line torn by a power cut becomes all-NULL and is filtered out.
+    return (
+        f"SELECT {_REQ_COLS} FROM read_json('{p}', format='newline_delimited', "
+        f"columns={{{cols}}}, ignore_errors=true) "
+        "WHERE idx IS NOT NULL AND ok IS NOT NULL AND sent_ms IS NOT NULL "
+        "AND scheduled_ms IS NOT NULL AND warmup IS NOT NULL"
+    )
+
+
+def _stats_from(row: Sequence[Any], i: int) -> Stats:
+    count, mean, std, qs = row[i], row[i + 1], row[i + 2], row[i + 3]
+    if not count:
+        return Stats()
+    p50, p90, p95, p99 = (float(q) for q in qs)
+    return Stats(int(count), float(mean), float(std), p50, p90, p95, p99)
+
+
+class Store:
+    """The run store in one DuckDB file (created and migrated on first use)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, busy_timeout_s: float = 30.0):
+        self.path = Path(path).expanduser() if path is not None else default_db_path()
+        self.busy_timeout_s = busy_timeout_s
+        self.spool_dir = spool_mod.spool_dir(self.path)
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a directory; pass a database file path with --db")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder for {self.path}: {exc.strerror}") from exc
+        self._migrated = False
+        with self._session():
+            pass
+
+    # -- connections -----------------------------------------------------------------
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.busy_timeout_s
+        delay = 0.005
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                msg = str(exc)
+                if "lock" not in msg.lower():
+                    if "not a valid DuckDB database" in msg:
+                        raise StoreError(
+                            f"{self.path} is not an inferlab database (not a DuckDB file); "
+                            "pass another --db or move the file away"
+                        ) from exc
+                    raise StoreError(f"cannot open {self.path}: {msg}") from exc
+                if time.monotonic() >= deadline:
+                    raise StoreBusyError(
+                        f"{self.path} stayed locked by another process for "
+                        f"{self.busy_timeout_s:g} s; close long-running tools using it and retry"
+                    ) from exc
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.25)
+            except duckdb.Error as exc:
+                raise StoreError(f"cannot open {self.path}: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _session(self, ingest: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection: migrated, spools ingested, closed on exit."""
+        with _process_lock(self.path):
+            con = self._open()
+            try:
+                if not self._migrated:
+                    try:
+                        migrate(con)
+                    except SchemaTooNewError as exc:
+                        raise StoreError(f"{self.path}: {exc}") from exc
+                    except duckdb.Error as exc:
+                        raise StoreError(f"cannot upgrade {self.path}: {exc}") from exc
+                    self._migrated = True
+                if ingest:
+                    self._ingest_spools(con)
+                yield con
+            finally:
+                con.close()
+
+    # -- spools ----------------------------------------------------------------------
+
+    def _ingest_spools(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Ingest finished/orphaned spools (one transaction each); register live ones."""
+        if not self.spool_dir.is_dir():
+            return
+        entries = spool_mod.claim_finished(self.spool_dir)
+        claimed = {e.run_id for e in entries}
+        for entry in entries:
+            try:
+                con.execute("BEGIN TRANSACTION")
+                self._upsert_run(con, entry.info, entry.status, entry.finished_at)
+                con.execute("DELETE FROM requests WHERE run_id = ?", [entry.run_id])
+                if entry.data_path.exists():
+                    con.execute(
+                        f"INSERT INTO requests (run_id, {_REQ_COLS}) "
+                        f"SELECT ?, {_REQ_COLS} FROM ({_read_spool_sql(entry.data_path)})",
+                        [entry.run_id],
+                    )
+                con.execute("DELETE FROM run_stats WHERE run_id = ?", [entry.run_id])
+                con.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                entry.release()
+                raise
+            entry.remove()
+        # Live spools: make their runs visible as `running`.
+        for run_id in spool_mod.list_spools(self.spool_dir):
+            if run_id in claimed or self._exists(con, run_id):
+                continue
+            header = self.spool_dir / f"{run_id}.run.json"
+            with contextlib.suppress(FileNotFoundError, ValueError, KeyError, TypeError):
+                info = spool_mod.info_from_json(json.loads(header.read_text(encoding="utf-8")))
+                self._upsert_run(con, info, "running", None)
+
+    def _live_spool(self, run_id: str) -> Path | None:
+        data = self.spool_dir / f"{run_id}.jsonl"
+        return data if data.exists() else None
+
+    # -- runs ------------------------------------------------------------------------
+
+    @staticmethod
+    def _exists(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+        return con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchall() != []
+
+    def _require(self, con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+        if not self._exists(con, run_id):
+            raise UnknownRunError(f"no run {run_id!r} in {self.path}; `inferlab runs` lists them")
+
+    @staticmethod
+    def _upsert_run(
+        con: duckdb.DuckDBPyConnection,
+        info: RunInfo,
+        status: RunStatus,
+        finished_at: datetime | None,
+    ) -> None:
+        """Insert the run, or (if present) set its status and end time only."""
+        fin = _to_utc_naive(finished_at) if finished_at is not None else None
+        if Store._exists(con, info.run_id):
+            con.execute(
+                "UPDATE runs SET status = ?, finished_at = coalesce(?, finished_at) "
+                "WHERE run_id = ?",
+                [status, fin, info.run_id],
+            )
+            return
+        con.execute(
+            f"INSERT INTO runs ({_RUN_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                info.run_id,
+                _to_utc_naive(info.started_at),
+                fin,
+                clean_endpoint(info.endpoint),
+                info.model,
+                info.api,
+                info.load_mode,
+                float(info.load_value),
+                info.label,
+                list(info.tags),
+                info.source_tool,
+                info.group_id,
+                json.dumps(clean_settings(info.settings), default=str),
+                "{}",
+                status,
+            ],
+        )
+
+    def create_run(self, info: RunInfo, status: RunStatus = "running") -> None:
+        """Register a run whose requests come later through `add_requests`."""
+        if not spool_mod.RUN_ID_PATTERN.match(info.run_id):
+            raise StoreError(
+                f"run id {info.run_id!r} must be 1-128 letters, digits, '.', '_', ':' or '-'"
+            )
+        with self._session() as con:
+            if self._exists(con, info.run_id):
+                raise StoreError(f"run {info.run_id!r} already exists in {self.path}")
+            self._upsert_run(con, info, status, None)
+
+    def add_requests(self, run_id: str, records: Sequence[RequestRecord]) -> None:
+        """Append requests to a run in one bulk insert (Arrow)."""
+        self.add_requests_table(run_id, records_to_arrow(records))
+
+    def add_requests_table(self, run_id: str, table: pa.Table | pd.DataFrame) -> None:
+        """Bulk-append request rows given column-wise (the `requests` columns, no run_id)."""
+        with self._session() as con:
+            self._require(con, run_id)
+            con.register("_batch", table)
+            try:
+                con.execute("BEGIN TRANSACTION")
+                con.execute(
+                    f"INSERT INTO requests (run_id, {_REQ_COLS}) SELECT ?, {_REQ_COLS} FROM _batch",
+                    [run_id],
+                )
+                con.execute("DELETE FROM run_stats WHERE run_id = ?", [run_id])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.unregister("_batch")
+
+    def finish_run(self, run_id: str, status: RunStatus = "completed") -> None:
+        if status not in RUN_STATUSES:
+            raise StoreError(f"unknown run status {status!r}; use one of {', '.join(RUN_STATUSES)}")
+        with self._session() as con:
+            self._require(con, run_id)
+            con.execute(
+                "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
+                [status, _to_utc_naive(datetime.now(UTC)), run_id],
+            )
+
+    def run_writer(self, info: RunInfo, *, fsync_interval_s: float = 0.2) -> RunWriter:
+        """A crash-safe incremental writer for a running probe (see `RunWriter`)."""
+        return RunWriter(self, info, fsync_interval_s=fsync_interval_s)
+
+    def get_run(self, run_id: str) -> RunInfo | None:
+        with self._session() as con:
+            rows = con.execute(
+                "SELECT run_id, started_at, endpoint, model, api, load_mode, load_value, label, "
+                "tags, source_tool, group_id, settings FROM runs WHERE run_id = ?",
+                [run_id],
+            ).fetchall()
+        if not rows:
+            return None
+        row = rows[0]
+        started = _from_db_ts(row[1])
+        assert started is not None
+        return RunInfo(
+            run_id=row[0],
+            started_at=started,
+            endpoint=row[2],
+            model=row[3],
+            api=row[4],
+            load_mode=row[5],
+            load_value=float(row[6]),
+            label=row[7],
+            tags=tuple(row[8] or ()),
+            source_tool=row[9],
+            group_id=row[10],
+            settings=json.loads(row[11] or "{}"),
+        )
+
+    def run_status(self, run_id: str) -> RunStatus | None:
+        with self._session() as con:
+            rows = con.execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchall()
+        return rows[0][0] if rows else None
+
+    def run_metadata(self, run_id: str) -> dict[str, Any]:
+        with self._session() as con:
+            self._require(con, run_id)
+            rows = con.execute("SELECT metadata FROM runs WHERE run_id = ?", [run_id]).fetchall()
+        return dict(json.loads(rows[0][0] or "{}")) if rows else {}
+
+    def add_run_metadata(self, run_id: str, metadata: dict[str, Any]) -> None:
+        """Merge free-form metadata (gpu, model_params_b, precision, ...) into the run's."""
+        with self._session() as con:
+            self._require(con, run_id)
+            rows = con.execute("SELECT metadata FROM runs WHERE run_id = ?", [run_id]).fetchall()
+            merged = dict(json.loads(rows[0][0] or "{}")) if rows else {}
+            merged.update(clean_settings(dict(metadata)))  # type: ignore[call-overload]
+            con.execute(
+                "UPDATE runs SET metadata = ? WHERE run_id = ?",
+                [json.dumps(merged, default=str), run_id],
+            )
+
+    def update_run(
+        self, run_id: str, label: str | None = None, tags: Sequence[str] | None = None
+    ) -> None:
+        with self._session() as con:
+            self._require(con, run_id)
+            if label is not None:
+                con.execute("UPDATE runs SET label = ? WHERE run_id = ?", [label, run_id])
+            if tags is not None:
+                con.execute("UPDATE runs SET tags = ? WHERE run_id = ?", [list(tags), run_id])
+
+    def delete_run(self, run_id: str) -> None:
+        with self._session() as con:
+            self._require(con, run_id)
+            con.execute("BEGIN TRANSACTION")
+            for table in ("requests", "run_stats", "runs"):
+                con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+            con.execute("COMMIT")
+
+    def list_runs(
+        self,
+        *,
+        tag: str | None = None,
+        group_id: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """One row per run, newest first: settings, status, tags and key statistics."""
+        where, params = ["true"], []
+        if tag is not None:
+            where.append("list_contains(r.tags, ?)")
+            params.append(tag)
+        if group_id is not None:
+            where.append("r.group_id = ?")
+            params.append(group_id)
+        if status is not None:
+            where.append("r.status = ?")
+            params.append(status)
+        lim = f"LIMIT {int(limit)}" if limit is not None else ""
+        with self._session() as con:
+            con.execute(REFRESH_STATS_SQL)
+            df = con.execute(
+                "SELECT r.run_id, r.label, r.status, r.started_at, r.finished_at, r.model, "
+                "r.endpoint, r.api, r.load_mode, r.load_value, r.tags, r.group_id, "
+                "r.source_tool, s.requests, s.failed, s.error_rate, s.ttft_p50_ms, "
+                "s.ttft_p95_ms, s.tpot_p50_ms, s.tpot_p95_ms, s.e2e_p50_ms, s.e2e_p95_ms, "
+                "s.rps, s.output_tps "
+                "FROM runs r LEFT JOIN run_stats s USING (run_id) "
+                f"WHERE {' AND '.join(where)} ORDER BY r.started_at DESC, r.run_id {lim}",
+                params,
+            ).df()
+        return df
+
+    # -- requests and summaries --------------------------------------------------------
+
+    def _source(self, con: duckdb.DuckDBPyConnection, run_id: str) -> str:
+        """SQL relation of the run's requests: stored rows, plus a live spool's rows."""
+        stored = f"SELECT {_REQ_COLS} FROM requests WHERE run_id = $run_id"
+        live = self._live_spool(run_id)
+        if live is None:
+            return f"({stored})"
+        return f"({stored} UNION ALL {_read_spool_sql(live)})"
+
+    def requests_frame(self, run_id: str) -> pd.DataFrame:
+        """One row per request (warm-up included, flagged), ordered by index; list columns."""
+        with self._session() as con:
+            self._require(con, run_id)
+            src = self._source(con, run_id)
+            df = con.execute(
+                f"SELECT idx AS index, {_REQ_COLS.replace('idx, ', '')}, "
+                "sent_ms - scheduled_ms AS client_queue_ms, "
+                "CASE WHEN output_tokens >= 2 AND ttft_ms IS NOT NULL AND e2e_ms IS NOT NULL "
+                "THEN (e2e_ms - ttft_ms) / (output_tokens - 1) END AS tpot_ms "
+                f"FROM {src} ORDER BY idx",
+                {"run_id": run_id},
+            ).df()
+        return df
+
+    def records(self, run_id: str) -> list[RequestRecord]:
+        """The run's requests as RequestRecord objects (for Python callers and tests)."""
+        df = self.requests_frame(run_id)
+
+        def opt_f(x: Any) -> float | None:
+            return None if x is None or pd.isna(x) else float(x)
+
+        def opt_i(x: Any) -> int | None:
+            return None if x is None or pd.isna(x) else int(x)
+
+        def opt_s(x: Any) -> str | None:
+            return None if x is None or pd.isna(x) else str(x)
+
+        out = []
+        rows: list[dict[str, Any]] = df.to_dict(orient="records")  # type: ignore[assignment]
+        for row in rows:
+            offs, toks = row["chunk_offsets_ms"], row["chunk_tokens"]
+            out.append(
+                RequestRecord(
+                    index=int(row["index"]),
+                    scheduled_ms=float(row["scheduled_ms"]),
+                    sent_ms=float(row["sent_ms"]),
+                    ok=bool(row["ok"]),
+                    ttft_ms=opt_f(row["ttft_ms"]),
+                    e2e_ms=opt_f(row["e2e_ms"]),
+                    ttfot_ms=opt_f(row["ttfot_ms"]),
+                    chunk_offsets_ms=tuple(float(x) for x in offs) if offs is not None else (),
+                    chunk_tokens=tuple(int(x) for x in toks) if toks is not None else (),
+                    input_tokens=opt_i(row["input_tokens"]),
+                    output_tokens=opt_i(row["output_tokens"]),
+                    token_count_source=opt_s(row["token_count_source"]) or "unknown",  # type: ignore[arg-type]
+                    http_status=opt_i(row["http_status"]),
+                    error_class=opt_s(row["error_class"]),
+                    error_message=opt_s(row["error_message"]),
+                    warmup=bool(row["warmup"]),
+                )
+            )
+        return out
+
+    def summary(self, run_id: str, slo: Slo | None = None) -> RunSummary:
+        """The run's summary, computed in SQL (same conventions as `inferlab.summary`)."""
+        slo_set = slo if slo is not None and slo.is_set else None
+        params = {
+            "run_id": run_id,
+            "slo_ttft": slo_set.ttft_ms if slo_set else None,
+            "slo_tpot": slo_set.tpot_ms if slo_set else None,
+            "slo_e2e": slo_set.e2e_ms if slo_set else None,
+        }
+        with self._session() as con:
+            status_rows = con.execute(
+                "SELECT status FROM runs WHERE run_id = ?", [run_id]
+            ).fetchall()
+            if not status_rows:
+                raise UnknownRunError(
+                    f"no run {run_id!r} in {self.path}; `inferlab runs` lists them"
+                )
+            src = self._source(con, run_id)
+            sql = SUMMARY_SQL.replace("{src}", src)
+            for name in ("slo_ttft", "slo_tpot", "slo_e2e"):
+                sql = sql.replace(f"${name}", f"CAST(${name} AS DOUBLE)")
+            row = con.execute(sql, params).fetchall()[0]
+            errors = con.execute(ERRORS_SQL.replace("{src}", src), {"run_id": run_id}).fetchall()
+            itl = con.execute(ITL_SQL.replace("{src}", src), {"run_id": run_id}).fetchall()[0]
+        n, n_ok, n_warm, out_tok, first_send, last_end, good = row[:7]
+        duration_s = None
+        if n and last_end is not None and last_end - first_send > 0:
+            duration_s = (last_end - first_send) / 1000.0
+
+        def per_s(x: float) -> float | None:
+            return x / duration_s if duration_s else None
+
+        return RunSummary(
+            run_id=run_id,
+            status=status_rows[0][0],
+            requests=int(n),
+            completed=int(n_ok),
+            failed=int(n - n_ok),
+            error_rate=(n - n_ok) / n if n else 0.0,
+            errors_by_class={str(c): int(k) for c, k in errors},
+            warmup_requests=int(n_warm),
+            output_tokens=int(out_tok),
+            duration_s=duration_s,
+            rps=per_s(n_ok),
+            output_tps=per_s(out_tok),
+            slo=slo_set,
+            goodput_rps=per_s(good) if slo_set else None,
+            slo_attainment=(good / n if n else None) if slo_set else None,
+            ttft_ms=_stats_from(row, 7),
+            tpot_ms=_stats_from(row, 11),
+            e2e_ms=_stats_from(row, 15),
+            client_queue_ms=_stats_from(row, 19),
+            itl_ms=_stats_from(itl, 0),
+        )
+
+
+class RunWriter:
+    """Saves a running probe's records safely while other processes use the database.
+
+    Each `add()` appends to the run's spool file (durable against a crash of this
+    process once it returns). `close(status)` seals the spool and ingests it; if
+    the database stays busy, the next process to open the store ingests it.
+    As a context manager it closes with `completed`, `cancelled` (Ctrl-C /
+    task cancellation) or `failed` (any other exception).
+    """
+
+    def __init__(self, store: Store, info: RunInfo, *, fsync_interval_s: float = 0.2) -> None:
+        if not spool_mod.RUN_ID_PATTERN.match(info.run_id):
+            raise StoreError(
+                f"run id {info.run_id!r} must be 1-128 letters, digits, '.', '_', ':' or '-'"
+            )
+        if store.get_run(info.run_id) is not None:
+            raise StoreError(f"run {info.run_id!r} already exists in {store.path}")
+        self.store = store
+        self.run_id = info.run_id
+        self._lock = threading.Lock()
+        self._spool = spool_mod.SpoolWriter(store.spool_dir, info, fsync_interval_s)
+        self.ingested = False
+        # Make the run visible as `running` now if the file is free; else the next open does.
+        with contextlib.suppress(StoreBusyError):
+            Store(store.path, busy_timeout_s=1.0)
+
+    @property
+    def count(self) -> int:
+        return self._spool.count
+
+    def add(self, record: RequestRecord) -> None:
+        with self._lock:
+            self._spool.add(record)
+
+    def add_many(self, records: Sequence[RequestRecord]) -> None:
+        with self._lock:
+            for rec in records:
+                self._spool.add(rec)
+
+    def close(self, status: RunStatus = "completed") -> bool:
+        """Seal the run with `status` and ingest it; False if left for the next open."""
+        with self._lock:
+            if not self._spool.closed:
+                self._spool.close(status)
+        try:
+            Store(self.store.path, busy_timeout_s=self.store.busy_timeout_s)
+        except StoreBusyError:
+            return False
+        self.ingested = True
+        return True
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close("completed")
+        elif issubclass(exc_type, KeyboardInterrupt) or exc_type.__name__ == "CancelledError":
+            self.close("cancelled")
+        else:
+            self.close("failed")

@@ -1,0 +1,125 @@
+"""Database schema and its migrations.
+
+`schema_version` holds one row per applied migration. Each migration moves the
+file from version N-1 to N inside one transaction, so an older file upgrades in
+place the first time a newer inferlab opens it. Never edit a released
+migration: append a new one.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SchemaTooNewError", "current_version", "migrate"]
+
+
+class SchemaTooNewError(Exception):
+    """The file was written by a newer inferlab than this one."""
+
+
+# Version 1: the first layout (runs + requests, timings and chunk offsets).
+_V1 = [
+    """
+    CREATE TABLE runs (
+        run_id VARCHAR PRIMARY KEY,
+        started_at TIMESTAMP NOT NULL,
+        finished_at TIMESTAMP,
+        endpoint VARCHAR NOT NULL,
+        model VARCHAR NOT NULL,
+        api VARCHAR NOT NULL,
+        load_mode VARCHAR NOT NULL,
+        load_value DOUBLE NOT NULL,
+        label VARCHAR NOT NULL DEFAULT '',
+        source_tool VARCHAR NOT NULL DEFAULT 'inferlab',
+        settings VARCHAR NOT NULL DEFAULT '{}',
+        status VARCHAR NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE requests (
+        run_id VARCHAR NOT NULL,
+        idx INTEGER NOT NULL,
+        scheduled_ms DOUBLE NOT NULL,
+        sent_ms DOUBLE NOT NULL,
+        ok BOOLEAN NOT NULL,
+        ttft_ms DOUBLE,
+        e2e_ms DOUBLE,
+        chunk_offsets_ms DOUBLE[],
+        input_tokens INTEGER,
+        output_tokens INTEGER,
+        token_count_source VARCHAR,
+        http_status INTEGER,
+        error_class VARCHAR,
+        error_message VARCHAR,
+        warmup BOOLEAN NOT NULL DEFAULT false
+    )
+    """,
+]
+
+# Version 2: sweep groups, tags, free-form metadata, per-chunk token counts,
+# TTFOT, and a cache of per-run statistics for fast run lists.
+_V2 = [
+    "ALTER TABLE runs ADD COLUMN group_id VARCHAR",
+    "ALTER TABLE runs ADD COLUMN tags VARCHAR[] DEFAULT []",
+    "UPDATE runs SET tags = [] WHERE tags IS NULL",
+    "ALTER TABLE runs ADD COLUMN metadata VARCHAR DEFAULT '{}'",
+    "UPDATE runs SET metadata = '{}' WHERE metadata IS NULL",
+    "ALTER TABLE requests ADD COLUMN ttfot_ms DOUBLE",
+    "ALTER TABLE requests ADD COLUMN chunk_tokens INTEGER[]",
+    """
+    CREATE TABLE run_stats (
+        run_id VARCHAR PRIMARY KEY,
+        requests BIGINT,
+        failed BIGINT,
+        error_rate DOUBLE,
+        ttft_p50_ms DOUBLE,
+        ttft_p95_ms DOUBLE,
+        tpot_p50_ms DOUBLE,
+        tpot_p95_ms DOUBLE,
+        e2e_p50_ms DOUBLE,
+        e2e_p95_ms DOUBLE,
+        rps DOUBLE,
+        output_tps DOUBLE
+    )
+    """,
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The file's schema version; 0 for an empty file."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_name = 'schema_version' AND table_schema = 'main'"
+    ).fetchall()
+    if not exists or not exists[0][0]:
+        return 0
+    rows = con.execute("SELECT max(version) FROM schema_version").fetchall()
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply every missing migration, each in its own transaction; returns the new version."""
+    version = current_version(con)
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNewError(
+            f"database schema version {version} is newer than this inferlab supports "
+            f"({SCHEMA_VERSION}); upgrade inferlab or use another --db"
+        )
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                "version INTEGER PRIMARY KEY, applied_at TIMESTAMP DEFAULT now())"
+            )
+            for stmt in MIGRATIONS[target - 1]:
+                con.execute(stmt)
+            con.execute("INSERT INTO schema_version (version) VALUES (?)", [target])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION
