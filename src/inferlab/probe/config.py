@@ -1,0 +1,193 @@
+"""What one probe run does: target, load shape, stop conditions, prompts.
+
+`ProbeConfig` never reaches the database as a whole: `run_settings()` is the
+credential-free part that does (header names, never header values or the key).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from inferlab.records import RunInfo
+
+__all__ = [
+    "Api",
+    "ConfigError",
+    "LoadMode",
+    "ProbeConfig",
+    "endpoint_for_display",
+    "make_run_info",
+    "sweep_configs",
+]
+
+Api = Literal["chat", "completions"]
+LoadMode = Literal["concurrency", "constant", "poisson"]
+SweepAxis = Literal["concurrency", "rate"]
+
+DEFAULT_REQUESTS = 100
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message names it and says what to use."""
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    """Settings of one run. `api_key` and header values are secrets: not in repr."""
+
+    url: str
+    model: str
+    api: Api = "chat"
+    api_key: str | None = field(default=None, repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    load_mode: LoadMode = "concurrency"
+    concurrency: int = 1  # closed loop; in rate modes an optional cap (0 = none)
+    rate_rps: float | None = None
+    requests: int | None = DEFAULT_REQUESTS
+    duration_s: float | None = None
+    warmup: int = 0
+    timeout_s: float = 60.0
+    prompt_tokens: int = 128
+    max_tokens: int = 128
+    ignore_eos: bool = False
+    seed: int = 0
+    prompts_file: str | None = None
+    shared_prefix: bool = False
+    label: str = ""
+    tags: tuple[str, ...] = ()
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the first unusable setting."""
+        check_url(self.url)
+        if not self.model.strip():
+            raise ConfigError("--model is empty; pass the model name the server serves")
+        if self.api not in ("chat", "completions"):
+            raise ConfigError(f"--api {self.api!r} is not chat or completions")
+        if self.load_mode not in ("concurrency", "constant", "poisson"):
+            raise ConfigError(
+                f"load mode {self.load_mode!r} is not concurrency, constant or poisson"
+            )
+        if self.load_mode == "concurrency":
+            if self.concurrency < 1:
+                raise ConfigError(f"--concurrency {self.concurrency} must be at least 1")
+        else:
+            if self.rate_rps is None or not math.isfinite(self.rate_rps) or self.rate_rps <= 0:
+                raise ConfigError(f"--rate {self.rate_rps} must be a positive number of requests/s")
+            if self.concurrency < 0:
+                raise ConfigError(f"concurrency cap {self.concurrency} must be 0 (none) or more")
+        if self.requests is None and self.duration_s is None:
+            raise ConfigError("give --requests N and/or --duration S so the run can stop")
+        if self.requests is not None and self.requests < 1:
+            raise ConfigError(f"--requests {self.requests} must be at least 1")
+        if self.duration_s is not None and not (
+            math.isfinite(self.duration_s) and self.duration_s > 0
+        ):
+            raise ConfigError(f"--duration {self.duration_s} must be a positive number of seconds")
+        if self.warmup < 0:
+            raise ConfigError(f"--warmup {self.warmup} must be 0 or more")
+        if not (math.isfinite(self.timeout_s) and self.timeout_s > 0):
+            raise ConfigError(f"--timeout {self.timeout_s} must be a positive number of seconds")
+        if self.prompt_tokens < 1:
+            raise ConfigError(f"--prompt-tokens {self.prompt_tokens} must be at least 1")
+        if self.max_tokens < 1:
+            raise ConfigError(f"--max-tokens {self.max_tokens} must be at least 1")
+        for name in self.headers:
+            if not name or any(c in name for c in " :\r\n\t"):
+                raise ConfigError(f"header name {name!r} is not valid; use --header Name:value")
+        for value in self.headers.values():
+            if any(c in value for c in "\r\n"):
+                raise ConfigError("a --header value contains a line break")
+
+    @property
+    def load_value(self) -> float:
+        """Concurrency, or requests/s in the rate modes."""
+        if self.load_mode == "concurrency":
+            return float(self.concurrency)
+        return float(self.rate_rps or 0.0)
+
+    @property
+    def max_in_flight(self) -> int | None:
+        """Most requests open at once (sizes the connection pool); None = unbounded."""
+        if self.load_mode == "concurrency":
+            return self.concurrency
+        return self.concurrency or None
+
+    def run_settings(self) -> dict[str, object]:
+        """Everything worth keeping with the run, without credentials."""
+        return {
+            "requests": self.requests,
+            "duration_s": self.duration_s,
+            "warmup": self.warmup,
+            "timeout_s": self.timeout_s,
+            "prompt_tokens": None if self.prompts_file else self.prompt_tokens,
+            "max_tokens": self.max_tokens,
+            "ignore_eos": self.ignore_eos,
+            "seed": self.seed,
+            "prompts_file": self.prompts_file,
+            "shared_prefix": self.shared_prefix,
+            "concurrency_cap": self.max_in_flight,
+            "header_names": sorted(self.headers),
+            "authenticated": self.api_key is not None,
+        }
+
+
+def check_url(url: str) -> None:
+    """Raise ConfigError unless `url` is an http(s) URL with a host."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"--url {url!r} is not an http(s) URL; use e.g. http://127.0.0.1:8001/v1")
+    try:
+        parts.port  # noqa: B018 - raises on a non-numeric port
+    except ValueError:
+        raise ConfigError(f"--url {url!r} has an invalid port") from None
+
+
+def endpoint_for_display(url: str) -> str:
+    """The URL without user:password, query or fragment (where secrets hide)."""
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def make_run_info(cfg: ProbeConfig, group_id: str | None = None) -> RunInfo:
+    """A fresh RunInfo for `cfg` (new run id, started now)."""
+    return RunInfo(
+        run_id=uuid.uuid4().hex[:12],
+        started_at=datetime.now(UTC),
+        endpoint=endpoint_for_display(cfg.url),
+        model=cfg.model,
+        api=cfg.api,
+        load_mode=cfg.load_mode,
+        load_value=cfg.load_value,
+        label=cfg.label,
+        tags=tuple(cfg.tags),
+        source_tool="inferlab",
+        group_id=group_id,
+        settings=cfg.run_settings(),
+    )
+
+
+def sweep_configs(cfg: ProbeConfig, values: list[float]) -> list[ProbeConfig]:
+    """One config per sweep step: concurrencies in concurrency mode, else rates."""
+    if not values:
+        raise ConfigError("--sweep needs at least one value, e.g. --sweep 1,4,16,64")
+    steps = []
+    for v in values:
+        if not (math.isfinite(v) and v > 0):
+            raise ConfigError(f"--sweep value {v} must be a positive number")
+        if cfg.load_mode == "concurrency":
+            if v != int(v):
+                raise ConfigError(f"--sweep value {v} must be a whole concurrency")
+            steps.append(replace(cfg, concurrency=int(v)))
+        else:
+            steps.append(replace(cfg, rate_rps=float(v)))
+    return steps

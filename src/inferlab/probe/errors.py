@@ -1,0 +1,89 @@
+"""Error classes of failed requests: a small, stable vocabulary for the store and pages.
+
+| class | meaning |
+|---|---|
+| connection_refused | nothing listens at host:port |
+| dns_error | the host name does not resolve |
+| connect_error | another failure to connect (TLS, network unreachable, ...) |
+| connect_timeout | no connection within the timeout |
+| read_timeout | no bytes for the timeout while waiting for the response or the next chunk |
+| write_timeout / pool_timeout | sending the body / waiting for a pooled connection took too long |
+| http_<status> | the server answered with that status (http_401, http_429, http_500, ...) |
+| disconnected | the connection closed or reset before the response was complete |
+| not_event_stream | a 200 response that is not `text/event-stream` |
+| malformed_sse | bytes arrived but no SSE data event could be read from them |
+| invalid_json | an SSE data line that is not a JSON object |
+| api_error | a JSON `error` object inside the stream |
+| incomplete_stream | the stream ended without `data: [DONE]` |
+| empty_stream | a 200 response with an empty body |
+| protocol_error | the HTTP exchange itself was malformed |
+| client_error | anything else (the message names the exception) |
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+import httpx
+
+__all__ = ["classify_exception", "scrub"]
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain = []
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return chain
+
+
+def classify_exception(exc: BaseException, *, response_started: bool) -> tuple[str, str]:
+    """(error_class, one-line message) for an exception raised while requesting."""
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connect_timeout", f"no connection within the timeout ({text})"
+    if isinstance(exc, httpx.ReadTimeout):
+        what = "the next chunk" if response_started else "the response"
+        return "read_timeout", f"no bytes within the timeout while waiting for {what}"
+    if isinstance(exc, httpx.WriteTimeout):
+        return "write_timeout", "sending the request timed out"
+    if isinstance(exc, httpx.PoolTimeout):
+        return "pool_timeout", "no free connection within the timeout"
+    if isinstance(exc, httpx.ConnectError):
+        for cause in _causes(exc):
+            if (
+                isinstance(cause, socket.gaierror)
+                or "name or service not known" in str(cause).lower()
+                or "name resolution" in str(cause).lower()
+            ):
+                return "dns_error", f"host name does not resolve ({text})"
+            if isinstance(cause, ConnectionRefusedError) or (
+                isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED
+            ):
+                return "connection_refused", f"connection refused ({text})"
+        if "refused" in text.lower():
+            return "connection_refused", f"connection refused ({text})"
+        return "connect_error", f"cannot connect ({text})"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        if response_started:
+            return "disconnected", f"connection closed mid-stream ({text})"
+        return "disconnected", f"connection closed before a response ({text})"
+    if isinstance(exc, httpx.DecodingError):
+        return "malformed_sse", f"response body cannot be decoded ({text})"
+    if isinstance(exc, httpx.ProtocolError):
+        return "protocol_error", text
+    if isinstance(exc, httpx.TransportError):
+        return "connect_error", f"{type(exc).__name__}: {text}"
+    return "client_error", f"{type(exc).__name__}: {text}"
+
+
+def scrub(message: str, secrets: list[str]) -> str:
+    """`message` with every secret replaced, on one line, at most 300 characters."""
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "***")
+    return " ".join(message.split())[:300]

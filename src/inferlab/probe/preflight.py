@@ -1,0 +1,184 @@
+"""Check an endpoint before a run: reachable, accepts the key, speaks the OpenAI API.
+
+`GET {url}/models` must answer 200 with an OpenAI model list. A server
+without that route gets one tiny streaming request (max_tokens 1) instead.
+Every failure is one sentence naming the problem and what to try.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+from httpx_sse import EventSource
+
+from inferlab.probe.config import ConfigError, ProbeConfig, check_url, endpoint_for_display
+from inferlab.probe.errors import classify_exception, scrub
+from inferlab.probe.prompts import Prompt
+from inferlab.probe.stream import StreamAccumulator, StreamError
+from inferlab.probe.worker import Target, http_error_message
+
+__all__ = ["PreflightError", "PreflightResult", "preflight", "preflight_sync"]
+
+PREFLIGHT_TIMEOUT_S = 5.0
+
+
+class PreflightError(Exception):
+    """The endpoint cannot be probed; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class PreflightResult:
+    models: tuple[str, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+
+def _connect_message(url: str, exc: BaseException) -> str:
+    error_class, detail = classify_exception(exc, response_started=False)
+    shown = endpoint_for_display(url)
+    host = urlsplit(url).hostname
+    if error_class == "connection_refused":
+        return (
+            f"nothing is listening at {shown} (connection refused); start the server "
+            "(or `inferlab sim`) or fix --url"
+        )
+    if error_class == "dns_error":
+        return f"cannot resolve the host {host!r} of {shown}; check the spelling of --url"
+    if error_class in ("connect_timeout", "read_timeout", "write_timeout", "pool_timeout"):
+        return f"{shown} did not answer within {PREFLIGHT_TIMEOUT_S:g} s ({error_class})"
+    return f"cannot reach {shown}: {detail}"
+
+
+async def preflight(
+    url: str,
+    model: str,
+    *,
+    api: str = "chat",
+    api_key: str | None = None,
+    headers: dict[str, str] | None = None,
+    timeout_s: float = PREFLIGHT_TIMEOUT_S,
+) -> PreflightResult:
+    """Raise PreflightError with a one-line reason unless `url` can be probed."""
+    try:
+        check_url(url)
+    except ConfigError as exc:
+        raise PreflightError(str(exc)) from None
+    cfg = ProbeConfig(
+        url=url,
+        model=model,
+        api="completions" if api == "completions" else "chat",
+        api_key=api_key,
+        headers=dict(headers or {}),
+        max_tokens=1,
+    )
+    target = Target.from_config(cfg)
+    get_headers = {k: v for k, v in target.headers.items() if k != "Content-Type"}
+    get_headers["Accept"] = "application/json"
+    base = url.strip().rstrip("/")
+    shown = endpoint_for_display(url)
+    secrets = list(target.secrets)
+    try:
+        async with httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False
+        ) as client:
+            async with asyncio.timeout(timeout_s * 2):
+                r = await client.get(base + "/models", headers=get_headers)
+                if r.status_code in (401, 403):
+                    raise PreflightError(
+                        f"{shown} rejected the credentials (HTTP {r.status_code}); set the key "
+                        "in an environment variable and pass --api-key-env VAR"
+                    )
+                if r.status_code == 200:
+                    return _model_list(r, shown, model)
+                if r.status_code in (404, 405):
+                    return await _tiny_request(client, target, shown, model, base, r.status_code)
+                raise PreflightError(
+                    scrub(
+                        f"GET {shown}/models answered "
+                        + http_error_message(r.status_code, r.content, r.headers),
+                        secrets,
+                    )
+                )
+    except PreflightError:
+        raise
+    except TimeoutError:
+        raise PreflightError(f"{shown} did not answer within {timeout_s * 2:g} s") from None
+    except httpx.HTTPError as exc:
+        raise PreflightError(scrub(_connect_message(url, exc), secrets)) from None
+
+
+def _model_list(r: httpx.Response, shown: str, model: str) -> PreflightResult:
+    try:
+        obj = r.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        obj = None
+    data = obj.get("data") if isinstance(obj, dict) else None
+    if not isinstance(data, list):
+        kind = r.headers.get("content-type", "unknown").split(";")[0]
+        raise PreflightError(
+            f"{shown} is not an OpenAI-compatible API: GET /models returned {kind}, "
+            "not a model list; --url should end with the API root, e.g. .../v1"
+        )
+    models = tuple(str(m.get("id")) for m in data if isinstance(m, dict) and m.get("id"))
+    warnings: tuple[str, ...] = ()
+    if models and model not in models:
+        listed = ", ".join(models[:5]) + (", ..." if len(models) > 5 else "")
+        warnings = (f"model {model!r} is not in the server's list ({listed})",)
+    return PreflightResult(models=models, warnings=warnings)
+
+
+async def _tiny_request(
+    client: httpx.AsyncClient, target: Target, shown: str, model: str, base: str, status: int
+) -> PreflightResult:
+    """No /models route: one streaming request of 1 token must look like OpenAI's."""
+    body = target.body(Prompt(text="Hello"))
+    async with client.stream("POST", target.url, content=body, headers=target.headers) as r:
+        if r.status_code in (401, 403):
+            raise PreflightError(
+                f"{shown} rejected the credentials (HTTP {r.status_code}); set the key "
+                "in an environment variable and pass --api-key-env VAR"
+            )
+        if r.status_code != 200:
+            hint = ""
+            if status == 404 and not base.endswith("/v1"):
+                hint = f"; did you mean --url {shown}/v1 ?"
+            raise PreflightError(
+                f"{shown} does not look like an OpenAI-compatible API: GET /models gave "
+                f"HTTP {status} and POST {urlsplit(target.url).path} gave HTTP "
+                f"{r.status_code}{hint}"
+            )
+        ctype = r.headers.get("content-type", "").split(";")[0]
+        if ctype != "text/event-stream":
+            raise PreflightError(
+                f"{shown} answered a streaming request with {ctype or 'no content type'}, "
+                "not text/event-stream"
+            )
+        acc = StreamAccumulator()
+        try:
+            async for sse in EventSource(r).aiter_sse():
+                acc.feed(0, sse.data)
+        except StreamError as exc:
+            raise PreflightError(
+                f"{shown} streams something else than OpenAI chunks: {exc}"
+            ) from None
+        if acc.events == 0:
+            raise PreflightError(f"{shown} sent no OpenAI stream chunks")
+    return PreflightResult(models=(), warnings=(f"{shown} has no /models route",))
+
+
+def preflight_sync(
+    url: str,
+    model: str,
+    *,
+    api: str = "chat",
+    api_key: str | None = None,
+    headers: dict[str, str] | None = None,
+    timeout_s: float = PREFLIGHT_TIMEOUT_S,
+) -> PreflightResult:
+    """`preflight` for callers without an event loop."""
+    return asyncio.run(
+        preflight(url, model, api=api, api_key=api_key, headers=headers, timeout_s=timeout_s)
+    )

@@ -1,0 +1,401 @@
+"""The scheduler: runs one probe (or a sweep of them) and reports progress.
+
+It decides when each request is sent (fixed concurrency, constant or Poisson
+rate), hands the request to the worker, passes finished records to the sink
+and calls the injected progress callback a few times per second. A
+cancellation (Ctrl-C, a dashboard button) stops sending, drops requests still
+in flight and closes the run as `cancelled` with every completed request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import httpx
+
+from inferlab.probe.config import ConfigError, ProbeConfig, make_run_info, sweep_configs
+from inferlab.probe.prompts import PromptSource
+from inferlab.probe.schedule import arrival_offsets_s
+from inferlab.probe.sink import Sink, SinkPump
+from inferlab.probe.worker import Target, build_client, send_request
+from inferlab.records import RequestRecord, RunInfo, RunStatus
+
+__all__ = [
+    "CancelEvent",
+    "ProbeResult",
+    "ProgressCallback",
+    "ProgressUpdate",
+    "run_probe",
+    "run_probe_sync",
+    "run_sweep",
+    "run_sweep_sync",
+]
+
+PROGRESS_INTERVAL_S = 0.25
+
+CancelEvent = asyncio.Event | threading.Event
+
+
+@dataclass(frozen=True)
+class ProgressUpdate:
+    """A snapshot of a running probe (measured requests only; warm-up has its phase)."""
+
+    run_id: str
+    step: int  # 0-based sweep step; 0 for a single run
+    steps: int
+    load_value: float
+    phase: Literal["warmup", "measure", "finished"]
+    done: int  # finished requests of the phase, ok and failed
+    failed: int
+    in_flight: int
+    planned: int | None  # request count of the phase, when it stops by count
+    elapsed_s: float
+    duration_s: float | None  # the phase's time limit, when it stops by duration
+    ttft_p50_ms: float | None
+    tpot_p50_ms: float | None
+
+
+ProgressCallback = Callable[[ProgressUpdate], None]
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """How a run ended; the records themselves went to the sink."""
+
+    info: RunInfo
+    status: RunStatus
+    completed: int  # measured requests recorded (ok and failed)
+    failed: int
+    warmup: int
+    elapsed_s: float
+
+
+def _median(values: list[float]) -> float | None:
+    n = len(values)
+    if n == 0:
+        return None
+    mid = n // 2
+    return values[mid] if n % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+class _Run:
+    """State of one run while it executes."""
+
+    def __init__(
+        self,
+        cfg: ProbeConfig,
+        info: RunInfo,
+        prompts: PromptSource,
+        pump: SinkPump,
+        progress: ProgressCallback | None,
+        step: int,
+        steps: int,
+    ) -> None:
+        self.cfg = cfg
+        self.info = info
+        self.pump = pump
+        self.progress = progress
+        self.step, self.steps = step, steps
+        self.prompts = prompts
+        self.target = Target.from_config(cfg, request_id_prefix=f"{info.run_id}-")
+        self.anchor_ns = time.perf_counter_ns()
+        self.next_index = 0
+        self.phase: Literal["warmup", "measure", "finished"] = "warmup"
+        self.phase_start_ns = self.anchor_ns
+        self.phase_planned: int | None = None
+        self.phase_duration_s: float | None = None
+        self.done = self.failed = self.in_flight = 0
+        self.measured = self.measured_failed = self.warmup_done = 0
+        self._ttfts: list[float] = []
+        self._tpots: list[float] = []
+
+    def now_ms(self) -> float:
+        return (time.perf_counter_ns() - self.anchor_ns) / 1e6
+
+    def take_index(self) -> int:
+        i = self.next_index
+        self.next_index += 1
+        return i
+
+    def add(self, record: RequestRecord) -> None:
+        self.pump.put(record)
+        self.done += 1
+        self.failed += not record.ok
+        if record.warmup:
+            self.warmup_done += 1
+            return
+        self.measured += 1
+        self.measured_failed += not record.ok
+        if record.ok and record.ttft_ms is not None:
+            bisect.insort(self._ttfts, record.ttft_ms)
+        tpot = record.tpot_ms if record.ok else None
+        if tpot is not None:
+            bisect.insort(self._tpots, tpot)
+
+    def snapshot(self) -> ProgressUpdate:
+        return ProgressUpdate(
+            run_id=self.info.run_id,
+            step=self.step,
+            steps=self.steps,
+            load_value=self.cfg.load_value,
+            phase=self.phase,
+            done=self.done,
+            failed=self.failed,
+            in_flight=self.in_flight,
+            planned=self.phase_planned,
+            elapsed_s=(time.perf_counter_ns() - self.phase_start_ns) / 1e9,
+            duration_s=self.phase_duration_s,
+            ttft_p50_ms=_median(self._ttfts),
+            tpot_p50_ms=_median(self._tpots),
+        )
+
+    def report(self) -> None:
+        if self.progress is None:
+            return
+        try:
+            self.progress(self.snapshot())
+        except Exception:
+            self.progress = None  # a broken display must not stop the measurement
+
+    async def one(self, client: httpx.AsyncClient, scheduled_ms: float, warmup: bool) -> None:
+        index = self.take_index()
+        self.in_flight += 1
+        try:
+            record = await send_request(
+                client,
+                self.target,
+                self.prompts(index),
+                index=index,
+                scheduled_ms=scheduled_ms,
+                anchor_ns=self.anchor_ns,
+                warmup=warmup,
+            )
+        finally:
+            self.in_flight -= 1
+        self.add(record)
+
+    async def run_phase(
+        self, client: httpx.AsyncClient, count: int | None, duration_s: float | None, warmup: bool
+    ) -> None:
+        self.phase = "warmup" if warmup else "measure"
+        self.phase_start_ns = time.perf_counter_ns()
+        self.phase_planned, self.phase_duration_s = count, duration_s
+        self.done = self.failed = 0
+        deadline_ns = None if duration_s is None else self.phase_start_ns + int(duration_s * 1e9)
+        if self.cfg.load_mode == "concurrency":
+            await self._closed_loop(client, count, deadline_ns, warmup)
+        else:
+            await self._open_loop(client, count, deadline_ns, warmup)
+
+    async def _closed_loop(
+        self, client: httpx.AsyncClient, count: int | None, deadline_ns: int | None, warmup: bool
+    ) -> None:
+        issued = 0
+
+        async def slot() -> None:
+            nonlocal issued
+            while count is None or issued < count:
+                if deadline_ns is not None and time.perf_counter_ns() >= deadline_ns:
+                    return
+                issued += 1
+                await self.one(client, self.now_ms(), warmup)
+
+        slots = self.cfg.concurrency if count is None else min(self.cfg.concurrency, count)
+        await _gather_or_cancel([slot() for _ in range(slots)])
+
+    async def _open_loop(
+        self, client: httpx.AsyncClient, count: int | None, deadline_ns: int | None, warmup: bool
+    ) -> None:
+        rate = float(self.cfg.rate_rps or 0.0)
+        cap = self.cfg.max_in_flight
+        gate = asyncio.Semaphore(cap) if cap else None
+        start_ns = self.phase_start_ns
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def gated(scheduled_ms: float) -> None:
+            if gate is None:
+                await self.one(client, scheduled_ms, warmup)
+                return
+            async with gate:  # waiting here is client queue time
+                await self.one(client, scheduled_ms, warmup)
+
+        try:
+            for issued, offset_s in enumerate(
+                arrival_offsets_s(self.cfg.load_mode, rate, self.cfg.seed + int(warmup))
+            ):
+                if count is not None and issued >= count:
+                    break
+                due_ns = start_ns + int(offset_s * 1e9)
+                if deadline_ns is not None and due_ns >= deadline_ns:
+                    break
+                delay_s = (due_ns - time.perf_counter_ns()) / 1e9
+                if delay_s > 0:
+                    await asyncio.sleep(delay_s)
+                task = asyncio.create_task(gated((due_ns - self.anchor_ns) / 1e6))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            if tasks:
+                await _gather_or_cancel(list(tasks))
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def ticker(self) -> None:
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL_S)
+            self.report()
+
+
+async def _gather_or_cancel(aws: Sequence[Awaitable[None]]) -> None:
+    """Await all; if this is cancelled or one fails, cancel the rest."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+async def _wait_cancel(cancel: CancelEvent) -> None:
+    if isinstance(cancel, asyncio.Event):
+        await cancel.wait()
+        return
+    while not cancel.is_set():
+        await asyncio.sleep(0.05)
+
+
+async def run_probe(
+    cfg: ProbeConfig,
+    sink: Sink,
+    *,
+    info: RunInfo | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelEvent | None = None,
+    step: int = 0,
+    steps: int = 1,
+) -> ProbeResult:
+    """Run one probe; records go to `sink`, which is closed with the final status.
+
+    `info` is the run the sink was opened for (a fresh one from `cfg` if None).
+    Raises ConfigError for unusable settings (before anything is sent) and
+    SinkError when records could not be saved.
+    """
+    try:
+        cfg.validate()
+        prompts = PromptSource(cfg)  # reads and checks the prompts file
+    except ConfigError:
+        sink.close("failed")
+        raise
+    info = info or make_run_info(cfg)
+    run = _Run(cfg, info, prompts, SinkPump(sink), progress, step, steps)
+    status: RunStatus = "failed"
+    client = build_client(cfg.timeout_s, cfg.max_in_flight)
+    ticker = asyncio.create_task(run.ticker())
+    started_ns = time.perf_counter_ns()
+    try:
+        async with client:
+            work = asyncio.create_task(_phases(run, client))
+            waiters: set[asyncio.Task[None]] = {work}
+            if cancel is not None:
+                waiters.add(asyncio.create_task(_wait_cancel(cancel)))
+            try:
+                finished, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in waiters:
+                    task.cancel()
+            if work in finished:
+                work.result()  # re-raises a bug in the engine
+                status = "completed"
+            else:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await work
+                status = "cancelled"
+    except asyncio.CancelledError:
+        status = "cancelled"
+        raise
+    finally:
+        ticker.cancel()
+        run.phase = "finished"
+        run.report()
+        await asyncio.to_thread(run.pump.close, status)
+    return ProbeResult(
+        info=info,
+        status=status,
+        completed=run.measured,
+        failed=run.measured_failed,
+        warmup=run.warmup_done,
+        elapsed_s=(time.perf_counter_ns() - started_ns) / 1e9,
+    )
+
+
+async def _phases(run: _Run, client: httpx.AsyncClient) -> None:
+    cfg = run.cfg
+    if cfg.warmup:
+        await run.run_phase(client, cfg.warmup, None, warmup=True)
+    await run.run_phase(client, cfg.requests, cfg.duration_s, warmup=False)
+
+
+async def run_sweep(
+    cfg: ProbeConfig,
+    values: Sequence[float],
+    open_sink: Callable[[RunInfo], Sink],
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelEvent | None = None,
+) -> list[ProbeResult]:
+    """One run per value (concurrencies in concurrency mode, else rates), all
+    sharing a new group id; a cancellation ends the sweep after saving the
+    step that was running."""
+    steps = sweep_configs(cfg, list(values))
+    for step_cfg in steps:
+        step_cfg.validate()
+    group_id = uuid.uuid4().hex[:12]
+    results = []
+    for i, step_cfg in enumerate(steps):
+        info = make_run_info(step_cfg, group_id=group_id)
+        info = replace(info, settings={**info.settings, "sweep_step": i, "sweep_steps": len(steps)})
+        result = await run_probe(
+            step_cfg,
+            open_sink(info),
+            info=info,
+            progress=progress,
+            cancel=cancel,
+            step=i,
+            steps=len(steps),
+        )
+        results.append(result)
+        if result.status != "completed":
+            break
+    return results
+
+
+def run_probe_sync(
+    cfg: ProbeConfig,
+    sink: Sink,
+    *,
+    info: RunInfo | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> ProbeResult:
+    """`run_probe` for callers without an event loop (e.g. a dashboard thread)."""
+    return asyncio.run(run_probe(cfg, sink, info=info, progress=progress, cancel=cancel))
+
+
+def run_sweep_sync(
+    cfg: ProbeConfig,
+    values: Sequence[float],
+    open_sink: Callable[[RunInfo], Sink],
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> list[ProbeResult]:
+    """`run_sweep` for callers without an event loop."""
+    return asyncio.run(run_sweep(cfg, values, open_sink, progress=progress, cancel=cancel))

@@ -1,0 +1,79 @@
+"""Where records go while a run is going: the store's run writer, or memory in tests.
+
+`SinkPump` calls the sink from its own thread, so a slow disk write never
+delays the event loop that is stamping chunk arrivals.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Protocol
+
+from inferlab.records import RequestRecord, RunStatus
+
+__all__ = ["MemorySink", "Sink", "SinkError", "SinkPump"]
+
+
+class Sink(Protocol):
+    """What the probe needs from a writer (the store's `run_writer(info)` is one)."""
+
+    def add(self, record: RequestRecord) -> None: ...
+
+    def close(self, status: RunStatus) -> None: ...
+
+
+class SinkError(RuntimeError):
+    """The sink failed to save records; the message says why."""
+
+
+class MemorySink:
+    """Keeps records in a list (tests, callers that want the raw records)."""
+
+    def __init__(self) -> None:
+        self.records: list[RequestRecord] = []
+        self.status: RunStatus | None = None
+
+    def add(self, record: RequestRecord) -> None:
+        self.records.append(record)
+
+    def close(self, status: RunStatus) -> None:
+        self.status = status
+
+    @property
+    def measured(self) -> list[RequestRecord]:
+        """Records that count (warm-up excluded)."""
+        return [r for r in self.records if not r.warmup]
+
+
+class SinkPump:
+    """Feeds a sink from a background thread; `close` drains it and closes the sink."""
+
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
+        self._queue: queue.SimpleQueue[RequestRecord | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="inferlab-sink", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (record := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._sink.add(record)
+                except BaseException as exc:  # kept and reported at close
+                    self._error = exc
+
+    def put(self, record: RequestRecord) -> None:
+        self._queue.put(record)
+
+    def close(self, status: RunStatus) -> None:
+        """Blocking: drain the queue, then close the sink with `status`."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            try:
+                self._sink.close("failed")
+            finally:
+                raise SinkError(f"saving the run failed: {self._error}") from self._error
+        self._sink.close(status)

@@ -1,0 +1,192 @@
+"""Send one streaming request and measure it: the per-request half of the engine.
+
+Independent of the scheduler and of where records go, so the same function can
+later run inside several worker processes or hosts. Every event is stamped with
+perf_counter_ns as soon as httpx-sse hands it over (right after its bytes
+arrive and are split into lines), before its JSON is parsed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+import httpx
+from httpx_sse import EventSource, SSEError
+
+from inferlab.probe.config import Api, ProbeConfig
+from inferlab.probe.errors import classify_exception, scrub
+from inferlab.probe.prompts import Prompt
+from inferlab.probe.stream import StreamAccumulator, StreamError
+from inferlab.records import RequestRecord
+
+__all__ = ["Target", "build_client", "http_error_message", "send_request"]
+
+_ERROR_BODY_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how to send: everything the worker needs besides the prompt."""
+
+    url: str
+    api: Api
+    model: str
+    max_tokens: int
+    ignore_eos: bool = False
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    request_id_prefix: str = ""  # X-Request-Id = prefix + index, to match server logs
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    @classmethod
+    def from_config(cls, cfg: ProbeConfig, request_id_prefix: str = "") -> Target:
+        path = "/chat/completions" if cfg.api == "chat" else "/completions"
+        headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
+        if cfg.api_key:
+            headers["Authorization"] = f"Bearer {cfg.api_key}"
+        headers.update(cfg.headers)
+        secrets = tuple(s for s in (cfg.api_key, *cfg.headers.values()) if s and len(s) >= 4)
+        return cls(
+            url=cfg.url.strip().rstrip("/") + path,
+            api=cfg.api,
+            model=cfg.model,
+            max_tokens=cfg.max_tokens,
+            ignore_eos=cfg.ignore_eos,
+            headers=headers,
+            request_id_prefix=request_id_prefix,
+            secrets=secrets,
+        )
+
+    def body(self, prompt: Prompt) -> bytes:
+        payload: dict[str, object] = {"model": self.model}
+        if self.api == "chat":
+            payload["messages"] = prompt.chat_messages()
+        else:
+            payload["prompt"] = prompt.completion_text()
+        payload["max_tokens"] = prompt.max_tokens or self.max_tokens
+        payload["stream"] = True
+        payload["stream_options"] = {"include_usage": True}
+        if self.ignore_eos:
+            payload["ignore_eos"] = True  # vLLM / SGLang extension; sent only when asked
+        return json.dumps(payload).encode()
+
+
+def build_client(timeout_s: float, max_in_flight: int | None) -> httpx.AsyncClient:
+    """One client per run, its pool sized to the load (httpx's default caps at 100)."""
+    if max_in_flight is None:
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    else:
+        limits = httpx.Limits(
+            max_connections=max_in_flight + 8, max_keepalive_connections=max_in_flight + 8
+        )
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_s),
+        limits=limits,
+        follow_redirects=False,
+        trust_env=False,  # proxies from the environment would distort timings
+    )
+
+
+def http_error_message(status: int, body: bytes, headers: httpx.Headers) -> str:
+    """A one-line reason for a non-200 answer, using the OpenAI error shape when present."""
+    detail = body[:_ERROR_BODY_BYTES].decode("utf-8", "replace").strip()
+    try:
+        obj = json.loads(detail)
+        if isinstance(obj, dict):
+            err = obj.get("error", obj)
+            if isinstance(err, dict) and err.get("message"):
+                detail = str(err["message"])
+            elif isinstance(obj.get("detail"), str):
+                detail = obj["detail"]
+    except ValueError:
+        pass
+    if status in (401, 403):
+        reason = "the server rejected the credentials (set the key with --api-key-env VAR)"
+    elif status == 429:
+        retry = headers.get("retry-after")
+        reason = "rate limited" + (f", Retry-After {retry}s" if retry else "")
+    elif status == 404:
+        reason = "not found (check --url, --api and --model)"
+    else:
+        reason = httpx.codes.get_reason_phrase(status) or "error"
+    return f"HTTP {status}: {reason}" + (f" - {detail[:200]}" if detail else "")
+
+
+async def send_request(
+    client: httpx.AsyncClient,
+    target: Target,
+    prompt: Prompt,
+    *,
+    index: int,
+    scheduled_ms: float,
+    anchor_ns: int,
+    warmup: bool = False,
+) -> RequestRecord:
+    """Send one request and return its record; never raises for request faults."""
+    content = target.body(prompt)
+    headers = target.headers
+    if target.request_id_prefix and "X-Request-Id" not in headers:
+        headers = {**headers, "X-Request-Id": f"{target.request_id_prefix}{index}"}
+    acc = StreamAccumulator()
+    status: int | None = None
+    started = False
+    sent_ns = time.perf_counter_ns()
+    sent_ms = (sent_ns - anchor_ns) / 1e6
+
+    def failed(error_class: str, message: str) -> RequestRecord:
+        return acc.record(
+            index=index,
+            scheduled_ms=scheduled_ms,
+            sent_ms=sent_ms,
+            warmup=warmup,
+            http_status=status,
+            end_ns=None,
+            error_class=error_class,
+            error_message=scrub(message, list(target.secrets)),
+        )
+
+    try:
+        async with client.stream("POST", target.url, content=content, headers=headers) as r:
+            status = r.status_code
+            if status != 200:
+                body = await r.aread()
+                return failed(f"http_{status}", http_error_message(status, body, r.headers))
+            started = True
+            try:
+                async for sse in EventSource(r).aiter_sse():
+                    offset_ns = time.perf_counter_ns() - sent_ns
+                    acc.feed(offset_ns, sse.data)
+            except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError):
+                if not acc.done:
+                    raise
+                # The answer was complete at [DONE]; a server that then stalls or drops
+                # the connection has not lost anything.
+            end_ns = time.perf_counter_ns() - sent_ns
+            if not acc.done:
+                if acc.events == 0:
+                    if r.num_bytes_downloaded == 0:
+                        return failed("empty_stream", "HTTP 200 with an empty body")
+                    return failed(
+                        "malformed_sse",
+                        f"{r.num_bytes_downloaded} bytes arrived but no SSE 'data:' event",
+                    )
+                return failed(
+                    "incomplete_stream",
+                    f"stream ended without [DONE] after {acc.events} events",
+                )
+    except SSEError as exc:
+        return failed("not_event_stream", f"HTTP 200 but not a stream: {exc}")
+    except StreamError as exc:
+        return failed(exc.error_class, str(exc))
+    except Exception as exc:
+        error_class, message = classify_exception(exc, response_started=started)
+        return failed(error_class, message)
+    return acc.record(
+        index=index,
+        scheduled_ms=scheduled_ms,
+        sent_ms=sent_ms,
+        warmup=warmup,
+        http_status=status,
+        end_ns=end_ns,
+    )
