@@ -87,14 +87,20 @@ async def preflight(
             async with asyncio.timeout(timeout_s * 2):
                 r = await client.get(base + "/models", headers=get_headers)
                 if r.status_code in (401, 403):
-                    raise PreflightError(
-                        f"{shown} rejected the credentials (HTTP {r.status_code}); set the key "
-                        "in an environment variable and pass --api-key-env VAR"
-                    )
+                    raise _credentials_error(shown, r.status_code)
                 if r.status_code == 200:
-                    return _model_list(r, shown, model)
+                    models = _model_list(r, shown)
+                    if model in models:
+                        return PreflightResult(models=models)
+                    # Unlisted: some gateways serve aliases; one tiny request decides.
+                    await _tiny_request(client, target, shown, base, None, models)
+                    return PreflightResult(
+                        models=models,
+                        warnings=(f"model {model!r} is not in the server's list, but it answers",),
+                    )
                 if r.status_code in (404, 405):
-                    return await _tiny_request(client, target, shown, model, base, r.status_code)
+                    await _tiny_request(client, target, shown, base, r.status_code, ())
+                    return PreflightResult(models=(), warnings=(f"{shown} has no /models route",))
                 raise PreflightError(
                     scrub(
                         f"GET {shown}/models answered "
@@ -102,15 +108,15 @@ async def preflight(
                         secrets,
                     )
                 )
-    except PreflightError:
-        raise
+    except PreflightError as exc:
+        raise PreflightError(scrub(str(exc), secrets)) from None
     except TimeoutError:
         raise PreflightError(f"{shown} did not answer within {timeout_s * 2:g} s") from None
     except httpx.HTTPError as exc:
         raise PreflightError(scrub(_connect_message(url, exc), secrets)) from None
 
 
-def _model_list(r: httpx.Response, shown: str, model: str) -> PreflightResult:
+def _model_list(r: httpx.Response, shown: str) -> tuple[str, ...]:
     try:
         obj = r.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -122,33 +128,44 @@ def _model_list(r: httpx.Response, shown: str, model: str) -> PreflightResult:
             f"{shown} is not an OpenAI-compatible API: GET /models returned {kind}, "
             "not a model list; --url should end with the API root, e.g. .../v1"
         )
-    models = tuple(str(m.get("id")) for m in data if isinstance(m, dict) and m.get("id"))
-    warnings: tuple[str, ...] = ()
-    if models and model not in models:
-        listed = ", ".join(models[:5]) + (", ..." if len(models) > 5 else "")
-        warnings = (f"model {model!r} is not in the server's list ({listed})",)
-    return PreflightResult(models=models, warnings=warnings)
+    return tuple(str(m.get("id")) for m in data if isinstance(m, dict) and m.get("id"))
+
+
+def _credentials_error(shown: str, status: int) -> PreflightError:
+    return PreflightError(
+        f"{shown} rejected the credentials (HTTP {status}); put the key in an environment "
+        "variable and pass --api-key-env VAR"
+    )
 
 
 async def _tiny_request(
-    client: httpx.AsyncClient, target: Target, shown: str, model: str, base: str, status: int
-) -> PreflightResult:
-    """No /models route: one streaming request of 1 token must look like OpenAI's."""
+    client: httpx.AsyncClient,
+    target: Target,
+    shown: str,
+    base: str,
+    models_status: int | None,
+    models: tuple[str, ...],
+) -> None:
+    """One streaming request of 1 token must answer like OpenAI's API."""
     body = target.body(Prompt(text="Hello"))
+    path = urlsplit(target.url).path
     async with client.stream("POST", target.url, content=body, headers=target.headers) as r:
         if r.status_code in (401, 403):
-            raise PreflightError(
-                f"{shown} rejected the credentials (HTTP {r.status_code}); set the key "
-                "in an environment variable and pass --api-key-env VAR"
-            )
+            raise _credentials_error(shown, r.status_code)
         if r.status_code != 200:
+            reason = http_error_message(r.status_code, await r.aread(), r.headers)
+            if models:
+                listed = ", ".join(models[:5]) + (", ..." if len(models) > 5 else "")
+                raise PreflightError(
+                    f"model {target.model!r} is not served at {shown} ({reason}); "
+                    f"it serves: {listed}"
+                )
             hint = ""
-            if status == 404 and not base.endswith("/v1"):
+            if models_status == 404 and not base.endswith("/v1"):
                 hint = f"; did you mean --url {shown}/v1 ?"
             raise PreflightError(
                 f"{shown} does not look like an OpenAI-compatible API: GET /models gave "
-                f"HTTP {status} and POST {urlsplit(target.url).path} gave HTTP "
-                f"{r.status_code}{hint}"
+                f"HTTP {models_status} and POST {path} gave {reason}{hint}"
             )
         ctype = r.headers.get("content-type", "").split(";")[0]
         if ctype != "text/event-stream":
@@ -165,8 +182,7 @@ async def _tiny_request(
                 f"{shown} streams something else than OpenAI chunks: {exc}"
             ) from None
         if acc.events == 0:
-            raise PreflightError(f"{shown} sent no OpenAI stream chunks")
-    return PreflightResult(models=(), warnings=(f"{shown} has no /models route",))
+            raise PreflightError(f"{shown} sent no OpenAI stream chunks to POST {path}")
 
 
 def preflight_sync(

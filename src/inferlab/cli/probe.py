@@ -1,0 +1,412 @@
+"""`inferlab probe`: measure a streaming OpenAI-compatible endpoint and save the run.
+
+Checks the endpoint first (a one-line error within seconds if it cannot be
+probed), runs the load with a progress bar on stderr, saves every request in
+the store as it completes, and prints the run's summary (a table, or with
+`--json` the store's summary object; a list of them for a sweep). Ctrl-C
+stops sending and saves the run as `cancelled` with every completed request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import signal
+import sys
+from typing import Any, NoReturn
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from inferlab.cli import UsageError
+from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
+from inferlab.cli.show import render_summary
+from inferlab.probe import (
+    ConfigError,
+    PreflightError,
+    ProbeConfig,
+    ProbeResult,
+    ProgressUpdate,
+    SinkError,
+    make_run_info,
+    preflight,
+    run_probe,
+    run_sweep,
+)
+from inferlab.probe.config import DEFAULT_REQUESTS, sweep_configs
+from inferlab.probe.prompts import PromptSource
+from inferlab.records import RunInfo
+from inferlab.store import Store, StoreError
+
+__all__ = ["build_config", "register"]
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Argument mistakes as one line (no usage dump), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"inferlab probe: error: {message} (see `inferlab probe --help`)\n")
+
+
+def _positive_int(flag: str, minimum: int = 1) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{flag} {value} must be at least {minimum}")
+        return value
+
+    return parse
+
+
+def _positive_float(flag: str) -> Any:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a number") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"{flag} {text} must be a positive number")
+        return value
+
+    return parse
+
+
+def _sweep_values(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--sweep {text!r} must be comma-separated numbers, e.g. 1,4,16,64"
+        ) from None
+    if not values or any(not (math.isfinite(v) and v > 0) for v in values):
+        raise argparse.ArgumentTypeError(f"--sweep {text!r} needs positive numbers, e.g. 1,4,16")
+    return values
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"--header {text!r} must look like Name:value")
+    return name.strip(), value.strip()
+
+
+def register(subparsers: Any) -> None:
+    previous = subparsers._parser_class
+    subparsers._parser_class = _OneLineParser
+    try:
+        p = subparsers.add_parser(
+            "probe",
+            help="measure a streaming OpenAI-compatible endpoint",
+            description="Send streaming requests to an OpenAI-compatible endpoint under a "
+            "chosen load, measure TTFT, TPOT, ITL and end-to-end latency per request, and "
+            "save the run. Exit code 0 when the run completed (even with failed requests).",
+        )
+    finally:
+        subparsers._parser_class = previous
+    target = p.add_argument_group("target")
+    target.add_argument("--url", required=True, help="API root, e.g. http://127.0.0.1:8001/v1")
+    target.add_argument("--model", required=True, help="model name to request")
+    target.add_argument("--api", choices=("chat", "completions"), default="chat", help="(chat)")
+    target.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        help="read the API key from this environment variable (sent as a Bearer token)",
+    )
+    target.add_argument(
+        "--header",
+        action="append",
+        type=_header,
+        default=[],
+        metavar="K:V",
+        help="extra request header (repeatable)",
+    )
+    target.add_argument(
+        "--timeout",
+        type=_positive_float("--timeout"),
+        default=60.0,
+        metavar="S",
+        help="per request: connecting, and each wait for the next bytes (60)",
+    )
+    load = p.add_argument_group("load (default: concurrency 1)")
+    mode = load.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--concurrency",
+        type=_positive_int("--concurrency"),
+        metavar="N",
+        help="keep N requests in flight (closed loop)",
+    )
+    mode.add_argument(
+        "--rate",
+        type=_positive_float("--rate"),
+        metavar="R",
+        help="send R requests/s whatever is in flight (open loop)",
+    )
+    load.add_argument(
+        "--arrival",
+        choices=("poisson", "constant"),
+        help="arrival process with --rate or a rate sweep (poisson, seeded)",
+    )
+    load.add_argument(
+        "--sweep",
+        type=_sweep_values,
+        metavar="LIST",
+        help="one run per value, grouped: concurrencies (e.g. 1,4,16,64), or rates with --arrival",
+    )
+    stop = p.add_argument_group("length")
+    stop.add_argument(
+        "--requests",
+        type=_positive_int("--requests"),
+        metavar="N",
+        help=f"measured requests per run ({DEFAULT_REQUESTS} unless --duration is given)",
+    )
+    stop.add_argument(
+        "--duration",
+        type=_positive_float("--duration"),
+        metavar="S",
+        help="stop sending after S seconds (requests in flight finish)",
+    )
+    stop.add_argument(
+        "--warmup",
+        type=_positive_int("--warmup", 0),
+        default=0,
+        metavar="N",
+        help="requests sent first and excluded from the metrics (0)",
+    )
+    prompts = p.add_argument_group("prompts")
+    prompts.add_argument(
+        "--prompt-tokens",
+        type=_positive_int("--prompt-tokens"),
+        default=128,
+        metavar="N",
+        help="length of synthetic prompts, about N tokens (128)",
+    )
+    prompts.add_argument(
+        "--max-tokens",
+        type=_positive_int("--max-tokens"),
+        default=128,
+        metavar="N",
+        help="max_tokens of each request (128)",
+    )
+    prompts.add_argument(
+        "--ignore-eos",
+        action="store_true",
+        help="ask for exactly --max-tokens tokens (vLLM/SGLang `ignore_eos`)",
+    )
+    prompts.add_argument(
+        "--prompts-file",
+        metavar="F",
+        help='JSONL, one {"prompt": ...} or {"messages": [...]} per line (cycled)',
+    )
+    prompts.add_argument(
+        "--shared-prefix",
+        action="store_true",
+        help="synthetic prompts share all but their last words (measures prefix caching)",
+    )
+    prompts.add_argument("--seed", type=int, default=0, metavar="S", help="prompt/arrival seed (0)")
+    out = p.add_argument_group("output")
+    out.add_argument("--label", default="", metavar="L", help="label of the run")
+    out.add_argument(
+        "--tag", action="append", default=[], metavar="T", help="tag of the run (repeatable)"
+    )
+    add_db_argument(out)
+    out.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.set_defaults(func=run)
+
+
+def build_config(args: argparse.Namespace, environ: dict[str, str] | None = None) -> ProbeConfig:
+    """A validated ProbeConfig from the parsed flags; UsageError for what cannot work."""
+    env = os.environ if environ is None else environ
+    api_key = None
+    if args.api_key_env:
+        api_key = env.get(args.api_key_env)
+        if not api_key:
+            raise UsageError(
+                f"--api-key-env {args.api_key_env}: that environment variable is not set or empty"
+            )
+    if args.sweep is not None and args.concurrency is not None:
+        raise UsageError("--sweep replaces --concurrency; give one of them")
+    if args.sweep is not None and args.rate is not None:
+        raise UsageError("--sweep replaces --rate; for a rate sweep give --arrival and --sweep")
+    if args.arrival is not None and args.rate is None and args.sweep is None:
+        raise UsageError("--arrival needs --rate R (or --sweep of rates)")
+    rate_mode = args.rate is not None or (args.sweep is not None and args.arrival is not None)
+    requests = args.requests
+    if requests is None and args.duration is None:
+        requests = DEFAULT_REQUESTS
+    cfg = ProbeConfig(
+        url=args.url,
+        model=args.model,
+        api=args.api,
+        api_key=api_key,
+        headers=dict(args.header),
+        load_mode=(args.arrival or "poisson") if rate_mode else "concurrency",
+        concurrency=0 if rate_mode else (args.concurrency or 1),
+        rate_rps=args.rate if args.rate is not None else (1.0 if rate_mode else None),
+        requests=requests,
+        duration_s=args.duration,
+        warmup=args.warmup,
+        timeout_s=args.timeout,
+        prompt_tokens=args.prompt_tokens,
+        max_tokens=args.max_tokens,
+        ignore_eos=args.ignore_eos,
+        seed=args.seed,
+        prompts_file=args.prompts_file,
+        shared_prefix=args.shared_prefix,
+        label=args.label,
+        tags=tuple(t for t in args.tag if t),
+    )
+    try:
+        cfg.validate()
+        if args.sweep is not None:
+            sweep_configs(cfg, args.sweep)
+        PromptSource(cfg)  # a broken prompts file fails here, before anything is sent
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    return cfg
+
+
+class _Bar:
+    """The rich progress bar on stderr: done/errors/live p50 TTFT per run."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.console = Console(stderr=True)
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+        self.run_id = ""
+        if enabled and self.console.is_terminal:
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[status]}"),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=False,
+            )
+
+    def __enter__(self) -> _Bar:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def __call__(self, u: ProgressUpdate) -> None:
+        if self.progress is None:
+            return
+        step = f"[{u.step + 1}/{u.steps}] " if u.steps > 1 else ""
+        what = "warm-up" if u.phase == "warmup" else f"run {u.run_id}"
+        if self.task is None or u.run_id != self.run_id:
+            self.run_id = u.run_id
+            self.task = self.progress.add_task("", total=None, status="")
+        if u.planned is not None:
+            total, completed = float(u.planned), float(u.done)
+        elif u.duration_s is not None:
+            total, completed = u.duration_s, min(u.elapsed_s, u.duration_s)
+        else:
+            total, completed = None, float(u.done)
+        ttft = "-" if u.ttft_p50_ms is None else f"{u.ttft_p50_ms:,.1f} ms"
+        tpot = "-" if u.tpot_p50_ms is None else f"{u.tpot_p50_ms:,.2f} ms"
+        status = (
+            f"{u.done:,} done, {u.failed:,} errors, {u.in_flight} in flight, "
+            f"p50 TTFT {ttft}, p50 TPOT {tpot}"
+        )
+        self.progress.update(
+            self.task,
+            description=f"{step}{what}",
+            total=total,
+            completed=completed,
+            status=status,
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = build_config(args)
+    try:
+        check = asyncio.run(
+            preflight(
+                cfg.url,
+                cfg.model,
+                api=cfg.api,
+                api_key=cfg.api_key,
+                headers=dict(cfg.headers),
+                timeout_s=min(cfg.timeout_s, 5.0),
+            )
+        )
+    except PreflightError as exc:
+        return fail(str(exc))
+    for warning in check.warnings:
+        print(f"inferlab probe: warning: {warning}", file=sys.stderr)
+    try:
+        store = open_store(args)
+    except StoreFailure as exc:
+        return fail(str(exc))
+
+    opened: list[RunInfo] = []
+
+    def open_sink(info: RunInfo) -> Any:
+        opened.append(info)
+        return store.run_writer(info)
+
+    try:
+        with _Bar(enabled=True) as bar:
+            results = asyncio.run(_run(cfg, args.sweep, open_sink, bar))
+    except (StoreError, SinkError) as exc:
+        return fail(str(exc))
+    return _report(store, results, args.json)
+
+
+async def _run(
+    cfg: ProbeConfig, sweep: list[float] | None, open_sink: Any, bar: _Bar
+) -> list[ProbeResult]:
+    cancel = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, cancel.set)
+    loop.add_signal_handler(signal.SIGTERM, cancel.set)
+    try:
+        if sweep is not None:
+            return await run_sweep(cfg, sweep, open_sink, progress=bar, cancel=cancel)
+        info = make_run_info(cfg)
+        return [await run_probe(cfg, open_sink(info), info=info, progress=bar, cancel=cancel)]
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
+    try:
+        summaries = [store.summary(r.info.run_id) for r in results]
+    except StoreError as exc:
+        ids = ", ".join(r.info.run_id for r in results)
+        return fail(f"run {ids} is saved but its summary cannot be read now: {exc}")
+    cancelled = any(r.status == "cancelled" for r in results)
+    if as_json:
+        objs = [s.to_json() for s in summaries]
+        print(json.dumps(objs if len(results) > 1 or _is_sweep(results) else objs[0], indent=2))
+    else:
+        console = Console(width=None if sys.stdout.isatty() else 120)
+        for r, s in zip(results, summaries, strict=True):
+            info = r.info
+            load = (
+                f"concurrency {info.load_value:g}"
+                if info.load_mode == "concurrency"
+                else f"{info.load_mode} {info.load_value:g} req/s"
+            )
+            render_summary(s, console, title=f"Run {info.run_id} — {info.model}, {load}")
+        if results and results[0].info.group_id:
+            console.print(f"sweep group {results[0].info.group_id}", highlight=False)
+    if cancelled:
+        print("inferlab probe: cancelled; completed requests were saved", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _is_sweep(results: list[ProbeResult]) -> bool:
+    return bool(results) and results[0].info.group_id is not None
