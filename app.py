@@ -11,6 +11,9 @@ pages = {
     "Learn & calculate": [
         st.Page("pages/latency.py", title="Latency", icon=":material/timer:", url_path="latency"),
     ],
+    "Benchmarks": [
+        st.Page("pages/runs.py", title="Runs", icon=":material/compare_arrows:", url_path="runs"),
+    ],
 }
 
 st.navigation(pages).run()

@@ -226,7 +226,7 @@ def scatter_over_time(
 
 
 def request_timeline(
-    chunk_offsets_ms: Sequence[float],
+    chunk_offsets_ms: Sequence[float] | np.ndarray,
     chunk_tokens: Sequence[int] | None = None,
     *,
     title: str = "",

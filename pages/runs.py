@@ -1,0 +1,585 @@
+"""Runs: browse stored benchmark runs, compare up to 12 against a baseline, SLOs, sweeps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from inferlab import compare
+from inferlab.charts import runs as charts
+from inferlab.runs_page import (
+    METRIC_NAMES,
+    SLO_SPEC,
+    filter_runs,
+    link_problems,
+    load_run,
+    run_option_label,
+    run_table,
+    runs_share_url,
+    slo_from_values,
+    wide_delta_table,
+)
+from inferlab.store import Store, StoreError, default_db_path
+
+st.title("Runs: compare benchmark results")
+st.markdown(
+    "Every probe, import and sweep is stored as a **run**. Pick runs to compare them with a "
+    "**baseline**: each number shows its change, coloured green (better) or red (worse) only "
+    "when a bootstrap confidence interval says it is more than noise."
+)
+
+DB = str(default_db_path())
+
+
+# -- cached queries (short-lived store connections; never one held open) ---------------------
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def list_runs(db: str) -> pd.DataFrame:
+    return Store(db).list_runs()
+
+
+@st.cache_data(max_entries=48, show_spinner=False)
+def run_data(db: str, run_id: str, version: str) -> compare.RunRequests:
+    """One run's requests; `version` (status + request count) invalidates a growing run."""
+    return load_run(Store(db), run_id)
+
+
+def runs_for(db: str, keys: tuple[tuple[str, str], ...]) -> list[compare.RunRequests]:
+    return [run_data(db, rid, version) for rid, version in keys]
+
+
+@st.cache_data(max_entries=16, show_spinner="Comparing runs…")
+def comparison(
+    db: str, keys: tuple[tuple[str, str], ...], baseline: str, convention: str
+) -> tuple[pd.DataFrame, dict[str, dict[str, np.ndarray]]]:
+    """The delta table and, per latency metric, each run's values (for CDF/histograms)."""
+    runs = runs_for(db, keys)
+    table = compare.compare_table(runs, baseline, convention=convention)
+    conv = compare.CONVENTIONS[convention]
+    values: dict[str, dict[str, np.ndarray]] = {}
+    for metric in compare.LATENCY_METRICS:
+        values[metric] = {}
+        for r in runs:
+            v = compare._metric_values(r, metric, conv)
+            # A CDF or histogram needs no more than a few thousand quantiles of a big run.
+            if v.size > 20_000:
+                v = np.quantile(v, np.linspace(0, 1, 20_000))
+            values[metric][f"{r.label} · {r.run_id}"] = v
+    return table, values
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def slo_view(
+    db: str, keys: tuple[tuple[str, str], ...], slo: compare.Slo
+) -> list[compare.SloResult]:
+    return [compare.slo_result(r, slo) for r in runs_for(db, keys)]
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def little_view(db: str, keys: tuple[tuple[str, str], ...]) -> list[compare.LittleCheck]:
+    return [compare.little_check(r) for r in runs_for(db, keys)]
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def scatter_view(
+    db: str, keys: tuple[tuple[str, str], ...], metric: str, convention: str
+) -> list[charts.ScatterSeries]:
+    conv = compare.CONVENTIONS[convention]
+    out = []
+    for r in runs_for(db, keys):
+        if metric == "ttft":
+            y = r.ttft_ms
+        elif metric == "e2e":
+            y = r.e2e_ms
+        elif metric == "tpot":
+            y = conv.tpot_ms(r)
+        else:  # per-request mean chunk gap: the ITL a single request saw
+            with np.errstate(invalid="ignore", divide="ignore"):
+                y = np.where(
+                    r.chunk_counts > 1, (r.e2e_ms - r.ttft_ms) / (r.chunk_counts - 1), np.nan
+                )
+            if conv.itl_per_request():
+                y = conv.itl_ms(r)
+        start_s = (r.sent_ms - np.nanmin(r.sent_ms)) / 1000.0 if r.n else r.sent_ms
+        out.append(
+            charts.ScatterSeries(
+                f"{r.label} · {r.run_id}", start_s, y, r.ok, r.index, r.error_class
+            )
+        )
+    return out
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def sweep_view(
+    db: str, keys: tuple[tuple[str, str], ...], slo: compare.Slo, target: float, knee_metric: str
+) -> compare.SweepAnalysis:
+    return compare.sweep_analysis(runs_for(db, keys), slo, target=target, knee_metric=knee_metric)
+
+
+def refresh() -> None:
+    st.cache_data.clear()
+
+
+try:
+    all_runs = list_runs(DB)
+except StoreError as exc:
+    st.error(f"Cannot read the run store: {exc}", icon=":material/error:")
+    st.stop()
+
+# -- empty store: first-run view -----------------------------------------------------------
+
+if all_runs.empty:
+    with st.container(border=True):
+        st.subheader("No runs yet")
+        st.markdown(
+            "A run is what a probe measures: every request's time to first token, each "
+            "streamed chunk and the end of the answer. Nothing has been measured in this "
+            f"database yet (`{DB}`).\n\n"
+            "Press the button to probe inferlab's **built-in simulated endpoint**: 32 requests, "
+            "8 at a time, about five seconds, no API key or GPU needed. Then this page fills "
+            "with the run's numbers and charts."
+        )
+        if st.button("Probe the built-in simulator", type="primary", icon=":material/play_arrow:"):
+            from inferlab.jobs import JobError, probe_simulator_once
+
+            with st.spinner("Probing the simulator…"):
+                try:
+                    new_id = probe_simulator_once(db_path=default_db_path())
+                except (JobError, StoreError) as exc:
+                    st.error(f"The simulator probe failed: {exc}", icon=":material/error:")
+                else:
+                    refresh()
+                    st.session_state["flash"] = f"Probed the simulator: run {new_id}."
+                    st.rerun()
+        st.caption(
+            "Or measure your own endpoint on the Probe page, or from a terminal: "
+            "`inferlab probe --url http://host:8000/v1 --model NAME`."
+        )
+    st.stop()
+
+# -- link checks ---------------------------------------------------------------------------
+
+existing_ids = list(all_runs["run_id"])
+query = {k: st.query_params.get_all(k) for k in st.query_params}
+for message in link_problems(query, existing_ids):
+    st.warning(message, icon=":material/link_off:")
+
+# -- run table -----------------------------------------------------------------------------
+
+rows_by_id: dict[str, dict[str, Any]] = {
+    str(r["run_id"]): {str(k): v for k, v in r.items()} for r in all_runs.to_dict("records")
+}
+
+st.subheader(f"All runs ({len(all_runs):,})")
+f1, f2, f3 = st.columns([2, 1, 1])
+text = f1.text_input("Filter", placeholder="label, model, endpoint or run id", key="filter_text")
+all_tags = sorted({str(t) for tags in all_runs["tags"] if tags is not None for t in tags})
+tag_filter = f2.multiselect("Tags", all_tags, key="filter_tags")
+sources = sorted(set(all_runs["source_tool"]))
+source_filter = f3.multiselect("Source tool", sources, key="filter_sources")
+shown = filter_runs(all_runs, text, tag_filter, source_filter)
+st.dataframe(
+    run_table(shown),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Date (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        "TTFT p50 (ms)": st.column_config.NumberColumn(format="%.1f"),
+        "TTFT p95 (ms)": st.column_config.NumberColumn(format="%.1f"),
+        "TPOT p50 (ms)": st.column_config.NumberColumn(format="%.2f"),
+        "E2E p95 (ms)": st.column_config.NumberColumn(format="%.0f"),
+        "Error rate (%)": st.column_config.NumberColumn(format="%.2f"),
+    },
+)
+if len(shown) < len(all_runs):
+    st.caption(f"{len(shown):,} of {len(all_runs):,} runs match the filter.")
+
+with st.expander("Rename, tag or delete a run", icon=":material/edit:"):
+    target = st.selectbox(
+        "Run",
+        existing_ids,
+        format_func=lambda rid: run_option_label(rows_by_id[rid]),
+        key="manage_run",
+    )
+    row = rows_by_id[target]
+    m1, m2 = st.columns(2)
+    new_label = m1.text_input("Label", value=str(row.get("label") or ""), key=f"label_{target}")
+    row_tags: Any = row.get("tags")
+    new_tags = m2.text_input(
+        "Tags (comma-separated)",
+        value=", ".join(str(t) for t in row_tags) if row_tags is not None else "",
+        key=f"tags_{target}",
+    )
+    b1, b2 = st.columns(2)
+    if b1.button("Save label and tags", icon=":material/save:"):
+        tags = [t.strip() for t in new_tags.split(",") if t.strip()]
+        Store(DB).update_run(target, label=new_label.strip(), tags=tags)
+        refresh()
+        st.session_state["flash"] = f"Saved run {target}."
+        st.rerun()
+    if b2.button("Delete this run…", icon=":material/delete:"):
+        st.session_state["confirm_delete"] = target
+    if st.session_state.get("confirm_delete") == target:
+        st.warning(
+            f"Delete run **{row.get('label') or target}** ({target}) and all its "
+            f"{int(row.get('requests') or 0):,} requests? This cannot be undone.",
+            icon=":material/warning:",
+        )
+        y, n = st.columns(2)
+        if y.button("Yes, delete it", type="primary"):
+            Store(DB).delete_run(target)
+            st.session_state.pop("confirm_delete", None)
+            refresh()
+            st.session_state["flash"] = f"Deleted run {target}."
+            st.rerun()
+        if n.button("Cancel"):
+            st.session_state.pop("confirm_delete", None)
+            st.rerun()
+if "flash" in st.session_state:
+    st.success(st.session_state.pop("flash"), icon=":material/check:")
+
+# -- selection -----------------------------------------------------------------------------
+
+st.subheader("Compare")
+default_ids = existing_ids[:2]
+s1, s2 = st.columns([3, 1])
+selected: list[str] = s1.multiselect(
+    f"Runs to compare (up to {compare.MAX_COMPARE})",
+    existing_ids,
+    default=default_ids,
+    format_func=lambda rid: run_option_label(rows_by_id[rid]),
+    max_selections=compare.MAX_COMPARE,
+    key="runs",
+    bind="query-params",
+)
+if not selected:
+    st.info("Select at least one run above to see its numbers.", icon=":material/info:")
+    st.stop()
+baseline: str = s2.selectbox(
+    "Baseline",
+    selected,
+    format_func=lambda rid: str(rows_by_id[rid].get("label") or rid),
+    key="baseline",
+    bind="query-params",
+)
+if baseline not in selected:
+    baseline = selected[0]
+c1, c2 = st.columns([3, 1])
+convention: str = c1.segmented_control(
+    "Convention for TPOT and ITL",
+    list(compare.CONVENTIONS),
+    default="inferlab",
+    format_func=lambda k: compare.CONVENTIONS[k].name,
+    key="convention",
+    bind="query-params",
+    required=True,
+)
+metric: str = c2.selectbox(
+    "Metric for the charts",
+    list(compare.LATENCY_METRICS),
+    format_func=lambda m: METRIC_NAMES[m],
+    key="metric",
+    bind="query-params",
+)
+conv = compare.CONVENTIONS[convention]
+with st.container(border=True):
+    st.markdown(f"**{conv.name}** — {conv.tpot_words}  \n{conv.itl_words}  \n_{conv.note}_")
+
+
+def version(rid: str) -> str:
+    r = rows_by_id[rid]
+    return f"{r.get('status')}:{r.get('requests')}"
+
+
+keys = tuple((rid, version(rid)) for rid in selected)
+table, values = comparison(DB, keys, baseline, convention)
+view = wide_delta_table(table, baseline)
+palette = {
+    "better": "background-color: rgba(59,178,115,0.25)",
+    "worse": "background-color: rgba(214,39,40,0.22)",
+    "noise": "color: #777",
+    "": "",
+}
+st.dataframe(
+    view.text.style.apply(lambda _: view.colors.map(lambda c: palette[c]), axis=None),
+    width="stretch",
+    height=38 + 35 * len(view.text),
+)
+st.caption(
+    "Each cell: value · change vs the baseline in % (absolute) · 95% bootstrap confidence "
+    "interval of the change (2,000 resamples of each run's requests, seeded). Green = better, "
+    "red = worse, grey = the interval includes 0, so the change may be noise. Latencies: "
+    "completed requests; error rate: all requests; warm-up excluded."
+)
+
+# -- charts --------------------------------------------------------------------------------
+
+label_m = METRIC_NAMES[metric]
+if metric == "tpot":
+    label_m = conv.tpot_label
+elif metric == "itl":
+    label_m = conv.itl_label
+tab_cdf, tab_dist, tab_time, tab_one = st.tabs(
+    ["CDF", "Distribution", "Over time", "One request's timeline"]
+)
+with tab_cdf:
+    st.plotly_chart(charts.cdf_figure(values[metric], label_m), width="stretch")
+    st.caption("Read across at 50 / 90 / 99 % for the percentiles; a curve further left is faster.")
+with tab_dist:
+    st.plotly_chart(charts.distribution_figure(values[metric], label_m), width="stretch")
+with tab_time:
+    series = scatter_view(DB, keys, metric, convention)
+    fig, dropped = charts.scatter_over_time(
+        series, label_m + (" (mean chunk gap per request)" if metric == "itl" else "")
+    )
+    st.plotly_chart(fig, width="stretch")
+    if dropped:
+        st.caption(
+            f"{dropped:,} completed requests are not drawn (at most {charts.MAX_POINTS:,} "
+            "points, sampled evenly; every failed request is kept)."
+        )
+    st.caption(
+        "Each dot is one request at the time it was sent; red crosses are failed requests "
+        "(drawn at 0 when they have no latency). A rising cloud means the server fell behind."
+    )
+with tab_one:
+    o1, o2 = st.columns(2)
+    one_run = o1.selectbox(
+        "Run",
+        selected,
+        format_func=lambda rid: str(rows_by_id[rid].get("label") or rid),
+        key="one_run",
+    )
+    run = run_data(DB, one_run, version(one_run))
+    completed = np.flatnonzero(run.ok & (run.chunk_counts > 0))
+    if completed.size == 0:
+        st.info("This run has no completed request with streamed chunks.")
+    else:
+        slowest = int(completed[np.nanargmax(run.e2e_ms[completed])])
+        idx = o2.number_input(
+            "Request number (empty: the slowest)",
+            min_value=int(run.index.min()),
+            max_value=int(run.index.max()),
+            value=None,
+            step=1,
+            key="one_request",
+        )
+        pos = slowest
+        if idx is not None:
+            hits = np.flatnonzero(run.index == int(idx))
+            if hits.size == 0:
+                st.warning(f"Run {one_run} has no request number {idx}; showing the slowest.")
+            else:
+                pos = int(hits[0])
+        status = "completed" if run.ok[pos] else f"failed ({run.error_class[pos] or 'error'})"
+        st.plotly_chart(
+            charts.request_timeline(
+                run.chunks_of(pos),
+                title=f"Request {int(run.index[pos])} of {run.label}: {status}, "
+                f"{int(run.output_tokens[pos]) if not np.isnan(run.output_tokens[pos]) else '?'}"
+                " output tokens",
+            ),
+            width="stretch",
+        )
+        st.caption(
+            "Drawn from the chunk arrival times the probe recorded: the first bar is the wait "
+            "for the first content chunk (TTFT), each further bar the gap before the next chunk."
+        )
+
+# -- SLO panel -----------------------------------------------------------------------------
+
+st.subheader("Service-level objectives")
+st.caption(
+    "A request meets the SLO when it completed and stays within every limit you set "
+    "(0 = no limit). Attainment = share of all requests that met it; goodput = those "
+    "requests per second."
+)
+l1, l2, l3, l4 = st.columns(4)
+
+
+def limit(col: Any, name: str, step: float) -> float:
+    p = SLO_SPEC[name]
+    return float(
+        col.number_input(
+            p.label,
+            min_value=p.min_value,
+            max_value=p.max_value,
+            value=p.default,
+            step=step,
+            key=name,
+            bind="query-params",
+            format="%g",
+        )
+    )
+
+
+slo_ttft = limit(l1, "slo_ttft_ms", 50.0)
+slo_tpot = limit(l2, "slo_tpot_ms", 5.0)
+slo_e2e = limit(l3, "slo_e2e_ms", 500.0)
+slo_target = limit(l4, "slo_target_pct", 1.0)
+slo = slo_from_values(slo_ttft, slo_tpot, slo_e2e)
+if slo.is_set:
+    results = slo_view(DB, keys, slo)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Run": [rows_by_id[r.run_id].get("label") or r.run_id for r in results],
+                "Run id": [r.run_id for r in results],
+                "Requests": [r.requests for r in results],
+                "Met the SLO": [r.met for r in results],
+                "Attainment (%)": [100 * r.attainment for r in results],
+                "Goodput (req/s)": [r.goodput_rps for r in results],
+                f"Meets the {slo_target:g}% target": [
+                    "yes" if 100 * r.attainment >= slo_target else "no" for r in results
+                ],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Attainment (%)": st.column_config.NumberColumn(format="%.1f"),
+            "Goodput (req/s)": st.column_config.NumberColumn(format="%.3f"),
+        },
+    )
+    with st.expander("Requests that missed the SLO", icon=":material/report:"):
+        for r in results:
+            name = rows_by_id[r.run_id].get("label") or r.run_id
+            st.markdown(f"**{name}** ({r.run_id}): {len(r.misses):,} missed ({slo.describe()})")
+            if len(r.misses):
+                st.dataframe(
+                    r.misses.rename(
+                        columns={
+                            "request": "Request",
+                            "missed": "Missed",
+                            "sent_s": "Sent at (s)",
+                            "ttft_ms": "TTFT (ms)",
+                            "tpot_ms": "TPOT (ms)",
+                            "e2e_ms": "E2E (ms)",
+                        }
+                    ),
+                    hide_index=True,
+                    width="stretch",
+                    height=min(300, 38 + 35 * len(r.misses)),
+                )
+else:
+    st.info("Set a TTFT, TPOT or E2E limit to see attainment and goodput.", icon=":material/tune:")
+
+# -- sweeps --------------------------------------------------------------------------------
+
+groups = all_runs.dropna(subset=["group_id"]).groupby("group_id")["run_id"].apply(list)
+groups = groups[groups.map(len) >= 2]
+st.subheader("Sweep: throughput against latency")
+if groups.empty:
+    st.caption(
+        "No sweep in the store yet. `inferlab probe --sweep-concurrency 1,2,4,8,16` (or a "
+        "sweep on the Probe page) stores one run per load step in a group, shown here."
+    )
+else:
+    selected_groups = [g for g in groups.index if set(groups[g]) & set(selected)]
+    group_options = list(groups.index)
+    g1, g2 = st.columns([3, 1])
+    group = g1.selectbox(
+        "Sweep (run group)",
+        group_options,
+        index=group_options.index(selected_groups[0]) if selected_groups else 0,
+        format_func=lambda g: f"{g} ({len(groups[g])} steps)",
+        key="sweep_group",
+    )
+    knee_metric = g2.selectbox(
+        "Knee of",
+        ["tpot_p99", "tpot_p50", "ttft_p99", "ttft_p50"],
+        format_func=lambda k: k.replace("_", " ").upper().replace(" P", " p"),
+        key="knee_metric",
+    )
+    gids = [rid for rid in groups[group]][: 4 * compare.MAX_COMPARE]
+    sweep = sweep_view(
+        DB, tuple((rid, version(rid)) for rid in gids), slo, slo_target / 100, knee_metric
+    )
+    st.plotly_chart(
+        charts.sweep_figure(sweep, ttft_limit_ms=slo.ttft_ms, tpot_limit_ms=slo.tpot_ms),
+        width="stretch",
+    )
+    sentences = []
+    if sweep.knee is not None:
+        k = sweep.points[sweep.knee]
+        sentences.append(
+            f"**Knee** at load {k.load_value:g} ({k.output_tps:,.0f} output tokens/s): beyond "
+            f"it {knee_metric.replace('_', ' ').upper()} grows much faster than throughput."
+        )
+    else:
+        sentences.append("No knee: latency grows evenly with throughput over this sweep.")
+    if slo.is_set:
+        if sweep.best_under_slo is not None:
+            b = sweep.points[sweep.best_under_slo]
+            sentences.append(
+                f"**Highest load meeting the SLO** ({slo.describe()}, {slo_target:g}% of "
+                f"requests): {b.load_value:g}, {b.output_tps:,.0f} output tokens/s."
+            )
+        else:
+            sentences.append(f"No step meets the SLO ({slo.describe()}) for {slo_target:g}%.")
+    else:
+        sentences.append("Set SLO limits above to find the highest load that meets them.")
+    st.markdown("  \n".join(sentences))
+    st.caption(
+        "Knee method (Kneedle): both axes are scaled to 0–1 over the sweep; the knee is the "
+        "step farthest below the straight line from the first to the last step."
+    )
+
+# -- Little's law --------------------------------------------------------------------------
+
+st.subheader("Little's law check")
+st.caption(
+    "In a steady system, requests in flight = arrival rate × time in the system (L = λW). "
+    "Measured concurrency is the time-average of requests in flight; it should equal "
+    "RPS × mean E2E. A mismatch, or fewer requests in flight than configured, points at "
+    "held-open failures or an overloaded load generator."
+)
+checks = little_view(DB, keys)
+st.dataframe(
+    pd.DataFrame(
+        {
+            "Run": [rows_by_id[c.run_id].get("label") or c.run_id for c in checks],
+            "Measured concurrency": [c.measured_concurrency for c in checks],
+            "RPS × mean E2E": [c.little_concurrency for c in checks],
+            "Configured concurrency": [c.configured_concurrency for c in checks],
+            "Client queue p99 (ms)": [c.client_queue_p99_ms for c in checks],
+            "Verdict": ["ok" if c.agrees and not c.short_of_target else "check" for c in checks],
+        }
+    ),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Measured concurrency": st.column_config.NumberColumn(format="%.2f"),
+        "RPS × mean E2E": st.column_config.NumberColumn(format="%.2f"),
+        "Client queue p99 (ms)": st.column_config.NumberColumn(format="%.1f"),
+    },
+)
+for c in checks:
+    if not c.agrees or c.short_of_target:
+        name = rows_by_id[c.run_id].get("label") or c.run_id
+        st.warning(f"**{name}**: {c.message}", icon=":material/warning:")
+
+# -- share ---------------------------------------------------------------------------------
+
+st.divider()
+st.markdown("**Share this view** — the link reopens these runs, baseline, SLOs and choices:")
+st.code(
+    runs_share_url(
+        st.context.url or "http://localhost:8501/runs",
+        selected,
+        baseline,
+        convention,
+        metric,
+        {
+            "slo_ttft_ms": slo_ttft,
+            "slo_tpot_ms": slo_tpot,
+            "slo_e2e_ms": slo_e2e,
+            "slo_target_pct": slo_target,
+        },
+    ),
+    language=None,
+)

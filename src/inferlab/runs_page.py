@@ -1,0 +1,327 @@
+"""The Runs page's pure helpers: URL parameters and their checks, the run table,
+loading runs from the store, and the formatted delta table.
+
+No streamlit here; pages/runs.py only lays these out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+import pandas as pd
+
+from inferlab.compare import (
+    CONVENTIONS,
+    LATENCY_METRICS,
+    MAX_COMPARE,
+    METRIC_BY_KEY,
+    RunRequests,
+    Slo,
+)
+from inferlab.share import NumberParam, check_params
+
+__all__ = [
+    "METRIC_NAMES",
+    "SLO_PARAMS",
+    "DeltaView",
+    "filter_runs",
+    "fmt_value",
+    "link_problems",
+    "load_run",
+    "run_option_label",
+    "run_table",
+    "runs_share_url",
+    "slo_from_values",
+    "url_run_ids",
+    "wide_delta_table",
+]
+
+MAX_LIMIT_MS = 3_600_000.0
+SLO_PARAMS: tuple[NumberParam, ...] = (
+    NumberParam("slo_ttft_ms", "TTFT limit (ms)", 0.0, 0.0, MAX_LIMIT_MS),
+    NumberParam("slo_tpot_ms", "TPOT limit (ms)", 0.0, 0.0, MAX_LIMIT_MS),
+    NumberParam("slo_e2e_ms", "E2E limit (ms)", 0.0, 0.0, MAX_LIMIT_MS),
+    NumberParam("slo_target_pct", "Attainment target (%)", 95.0, 1.0, 100.0),
+)
+SLO_SPEC = {p.name: p for p in SLO_PARAMS}
+METRIC_NAMES = {"ttft": "TTFT", "tpot": "TPOT", "itl": "ITL", "e2e": "E2E"}
+DEFAULT_CONVENTION = "inferlab"
+DEFAULT_METRIC = "ttft"
+
+
+def _all(query: Mapping[str, str | list[str]], name: str) -> list[str]:
+    raw = query.get(name)
+    if raw is None:
+        return []
+    return list(raw) if isinstance(raw, list) else [raw]
+
+
+def url_run_ids(query: Mapping[str, str | list[str]]) -> list[str]:
+    """Run ids in the link (`runs` repeated, as Streamlit writes them), de-duplicated."""
+    out: list[str] = []
+    for raw in _all(query, "runs"):
+        if raw and raw not in out:
+            out.append(raw)
+    return out
+
+
+def link_problems(query: Mapping[str, str | list[str]], existing_ids: Iterable[str]) -> list[str]:
+    """Messages for every link value the page cannot use, naming it and the fallback."""
+    existing = set(existing_ids)
+    messages: list[str] = []
+    ids = url_run_ids(query)
+    missing = [i for i in ids if i not in existing]
+    if missing:
+        shown = ", ".join(f"`{i}`" for i in missing)
+        rest = len(ids) - len(missing)
+        messages.append(
+            f"The link names {len(missing)} run(s) that no longer exist: {shown}. "
+            + (
+                f"Showing the other {rest}."
+                if rest
+                else "None of its runs exist; showing the newest runs instead."
+            )
+        )
+    found = [i for i in ids if i in existing]
+    if len(found) > MAX_COMPARE:
+        messages.append(
+            f"The link selects {len(found)} runs; at most {MAX_COMPARE} can be compared, "
+            f"so only the first {MAX_COMPARE} are shown."
+        )
+    baseline = _all(query, "baseline")
+    if baseline and found and baseline[-1] not in found[:MAX_COMPARE]:
+        messages.append(
+            f"The link's `baseline` ({baseline[-1]}) is not among the selected runs; "
+            "using the first selected run as the baseline."
+        )
+    for name, allowed, default in (
+        ("convention", tuple(CONVENTIONS), DEFAULT_CONVENTION),
+        ("metric", LATENCY_METRICS, DEFAULT_METRIC),
+    ):
+        value = _all(query, name)
+        if value and value[-1] not in allowed:
+            messages.append(
+                f"The link's `{name}` ({value[-1]}) was ignored: choose one of "
+                f"{', '.join(allowed)}. Using {default} instead."
+            )
+    for problem in check_params(query, SLO_PARAMS):
+        messages.append(problem.message(SLO_SPEC[problem.name].label))
+    return messages
+
+
+def slo_from_values(ttft_ms: float | None, tpot_ms: float | None, e2e_ms: float | None) -> Slo:
+    """An SLO from the panel's inputs; 0 or empty means no limit."""
+
+    def lim(v: float | None) -> float | None:
+        return float(v) if v is not None and v > 0 else None
+
+    return Slo(lim(ttft_ms), lim(tpot_ms), lim(e2e_ms))
+
+
+# --------------------------------------------------------------------------- run table
+
+
+def _tags(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, float) and math.isnan(value):
+        return []
+    return [str(t) for t in value]  # type: ignore[attr-defined]
+
+
+def run_option_label(row: Mapping[str, object]) -> str:
+    """'label · model · 2026-11-28 00:40 (run id)' for selection widgets."""
+    label = str(row.get("label") or "") or "(no label)"
+    started = pd.Timestamp(row.get("started_at"))  # type: ignore[arg-type]
+    date = started.strftime("%Y-%m-%d %H:%M") if not pd.isna(started) else "?"
+    return f"{label} · {row.get('model')} · {date} ({row.get('run_id')})"
+
+
+def _load(row: pd.Series) -> str:
+    mode, value = row.get("load_mode"), row.get("load_value")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return str(mode)
+    if mode == "concurrency":
+        return f"concurrency {value:g}"
+    return f"{mode} {value:g} req/s"
+
+
+def filter_runs(
+    runs: pd.DataFrame,
+    text: str = "",
+    tags: Sequence[str] = (),
+    sources: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Runs whose label/model/endpoint/id contains `text`, carrying all `tags`, from `sources`."""
+    mask = pd.Series(True, index=runs.index)
+    needle = text.strip().lower()
+    if needle:
+        hay = (
+            runs["label"].fillna("")
+            + " "
+            + runs["model"].fillna("")
+            + " "
+            + runs["endpoint"].fillna("")
+            + " "
+            + runs["run_id"]
+        ).str.lower()
+        mask &= hay.str.contains(needle, regex=False)
+    if tags:
+        mask &= runs["tags"].map(lambda t: set(tags) <= set(_tags(t)))
+    if sources:
+        mask &= runs["source_tool"].isin(list(sources))
+    return runs[mask]
+
+
+def run_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """The run list as shown: one row per run, units in the column names."""
+    return pd.DataFrame(
+        {
+            "Label": runs["label"].fillna(""),
+            "Tags": runs["tags"].map(lambda t: ", ".join(_tags(t))),
+            "Model": runs["model"],
+            "Endpoint": runs["endpoint"],
+            "Date (UTC)": pd.to_datetime(runs["started_at"]),
+            "Load": runs.apply(_load, axis=1) if len(runs) else pd.Series(dtype=str),
+            "Requests": runs["requests"],
+            "TTFT p50 (ms)": runs["ttft_p50_ms"],
+            "TTFT p95 (ms)": runs["ttft_p95_ms"],
+            "TPOT p50 (ms)": runs["tpot_p50_ms"],
+            "E2E p95 (ms)": runs["e2e_p95_ms"],
+            "Error rate (%)": 100 * runs["error_rate"],
+            "Source": runs["source_tool"],
+            "Status": runs["status"],
+            "Run id": runs["run_id"],
+        }
+    ).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_run(store: object, run_id: str) -> RunRequests:
+    """One run's requests from a :class:`inferlab.store.Store` as arrays."""
+    info = store.get_run(run_id)  # type: ignore[attr-defined]
+    if info is None:
+        raise KeyError(run_id)
+    frame = store.requests_frame(run_id)  # type: ignore[attr-defined]
+    return RunRequests.from_frame(
+        run_id,
+        frame,
+        label=info.label or run_id,
+        load_mode=info.load_mode,
+        load_value=info.load_value,
+        meta={"group_id": info.group_id, "model": info.model, "endpoint": info.endpoint},
+    )
+
+
+# --------------------------------------------------------------------------- delta table
+
+
+def fmt_value(value: float, unit: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if unit == "%":
+        return f"{value:.2f} %"
+    if unit == "ms":
+        return f"{value:,.1f} ms" if abs(value) < 10_000 else f"{value / 1000:,.2f} s"
+    return f"{value:,.2f} {unit}"
+
+
+def _fmt_delta(abs_delta: float, pct: float, unit: str) -> str:
+    if math.isnan(abs_delta):
+        return ""
+    a = (
+        f"{abs_delta:+.2f} pp"
+        if unit == "%"
+        else f"{abs_delta:+,.1f} ms"
+        if unit == "ms"
+        else f"{abs_delta:+,.2f}"
+    )
+    return f"{pct:+.1f}% ({a})" if not math.isnan(pct) else a
+
+
+@dataclass(frozen=True)
+class DeltaView:
+    """The comparison as a metrics x runs grid of text and a matching grid of colours."""
+
+    text: pd.DataFrame
+    colors: pd.DataFrame  # "better" | "worse" | "noise" | "" per cell
+
+
+def wide_delta_table(table: pd.DataFrame, baseline_id: str) -> DeltaView:
+    """Rows: metrics; columns: runs (baseline first). A cell reads
+    '212.3 ms · +6.2% (+12.4 ms) · CI +3.1…+20.8' for a run and just the value
+    for the baseline. Colour: better/worse when the change is real (CI excludes 0,
+    or no CI for throughput and errors), 'noise' when the CI includes 0."""
+    runs = list(dict.fromkeys(table["run_id"]))
+    runs.remove(baseline_id)
+    runs.insert(0, baseline_id)
+    labels = dict(zip(table["run_id"], table["run_label"], strict=False))
+    headers = {
+        r: (f"{labels[r]} (baseline)" if r == baseline_id else labels[r]) + f" · {r}" for r in runs
+    }
+    text: dict[str, list[str]] = {headers[r]: [] for r in runs}
+    colors: dict[str, list[str]] = {headers[r]: [] for r in runs}
+    index: list[str] = []
+    for metric, group in table.groupby("metric", sort=False):
+        spec = METRIC_BY_KEY[str(metric)]
+        index.append(f"{spec.label} ({spec.unit})")
+        by_run: dict[str, Any] = {str(row.run_id): row for row in group.itertuples()}
+        for r in runs:
+            row = by_run[r]
+            val = fmt_value(row.value, spec.unit)
+            if r == baseline_id:
+                text[headers[r]].append(val)
+                colors[headers[r]].append("")
+                continue
+            parts = [val]
+            d = _fmt_delta(row.abs_delta, row.pct_delta, spec.unit)
+            if d:
+                parts.append(d)
+            ci_low, ci_high = row.ci_low, row.ci_high
+            has_ci = ci_low is not None and not (isinstance(ci_low, float) and math.isnan(ci_low))
+            if has_ci:
+                parts.append(f"CI {ci_low:+,.1f}…{ci_high:+,.1f}")
+            text[headers[r]].append(" · ".join(parts))
+            if row.is_better is None or (isinstance(row.is_better, float)):
+                colors[headers[r]].append("")
+            elif has_ci and not row.significant:
+                colors[headers[r]].append("noise")
+            else:
+                colors[headers[r]].append("better" if row.is_better else "worse")
+    return DeltaView(pd.DataFrame(text, index=index), pd.DataFrame(colors, index=index))
+
+
+def runs_share_url(
+    base_url: str,
+    run_ids: Sequence[str],
+    baseline: str | None,
+    convention: str,
+    metric: str,
+    slo_values: Mapping[str, float | None],
+) -> str:
+    """The share link: run ids always, other values only when not the default."""
+    base = base_url.split("?", 1)[0]
+    params: list[tuple[str, str]] = [("runs", r) for r in run_ids]
+    if baseline and run_ids and baseline != run_ids[0]:
+        params.append(("baseline", baseline))
+    if convention != DEFAULT_CONVENTION:
+        params.append(("convention", convention))
+    if metric != DEFAULT_METRIC:
+        params.append(("metric", metric))
+    for p in SLO_PARAMS:
+        v = slo_values.get(p.name)
+        if v is not None and v != p.default:
+            params.append((p.name, f"{v:g}"))
+    return f"{base}?{urlencode(params)}" if params else base
+
+
+def finite(values: np.ndarray) -> np.ndarray:
+    out: np.ndarray = values[~np.isnan(values)]
+    return out
