@@ -21,6 +21,7 @@ __all__ = [
     "ConfigError",
     "LoadMode",
     "ProbeConfig",
+    "api_url",
     "endpoint_for_display",
     "make_run_info",
     "sweep_configs",
@@ -39,9 +40,10 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ProbeConfig:
-    """Settings of one run. `api_key` and header values are secrets: not in repr."""
+    """Settings of one run. `api_key`, header values and the URL (it may hold
+    user:password or a key in its query) stay out of repr."""
 
-    url: str
+    url: str = field(repr=False)
     model: str
     api: Api = "chat"
     api_key: str | None = field(default=None, repr=False)
@@ -146,6 +148,12 @@ def check_url(url: str) -> None:
         parts.port  # noqa: B018 - raises on a non-numeric port
     except ValueError:
         raise ConfigError(f"--url {url!r} has an invalid port") from None
+
+
+def api_url(base_url: str, path: str) -> str:
+    """`path` (e.g. "/chat/completions") under the API root, keeping its query string."""
+    parts = urlsplit(base_url.strip())
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + path, fragment=""))
 
 
 def endpoint_for_display(url: str) -> str:

@@ -15,7 +15,13 @@ from urllib.parse import urlsplit
 import httpx
 from httpx_sse import EventSource
 
-from inferlab.probe.config import ConfigError, ProbeConfig, check_url, endpoint_for_display
+from inferlab.probe.config import (
+    ConfigError,
+    ProbeConfig,
+    api_url,
+    check_url,
+    endpoint_for_display,
+)
 from inferlab.probe.errors import classify_exception, scrub
 from inferlab.probe.prompts import Prompt
 from inferlab.probe.stream import StreamAccumulator, StreamError
@@ -85,7 +91,7 @@ async def preflight(
             timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False
         ) as client:
             async with asyncio.timeout(timeout_s * 2):
-                r = await client.get(base + "/models", headers=get_headers)
+                r = await client.get(api_url(url, "/models"), headers=get_headers)
                 if r.status_code in (401, 403):
                     raise _credentials_error(shown, r.status_code)
                 if r.status_code == 200:
@@ -161,7 +167,7 @@ async def _tiny_request(
                     f"it serves: {listed}"
                 )
             hint = ""
-            if models_status == 404 and not base.endswith("/v1"):
+            if models_status == 404 and not urlsplit(base).path.rstrip("/").endswith("/v1"):
                 hint = f"; did you mean --url {shown}/v1 ?"
             raise PreflightError(
                 f"{shown} does not look like an OpenAI-compatible API: GET /models gave "

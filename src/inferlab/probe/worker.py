@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 from httpx_sse import EventSource, SSEError
 
-from inferlab.probe.config import Api, ProbeConfig
+from inferlab.probe.config import Api, ProbeConfig, api_url
 from inferlab.probe.errors import classify_exception, scrub
 from inferlab.probe.prompts import Prompt
 from inferlab.probe.stream import StreamAccumulator, StreamError
@@ -48,7 +48,7 @@ class Target:
         headers.update(cfg.headers)
         secrets = tuple(s for s in (cfg.api_key, *cfg.headers.values()) if s and len(s) >= 4)
         return cls(
-            url=cfg.url.strip().rstrip("/") + path,
+            url=api_url(cfg.url, path),
             api=cfg.api,
             model=cfg.model,
             max_tokens=cfg.max_tokens,
