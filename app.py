@@ -10,6 +10,13 @@ pages = {
     ],
     "Learn & calculate": [
         st.Page("pages/latency.py", title="Latency", icon=":material/timer:", url_path="latency"),
+        st.Page(
+            "pages/throughput.py",
+            title="Throughput & capacity",
+            icon=":material/stacked_line_chart:",
+            url_path="throughput",
+        ),
+        st.Page("pages/cost.py", title="Cost", icon=":material/payments:", url_path="cost"),
     ],
     "Benchmarks": [
         st.Page("pages/runs.py", title="Runs", icon=":material/compare_arrows:", url_path="runs"),

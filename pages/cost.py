@@ -1,0 +1,490 @@
+"""Cost: per request, per token and per user session, API-priced or self-hosted; Q3 of the exercise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from inferlab import cost
+from inferlab.calc_ui import (
+    catalog_link_or_download,
+    choice,
+    link_warning,
+    number,
+    query_text,
+    share_block,
+    show_link_warnings,
+)
+from inferlab.catalog import (
+    MAX_EDIT_CHARS,
+    apply_price_edits,
+    encode_price_edits,
+    load_prices,
+    prices_from_frame,
+    prices_to_frame,
+)
+from inferlab.charts.cost import satisfaction_chart, session_chart
+from inferlab.cost_page import (
+    COST_CHOICES,
+    COST_PARAMS,
+    CUSTOM,
+    PRICE_EDIT_PARAM,
+    RUN_PARAM,
+    chatbot_preset,
+)
+from inferlab.exercise import CHATBOT
+from inferlab.run_facts import list_run_choices, load_run_facts
+from inferlab.store import Slo, Store, StoreError
+
+SPEC = {p.name: p for p in COST_PARAMS}
+CHOICE = {c.name: c for c in COST_CHOICES}
+PAGES_DIR = Path(__file__).parent
+
+st.title("Cost: per request, per token, per user session")
+st.markdown(
+    "What does one answer cost, what does a million tokens cost, and what does one "
+    "conversation cost once every turn re-sends the history? Price it with an API's list "
+    "prices or with your own GPUs, at the throughput that still meets your latency SLO."
+)
+
+# ---------------------------------------------------------------- price catalog (from the link)
+try:
+    base_prices = load_prices()
+except ValueError as exc:
+    st.error(f"The shipped price catalog is broken: {exc}. Fix data/catalog/prices.csv.")
+    st.stop()
+prices_cat = base_prices
+raw_edit = query_text(PRICE_EDIT_PARAM)
+if raw_edit:
+    try:
+        prices_cat = apply_price_edits(base_prices, raw_edit)
+    except ValueError as exc:
+        link_warning(
+            PRICE_EDIT_PARAM, "price catalog edits", str(exc), "Using the shipped catalog instead."
+        )
+if "price_catalog_start" not in st.session_state:
+    st.session_state["price_catalog_start"] = prices_to_frame(prices_cat)
+
+
+api_spec = CHOICE["api"].with_options([a.name for a in prices_cat.api] + [CUSTOM])
+offer_spec = CHOICE["gpu_offer"].with_options([h.name for h in prices_cat.gpu_hours] + [CUSTOM])
+show_link_warnings(COST_PARAMS, [CHOICE["mode"], api_spec, offer_spec])
+
+
+def num(col: st.delta_generator.DeltaGenerator, name: str, step: float, help_text: str) -> float:
+    return float(number(col, SPEC[name], step, help_text))
+
+
+def load_exercise() -> None:
+    st.session_state.update(chatbot_preset())
+
+
+head, button = st.columns([3, 1], vertical_alignment="center")
+head.markdown(
+    f"The **chatbot exercise** continues here: it costs **${CHATBOT.cost_per_request_usd:.2f} "
+    f"per request** and **{CHATBOT.satisfaction:.0%}** of its users are satisfied. Q3 is at the "
+    "bottom of the page."
+)
+button.button(
+    "Load the chatbot exercise",
+    on_click=load_exercise,
+    icon=":material/school:",
+    help="$0.05 per request, 85 % satisfied, 50-token answers; B: $0.08, 92 % (an example).",
+)
+
+with st.expander("Price catalog: sources, and edit a copy", icon=":material/edit_note:"):
+    st.caption(
+        "Example prices with their source and the date they were taken (*as of*); providers "
+        "change them often, so check the source before relying on one. Edits stay in this tab "
+        "and in the share link; data/catalog/prices.csv is never changed. `kind` is `api` "
+        "($ per 1M tokens) or `gpu_hour` ($ per GPU-hour)."
+    )
+    edited_frame = st.data_editor(
+        st.session_state["price_catalog_start"],
+        key="price_catalog_editor",
+        num_rows="dynamic",
+        width="stretch",
+        column_config={
+            "kind": st.column_config.SelectboxColumn(
+                "Kind", options=["api", "gpu_hour"], required=True
+            ),
+            "name": st.column_config.TextColumn("Name", required=True),
+            "input_per_mtok": st.column_config.NumberColumn("Input $/1M", min_value=0.0),
+            "output_per_mtok": st.column_config.NumberColumn("Output $/1M", min_value=0.0),
+            "cached_input_per_mtok": st.column_config.NumberColumn("Cached $/1M", min_value=0.0),
+            "gpu": st.column_config.TextColumn("GPU"),
+            "usd_per_gpu_hour": st.column_config.NumberColumn("$/GPU-hour", min_value=0.0),
+            "source_url": st.column_config.LinkColumn("Source"),
+            "as_of": st.column_config.TextColumn("As of"),
+        },
+    )
+    try:
+        edited_prices = prices_from_frame(edited_frame)
+    except ValueError as exc:
+        st.error(f"The edited catalog is not usable: {exc}. The page keeps the previous one.")
+        edited_prices = prices_cat
+    catalog_link_or_download(
+        PRICE_EDIT_PARAM,
+        encode_price_edits(base_prices, edited_prices),
+        MAX_EDIT_CHARS,
+        prices_to_frame(edited_prices),
+        "prices.csv",
+    )
+prices_cat = edited_prices
+api_by_name = {a.name: a for a in prices_cat.api}
+offer_by_name = {h.name: h for h in prices_cat.gpu_hours}
+api_spec = api_spec.with_options([*api_by_name, CUSTOM])
+offer_spec = offer_spec.with_options([*offer_by_name, CUSTOM])
+
+
+def fill_api_prices() -> None:
+    offer = api_by_name.get(str(st.session_state.get("api")))
+    if offer is not None:
+        p = offer.prices
+        st.session_state.update(
+            in_price=p.input_per_mtok,
+            out_price=p.output_per_mtok,
+            cached_price=p.cached_or_input_per_mtok,
+        )
+
+
+def fill_gpu_price() -> None:
+    offer = offer_by_name.get(str(st.session_state.get("gpu_offer")))
+    if offer is not None:
+        st.session_state["gpu_hour"] = offer.usd_per_gpu_hour
+
+
+# ---------------------------------------------------------------- workload
+st.header("One request", divider="gray")
+w1, w2, w3 = st.columns(3)
+mode = choice(
+    w1,
+    CHOICE["mode"],
+    "Which prices drive the session, monthly and side-by-side views below.",
+    horizontal=True,
+)
+in_tokens = int(num(w2, "in_tokens", 100, "Prompt tokens sent with one request."))
+out_tokens = int(num(w3, "out_tokens", 10, "Tokens in one answer."))
+
+api_col, self_col = st.columns(2, gap="large")
+
+# ---------------------------------------------------------------- API pricing
+with api_col:
+    st.subheader("API pricing" + (" · in use" if mode == "API" else ""))
+    api_name = choice(
+        st.container(),
+        api_spec,
+        "Fills the three prices from the catalog.",
+        on_change=fill_api_prices,
+    )
+    a1, a2, a3 = st.columns(3)
+    in_price = num(a1, "in_price", 0.05, "US$ per million prompt tokens.")
+    out_price = num(a2, "out_price", 0.1, "US$ per million generated tokens.")
+    cached_price = num(
+        a3, "cached_price", 0.05, "US$ per million prompt tokens read from the cache."
+    )
+    io_ratio = num(
+        st.columns(2)[0],
+        "io_ratio",
+        0.5,
+        "For the blended price: input tokens per output token (3 means 3:1).",
+    )
+    try:
+        api = cost.ApiPrices(in_price, out_price, cached_price)
+        api_req = cost.api_request_cost_usd(api, in_tokens, out_tokens)
+        blended = cost.blended_price_per_mtok(api, io_ratio)
+    except ValueError as exc:
+        st.error(f"Cannot price the request: {exc}.")
+        st.stop()
+    b1, b2 = st.columns(2)
+    b1.metric(
+        "Cost per request", f"${api_req:,.5g}", help="input × input price + output × output price"
+    )
+    b2.metric(
+        f"Blended per 1M tokens ({io_ratio:g}:1)",
+        f"${blended:,.4g}",
+        help="(ratio × input price + output price) / (ratio + 1)",
+    )
+    st.caption(
+        f"{in_tokens:,} × ${in_price:g}/1M + {out_tokens:,} × ${out_price:g}/1M = "
+        f"${in_tokens * in_price / 1e6:,.5g} + ${out_tokens * out_price / 1e6:,.5g} = "
+        f"**${api_req:,.5g}** per request; {1 / api_req:,.0f} requests per dollar."
+        if api_req > 0
+        else "Both prices are 0: requests are free."
+    )
+    offer = api_by_name.get(api_name)
+    if offer is not None:
+        st.caption(
+            f"Catalog: {offer.name}, source {offer.source_url or 'not given'}"
+            + (f", as of {offer.as_of}" if offer.as_of else "")
+            + ". Example prices: check the source for today's."
+        )
+
+# ---------------------------------------------------------------- self-hosted
+with self_col:
+    st.subheader("Self-hosted" + (" · in use" if mode == "Self-hosted" else ""))
+    choice(
+        st.container(),
+        offer_spec,
+        "Fills the GPU-hour price from the catalog.",
+        on_change=fill_gpu_price,
+    )
+    s1, s2, s3 = st.columns(3)
+    gpu_hour = num(s1, "gpu_hour", 0.1, "What one GPU costs per hour (cloud price or amortised).")
+    n_gpus = int(num(s2, "n_gpus", 1, "GPUs one replica runs on."))
+    util = (
+        num(s3, "util_pct", 5.0, "Share of the hours the replica is busy; idle hours are paid too.")
+        / 100
+    )
+    s4, s5 = st.columns(2)
+    peak_rps = num(s4, "peak_rps", 0.1, "Completed requests/s at full load, ignoring latency.")
+    slo_rps = num(s5, "slo_rps", 0.1, "Requests/s that still meet your latency SLO (goodput).")
+    try:
+        at_peak = cost.self_hosted_costs(gpu_hour, n_gpus, peak_rps, in_tokens, out_tokens, util)
+        at_slo = cost.self_hosted_costs(gpu_hour, n_gpus, slo_rps, in_tokens, out_tokens, util)
+    except ValueError as exc:
+        st.error(f"Cannot price the deployment: {exc}.")
+        st.stop()
+    t1, t2 = st.columns(2)
+    t1.metric(
+        "Per request at the SLO",
+        f"${at_slo.cost_per_request_usd:,.5g}",
+        delta=f"${at_peak.cost_per_request_usd:,.5g} at peak",
+        delta_color="off",
+        help="$/hour / requests per hour, at the SLO-meeting throughput × utilisation",
+    )
+    t2.metric(
+        "Per 1M output tokens at the SLO",
+        f"${at_slo.cost_per_mtok_output_usd:,.4g}",
+        delta=f"${at_peak.cost_per_mtok_output_usd:,.4g} at peak",
+        delta_color="off",
+    )
+    st.caption(
+        f"{n_gpus} GPU × ${gpu_hour:g}/h = **${at_slo.cost_per_hour_usd:,.4g} per hour**. At "
+        f"{slo_rps:g} req/s × 3600 × {util:.0%} busy = {at_slo.requests_per_hour:,.0f} requests "
+        f"per hour → ${at_slo.cost_per_request_usd:,.5g} each. Peak throughput "
+        f"({peak_rps:g} req/s) looks {peak_rps / slo_rps:,.2g}× cheaper, but only if users "
+        "accept the latency that comes with it."
+    )
+
+    with st.expander("Take the throughput from a stored run", icon=":material/database:"):
+        try:
+            store = Store()
+            runs = list_run_choices(store)
+        except (StoreError, OSError) as exc:
+            st.error(f"Cannot open the run database: {exc}. Set INFERLAB_DB to a writable file.")
+            runs = {}
+        linked = query_text(RUN_PARAM)
+        if linked and linked not in runs:
+            link_warning(
+                RUN_PARAM,
+                "stored run",
+                f"there is no run '{linked}' in this database",
+                "Choose one of the stored runs instead.",
+            )
+            linked = None
+        o1, o2 = st.columns(2)
+        slo_ttft = num(
+            o1, "slo_ttft_ms", 50.0, "A request meets the SLO only if its TTFT is at most this."
+        )
+        slo_tpot = num(o2, "slo_tpot_ms", 5.0, "... and its TPOT is at most this.")
+        run_id = None
+        if not runs:
+            st.caption("No stored runs yet: probe an endpoint or the built-in simulator first.")
+        else:
+            ids = list(runs)
+            run_id = st.selectbox(
+                "Run",
+                ids,
+                index=ids.index(linked) if linked else None,
+                format_func=lambda i: runs[i],
+                placeholder="Choose a stored run",
+                key="run_pick",
+            )
+        if run_id:
+            if query_text(RUN_PARAM) != run_id:
+                st.query_params[RUN_PARAM] = run_id
+            facts = load_run_facts(store, run_id, Slo(ttft_ms=slo_ttft, tpot_ms=slo_tpot))
+            if not facts.rps:
+                st.warning("This run has no completed requests to take a throughput from.")
+            else:
+                st.markdown(
+                    f"Measured **{facts.rps:,.3g} req/s** at peak; **{facts.goodput_rps or 0:,.3g} "
+                    f"req/s** met TTFT ≤ {slo_ttft:g} ms and TPOT ≤ {slo_tpot:g} ms "
+                    f"({(facts.slo_attainment or 0):.0%} of requests)."
+                )
+
+                def use_run() -> None:
+                    update: dict[str, float | int] = {"peak_rps": round(float(facts.rps or 0), 6)}
+                    if facts.goodput_rps:
+                        update["slo_rps"] = round(facts.goodput_rps, 6)
+                    if facts.mean_output_tokens:
+                        update["out_tokens"] = max(1, round(facts.mean_output_tokens))
+                    if facts.mean_input_tokens:
+                        update["in_tokens"] = round(facts.mean_input_tokens)
+                    st.session_state.update(update)
+
+                if not facts.goodput_rps:
+                    st.warning(
+                        "No request met this SLO: at this load the deployment cannot serve the "
+                        "SLO at all. Loosen the SLO or probe at lower concurrency."
+                    )
+                st.button("Use this run's throughput", on_click=use_run, icon=":material/input:")
+
+# ---------------------------------------------------------------- per session
+st.header("One user session: the history grows", divider="gray")
+st.markdown(
+    "A chat re-sends the whole conversation every turn: turn *k* sends the system prompt, "
+    "*k* user messages and *k − 1* earlier answers. **Prompt caching** bills the part seen "
+    "before at the cached-input price."
+)
+x1, x2, x3, x4, x5 = st.columns(5)
+turns = int(num(x1, "turns", 1, "Requests in one conversation."))
+sys_tokens = int(num(x2, "sys_tokens", 50, "Sent with every turn."))
+user_tokens = int(num(x3, "user_tokens", 10, "What the user types per turn."))
+asst_tokens = int(num(x4, "asst_tokens", 10, "Length of each answer."))
+hit = num(x5, "hit_pct", 5.0, "Share of the repeated prefix the provider finds in its cache.") / 100
+try:
+    shape = cost.SessionShape(turns, sys_tokens, user_tokens, asst_tokens)
+    session = cost.session_cost(shape, api, hit)
+except ValueError as exc:
+    st.error(f"Cannot price the session: {exc}.")
+    st.stop()
+last = session.turns[-1]
+y1, y2, y3 = st.columns(3)
+y1.metric("Session cost, with caching", f"${session.total_usd:,.4g}")
+y2.metric("Without caching", f"${session.total_no_cache_usd:,.4g}")
+y3.metric("Saved by caching", f"{session.savings_share:.0%}")
+st.caption(
+    f"Turn 1 sends {shape.input_tokens(1):,.0f} input tokens; turn {turns} sends "
+    f"{last.input_tokens:,.0f}, of which {last.cached_tokens:,.0f} are cache hits. The whole "
+    f"session sends {session.input_tokens:,.0f} input and {session.output_tokens:,.0f} output "
+    "tokens, priced with the API prices above"
+    + (
+        " (the session view always uses them: caching is an API discount)."
+        if mode != "API"
+        else "."
+    )
+    + " Cache-write surcharges are not modelled."
+)
+st.plotly_chart(session_chart(session, hit), width="stretch")
+
+# ---------------------------------------------------------------- three views + monthly
+st.header("Per request, per token, per session — and the monthly bill", divider="gray")
+sessions_pm = int(num(st.columns(4)[0], "sessions_pm", 1000, "Conversations per month."))
+requests_pm = sessions_pm * turns
+if mode == "API":
+    per_request = session.total_usd / turns
+    per_mtok = session.total_usd / ((session.input_tokens + session.output_tokens) / 1e6)
+    per_session = session.total_usd
+    bill = sessions_pm * per_session
+    bill_note = f"{sessions_pm:,} sessions × ${per_session:,.4g}"
+else:
+    per_request = at_slo.cost_per_request_usd
+    per_mtok = at_slo.cost_per_mtok_output_usd
+    per_session = per_request * turns
+    monthly = cost.monthly_self_hosted(requests_pm, slo_rps, n_gpus, gpu_hour, util)
+    bill = monthly.bill_usd
+    bill_note = (
+        f"{monthly.replicas:,} always-on replica(s) × {n_gpus} GPU × {cost.HOURS_PER_MONTH:g} h "
+        f"× ${gpu_hour:g} for an average {monthly.average_rps:,.3g} req/s"
+    )
+v1, v2, v3, v4 = st.columns(4)
+v1.metric("Per request", f"${per_request:,.5g}")
+v2.metric("Per 1M tokens" + (" (output)" if mode != "API" else ""), f"${per_mtok:,.4g}")
+v3.metric("Per session", f"${per_session:,.4g}")
+v4.metric("Monthly bill", f"${bill:,.0f}", help=bill_note)
+st.caption(f"Monthly bill: {bill_note}.")
+w_1, w_2, w_3 = st.columns(3)
+w_1.markdown(
+    "**Per request** is right for single-shot features (classify, summarise, one answer) "
+    "and for comparing with what one answer is worth to you."
+)
+w_2.markdown(
+    "**Per token** is right for comparing providers, models or self-hosting on equal "
+    "terms: it is the unit prices are quoted in, independent of how long answers are."
+)
+w_3.markdown(
+    "**Per session** is right for chat products and per-user pricing: history makes later "
+    "turns dearer, so it is what one user actually costs you."
+)
+if mode == "API":
+    st.caption(
+        f"Per request here is the session's average turn; the single request of the API section "
+        f"({in_tokens:,} in / {out_tokens:,} out) costs ${api_req:,.5g}."
+    )
+else:
+    st.caption(
+        "Self-hosted per session = per request × turns: longer histories also slow prefill, "
+        "which this leaves out."
+    )
+
+# ---------------------------------------------------------------- Q3
+st.header("Exercise Q3: balance cost against satisfaction", divider="gray")
+st.markdown(
+    f"The chatbot (A) costs ${CHATBOT.cost_per_request_usd:.2f} per request and "
+    f"{CHATBOT.satisfaction:.0%} of its users are satisfied. An alternative (B, an example) is a "
+    "larger model that costs more and pleases more. Which is cheaper once unhappy users count?"
+)
+e1, e2, e3, e4, e5 = st.columns(5)
+ex_cost = num(e1, "ex_cost", 0.01, "What one request of A costs.")
+ex_sat = num(e2, "ex_sat_pct", 1.0, "Share of A's users who are satisfied.") / 100
+ex_cost_b = num(e3, "ex_cost_b", 0.01, "What one request of B costs.")
+ex_sat_b = num(e4, "ex_sat_b_pct", 1.0, "Share of B's users who are satisfied.") / 100
+loss = num(e5, "ex_loss", 0.1, "What one dissatisfied user costs you (churn, support, re-asks).")
+try:
+    per_sat_a = cost.cost_per_satisfied_request_usd(ex_cost, ex_sat)
+    per_sat_b = cost.cost_per_satisfied_request_usd(ex_cost_b, ex_sat_b)
+    breakeven = cost.dissatisfaction_breakeven_usd(ex_cost, ex_sat, ex_cost_b, ex_sat_b)
+except ValueError as exc:
+    st.error(f"Cannot compare A and B: {exc}.")
+    st.stop()
+total_a = ex_cost + (1 - ex_sat) * loss
+total_b = ex_cost_b + (1 - ex_sat_b) * loss
+z1, z2, z3 = st.columns(3)
+z1.metric("A: cost per satisfied answer", f"${per_sat_a:,.4g}", help="cost / satisfaction")
+z2.metric("B: cost per satisfied answer", f"${per_sat_b:,.4g}")
+z3.metric(
+    "Break-even loss per unhappy user",
+    "none" if breakeven is None else f"${breakeven:,.3g}",
+    help="(cost B − cost A) / (satisfaction B − satisfaction A)",
+)
+if breakeven is None:
+    better = "A" if (ex_cost <= ex_cost_b and ex_sat >= ex_sat_b) else "B"
+    st.info(f"{better} is cheaper and at least as satisfying: there is no trade-off to make.")
+else:
+    pricier = "B" if ex_cost_b > ex_cost else "A"
+    st.info(
+        f"With a loss of ${loss:g} per dissatisfied user, A costs ${ex_cost:g} + "
+        f"{1 - ex_sat:.0%} × ${loss:g} = **${total_a:,.4g}** per request and B costs "
+        f"**${total_b:,.4g}**. The pricier, better option ({pricier}) pays for itself when an "
+        f"unhappy user costs you more than **${breakeven:,.3g}**. Over {requests_pm:,} requests "
+        f"a month the difference is ${abs(total_a - total_b) * requests_pm:,.0f} in favour of "
+        f"{'A' if total_a < total_b else 'B'}.",
+        icon=":material/balance:",
+    )
+st.plotly_chart(
+    satisfaction_chart(ex_cost, ex_sat, ex_cost_b, ex_sat_b, breakeven, loss), width="stretch"
+)
+if (PAGES_DIR / "quality.py").exists():
+    st.page_link(
+        "pages/quality.py",
+        label="Complete Q3 on the Quality page: what does satisfaction cost in speed and accuracy?",
+        icon=":material/arrow_forward:",
+    )
+
+st.divider()
+values: dict[str, object] = {name: st.session_state.get(name) for name in SPEC}
+values.update({"mode": mode, "api": api_name, "gpu_offer": st.session_state.get("gpu_offer")})
+defaults: dict[str, object] = {p.name: p.default for p in COST_PARAMS}
+defaults.update({c.name: c.default for c in COST_CHOICES})
+share_block(
+    "cost",
+    values,
+    defaults,
+    {
+        PRICE_EDIT_PARAM: query_text(PRICE_EDIT_PARAM) or "",
+        RUN_PARAM: query_text(RUN_PARAM) or "",
+    },
+)

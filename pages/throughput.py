@@ -1,0 +1,515 @@
+"""Throughput & capacity: Little's law, capacity planning, the roofline, measured vs predicted."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from inferlab import capacity as cap
+from inferlab.calc_ui import (
+    catalog_link_or_download,
+    choice,
+    link_warning,
+    number,
+    query_text,
+    share_block,
+    show_link_warnings,
+)
+from inferlab.catalog import (
+    MAX_EDIT_CHARS,
+    apply_gpu_edits,
+    encode_gpu_edits,
+    gpus_from_frame,
+    gpus_to_frame,
+    load_gpus,
+)
+from inferlab.charts.capacity import roofline_chart, tradeoff_chart
+from inferlab.run_facts import list_run_choices, load_run_facts, save_hardware, sweep_facts
+from inferlab.store import Store, StoreError
+from inferlab.throughput_page import (
+    DEFAULT_GPU,
+    GPU_EDIT_PARAM,
+    RUN_PARAM,
+    THROUGHPUT_CHOICES,
+    THROUGHPUT_PARAMS,
+)
+
+SPEC = {p.name: p for p in THROUGHPUT_PARAMS}
+CHOICE = {c.name: c for c in THROUGHPUT_CHOICES}
+
+st.title("Throughput & capacity: how much load, how many GPUs?")
+st.markdown(
+    "Turn latency into throughput with **Little's law**, size a deployment for a number of "
+    "users, and estimate from a GPU's datasheet how fast a model *can* decode (the "
+    "**roofline**), then compare with what a stored run measured."
+)
+
+# ---------------------------------------------------------------- catalog (from the link)
+try:
+    base_gpus = load_gpus()
+except ValueError as exc:
+    st.error(f"The shipped GPU catalog is broken: {exc}. Fix data/catalog/gpus.csv.")
+    st.stop()
+gpus = base_gpus
+raw_edit = query_text(GPU_EDIT_PARAM)
+if raw_edit:
+    try:
+        gpus = apply_gpu_edits(base_gpus, raw_edit)
+    except ValueError as exc:
+        link_warning(
+            GPU_EDIT_PARAM, "GPU catalog edits", str(exc), "Using the shipped catalog instead."
+        )
+if "gpu_catalog_start" not in st.session_state:
+    st.session_state["gpu_catalog_start"] = gpus_to_frame(gpus)
+
+gpu_choice = CHOICE["gpu"].with_options(
+    [g.name for g in gpus], DEFAULT_GPU
+)  # validated against the edited catalog
+show_link_warnings(THROUGHPUT_PARAMS, [gpu_choice, CHOICE["wprec"], CHOICE["kvprec"]])
+
+
+def num(col: st.delta_generator.DeltaGenerator, name: str, step: float, help_text: str) -> float:
+    return number(col, SPEC[name], step, help_text)
+
+
+# ---------------------------------------------------------------- Little's law
+st.header("Little's law: requests in flight = arrival rate × time in the system", divider="gray")
+c1, c2, c3, c4 = st.columns(4)
+conc = int(num(c1, "conc", 1, "How many requests the server works on at the same time."))
+ttft_ms = num(c2, "ttft_ms", 10.0, "Time to first token of one request.")
+tpot_ms = num(c3, "tpot_ms", 1.0, "Time per output token after the first.")
+out_tokens = int(num(c4, "out_tokens", 16, "Tokens in one answer, N."))
+
+try:
+    tp = cap.throughput_from_latency(conc, ttft_ms, tpot_ms, out_tokens)
+except ValueError as exc:
+    st.error(f"Cannot compute the throughput: {exc}.")
+    st.stop()
+m1, m2, m3 = st.columns(3)
+m1.metric("Latency per request", f"{tp.latency_s:,.3g} s", help="TTFT + TPOT × (N − 1)")
+m2.metric("Requests per second", f"{tp.rps:,.3g}", help="concurrency / latency")
+m3.metric("Output tokens per second", f"{tp.output_tokens_per_s:,.0f}", help="RPS × N")
+st.markdown(
+    f"Each request spends **{tp.latency_s:,.3g} s** in the server "
+    f"({ttft_ms:g} ms + {tpot_ms:g} ms × {out_tokens - 1:,}). With **{conc:,}** of them in "
+    f"flight at any moment, one finishes every {tp.latency_s:,.3g} / {conc:,} = "
+    f"{tp.latency_s / conc * 1000:,.3g} ms on average, so the server completes "
+    f"**{conc:,} / {tp.latency_s:,.3g} s = {tp.rps:,.3g} requests/s**, i.e. "
+    f"{tp.rps:,.3g} × {out_tokens:,} = **{tp.output_tokens_per_s:,.0f} output tokens/s**."
+)
+r1, r2 = st.columns([1, 3], vertical_alignment="bottom")
+target_rps = num(r1, "target_rps", 1.0, "The request rate you need to sustain.")
+need = cap.concurrency_for_rps(target_rps, ttft_ms, tpot_ms, out_tokens)
+r2.info(
+    f"The reverse: to sustain **{target_rps:g} requests/s** at {tp.latency_s:,.3g} s each, "
+    f"{target_rps:g} × {tp.latency_s:,.3g} = **{need:,.1f} requests must be in flight**. "
+    "This assumes latency does not change with load; in practice TPOT grows with the batch "
+    "(see the trade-off chart below).",
+    icon=":material/swap_horiz:",
+)
+
+# ---------------------------------------------------------------- capacity planning
+st.header("Capacity planning: how many replicas?", divider="gray")
+st.markdown(
+    "Users send requests at a rate λ; each request stays for the target latency W; "
+    "Little's law gives the requests in flight L = λ × W. Divide by what one replica "
+    "serves at that latency, filled to the target utilisation to absorb bursts."
+)
+p1, p2, p3 = st.columns(3)
+users = int(num(p1, "users", 100, "People using the service at the busiest hour."))
+rpm = num(p2, "rpm_user", 0.1, "How often one active user sends a request.")
+in_tokens = int(num(p3, "in_tokens", 100, "Prompt length; also used by the roofline."))
+p4, p5, p6 = st.columns(3)
+target_s = num(p4, "target_s", 1.0, "End-to-end time a request may take at most.")
+per_replica = int(
+    num(p5, "per_replica", 1, "Requests one replica serves at once within the target latency.")
+)
+util = num(p6, "util_pct", 5.0, "Plan to fill replicas only this far (headroom for bursts).") / 100
+plan_box = st.container()  # filled once the roofline below is known
+
+st.header("Roofline: what the hardware allows", divider="gray")
+st.markdown(
+    "Generating one token needs **every weight read from GPU memory once**, plus the KV cache "
+    "of every sequence in the batch, so decoding is bounded by memory bandwidth. Processing the "
+    "prompt (prefill) does about **2 × parameters FLOPs per prompt token**, so it is bounded by "
+    "compute. Figures are dense (no sparsity) datasheet peaks; MBU and MFU scale them to what "
+    "engines reach in practice."
+)
+
+with st.expander("GPU catalog: sources, and edit a copy", icon=":material/edit_note:"):
+    st.caption(
+        "Vendor datasheet figures with their source and the date they were taken (*as of*). "
+        "Check the vendor page before relying on them. Edits stay in this browser tab and in "
+        "the share link; the shipped file data/catalog/gpus.csv is never changed."
+    )
+    edited_frame = st.data_editor(
+        st.session_state["gpu_catalog_start"],
+        key="gpu_catalog_editor",
+        num_rows="dynamic",
+        width="stretch",
+        column_config={
+            "name": st.column_config.TextColumn("GPU", required=True),
+            "memory_gb": st.column_config.NumberColumn("Memory (GB)", min_value=0.001),
+            "bandwidth_tb_s": st.column_config.NumberColumn("Bandwidth (TB/s)", min_value=0.001),
+            "bf16_tflops": st.column_config.NumberColumn("BF16 TFLOPS", min_value=0.001),
+            "fp8_tflops": st.column_config.NumberColumn("FP8 TFLOPS"),
+            "source_url": st.column_config.LinkColumn("Source"),
+            "as_of": st.column_config.TextColumn("As of"),
+        },
+    )
+    try:
+        edited_gpus = gpus_from_frame(edited_frame)
+    except ValueError as exc:
+        st.error(f"The edited catalog is not usable: {exc}. The page keeps the previous one.")
+        edited_gpus = gpus
+    catalog_link_or_download(
+        GPU_EDIT_PARAM,
+        encode_gpu_edits(base_gpus, edited_gpus),
+        MAX_EDIT_CHARS,
+        gpus_to_frame(edited_gpus),
+        "gpus.csv",
+    )
+gpus = edited_gpus
+by_name = {g.name: g for g in gpus}
+gpu_choice = gpu_choice.with_options(by_name, DEFAULT_GPU)
+
+
+def load_model(preset: str) -> None:
+    params_b, layers, kv_heads, head_dim = cap.MODEL_PRESETS[preset]
+    st.session_state.update(
+        {"params_b": params_b, "layers": layers, "kv_heads": kv_heads, "head_dim": head_dim}
+    )
+
+
+g1, g2, g3, g4 = st.columns(4)
+gpu_name = choice(g1, gpu_choice, "Accelerator from the catalog above.")
+n_gpus = int(num(g2, "n_gpus", 1, "GPUs one replica spreads the model over (tensor parallel)."))
+params_b = num(g3, "params_b", 1.0, "Total parameters in billions.")
+wprec = choice(g4, CHOICE["wprec"], "Bytes per weight: BF16 2, FP8 1, INT4 0.5.")
+st.caption("Model shape presets (from each model's published config):")
+for col, preset in zip(st.columns(len(cap.MODEL_PRESETS)), cap.MODEL_PRESETS, strict=True):
+    col.button(preset, on_click=load_model, args=(preset,), key=f"preset_{preset}", width="stretch")
+k1, k2, k3, k4 = st.columns(4)
+layers = int(num(k1, "layers", 1, "Transformer layers (for the KV-cache size)."))
+kv_heads = int(num(k2, "kv_heads", 1, "Key/value heads (fewer than query heads with GQA)."))
+head_dim = int(num(k3, "head_dim", 1, "Dimension of one attention head."))
+kvprec = choice(k4, CHOICE["kvprec"], "Precision of the KV cache.")
+e1, e2, e3, e4 = st.columns(4)
+batch = int(num(e1, "batch", 1, "Sequences decoded together in one step."))
+mbu = (
+    num(e2, "mbu_pct", 5.0, "Share of peak memory bandwidth decoding reaches (60-80 % is typical).")
+    / 100
+)
+mfu = num(e3, "mfu_pct", 5.0, "Share of peak FLOPS prefill reaches (40-60 % is typical).") / 100
+mem_util = num(e4, "mem_pct", 5.0, "Share of GPU memory for weights + KV cache (vLLM: 90 %).") / 100
+
+gpu = by_name.get(gpu_name, by_name.get(DEFAULT_GPU, gpus[0]))
+try:
+    model = cap.ModelShape(params_b, wprec, layers, kv_heads, head_dim, kvprec)
+    roof = cap.roofline(gpu, model, in_tokens, out_tokens, batch, n_gpus, mbu, mfu, mem_util)
+except ValueError as exc:
+    st.error(f"Cannot compute the roofline: {exc}.")
+    st.stop()
+
+st.caption(
+    f"**{gpu.name}**: {gpu.memory_gb:g} GB, {gpu.bandwidth_tb_s:g} TB/s, "
+    f"{gpu.tflops(wprec):,.0f} dense TFLOPS for {wprec} weights"
+    + (f" (×{n_gpus} GPUs)" if n_gpus > 1 else "")
+    + f". Source: {gpu.source_url or 'not given'}"
+    + (f", as of {gpu.as_of}" if gpu.as_of else "")
+    + "."
+)
+bw_total = gpu.bandwidth_tb_s * n_gpus
+f1, f2, f3, f4 = st.columns(4)
+f1.metric(
+    "TPOT floor (batch 1)",
+    f"{roof.tpot_floor_ms:,.3g} ms",
+    help="Weight bytes / memory bandwidth at 100 %: no engine decodes one sequence faster.",
+)
+f2.metric(
+    f"TPOT estimate (batch {batch:,})",
+    f"{roof.tpot_estimate_ms:,.3g} ms",
+    help="(weights + batch × context × KV bytes per token) / (bandwidth × MBU), "
+    "or the compute time if that is larger.",
+)
+f3.metric(
+    f"Prefill of {in_tokens:,} prompt tokens",
+    f"{roof.prefill_estimate_ms:,.3g} ms",
+    delta=f"floor {roof.prefill_floor_ms:,.3g} ms at 100 % FLOPS",
+    delta_color="off",
+    help="2 × parameters × prompt tokens / (FLOPS × MFU): roughly the TTFT without queueing.",
+)
+f4.metric(
+    "Ridge point",
+    f"{roof.ridge_flop_per_byte:,.0f} FLOP/byte",
+    help="Peak FLOPS / bandwidth: work below this intensity is memory-bound.",
+)
+st.markdown(
+    f"**Worked example.** {params_b:g} B parameters × {cap.BYTES_PER_PARAM[wprec]:g} bytes "
+    f"({wprec}) = **{model.weight_bytes / 1e9:,.3g} GB** of weights read for every token; "
+    f"{model.weight_bytes / 1e9:,.3g} GB / {bw_total:g} TB/s = **{roof.tpot_floor_ms:,.3g} ms** "
+    f"per token at best, i.e. at most {1000 / roof.tpot_floor_ms:,.0f} tokens/s for one "
+    f"sequence. Each sequence of {in_tokens + out_tokens:,} tokens adds "
+    f"{model.kv_bytes_per_token / 1024:,.0f} KiB × {in_tokens + out_tokens:,} = "
+    f"{model.kv_bytes_per_token * (in_tokens + out_tokens) / 1e9:,.3g} GB of KV cache to read "
+    f"per step, so at batch {batch:,} and MBU {mbu:.0%} a step takes "
+    f"**{roof.tpot_estimate_ms:,.3g} ms** and the replica produces "
+    f"**{roof.tokens_per_s:,.0f} output tokens/s**. Decoding does about "
+    f"{roof.decode_intensity_flop_per_byte:,.2g} FLOP per byte it reads, far below the ridge "
+    f"point of {roof.ridge_flop_per_byte:,.0f}: it stays memory-bound until a batch of about "
+    f"**{roof.compute_bound_batch:,.0f}** (ignoring KV reads)."
+)
+kv = roof.kv
+if not kv.fits:
+    st.error(
+        f"The weights ({kv.weights_gb:,.3g} GB) do not fit in {kv.usable_gb:,.3g} GB "
+        f"({mem_util:.0%} of {gpu.memory_gb:g} GB × {n_gpus}): use more GPUs per replica or a "
+        "lower precision.",
+        icon=":material/memory:",
+    )
+else:
+    st.info(
+        f"**KV cache bounds the batch.** {mem_util:.0%} of {gpu.memory_gb:g} GB × {n_gpus} = "
+        f"{kv.usable_gb:,.3g} GB, minus {kv.weights_gb:,.3g} GB of weights, leaves "
+        f"**{kv.kv_free_gb:,.3g} GB** for the KV cache: {kv.max_tokens:,} tokens at "
+        f"{kv.kv_bytes_per_token / 1024:,.0f} KiB each, i.e. at most **{kv.max_batch:,} "
+        f"sequences** of {in_tokens + out_tokens:,} tokens at once."
+        + (f" Your batch of {batch:,} does not fit." if batch > kv.max_batch else ""),
+        icon=":material/memory:",
+    )
+st.plotly_chart(
+    roofline_chart(
+        gpu.tflops(wprec) * n_gpus,
+        bw_total,
+        [
+            (f"decode, batch {batch:,}", roof.decode_intensity_flop_per_byte),
+            (
+                f"prefill, {in_tokens:,} tokens",
+                2.0 * in_tokens / cap.BYTES_PER_PARAM[wprec] if in_tokens else 1e-3,
+            ),
+        ],
+    ),
+    width="stretch",
+)
+
+# ---------------------------------------------------------------- capacity planning (shown above)
+with plan_box:
+    suggestion = cap.max_batch_for_latency(
+        gpu, model, in_tokens, out_tokens, target_s, n_gpus, mbu, mfu, mem_util
+    )
+    try:
+        plan = cap.plan_capacity(users, rpm, in_tokens, out_tokens, target_s, per_replica, util)
+    except ValueError as exc:
+        st.error(f"Cannot plan the capacity: {exc}.")
+        st.stop()
+    q1, q2, q3, q4 = st.columns(4)
+    q1.metric("Arrival rate", f"{plan.arrival_rps:,.3g} req/s", help="users × requests/min / 60")
+    q2.metric("Requests in flight", f"{plan.required_concurrency:,.1f}", help="λ × target latency")
+    q3.metric(
+        "Replicas",
+        f"{plan.replicas:,}",
+        delta=f"{plan.replicas * n_gpus:,} GPUs"
+        + (f" ({n_gpus} per replica)" if n_gpus > 1 else ""),
+        delta_color="off",
+        help="ceil(requests in flight / (per replica × utilisation))",
+    )
+    q4.metric(
+        "Output tokens/s needed",
+        f"{plan.output_tokens_per_s:,.0f}",
+        help="λ × output tokens per request",
+    )
+    st.markdown(
+        f"{users:,} users × {rpm:g} requests/min / 60 = **{plan.arrival_rps:,.3g} requests/s**; "
+        f"× {target_s:g} s = **{plan.required_concurrency:,.1f} in flight**; / ({per_replica:,} "
+        f"per replica × {util:.0%}) → **{plan.replicas:,} replica(s)**, each "
+        f"{plan.utilisation:.0%} busy on average."
+    )
+    if suggestion > 0:
+        s1, s2 = st.columns([3, 1], vertical_alignment="center")
+        s1.caption(
+            f"The roofline below ({gpu.name} × {n_gpus}, {params_b:g} B {wprec}, MBU {mbu:.0%}) "
+            f"estimates that one replica keeps requests within {target_s:g} s at up to "
+            f"**{suggestion:,} concurrent requests** (limited by "
+            + ("the KV cache" if suggestion >= roof.kv.max_batch else "the latency target")
+            + ")."
+        )
+        s2.button(
+            f"Use {suggestion:,} per replica",
+            on_click=lambda: st.session_state.update(per_replica=suggestion),
+            icon=":material/south:",
+        )
+    else:
+        st.warning(
+            f"On {gpu.name} × {n_gpus} the roofline estimates that not even one request of "
+            f"{in_tokens:,} + {out_tokens:,} tokens finishes within {target_s:g} s (or the "
+            "weights do not fit): raise the target, shorten answers or use more GPUs.",
+            icon=":material/speed:",
+        )
+
+# ---------------------------------------------------------------- trade-off chart
+st.header("Latency vs throughput across batch sizes", divider="gray")
+st.markdown(
+    "A bigger batch reads the weights once for more sequences: total tokens/s climbs almost "
+    "linearly while TPOT barely moves, until the KV-cache reads and then compute take over "
+    "and every user's stream slows down. The batch is capped by the KV-cache memory. "
+    "A run chosen below adds its measured points."
+)
+chart_box = st.container()
+run_points: list[tuple[int, float, float]] = []
+curve_max = max(kv.max_batch, batch, 1) if kv.fits else max(batch, 1)
+points = cap.tradeoff_curve(
+    gpu,
+    model,
+    in_tokens + out_tokens,
+    cap.batch_sizes(min(curve_max, 4096)),
+    n_gpus,
+    mbu,
+    mfu,
+    mem_util,
+)
+
+st.header("Measured vs predicted: a stored run", divider="gray")
+try:
+    store = Store()
+    runs = list_run_choices(store)
+except (StoreError, OSError) as exc:
+    st.error(f"Cannot open the run database: {exc}. Set INFERLAB_DB to a writable file.")
+    runs = {}
+linked = query_text(RUN_PARAM)
+if linked and linked not in runs:
+    link_warning(
+        RUN_PARAM,
+        "stored run",
+        f"there is no run '{linked}' in this database",
+        "Choose one of the stored runs instead.",
+    )
+    linked = None
+if not runs:
+    st.caption(
+        "No stored runs yet. Probe an endpoint (or the built-in simulator) first, then "
+        "come back to compare its measured TPOT and throughput with the roofline."
+    )
+    run_id = None
+else:
+    ids = list(runs)
+    run_id = st.selectbox(
+        "Run",
+        ids,
+        index=ids.index(linked) if linked else None,
+        format_func=lambda i: runs[i],
+        placeholder="Choose a stored run",
+        key="run_pick",
+    )
+if run_id:
+    if query_text(RUN_PARAM) != run_id:
+        st.query_params[RUN_PARAM] = run_id
+    facts = load_run_facts(store, run_id)
+    if not facts.has_hardware:
+        st.info(
+            "Which hardware did this run measure? Enter it once; it is saved as run metadata "
+            "(gpu, model_params_b, precision, n_gpus).",
+            icon=":material/memory:",
+        )
+        with st.form("hardware"):
+            h1, h2, h3, h4 = st.columns(4)
+            h_gpu = h1.selectbox("GPU", list(by_name), index=list(by_name).index(gpu.name))
+            h_params = h2.number_input("Model size (B params)", 0.001, 100_000.0, params_b)
+            h_prec = h3.selectbox("Precision", cap.PRECISIONS, index=cap.PRECISIONS.index(wprec))
+            h_n = h4.number_input("GPUs", 1, 1024, n_gpus)
+            if st.form_submit_button("Save to the run", icon=":material/save:"):
+                try:
+                    save_hardware(store, run_id, h_gpu, float(h_params), h_prec, int(h_n))
+                except (ValueError, StoreError) as exc:
+                    st.error(f"Not saved: {exc}.")
+                else:
+                    st.rerun()
+    else:
+        run_gpu = by_name.get(str(facts.gpu))
+        if run_gpu is None:
+            st.error(
+                f"This run was measured on '{facts.gpu}', which is not in the GPU catalog: "
+                "add it in the catalog editor above to compare."
+            )
+        elif facts.tpot_p50_ms is None or facts.output_tps is None:
+            st.warning("This run has no completed multi-token requests to compare yet.")
+        else:
+            run_model = cap.ModelShape(
+                float(facts.model_params_b or params_b),
+                str(facts.precision),
+                layers,
+                kv_heads,
+                head_dim,
+                kvprec,
+            )
+            run_batch = facts.concurrency or 1
+            ctx = (facts.mean_input_tokens or in_tokens) + (facts.mean_output_tokens or out_tokens)
+            pred_tpot = cap.tpot_floor_ms(
+                run_gpu, run_model, run_batch, ctx, facts.n_gpus, mbu, mfu
+            )
+            mbu_implied = cap.implied_mbu(
+                facts.tpot_p50_ms, run_gpu, run_model, run_batch, ctx, facts.n_gpus
+            )
+            st.caption(
+                f"Measured on **{run_gpu.name} × {facts.n_gpus}**, {facts.model_params_b:g} B "
+                f"{facts.precision}, concurrency {run_batch:,}, about {ctx:,.0f} tokens of "
+                f"context per request. KV-cache shape from the inputs above."
+            )
+            v1, v2, v3 = st.columns(3)
+            v1.metric(
+                "TPOT p50: measured",
+                f"{facts.tpot_p50_ms:,.3g} ms",
+                delta=f"predicted {pred_tpot:,.3g} ms at MBU {mbu:.0%}",
+                delta_color="off",
+            )
+            v2.metric(
+                "Output tokens/s: measured",
+                f"{facts.output_tps:,.0f}",
+                delta=f"predicted {run_batch / pred_tpot * 1000:,.0f}",
+                delta_color="off",
+            )
+            v3.metric(
+                "Implied MBU",
+                f"{mbu_implied:.0%}",
+                help="Bytes one decode step must read / measured TPOT / peak bandwidth.",
+            )
+            if mbu_implied > 1:
+                st.warning(
+                    "The measured TPOT is faster than the memory-bound floor: the hardware "
+                    "metadata is probably wrong (or the server batches speculative tokens).",
+                    icon=":material/help:",
+                )
+            run_points = [
+                (int(f.load_value), float(f.tpot_p50_ms), float(f.output_tps))
+                for f in sweep_facts(store, facts)
+                if f.tpot_p50_ms is not None and f.output_tps is not None
+            ]
+            same = run_gpu.name == gpu.name and facts.model_params_b == params_b
+            st.caption(
+                f"{len(run_points)} measured point(s) from this run"
+                + (" and its sweep" if facts.group_id else "")
+                + " are drawn on the trade-off chart above"
+                + (
+                    "."
+                    if same
+                    else " — set the GPU and model size above to the run's to compare like with like."
+                )
+            )
+
+chart_box.plotly_chart(
+    tradeoff_chart(points, kv.max_batch if kv.fits else None, run_points),
+    width="stretch",
+)
+
+st.divider()
+values: dict[str, object] = {name: st.session_state.get(name) for name in SPEC}
+values.update({"gpu": gpu_name, "wprec": wprec, "kvprec": kvprec})
+defaults: dict[str, object] = {p.name: p.default for p in THROUGHPUT_PARAMS}
+defaults.update({c.name: c.default for c in THROUGHPUT_CHOICES})
+share_block(
+    "throughput",
+    values,
+    defaults,
+    {
+        GPU_EDIT_PARAM: query_text(GPU_EDIT_PARAM) or "",
+        RUN_PARAM: query_text(RUN_PARAM) or "",
+    },
+)

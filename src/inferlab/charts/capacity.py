@@ -1,0 +1,169 @@
+"""Figures of the Throughput & capacity page: latency vs throughput by batch, and the roofline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from inferlab.capacity import BatchPoint
+
+__all__ = ["MeasuredPoint", "roofline_chart", "tradeoff_chart"]
+
+TPOT_COLOR = "#E4572E"
+TPS_COLOR = "#2E86AB"
+MEASURED_COLOR = "#1B1F24"
+ROOF_COLOR = "#555555"
+
+MeasuredPoint = tuple[int, float, float]  # (concurrency, TPOT ms, output tokens/s)
+
+
+def tradeoff_chart(
+    points: Sequence[BatchPoint],
+    kv_limit: int | None = None,
+    measured: Sequence[MeasuredPoint] = (),
+    tpot_target_ms: float | None = None,
+) -> go.Figure:
+    """Estimated TPOT (left axis) and total output tokens/s (right axis) against batch size."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    xs = [p.batch for p in points]
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=[p.tpot_ms for p in points],
+            mode="lines+markers",
+            name="TPOT, roofline estimate (ms)",
+            line={"color": TPOT_COLOR, "width": 3},
+            hovertemplate="batch %{x}<br>TPOT %{y:.2f} ms<extra></extra>",
+        ),
+        secondary_y=False,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=[p.tokens_per_s for p in points],
+            mode="lines+markers",
+            name="Output tokens/s, roofline estimate",
+            line={"color": TPS_COLOR, "width": 3, "dash": "dash"},
+            hovertemplate="batch %{x}<br>%{y:,.0f} tokens/s<extra></extra>",
+        ),
+        secondary_y=True,
+    )
+    if measured:
+        fig.add_trace(
+            go.Scatter(
+                x=[m[0] for m in measured],
+                y=[m[1] for m in measured],
+                mode="markers",
+                name="Measured TPOT p50 (ms)",
+                marker={
+                    "color": TPOT_COLOR,
+                    "size": 12,
+                    "symbol": "diamond",
+                    "line": {"width": 2, "color": MEASURED_COLOR},
+                },
+                hovertemplate="concurrency %{x}<br>measured TPOT %{y:.2f} ms<extra></extra>",
+            ),
+            secondary_y=False,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[m[0] for m in measured],
+                y=[m[2] for m in measured],
+                mode="markers",
+                name="Measured output tokens/s",
+                marker={
+                    "color": TPS_COLOR,
+                    "size": 12,
+                    "symbol": "square",
+                    "line": {"width": 2, "color": MEASURED_COLOR},
+                },
+                hovertemplate="concurrency %{x}<br>measured %{y:,.0f} tokens/s<extra></extra>",
+            ),
+            secondary_y=True,
+        )
+    if kv_limit is not None and kv_limit >= 1:
+        fig.add_vline(
+            x=kv_limit,
+            line_dash="dot",
+            line_color=ROOF_COLOR,
+            annotation_text=f"KV cache full at batch {kv_limit:,}",
+            annotation_position="top left",
+        )
+    if tpot_target_ms is not None:
+        fig.add_hline(
+            y=tpot_target_ms,
+            line_dash="dot",
+            line_color=TPOT_COLOR,
+            annotation_text=f"TPOT target {tpot_target_ms:g} ms",
+            annotation_position="bottom right",
+        )
+    fig.update_xaxes(title_text="Batch size (concurrent sequences), log scale", type="log")
+    fig.update_yaxes(title_text="TPOT (ms per token)", rangemode="tozero", secondary_y=False)
+    fig.update_yaxes(
+        title_text="Total output tokens/s", rangemode="tozero", secondary_y=True, showgrid=False
+    )
+    fig.update_layout(
+        height=420,
+        margin={"l": 10, "r": 10, "t": 40, "b": 40},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        hovermode="closest",
+    )
+    return fig
+
+
+def roofline_chart(
+    peak_tflops: float,
+    bandwidth_tb_s: float,
+    points: Sequence[tuple[str, float]],
+) -> go.Figure:
+    """Attainable TFLOPS = min(peak, bandwidth x intensity), with workloads placed on it.
+
+    `points` are (label, arithmetic intensity in FLOP/byte).
+    """
+    ridge = peak_tflops / bandwidth_tb_s
+    lo = min([ridge / 100, *[p[1] / 3 for p in points if p[1] > 0]])
+    hi = max([ridge * 30, *[p[1] * 3 for p in points]])
+    xs = np.logspace(np.log10(max(lo, 1e-3)), np.log10(hi), 200)
+    ys = np.minimum(peak_tflops, bandwidth_tb_s * xs)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            name="Roofline: min(peak FLOPS, bandwidth × intensity)",
+            line={"color": ROOF_COLOR, "width": 3},
+            hovertemplate="%{x:.3g} FLOP/byte → %{y:,.1f} TFLOPS<extra></extra>",
+        )
+    )
+    fig.add_vline(
+        x=ridge,
+        line_dash="dash",
+        line_color=ROOF_COLOR,
+        annotation_text=f"ridge point {ridge:,.0f} FLOP/byte",
+        annotation_position="bottom right",
+    )
+    colors = [TPOT_COLOR, TPS_COLOR, "#0E7C7B", "#F18F01"]
+    for i, (label, intensity) in enumerate(points):
+        y = min(peak_tflops, bandwidth_tb_s * intensity)
+        fig.add_trace(
+            go.Scatter(
+                x=[intensity],
+                y=[y],
+                mode="markers",
+                name=f"{label}: {intensity:,.3g} FLOP/byte",
+                marker={"size": 14, "color": colors[i % len(colors)]},
+                hovertemplate=f"{label}<br>%{{x:.3g}} FLOP/byte<br>≤ %{{y:,.1f}} TFLOPS<extra></extra>",
+            )
+        )
+    fig.update_xaxes(title_text="Arithmetic intensity (FLOP per byte read), log scale", type="log")
+    fig.update_yaxes(title_text="Attainable TFLOPS (dense), log scale", type="log")
+    fig.update_layout(
+        height=380,
+        margin={"l": 10, "r": 10, "t": 40, "b": 40},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+    )
+    return fig
