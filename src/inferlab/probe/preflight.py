@@ -1,8 +1,9 @@
 """Check an endpoint before a run: reachable, accepts the key, speaks the OpenAI API.
 
-`GET {url}/models` must answer 200 with an OpenAI model list. A server
-without that route gets one tiny streaming request (max_tokens 1) instead.
-Every failure is one sentence naming the problem and what to try.
+`GET {url}/models` must answer 200 with an OpenAI model list (or 404/405: some
+servers lack it), then one tiny streaming request (max_tokens 1) to the chosen
+API must answer with OpenAI chunks. Every failure is one sentence naming the
+problem and what to try.
 """
 
 from __future__ import annotations
@@ -96,14 +97,13 @@ async def preflight(
                     raise _credentials_error(shown, r.status_code)
                 if r.status_code == 200:
                     models = _model_list(r, shown)
-                    if model in models:
-                        return PreflightResult(models=models)
-                    # Unlisted: some gateways serve aliases; one tiny request decides.
+                    # Always one tiny request: /models may be open while the API wants a
+                    # key, and gateways may serve models they do not list.
                     await _tiny_request(client, target, shown, base, None, models)
-                    return PreflightResult(
-                        models=models,
-                        warnings=(f"model {model!r} is not in the server's list, but it answers",),
-                    )
+                    warnings: tuple[str, ...] = ()
+                    if models and model not in models:
+                        warnings = (f"model {model!r} is not in the server's list, but it answers",)
+                    return PreflightResult(models=models, warnings=warnings)
                 if r.status_code in (404, 405):
                     await _tiny_request(client, target, shown, base, r.status_code, ())
                     return PreflightResult(models=(), warnings=(f"{shown} has no /models route",))

@@ -76,6 +76,7 @@ class ProbeResult:
     failed: int
     warmup: int
     elapsed_s: float
+    anchor_ns: int  # perf_counter_ns of the run's time zero (scheduled_ms/sent_ms count from it)
 
 
 def _median(values: list[float]) -> float | None:
@@ -333,6 +334,7 @@ async def run_probe(
         failed=run.measured_failed,
         warmup=run.warmup_done,
         elapsed_s=(time.perf_counter_ns() - started_ns) / 1e9,
+        anchor_ns=run.anchor_ns,
     )
 
 
