@@ -10,6 +10,7 @@ pages = {
     ],
     "Learn & calculate": [
         st.Page("pages/latency.py", title="Latency", icon=":material/timer:", url_path="latency"),
+        st.Page("pages/quality.py", title="Quality", icon=":material/rule:", url_path="quality"),
         st.Page(
             "pages/throughput.py",
             title="Throughput & capacity",

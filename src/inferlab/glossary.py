@@ -12,6 +12,7 @@ PAGE_TITLES = {
     "runs.py": "Runs",
     "throughput.py": "Throughput & capacity",
     "cost.py": "Cost",
+    "quality.py": "Quality",
 }
 
 

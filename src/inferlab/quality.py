@@ -417,9 +417,9 @@ def best_option(
             if constraints.describe() != "no constraints"
             else "It is the only option"
         )
-        reason = f"{best.name}. {scope} ({what} {metric.fmt(best_value)})."
+        reason = f"{scope} ({what} {metric.fmt(best_value)})."
     else:
-        reason = f"{best.name}. {scope}, it has the {word} {what} ({metric.fmt(best_value)})"
+        reason = f"{scope}, it has the {word} {what} ({metric.fmt(best_value)})"
         runner = ranked[1]
         runner_value = metric_value(runner, objective, model)
         if runner_value == best_value:
@@ -657,9 +657,9 @@ def compare_to_baseline(candidate: Candidate, baseline: Candidate, model: Satisf
     if gains and losses:
         parts.append(f"{', '.join(gains)}, but {', '.join(losses)}.")
     elif gains:
-        parts.append(f"{', '.join(gains)}, and no worse on latency, cost or quality.")
+        parts.append(f"{', '.join(gains)}, and no worse on the rest: it dominates the baseline.")
     elif losses:
-        parts.append(f"{', '.join(losses)}, with nothing gained.")
+        parts.append(f"{', '.join(losses)}, with nothing gained: the baseline dominates it.")
     else:
         parts.append("the same latency, cost and quality as the baseline.")
     unknown = [

@@ -204,13 +204,23 @@ def satisfaction_curve(
         x=model.fast_enough_s,
         line={"dash": "dot", "color": "#888888"},
         annotation_text=f"fast enough: {model.fast_enough_s:g} s",
-        annotation_position="top right",
+        annotation_position="bottom right",
     )
-    for c in candidates:
+    shown = sorted(
+        (
+            c
+            for c in candidates
+            if c.total_latency_s is not None and model.expected_pct(c) is not None
+        ),
+        key=lambda c: c.total_latency_s or 0.0,
+    )
+    sats: list[float] = []
+    legend_done = False
+    for k, c in enumerate(shown):
         lat = c.total_latency_s
         sat = model.expected_pct(c)
-        if lat is None or sat is None:
-            continue
+        assert lat is not None and sat is not None
+        sats.append(sat)
         on_line = line_model.expected_pct(
             Candidate("", model.baseline_quality_pct, lat * 1000, 0.0, 0.0)
         )
@@ -226,26 +236,34 @@ def satisfaction_curve(
                 )
             )
         is_base = c.name == baseline
+        show_legend = is_base or not legend_done
+        legend_done = legend_done or not is_base
         fig.add_trace(
             go.Scatter(
                 x=[lat],
                 y=[sat],
                 mode="markers+text",
-                text=[c.name + (" (baseline)" if is_base else "")],
-                textposition="top center",
+                text=[c.name],
+                # Neighbours along the latency axis alternate above and below, so labels don't collide.
+                textposition="top center" if k % 2 == 0 else "bottom center",
                 marker={
                     "size": 14 if is_base else 11,
                     "color": BEST_COLOR if is_base else "#333333",
                     "symbol": "star" if is_base else "circle",
                 },
-                showlegend=False,
+                name="Baseline" if is_base else "Options",
+                showlegend=show_legend,
+                legendgroup="base" if is_base else "options",
                 hovertemplate=f"<b>{c.name}</b><br>%{{x:.2f}} s → %{{y:.1f}}%<extra></extra>",
             )
         )
     fig.update_layout(
         xaxis_title="Total latency TTFT + TPOT × N (s)",
         yaxis_title="Expected satisfaction (%)",
-        yaxis_range=[0, 105],
+        yaxis_range=[
+            max(0.0, min([*sats, min(ys)]) - 8.0),
+            min(105.0, max([*sats, max(ys)]) + 6.0),
+        ],
         xaxis_range=[0, x_max],
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         margin={"t": 60},

@@ -1,0 +1,150 @@
+import json
+from urllib.parse import parse_qs, urlparse
+
+from streamlit.testing.v1 import AppTest
+
+from inferlab.quality import Candidate
+from inferlab.quality_page import EXAMPLE_CANDIDATES, decode_table, encode_table
+from tests.app.conftest import OpenPage
+
+
+def link_query(at: AppTest) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(at.code[-1].value).query).items()}
+
+
+def best(at: AppTest) -> str:
+    return " ".join(s.value for s in at.success) + " ".join(w.value for w in at.warning)
+
+
+def chart_spec(at: AppTest, i: int = 0) -> dict:  # type: ignore[type-arg]
+    return json.loads(at.get("plotly_chart")[i].proto.spec)  # type: ignore[no-any-return]
+
+
+def test_default_render_shows_examples_chart_best_and_q3(open_page: OpenPage) -> None:
+    at = open_page("quality")
+    assert not at.exception
+    assert not at.warning
+    assert "Best: Faster GPUs." in best(at) and "highest expected satisfaction (92.8%)" in best(at)
+    assert len(at.get("plotly_chart")) == 2
+    spec = chart_spec(at)
+    assert "Cost per request ($) — lower is better" in json.dumps(spec["layout"]["xaxis"], ensure_ascii=False)
+    names = {t.get("name") for t in spec["data"]}
+    assert "Pareto frontier" in names
+    assert any("not measurements" in m.value for m in at.caption)
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Smaller model**: 3.3 s faster" in text and "more than 3.12" in text
+    assert urlparse(at.code[-1].value).query == ""
+
+
+def test_constraints_change_the_best_option_and_the_link(open_page: OpenPage) -> None:
+    at = open_page("quality")
+    at.number_input(key="min_quality_pct").set_value(75.0)
+    at.number_input(key="max_p95_s").set_value(5.0)
+    at.number_input(key="max_cost_usd").set_value(0.06).run()
+    assert not at.exception
+    text = best(at)
+    assert "Best: Prompt caching." in text
+    assert (
+        "Smaller model (quality 70% < 75%)" in text and "Faster GPUs (cost $0.08 > $0.06)" in text
+    )
+    query = link_query(at)
+    assert query == {"min_quality_pct": "75", "max_p95_s": "5", "max_cost_usd": "0.06"}
+    at.number_input(key="min_quality_pct").set_value(99.0).run()
+    assert "No option meets quality ≥ 99%" in best(at)
+
+
+def test_axes_and_goal_change_chart_and_ranking(open_page: OpenPage) -> None:
+    at = open_page("quality")
+    at.selectbox(key="x").set_value("total_latency_s")
+    at.selectbox(key="y").set_value("quality_pct")
+    at.selectbox(key="size").set_value("cost_per_request_usd")
+    at.selectbox(key="goal").set_value("cost_per_request_usd").run()
+    spec = chart_spec(at)
+    assert "Total latency TTFT + TPOT × N (s) — lower is better" in json.dumps(spec["layout"], ensure_ascii=False)
+    assert "Quality (%) — higher is better" in json.dumps(spec["layout"], ensure_ascii=False)
+    dominated = next(t for t in spec["data"] if t["name"].startswith("Dominated"))
+    # On latency vs quality, Faster GPUs (2.6 s, 80%) dominates the other 80% options.
+    assert sorted(dominated["text"]) == [
+        "Alternative config (Q2)",
+        "Baseline (exercise)",
+        "Prompt caching",
+    ]
+    assert "Best: Smaller model." in best(at)
+    assert link_query(at) == {
+        "x": "Total latency (s)",
+        "y": "Quality (%)",
+        "size": "Cost per request ($)",
+        "goal": "Lowest cost per request",
+    }
+
+
+def test_satisfaction_assumption_moves_the_verdict(open_page: OpenPage) -> None:
+    at = open_page("quality")
+    at.number_input(key="sat_per_s").set_value(4.0).run()
+    text = " ".join(m.value for m in at.markdown)
+    # 85 + 4 x (5.2 - 2) - 10 = 87.8: now the smaller model beats the baseline.
+    assert "expected satisfaction is 87.8% (+2.8 points)" in text
+    at.selectbox(key="baseline").set_value("Smaller model").run()
+    assert not at.exception
+    assert "**Smaller model** is the baseline" in " ".join(m.value for m in at.markdown)
+    assert link_query(at) == {"sat_per_s": "4", "baseline": "Smaller model"}
+
+
+def test_share_link_round_trip_with_a_custom_table(open_page: OpenPage) -> None:
+    table = [
+        Candidate("Model A", 91.0, 350.0, 25.0, 200, cost_per_request_usd=0.02, source="typed"),
+        Candidate("Model B", 84.0, 150.0, 12.0, 200, p95_latency_s=3.1, price_per_mtok_usd=60.0),
+    ]
+    at = open_page("quality", {"options": encode_table(table)})
+    assert not at.exception and not at.warning
+    at.selectbox(key="x").set_value("p95_latency_s")
+    at.selectbox(key="goal").set_value("quality_pct")
+    at.number_input(key="max_cost_usd").set_value(0.015)
+    at.number_input(key="fast_enough_s").set_value(1.0).run()
+    query = link_query(at)
+    assert decode_table(query["options"])[0] == table
+    reopened = open_page("quality", query)
+    assert not reopened.warning
+    for key in ("x", "y", "size", "goal", "baseline"):
+        assert reopened.selectbox(key=key).value == at.selectbox(key=key).value
+    for key in ("max_cost_usd", "fast_enough_s", "sat_per_s"):
+        assert reopened.number_input(key=key).value == at.number_input(key=key).value
+    assert best(reopened) == best(at)
+    assert "Best: Model B." in best(at)  # 200 x 60 $/1e6 = $0.012 per request
+    assert reopened.code[-1].value == at.code[-1].value
+
+
+def test_bad_link_values_warn_and_fall_back(open_page: OpenPage) -> None:
+    at = open_page(
+        "quality",
+        {
+            "x": "Colour",
+            "sat_per_s": "lots",
+            "max_cost_usd": "-1",
+            "options": "v1.not-really-a-table",
+            "baseline": "Nope",
+        },
+    )
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "`options`" in warnings and "damaged" in warnings
+    assert "`x`" in warnings and "'Colour' is not one of" in warnings
+    assert "`sat_per_s`" in warnings and "not a number" in warnings
+    assert "`max_cost_usd`" in warnings and "below the minimum" in warnings
+    assert "`baseline`" in warnings and "'Nope' is not an option" in warnings
+    assert at.selectbox(key="x").value == "cost_per_request_usd"
+    assert at.number_input(key="sat_per_s").value == 3.0
+    assert at.number_input(key="max_cost_usd").value is None
+    assert "Best: Faster GPUs." in " ".join(s.value for s in at.success)
+
+
+def test_load_exercise_resets_table_and_assumption(open_page: OpenPage) -> None:
+    other = [Candidate("Only", 50.0, 100.0, 10.0, 10)]
+    at = open_page("quality", {"options": encode_table(other), "sat_per_s": "7"})
+    assert "Best: Only." in best(at)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.number_input(key="sat_per_s").value == 3.0
+    assert "Best: Faster GPUs." in best(at)
+    assert "options" not in link_query(at)
+    assert len(EXAMPLE_CANDIDATES) == 5
