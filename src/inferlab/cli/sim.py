@@ -8,7 +8,6 @@ wait for it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -17,8 +16,7 @@ from typing import Any, NoReturn
 
 from inferlab.cli import UsageError
 from inferlab.sim import SimConfig, check_host, load_answers
-from inferlab.sim.app import SimState
-from inferlab.sim.server import bind_socket, make_uvicorn_server
+from inferlab.sim.server import bind_socket, serve_forever
 
 __all__ = ["register"]
 
@@ -188,10 +186,6 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.access_log:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
-    server = make_uvicorn_server(SimState(config), access_log=args.access_log)
-    try:
-        asyncio.run(server.serve(sockets=[sock]))
-    finally:
-        sock.close()
+    serve_forever(config, sock, access_log=args.access_log)
     print("inferlab sim: stopped", file=sys.stderr, flush=True)
     return 0

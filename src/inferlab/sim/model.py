@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import deque
 from collections.abc import Mapping
 
@@ -70,25 +71,31 @@ def jitter_rng(config: SimConfig, index: int) -> random.Random:
 
 
 class Admission:
-    """At most `max_batch` active streams; the rest wait first-come first-served."""
+    """At most `max_batch` active streams; the rest wait first-come first-served.
+
+    ``acquire()`` returns None when a slot was free at once, else the
+    ``perf_counter_ns`` at which a finishing stream handed its slot over, so a
+    queued request's schedule starts when its slot freed, not when its
+    coroutine next ran.
+    """
 
     def __init__(self, max_batch: int) -> None:
         self.max_batch = max_batch
         self.active = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._waiters: deque[asyncio.Future[int]] = deque()
 
     @property
     def queued(self) -> int:
         return sum(1 for w in self._waiters if not w.done())
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> int | None:
         if self.active < self.max_batch and not self._waiters:
             self.active += 1
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            return None
+        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            await waiter  # release() hands its slot over without changing `active`
+            return await waiter  # release() hands its slot over without changing `active`
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self.release()
@@ -100,7 +107,7 @@ class Admission:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(time.perf_counter_ns())
                 return
         self.active -= 1
 

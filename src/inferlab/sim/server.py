@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import multiprocessing
+import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
-from multiprocessing.connection import Connection
+from dataclasses import asdict
 from types import TracebackType
 from typing import Any
 
@@ -68,6 +70,16 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _readline(proc: subprocess.Popen[str], timeout_s: float) -> str:
+    """The child's first stdout line, or "" when it says nothing within `timeout_s`."""
+    assert proc.stdout is not None
+    result: list[str] = []
+    reader = threading.Thread(target=lambda: result.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(timeout_s)
+    return result[0] if result else ""
+
+
 class _Server(uvicorn.Server):
     """uvicorn that stops on SIGINT/SIGTERM without re-raising the signal afterwards."""
 
@@ -107,17 +119,27 @@ def make_uvicorn_server(state: SimState, access_log: bool = False) -> uvicorn.Se
     return _Server(config)
 
 
-def _child_main(config: SimConfig, host: str, port: int, conn: Connection) -> None:
-    """Process mode: bind, report the port (or the error), serve until SIGTERM."""
+def serve_forever(config: SimConfig, sock: socket.socket, access_log: bool = False) -> None:
+    """Serve on `sock` in this thread until SIGINT/SIGTERM (main thread) or forever."""
+    server = make_uvicorn_server(SimState(config), access_log=access_log)
     try:
-        sock = bind_socket(host, port)
-    except OSError as exc:
-        conn.send(("error", str(exc)))
-        return
-    conn.send(("port", sock.getsockname()[1]))
-    conn.close()
-    server = make_uvicorn_server(SimState(config))
-    asyncio.run(server.serve(sockets=[sock]))
+        asyncio.run(server.serve(sockets=[sock]))
+    finally:
+        sock.close()
+
+
+def child_main() -> int:
+    """Process mode's child: config as JSON on stdin, ``PORT n`` (or ``ERROR msg``) on stdout."""
+    try:
+        request = json.loads(sys.stdin.readline())
+        config = SimConfig(**request["config"])
+        sock = bind_socket(request["host"], int(request["port"]))
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        print(f"ERROR {exc}", flush=True)
+        return 1
+    print(f"PORT {sock.getsockname()[1]}", flush=True)
+    serve_forever(config, sock)
+    return 0
 
 
 class SimServer:
@@ -140,7 +162,7 @@ class SimServer:
         self._state: SimState | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
-        self._child: multiprocessing.process.BaseProcess | None = None
+        self._child: subprocess.Popen[str] | None = None
 
     @property
     def url(self) -> str:
@@ -156,7 +178,7 @@ class SimServer:
     @property
     def running(self) -> bool:
         if self._child is not None:
-            return self._child.is_alive()
+            return self._child.poll() is None
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> SimServer:
@@ -189,24 +211,26 @@ class SimServer:
             time.sleep(0.005)
 
     def _start_process(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(
-            target=_child_main,
-            args=(self.config, self.host, self.port, child),
-            name="inferlab-sim",
-            daemon=True,
+        # A fresh interpreter via -m (not multiprocessing): no __main__ guard needed by callers.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "inferlab.sim._child"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
-        proc.start()
-        child.close()
-        if not parent.poll(_START_TIMEOUT_S):
+        assert proc.stdin is not None and proc.stdout is not None
+        config = asdict(self.config)
+        if config["answers"] is not None:
+            config["answers"] = dict(config["answers"])
+        request = {"config": config, "host": self.host, "port": self.port}
+        proc.stdin.write(json.dumps(request) + "\n")
+        proc.stdin.close()
+        line = _readline(proc, _START_TIMEOUT_S)
+        if not line.startswith("PORT "):
             proc.kill()
-            raise RuntimeError("the simulated endpoint process did not start")
-        kind, value = parent.recv()
-        if kind == "error":
-            proc.join(5)
-            raise OSError(value)
-        self.port = int(value)
+            proc.wait()
+            raise OSError(line.removeprefix("ERROR ").strip() or "the sim process did not start")
+        self.port = int(line.split()[1])
         self._child = proc
         deadline = time.monotonic() + _START_TIMEOUT_S
         while True:
@@ -214,19 +238,27 @@ class SimServer:
                 httpx.get(f"{self.url}/health", timeout=1.0).raise_for_status()
                 return
             except httpx.HTTPError:
-                if not proc.is_alive() or time.monotonic() > deadline:
+                if proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError("the simulated endpoint process did not answer") from None
                 time.sleep(0.02)
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the sim's own process (process mode), else None."""
+        return None if self._child is None else self._child.pid
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop serving (open streams are cut after about a second)."""
         if self._child is not None:
             self._child.terminate()
-            self._child.join(timeout_s)
-            if self._child.is_alive():
+            try:
+                self._child.wait(timeout_s)
+            except subprocess.TimeoutExpired:
                 self._child.kill()
-                self._child.join(timeout_s)
+                self._child.wait(timeout_s)
+            if self._child.stdout is not None:
+                self._child.stdout.close()
             self._child = None
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
