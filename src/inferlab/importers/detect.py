@@ -1,0 +1,70 @@
+"""Which tool wrote a file, from its first bytes (never from its name alone)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from inferlab.importers import aiperf, csv_format, guidellm, vllm
+from inferlab.importers.base import ImportFileError
+
+__all__ = ["HEAD_BYTES", "detect_format"]
+
+HEAD_BYTES = 256 * 1024
+_EXPECTED = (
+    "expected a vLLM `bench serve --save-result` JSON, a guidellm benchmarks.json, "
+    "an AIPerf profile_export.jsonl / profile_export_aiperf.json or an inferlab CSV "
+    "(columns sent_ms, ok, ...); pass --format if the file is one of these"
+)
+
+
+def _sniff_json(head: str) -> str | None:
+    first = head.split("\n", 1)[0].strip()
+    try:
+        obj = json.loads(first)
+    except json.JSONDecodeError:
+        obj = None
+    if obj is not None:
+        if aiperf.looks_like_record(obj) or aiperf.looks_like_aggregate(obj):
+            return "aiperf"
+        if guidellm.looks_like_guidellm(obj):
+            return "guidellm"
+        if vllm.looks_like_vllm(obj):
+            return "vllm"
+        return None
+    # A pretty-printed document or a first line longer than the sniffed head.
+    if '"benchmarks"' in head and ('"guidellm' in head or '"scheduler_state"' in head):
+        return "guidellm"
+    if '"aiperf_version"' in head or '"request_start_ns"' in head:
+        return "aiperf"
+    if '"model_id"' in head and ('"num_prompts"' in head or '"endpoint_type"' in head):
+        return "vllm"
+    if '"request_throughput"' in head and '"mean_ttft_ms"' in head:
+        return "vllm"
+    if '"benchmarks"' in head:
+        return "guidellm"
+    return None
+
+
+def detect_format(path: Path) -> str:
+    """'vllm' | 'guidellm' | 'aiperf' | 'csv'; ImportFileError when the file is none of them."""
+    with path.open("rb") as f:
+        raw = f.read(HEAD_BYTES)
+    if not raw.strip():
+        raise ImportFileError(path, None, "the file is empty")
+    if raw.startswith(b"PAR1"):
+        raise ImportFileError(
+            path, None, "a Parquet file cannot be imported; export or convert it to CSV"
+        )
+    if b"\x00" in raw[:4096]:
+        raise ImportFileError(path, None, f"a binary file, not a result file; {_EXPECTED}")
+    head = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+    stripped = head.lstrip()
+    if stripped.startswith(("{", "[")):
+        fmt = _sniff_json(stripped)
+        if fmt is None:
+            raise ImportFileError(path, None, f"a JSON file of an unknown kind; {_EXPECTED}")
+        return fmt
+    if csv_format.looks_like_csv(stripped) or path.suffix.lower() == ".csv":
+        return "csv"
+    raise ImportFileError(path, None, f"not a recognised result file; {_EXPECTED}")

@@ -1,0 +1,304 @@
+"""Reading a result file and saving its runs in the store, all or nothing.
+
+A file's runs get ids derived from its content hash (`<format>-<12 hex>[-k]`),
+so importing the same file again finds them and adds nothing. Every run is
+first created as `running`, filled, given its metadata, then finished; if any
+step fails the runs created for this file are deleted again, and a run left
+`running` by a crash in the middle of an import is replaced on the next import
+of the same file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from inferlab.importers import aiperf, csv_format, guidellm, vllm
+from inferlab.importers.base import (
+    FORMATS,
+    ImportFileError,
+    ParsedRun,
+    ToolMetric,
+    content_sha256,
+    max_upload_bytes,
+)
+from inferlab.importers.detect import detect_format
+from inferlab.importers.reconcile import tool_comparison
+from inferlab.store import Store, StoreError
+
+__all__ = [
+    "ImportInfo",
+    "ImportedRun",
+    "UploadOutcome",
+    "import_file",
+    "import_info",
+    "import_uploads",
+    "parse_file",
+    "tool_comparison_for_run",
+]
+
+
+@dataclass(frozen=True)
+class ImportedRun:
+    """One run of an imported file; `duplicate` when the file had been imported before."""
+
+    run_id: str
+    source_tool: str
+    label: str
+    requests: int
+    duplicate: bool
+    file: str
+    format: str
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportInfo:
+    """What an imported run's metadata says about where it came from."""
+
+    source_tool: str
+    format: str
+    file: str
+    tool_version: str
+    per_request: bool
+    per_chunk_timings: bool
+    send_times_known: bool
+    notes: tuple[str, ...]
+    tool_metrics: tuple[ToolMetric, ...]
+
+
+def _check_size(path: Path, size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise ImportFileError(
+            path,
+            None,
+            f"the file is {size / 1048576:,.1f} MB, over the import limit of "
+            f"{max_bytes / 1048576:,.0f} MB (raise it with INFERLAB_MAX_UPLOAD_MB or --max-mb)",
+        )
+
+
+def parse_file(
+    path: str | Path, fmt: str | None = None, *, max_bytes: int | None = None
+) -> tuple[str, str, list[ParsedRun]]:
+    """(format, content hash, runs) of a file, without touching the store."""
+    p = Path(path)
+    if not p.exists():
+        raise ImportFileError(p, fmt, "no such file")
+    if not p.is_file():
+        raise ImportFileError(p, fmt, "not a regular file")
+    limit = max_bytes if max_bytes is not None else max_upload_bytes()
+    size = p.stat().st_size
+    _check_size(p, size, limit)
+    if size == 0:
+        raise ImportFileError(p, fmt, "the file is empty")
+    if fmt is not None and fmt not in FORMATS:
+        raise ImportFileError(p, fmt, f"unknown format; use one of {', '.join(FORMATS)}")
+    fmt = fmt or detect_format(p)
+    primary, aggregate = p, None
+    if fmt == "aiperf":
+        if p.name == aiperf.AGGREGATE_NAME or _is_aiperf_aggregate(p):
+            jsonl = p.with_name("profile_export.jsonl")
+            if jsonl.is_file():
+                primary, aggregate = jsonl, p
+                _check_size(jsonl, jsonl.stat().st_size, limit)
+        else:
+            aggregate = aiperf.aggregate_beside(p)
+    digest = content_sha256(primary)
+    prefix = f"{fmt}-{digest[:12]}"
+    try:
+        if fmt == "vllm":
+            runs = vllm.parse_vllm(primary, prefix)
+        elif fmt == "guidellm":
+            runs = guidellm.parse_guidellm(primary, prefix)
+        elif fmt == "csv":
+            runs = csv_format.parse_csv(primary, prefix)
+        elif primary is p and aggregate is None and _is_aiperf_aggregate(p):
+            runs = aiperf.parse_aggregate_file(p, prefix)
+        else:
+            runs = aiperf.parse_aiperf(primary, prefix, aggregate)
+    except ImportFileError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # A structure the parser did not expect: still one clear line, never a traceback.
+        raise ImportFileError(
+            p, fmt, f"unexpected structure ({type(exc).__name__}: {exc})"
+        ) from exc
+    except MemoryError:
+        raise ImportFileError(p, fmt, "too large to read into memory") from None
+    return fmt, digest, runs
+
+
+def _is_aiperf_aggregate(p: Path) -> bool:
+    """An AIPerf aggregate JSON rather than per-request JSON lines."""
+    with p.open("rb") as f:
+        head = f.read(65536)
+    first = head.lstrip().split(b"\n", 1)[0]
+    if b'"request_start_ns"' in first:
+        return False
+    return b'"aiperf_version"' in head or b'"benchmark_duration"' in head
+
+
+def _metadata(run: ParsedRun, fmt: str, file: str, digest: str) -> dict[str, Any]:
+    return {
+        "import": {
+            "format": fmt,
+            "file": file,
+            "content_sha256": digest,
+            "tool_version": run.tool_version,
+            "per_request": run.n_requests > 0,
+            "per_chunk_timings": run.per_chunk_timings,
+            "send_times_known": run.send_times_known,
+            "notes": list(run.notes),
+            "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **run.extra,
+        },
+        "tool_metrics": [m.to_json() for m in run.tool_metrics],
+    }
+
+
+def import_file(
+    store: Store,
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    max_bytes: int | None = None,
+    display_name: str | None = None,
+) -> list[ImportedRun]:
+    """Parse `path` and save its runs (all of them, or none); a repeat import adds nothing."""
+    p = Path(path)
+    fmt, digest, runs = parse_file(p, fmt, max_bytes=max_bytes)
+    name = display_name or p.name
+    out: list[ImportedRun] = []
+    todo: list[ParsedRun] = []
+    for run in runs:
+        rid = run.info.run_id
+        status = store.run_status(rid)
+        if status is not None and status != "running":
+            out.append(_result(run, True, name, fmt))
+            continue
+        if status == "running":  # left half-written by an interrupted import
+            store.delete_run(rid)
+        todo.append(run)
+    created: list[str] = []
+    try:
+        for run in todo:
+            rid = run.info.run_id
+            store.create_run(run.info, "running")
+            created.append(rid)
+            if run.n_requests:
+                store.add_requests_table(rid, run.requests)
+            store.add_run_metadata(rid, _metadata(run, fmt, name, digest))
+            store.finish_run(rid, run.status)
+            out.append(_result(run, False, name, fmt))
+    except BaseException as exc:
+        for rid in created:
+            with contextlib.suppress(Exception):
+                store.delete_run(rid)
+        if isinstance(exc, StoreError):
+            raise ImportFileError(p, fmt, f"nothing was imported: {exc}") from exc
+        raise
+    order = {r.info.run_id: i for i, r in enumerate(runs)}
+    return sorted(out, key=lambda r: order[r.run_id])
+
+
+def _result(run: ParsedRun, duplicate: bool, file: str, fmt: str) -> ImportedRun:
+    return ImportedRun(
+        run_id=run.info.run_id,
+        source_tool=run.info.source_tool,
+        label=run.info.label,
+        requests=run.n_requests,
+        duplicate=duplicate,
+        file=file,
+        format=fmt,
+        notes=run.notes,
+    )
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    """One uploaded file: its runs, or the error message to show."""
+
+    name: str
+    runs: tuple[ImportedRun, ...] = ()
+    error: str | None = None
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def import_uploads(
+    store: Store,
+    files: Sequence[tuple[str, bytes]],
+    fmt: str | None = None,
+    *,
+    max_bytes: int | None = None,
+) -> list[UploadOutcome]:
+    """Import uploaded files (name, bytes); an AIPerf aggregate uploaded with its JSONL pairs up.
+
+    Each file is its own transaction: one bad file does not stop the others.
+    """
+    limit = max_bytes if max_bytes is not None else max_upload_bytes()
+    outcomes: list[UploadOutcome] = []
+    with tempfile.TemporaryDirectory(prefix="inferlab-upload-") as tmp:
+        folder = Path(tmp)
+        saved: list[tuple[str, Path]] = []
+        for name, data in files:
+            base = _SAFE_NAME.sub("_", Path(name).name) or "upload"
+            if len(data) > limit:
+                try:
+                    _check_size(Path(base), len(data), limit)
+                except ImportFileError as exc:
+                    outcomes.append(UploadOutcome(name, error=str(exc)))
+                continue
+            target = folder / base
+            target.write_bytes(data)
+            saved.append((name, target))
+        names = {t.name for _, t in saved}
+        for name, target in saved:
+            if target.name == aiperf.AGGREGATE_NAME and "profile_export.jsonl" in names:
+                continue  # imported together with its JSONL
+            try:
+                runs = import_file(store, target, fmt, max_bytes=limit, display_name=name)
+                outcomes.append(UploadOutcome(name, tuple(runs)))
+            except ImportFileError as exc:
+                outcomes.append(UploadOutcome(name, error=str(exc).replace(target.name, name, 1)))
+    return outcomes
+
+
+def import_info(store: Store, run_id: str) -> ImportInfo | None:
+    """Where an imported run came from and the tool's own numbers; None for inferlab's runs."""
+    meta = store.run_metadata(run_id)
+    imp = meta.get("import")
+    if not isinstance(imp, dict):
+        return None
+    info = store.get_run(run_id)
+    metrics = tuple(
+        ToolMetric.from_json(m) for m in meta.get("tool_metrics") or [] if isinstance(m, dict)
+    )
+    return ImportInfo(
+        source_tool=info.source_tool if info else "",
+        format=str(imp.get("format", "")),
+        file=str(imp.get("file", "")),
+        tool_version=str(imp.get("tool_version", "")),
+        per_request=bool(imp.get("per_request")),
+        per_chunk_timings=bool(imp.get("per_chunk_timings")),
+        send_times_known=bool(imp.get("send_times_known")),
+        notes=tuple(str(n) for n in imp.get("notes") or []),
+        tool_metrics=metrics,
+    )
+
+
+def tool_comparison_for_run(store: Store, run_id: str) -> pd.DataFrame | None:
+    """`reconcile.tool_comparison` for a stored run; None when it was not imported."""
+    info = import_info(store, run_id)
+    if info is None:
+        return None
+    return tool_comparison(info.source_tool, info.tool_metrics, store.summary(run_id))
