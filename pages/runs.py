@@ -11,6 +11,7 @@ import streamlit as st
 from inferlab import compare
 from inferlab.charts import runs as charts
 from inferlab.runs_page import (
+    METRIC_KEYS,
     METRIC_NAMES,
     SLO_SPEC,
     filter_runs,
@@ -20,6 +21,7 @@ from inferlab.runs_page import (
     run_table,
     runs_share_url,
     slo_from_values,
+    url_run_ids,
     wide_delta_table,
 )
 from inferlab.store import Store, StoreError, default_db_path
@@ -245,46 +247,55 @@ if "flash" in st.session_state:
 # -- selection -----------------------------------------------------------------------------
 
 st.subheader("Compare")
-default_ids = existing_ids[:2]
+# Runs and baseline are kept in the URL by hand: a bound widget would write its
+# display labels ("label · model · date") into the link instead of the run ids.
+# Session state wins once set, so a rerun never fights the user's selection.
+url_ids = [i for i in url_run_ids(query) if i in rows_by_id][: compare.MAX_COMPARE]
+if "runs" not in st.session_state:
+    # Oldest first, so the older of the two newest runs becomes the baseline.
+    st.session_state["runs"] = url_ids or existing_ids[:2][::-1]
+else:
+    st.session_state["runs"] = [i for i in st.session_state["runs"] if i in rows_by_id]
 s1, s2 = st.columns([3, 1])
 selected: list[str] = s1.multiselect(
     f"Runs to compare (up to {compare.MAX_COMPARE})",
     existing_ids,
-    default=default_ids,
     format_func=lambda rid: run_option_label(rows_by_id[rid]),
     max_selections=compare.MAX_COMPARE,
     key="runs",
-    bind="query-params",
 )
+st.query_params["runs"] = selected
 if not selected:
     st.info("Select at least one run above to see its numbers.", icon=":material/info:")
     st.stop()
+url_baseline = query.get("baseline", [])
+if st.session_state.get("baseline") not in selected:
+    st.session_state["baseline"] = (
+        url_baseline[-1] if url_baseline and url_baseline[-1] in selected else selected[0]
+    )
 baseline: str = s2.selectbox(
     "Baseline",
     selected,
     format_func=lambda rid: str(rows_by_id[rid].get("label") or rid),
     key="baseline",
-    bind="query-params",
 )
-if baseline not in selected:
-    baseline = selected[0]
+st.query_params["baseline"] = baseline
 c1, c2 = st.columns([3, 1])
 convention: str = c1.segmented_control(
     "Convention for TPOT and ITL",
     list(compare.CONVENTIONS),
     default="inferlab",
-    format_func=lambda k: compare.CONVENTIONS[k].name,
     key="convention",
     bind="query-params",
     required=True,
 )
-metric: str = c2.selectbox(
+metric_name: str = c2.selectbox(
     "Metric for the charts",
-    list(compare.LATENCY_METRICS),
-    format_func=lambda m: METRIC_NAMES[m],
+    list(METRIC_NAMES.values()),
     key="metric",
     bind="query-params",
 )
+metric = METRIC_KEYS[metric_name]
 conv = compare.CONVENTIONS[convention]
 with st.container(border=True):
     st.markdown(f"**{conv.name}** — {conv.tpot_words}  \n{conv.itl_words}  \n_{conv.note}_")
@@ -308,6 +319,7 @@ st.dataframe(
     view.text.style.apply(lambda _: view.colors.map(lambda c: palette[c]), axis=None),
     width="stretch",
     height=38 + 35 * len(view.text),
+    column_config={"_index": st.column_config.TextColumn("Metric", width="medium")},
 )
 st.caption(
     "Each cell: value · change vs the baseline in % (absolute) · 95% bootstrap confidence "
@@ -508,7 +520,8 @@ else:
         k = sweep.points[sweep.knee]
         sentences.append(
             f"**Knee** at load {k.load_value:g} ({k.output_tps:,.0f} output tokens/s): beyond "
-            f"it {knee_metric.replace('_', ' ').upper()} grows much faster than throughput."
+            f"it {knee_metric.split('_')[0].upper()} {knee_metric.split('_')[1]} grows much faster "
+            "than throughput."
         )
     else:
         sentences.append("No knee: latency grows evenly with throughput over this sweep.")

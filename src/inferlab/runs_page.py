@@ -17,7 +17,6 @@ import pandas as pd
 
 from inferlab.compare import (
     CONVENTIONS,
-    LATENCY_METRICS,
     MAX_COMPARE,
     METRIC_BY_KEY,
     RunRequests,
@@ -26,6 +25,7 @@ from inferlab.compare import (
 from inferlab.share import NumberParam, check_params
 
 __all__ = [
+    "METRIC_KEYS",
     "METRIC_NAMES",
     "SLO_PARAMS",
     "DeltaView",
@@ -50,6 +50,7 @@ SLO_PARAMS: tuple[NumberParam, ...] = (
 )
 SLO_SPEC = {p.name: p for p in SLO_PARAMS}
 METRIC_NAMES = {"ttft": "TTFT", "tpot": "TPOT", "itl": "ITL", "e2e": "E2E"}
+METRIC_KEYS = {v: k for k, v in METRIC_NAMES.items()}  # the URL carries "TTFT", ...
 DEFAULT_CONVENTION = "inferlab"
 DEFAULT_METRIC = "ttft"
 
@@ -101,7 +102,7 @@ def link_problems(query: Mapping[str, str | list[str]], existing_ids: Iterable[s
         )
     for name, allowed, default in (
         ("convention", tuple(CONVENTIONS), DEFAULT_CONVENTION),
-        ("metric", LATENCY_METRICS, DEFAULT_METRIC),
+        ("metric", tuple(METRIC_KEYS), METRIC_NAMES[DEFAULT_METRIC]),
     ):
         value = _all(query, name)
         if value and value[-1] not in allowed:
@@ -314,7 +315,7 @@ def runs_share_url(
     if convention != DEFAULT_CONVENTION:
         params.append(("convention", convention))
     if metric != DEFAULT_METRIC:
-        params.append(("metric", metric))
+        params.append(("metric", METRIC_NAMES[metric]))
     for p in SLO_PARAMS:
         v = slo_values.get(p.name)
         if v is not None and v != p.default:

@@ -398,13 +398,15 @@ def sweep_figure(
     if sweep.best_under_slo is not None:
         b = pts[sweep.best_under_slo]
         for col in (1, 2):
-            fig.add_vline(
-                x=b.output_tps,
-                line_dash="dash",
-                line_color="#3BB273",
-                row=1,
-                col=col,
-                annotation_text="highest load meeting the SLO" if col == 1 else None,
+            fig.add_vline(x=b.output_tps, line_dash="dash", line_color="#3BB273", row=1, col=col)
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines",
+                line={"dash": "dash", "color": "#3BB273"},
+                name=f"highest load meeting the SLO ({b.label})",
             )
+        )
     fig.update_layout(height=400, margin={"l": 10, "r": 10, "t": 50, "b": 40}, legend=_legend())
     return fig

@@ -1,0 +1,195 @@
+"""Runs page: empty store, first run against the simulator, compare, SLO, deep links, bad ids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from inferlab.runs_page import fmt_value
+from inferlab.store import Slo, Store
+from tests.app.conftest import OpenPage
+from tests.runs_data import store_run
+
+
+@pytest.fixture
+def two_runs(isolated_db: Path) -> Path:
+    store_run(isolated_db, "base", label="baseline", n=150, minutes_ago=10)
+    store_run(isolated_db, "slow", label="slower", n=150, ttft_ms=320, fail_every=25, seed=1)
+    return isolated_db
+
+
+def delta_frame(at: AppTest) -> pd.DataFrame:
+    """The comparison grid (metrics x runs) as shown."""
+    frame = next(d.value for d in at.dataframe if "TTFT p50 (ms)" in list(d.value.index))
+    return frame
+
+
+def share_query(at: AppTest) -> dict[str, list[str]]:
+    return parse_qs(urlparse(at.code[-1].value).query)
+
+
+def test_empty_store_shows_first_run_view(open_page: OpenPage) -> None:
+    at = open_page("runs")
+    assert not at.exception
+    assert [s.value for s in at.subheader] == ["No runs yet"]
+    assert at.button[0].label == "Probe the built-in simulator"
+
+
+def test_first_run_button_probes_the_simulator_and_shows_the_run(
+    open_page: OpenPage, isolated_db: Path
+) -> None:
+    at = open_page("runs", timeout=120)
+    at.button[0].click().run()
+    assert not at.exception
+    runs = Store(isolated_db).list_runs()
+    assert len(runs) == 1 and runs.iloc[0]["status"] == "completed"
+    run_id = str(runs.iloc[0]["run_id"])
+    assert "Probed the simulator" in at.success[0].value
+    assert at.multiselect(key="runs").value == [run_id]
+    grid = delta_frame(at)
+    summary = Store(isolated_db).summary(run_id)
+    assert grid.loc["TTFT p50 (ms)"].iloc[0] == fmt_value(summary.ttft_ms.p50, "ms")
+
+
+def test_compare_shows_store_summary_values_and_deltas(open_page: OpenPage, two_runs: Path) -> None:
+    at = open_page("runs")
+    assert not at.exception and not at.warning
+    # the older run is the default baseline
+    assert at.selectbox(key="baseline").value == "base"
+    grid = delta_frame(at)
+    store = Store(two_runs)
+    base, slow = store.summary("base"), store.summary("slow")
+    assert grid.loc["TTFT p95 (ms)"].iloc[0] == fmt_value(base.ttft_ms.p95, "ms")
+    cell = grid.loc["TTFT p95 (ms)"].iloc[1]
+    assert cell.startswith(fmt_value(slow.ttft_ms.p95, "ms"))
+    pct = 100 * (slow.ttft_ms.p95 - base.ttft_ms.p95) / base.ttft_ms.p95
+    assert f"{pct:+.1f}%" in cell and "CI +" in cell
+    assert grid.loc["Error rate (%)"].iloc[1].startswith(f"{100 * slow.error_rate:.2f} %")
+    assert grid.loc["Requests/s (req/s)"].iloc[0] == fmt_value(base.rps, "req/s")
+    assert len(at.get("plotly_chart")) == 4  # CDF, distribution, over time, one request
+
+
+def test_switching_baseline_and_convention(open_page: OpenPage, two_runs: Path) -> None:
+    at = open_page("runs")
+    at.selectbox(key="baseline").set_value("slow").run()
+    grid = delta_frame(at)
+    assert grid.columns[0].startswith("slower (baseline)")
+    tpot_inferlab = grid.loc["TPOT p50 (ms)"].iloc[0]
+    at.segmented_control(key="convention").set_value("guidellm").run()
+    assert not at.exception
+    grid = delta_frame(at)
+    # guidellm's TPOT includes TTFT: larger than inferlab's
+    assert float(grid.loc["TPOT p50 (ms)"].iloc[0].split()[0]) > float(tpot_inferlab.split()[0])
+    assert any("guidellm's TPOT" in m.value for m in at.markdown)
+    assert share_query(at)["convention"] == ["guidellm"]
+
+
+def test_slo_panel_matches_store_attainment_and_lists_misses(
+    open_page: OpenPage, two_runs: Path
+) -> None:
+    at = open_page("runs")
+    at.number_input(key="slo_ttft_ms").set_value(300.0)
+    at.number_input(key="slo_tpot_ms").set_value(25.0).run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "Attainment (%)" in d.value.columns)
+    expected = Store(two_runs).summary("slow", Slo(ttft_ms=300, tpot_ms=25))
+    row = table[table["Run id"] == "slow"].iloc[0]
+    assert row["Attainment (%)"] == pytest.approx(100 * expected.slo_attainment)
+    assert row["Goodput (req/s)"] == pytest.approx(expected.goodput_rps)
+    misses = [d.value for d in at.dataframe if "Missed" in d.value.columns]
+    assert misses and any("failed: http_500" in set(m["Missed"]) for m in misses)
+    q = share_query(at)
+    assert q["slo_ttft_ms"] == ["300"] and q["slo_tpot_ms"] == ["25"]
+
+
+def test_deep_link_reproduces_the_view(open_page: OpenPage, two_runs: Path) -> None:
+    query = {
+        "runs": ["slow", "base"],
+        "baseline": "base",
+        "convention": "aiperf",
+        "metric": "E2E",
+        "slo_e2e_ms": "1200",
+    }
+    at = open_page("runs", query)
+    assert not at.exception and not at.warning
+    assert at.multiselect(key="runs").value == ["slow", "base"]
+    assert at.selectbox(key="baseline").value == "base"
+    assert at.segmented_control(key="convention").value == "aiperf"
+    assert at.selectbox(key="metric").value == "E2E"
+    assert at.number_input(key="slo_e2e_ms").value == 1200
+    again = open_page("runs", {k: v for k, v in share_query(at).items()})
+    assert delta_frame(again).equals(delta_frame(at))
+
+
+def test_bad_ids_are_reported_and_the_rest_still_shown(open_page: OpenPage, two_runs: Path) -> None:
+    at = open_page(
+        "runs",
+        {"runs": ["ghost", "slow"], "convention": "llmperf", "slo_ttft_ms": "-4"},
+    )
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "`ghost`" in warnings and "Showing the other 1" in warnings
+    assert "`convention` (llmperf)" in warnings
+    assert "`slo_ttft_ms`" in warnings and "below the minimum" in warnings
+    assert at.multiselect(key="runs").value == ["slow"]
+
+
+def test_only_missing_ids_fall_back_to_newest_runs(open_page: OpenPage, two_runs: Path) -> None:
+    at = open_page("runs", {"runs": "gone"})
+    assert "None of its runs exist" in at.warning[0].value
+    assert at.multiselect(key="runs").value == ["base", "slow"]
+
+
+def test_rename_tag_and_delete_with_confirmation(open_page: OpenPage, two_runs: Path) -> None:
+    at = open_page("runs")
+    at.selectbox(key="manage_run").set_value("slow").run()
+    at.text_input(key="label_slow").set_value("candidate")
+    at.text_input(key="tags_slow").set_value("gpu-a, nightly").run()
+    next(b for b in at.button if b.label == "Save label and tags").click().run()
+    info = Store(two_runs).get_run("slow")
+    assert info is not None and info.label == "candidate" and info.tags == ("gpu-a", "nightly")
+    next(b for b in at.button if b.label == "Delete this run…").click().run()
+    assert any("cannot be undone" in w.value for w in at.warning)
+    assert Store(two_runs).get_run("slow") is not None  # nothing deleted before confirming
+    next(b for b in at.button if b.label == "Yes, delete it").click().run()
+    assert Store(two_runs).get_run("slow") is None
+    assert not at.exception
+    assert at.subheader[0].value == "All runs (1)"
+
+
+def test_filter_by_text_and_tag(open_page: OpenPage, isolated_db: Path) -> None:
+    store_run(isolated_db, "a", label="llama on h100", tags=("h100",))
+    store_run(isolated_db, "b", label="qwen on a10", tags=("a10",), minutes_ago=5)
+    at = open_page("runs")
+    at.text_input(key="filter_text").set_value("qwen").run()
+    table = at.dataframe[0].value
+    assert list(table["Run id"]) == ["b"]
+    at.text_input(key="filter_text").set_value("").run()
+    at.multiselect(key="filter_tags").set_value(["h100"]).run()
+    assert list(at.dataframe[0].value["Run id"]) == ["a"]
+
+
+def test_sweep_view_marks_knee_and_highest_load_meeting_slo(
+    open_page: OpenPage, isolated_db: Path
+) -> None:
+    for i, c in enumerate((1, 2, 4, 8, 16)):
+        store_run(
+            isolated_db,
+            f"c{c}",
+            label=f"c={c}",
+            n=60,
+            group_id="sweep-1",
+            load_value=c,
+            tpot_ms=10 + 0.4 * c * c,
+            seed=c,
+            minutes_ago=i,
+        )
+    at = open_page("runs", {"slo_tpot_ms": "30"})
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Knee** at load" in text
+    assert "**Highest load meeting the SLO**" in text and ": 4," in text
