@@ -56,7 +56,7 @@ def check_host(host: str, allow_remote: bool = False) -> None:
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A bound TCP socket on host:port (port 0 = any free port); OSError when taken."""
+    """A listening TCP socket on host:port (port 0 = any free port); OSError when taken."""
     if not 0 <= port <= 65535:
         raise ValueError(f"port must be between 0 and 65535, got {port}")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -64,6 +64,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(4096)  # accept into the backlog from now on, before uvicorn runs
     except OSError:
         sock.close()
         raise
