@@ -1,0 +1,190 @@
+"""`inferlab compare BASELINE RUN`: the delta table, and a regression gate with --fail-on.
+
+Exit codes: 0 every condition passed (or none given); 1 a condition failed, or
+the database could not be read; 2 a usage error (unknown run id, unreadable
+condition).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from inferlab.cli import UsageError
+from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
+from inferlab.compare import (
+    CONVENTIONS,
+    METRIC_BY_KEY,
+    compare_table,
+    evaluate_conditions,
+    parse_conditions,
+)
+from inferlab.runs_page import fmt_value, load_run
+from inferlab.store import StoreError
+
+__all__ = ["register"]
+
+FAIL_ON_HELP = (
+    "comma-separated conditions that fail the command (exit 1), e.g. "
+    "'ttft_p95>+10%%,error_rate>1%%'. METRIC OP VALUE: +N%% / -N%% is a change relative to "
+    "the baseline, +N (ms, s or pp) an absolute change, N without a sign the run's own "
+    "value. Metrics: {ttft,tpot,itl,e2e}_{p50,p90,p95,p99} (ms), rps, output_tps, "
+    "error_rate (%%)."
+)
+
+
+def register(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "compare",
+        help="compare a run with a baseline; gate on regressions",
+        description="Print RUN's metrics as changes against BASELINE, with 95%% bootstrap "
+        "confidence intervals for the percentiles, and exit non-zero when a --fail-on "
+        "condition holds (for deployment pipelines).",
+    )
+    p.add_argument("baseline", metavar="BASELINE", help="run id of the baseline")
+    p.add_argument("run", metavar="RUN", help="run id to compare with it")
+    p.add_argument("--fail-on", metavar="CONDITIONS", help=FAIL_ON_HELP)
+    p.add_argument(
+        "--convention",
+        choices=sorted(CONVENTIONS),
+        default="inferlab",
+        help="define TPOT/ITL as this tool does (default: inferlab)",
+    )
+    add_db_argument(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=run)
+
+
+def _num(v: Any) -> float | None:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return float(v)
+
+
+def run(args: argparse.Namespace) -> int:
+    conditions = []
+    if args.fail_on is not None:
+        try:
+            conditions = parse_conditions(args.fail_on)
+        except ValueError as exc:
+            raise UsageError(f"--fail-on: {exc}") from None
+    try:
+        store = open_store(args)
+        missing = [rid for rid in (args.baseline, args.run) if store.get_run(rid) is None]
+        if missing:
+            raise UsageError(
+                f"no run {', '.join(repr(m) for m in missing)} in {store.path}; "
+                "`inferlab runs` lists the run ids"
+            )
+        base = load_run(store, args.baseline)
+        cand = load_run(store, args.run)
+    except (StoreFailure, StoreError) as exc:
+        return fail(str(exc))
+    if args.baseline == args.run:
+        raise UsageError("BASELINE and RUN are the same run; give two different run ids")
+    table = compare_table([base, cand], base.run_id, convention=args.convention)
+    rows = table[table.run_id == cand.run_id]
+    values = dict(zip(rows.metric, rows.value, strict=True))
+    baseline_values = dict(zip(rows.metric, rows.baseline, strict=True))
+    results = evaluate_conditions(conditions, values, baseline_values)
+    failed = [r for r in results if r.tripped]
+
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "baseline": base.run_id,
+                    "run": cand.run_id,
+                    "convention": args.convention,
+                    "metrics": [
+                        {
+                            "metric": r.metric,
+                            "unit": r.unit,
+                            "better": r.better,
+                            "baseline": _num(r.baseline),
+                            "value": _num(r.value),
+                            "abs_delta": _num(r.abs_delta),
+                            "pct_delta": _num(r.pct_delta),
+                            "ci_low": _num(r.ci_low),
+                            "ci_high": _num(r.ci_high),
+                            "is_better": None if r.is_better is None else bool(r.is_better),
+                            "significant": None if r.significant is None else bool(r.significant),
+                        }
+                        for r in rows.itertuples()
+                    ],
+                    "conditions": [
+                        {
+                            "condition": g.condition.text,
+                            "observed": _num(g.observed),
+                            "failed": g.tripped,
+                        }
+                        for g in results
+                    ],
+                    "passed": not failed,
+                },
+                indent=2,
+            )
+        )
+        return 1 if failed else 0
+
+    console = Console(width=None if sys.stdout.isatty() else 140, highlight=False)
+    t = Table(
+        title=f"{escape(cand.label)} ({cand.run_id}) vs baseline "
+        f"{escape(base.label)} ({base.run_id}) — {CONVENTIONS[args.convention].name} convention"
+    )
+    for col, justify in (
+        ("Metric", "left"),
+        ("Baseline", "right"),
+        ("Run", "right"),
+        ("Change", "right"),
+        ("95% CI of change", "right"),
+        ("Verdict", "left"),
+    ):
+        t.add_column(col, justify=justify)  # type: ignore[arg-type]
+    r: Any
+    for r in rows.itertuples():
+        spec = METRIC_BY_KEY[str(r.metric)]
+        unit = "pp" if spec.unit == "%" else spec.unit
+        change = "" if math.isnan(r.abs_delta) else f"{r.abs_delta:+,.2f} {unit}"
+        if not math.isnan(r.pct_delta):
+            change += f" ({r.pct_delta:+.1f}%)"
+        has_ci = r.ci_low is not None and not math.isnan(r.ci_low)
+        ci = f"{r.ci_low:+,.1f} … {r.ci_high:+,.1f}" if has_ci else ""
+        if r.is_better is None:
+            verdict = "[dim]same[/]"
+        elif has_ci and not r.significant:
+            verdict = "[dim]within noise[/]"
+        elif r.is_better:
+            verdict = "[green]better[/]"
+        else:
+            verdict = "[red]worse[/]"
+        t.add_row(
+            spec.label,
+            fmt_value(r.baseline, spec.unit),
+            fmt_value(r.value, spec.unit),
+            change,
+            ci,
+            verdict,
+        )
+    console.print(t)
+    console.print(
+        "[dim]CI: 95% bootstrap interval of the change (2,000 resamples, seeded); "
+        "'within noise' when it includes 0.[/]"
+    )
+    for g in results:
+        style = "red" if g.tripped else "green"
+        console.print(f"[{style}]{escape(g.describe())}[/]")
+    if conditions:
+        console.print(
+            f"[bold red]{len(failed)} of {len(results)} conditions failed.[/]"
+            if failed
+            else f"[bold green]All {len(results)} conditions passed.[/]"
+        )
+    return 1 if failed else 0

@@ -1,0 +1,85 @@
+"""`inferlab compare`: delta table, JSON, the --fail-on gate and its errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from inferlab.cli import main
+from inferlab.store import Store
+from tests.runs_data import store_run
+
+
+@pytest.fixture
+def db(isolated_db: Path) -> Path:
+    store_run(isolated_db, "base", label="baseline", n=120)
+    store_run(isolated_db, "slow", label="slower", n=120, ttft_ms=300, fail_every=20, seed=1)
+    return isolated_db
+
+
+def test_table_shows_both_runs_and_changes(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", "base", "slow", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "slower (slow) vs baseline baseline (base)" in out
+    assert "TTFT p95" in out and "Error rate" in out and "worse" in out
+
+
+def test_json_numbers_equal_the_store_summary(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", "base", "slow", "--db", str(db), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    metrics = {m["metric"]: m for m in data["metrics"]}
+    store = Store(db)
+    base, slow = store.summary("base"), store.summary("slow")
+    assert metrics["ttft_p95"]["baseline"] == pytest.approx(base.ttft_ms.p95)
+    assert metrics["ttft_p95"]["value"] == pytest.approx(slow.ttft_ms.p95)
+    assert metrics["itl_p99"]["value"] == pytest.approx(slow.itl_ms.p99)
+    assert metrics["rps"]["value"] == pytest.approx(slow.rps)
+    assert metrics["error_rate"]["value"] == pytest.approx(100 * slow.error_rate)
+    assert metrics["ttft_p95"]["significant"] is True and metrics["ttft_p95"]["is_better"] is False
+    assert data["passed"] is True and data["conditions"] == []
+
+
+def test_fail_on_exits_1_when_a_condition_holds(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["compare", "base", "slow", "--db", str(db), "--fail-on", "ttft_p95>+10%,error_rate>1%"]
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAIL: ttft_p95 changed +" in out and "FAIL: error_rate is 5 %" in out
+    assert "2 of 2 conditions failed" in out
+
+
+def test_fail_on_passes_when_no_condition_holds(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["compare", "slow", "base", "--db", str(db), "--fail-on", "ttft_p95>+10%,error_rate>1%"]
+    )
+    assert code == 0
+    assert "All 2 conditions passed" in capsys.readouterr().out
+
+
+def test_unknown_run_id_is_one_line_error(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", "base", "nope", "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no run 'nope'" in err and "inferlab runs" in err
+
+
+def test_bad_condition_is_one_line_error(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", "base", "slow", "--db", str(db), "--fail-on", "latency>5"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown metric 'latency'" in err
+
+
+def test_broken_database_is_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.duckdb"
+    bad.write_text("not a database")
+    assert main(["compare", "a", "b", "--db", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not an inferlab database" in err
