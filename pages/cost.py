@@ -156,7 +156,7 @@ def fill_gpu_price() -> None:
 
 
 # ---------------------------------------------------------------- workload
-st.header("One request", divider="gray")
+st.subheader("One request", divider="gray")
 w1, w2, w3 = st.columns(3)
 mode = choice(
     w1,
@@ -199,7 +199,7 @@ with api_col:
         st.stop()
     b1, b2 = st.columns(2)
     b1.metric(
-        "Cost per request", f"${api_req:,.5g}", help="input × input price + output × output price"
+        "Cost per request", f"${api_req:,.4g}", help="input × input price + output × output price"
     )
     b2.metric(
         f"Blended per 1M tokens ({io_ratio:g}:1)",
@@ -208,8 +208,8 @@ with api_col:
     )
     st.caption(
         f"{in_tokens:,} × ${in_price:g}/1M + {out_tokens:,} × ${out_price:g}/1M = "
-        f"${in_tokens * in_price / 1e6:,.5g} + ${out_tokens * out_price / 1e6:,.5g} = "
-        f"**${api_req:,.5g}** per request; {1 / api_req:,.0f} requests per dollar."
+        f"${in_tokens * in_price / 1e6:,.4g} + ${out_tokens * out_price / 1e6:,.4g} = "
+        f"**${api_req:,.4g}** per request; {1 / api_req:,.0f} requests per dollar."
         if api_req > 0
         else "Both prices are 0: requests are free."
     )
@@ -249,9 +249,10 @@ with self_col:
     t1, t2 = st.columns(2)
     t1.metric(
         "Per request at the SLO",
-        f"${at_slo.cost_per_request_usd:,.5g}",
-        delta=f"${at_peak.cost_per_request_usd:,.5g} at peak",
+        f"${at_slo.cost_per_request_usd:,.4g}",
+        delta=f"${at_peak.cost_per_request_usd:,.4g} at peak",
         delta_color="off",
+        delta_arrow="off",
         help="$/hour / requests per hour, at the SLO-meeting throughput × utilisation",
     )
     t2.metric(
@@ -259,11 +260,12 @@ with self_col:
         f"${at_slo.cost_per_mtok_output_usd:,.4g}",
         delta=f"${at_peak.cost_per_mtok_output_usd:,.4g} at peak",
         delta_color="off",
+        delta_arrow="off",
     )
     st.caption(
         f"{n_gpus} GPU × ${gpu_hour:g}/h = **${at_slo.cost_per_hour_usd:,.4g} per hour**. At "
         f"{slo_rps:g} req/s × 3600 × {util:.0%} busy = {at_slo.requests_per_hour:,.0f} requests "
-        f"per hour → ${at_slo.cost_per_request_usd:,.5g} each. Peak throughput "
+        f"per hour → ${at_slo.cost_per_request_usd:,.4g} each. Peak throughput "
         f"({peak_rps:g} req/s) looks {peak_rps / slo_rps:,.2g}× cheaper, but only if users "
         "accept the latency that comes with it."
     )
@@ -333,7 +335,7 @@ with self_col:
                 st.button("Use this run's throughput", on_click=use_run, icon=":material/input:")
 
 # ---------------------------------------------------------------- per session
-st.header("One user session: the history grows", divider="gray")
+st.subheader("One user session: the history grows", divider="gray")
 st.markdown(
     "A chat re-sends the whole conversation every turn: turn *k* sends the system prompt, "
     "*k* user messages and *k − 1* earlier answers. **Prompt caching** bills the part seen "
@@ -371,7 +373,7 @@ st.caption(
 st.plotly_chart(session_chart(session, hit), width="stretch")
 
 # ---------------------------------------------------------------- three views + monthly
-st.header("Per request, per token, per session — and the monthly bill", divider="gray")
+st.subheader("Per request, per token, per session — and the monthly bill", divider="gray")
 sessions_pm = int(num(st.columns(4)[0], "sessions_pm", 1000, "Conversations per month."))
 requests_pm = sessions_pm * turns
 if mode == "API":
@@ -391,7 +393,7 @@ else:
         f"× ${gpu_hour:g} for an average {monthly.average_rps:,.3g} req/s"
     )
 v1, v2, v3, v4 = st.columns(4)
-v1.metric("Per request", f"${per_request:,.5g}")
+v1.metric("Per request", f"${per_request:,.4g}")
 v2.metric("Per 1M tokens" + (" (output)" if mode != "API" else ""), f"${per_mtok:,.4g}")
 v3.metric("Per session", f"${per_session:,.4g}")
 v4.metric("Monthly bill", f"${bill:,.0f}", help=bill_note)
@@ -412,7 +414,7 @@ w_3.markdown(
 if mode == "API":
     st.caption(
         f"Per request here is the session's average turn; the single request of the API section "
-        f"({in_tokens:,} in / {out_tokens:,} out) costs ${api_req:,.5g}."
+        f"({in_tokens:,} in / {out_tokens:,} out) costs ${api_req:,.4g}."
     )
 else:
     st.caption(
@@ -421,7 +423,7 @@ else:
     )
 
 # ---------------------------------------------------------------- Q3
-st.header("Exercise Q3: balance cost against satisfaction", divider="gray")
+st.subheader("Exercise Q3: balance cost against satisfaction", divider="gray")
 st.markdown(
     f"The chatbot (A) costs ${CHATBOT.cost_per_request_usd:.2f} per request and "
     f"{CHATBOT.satisfaction:.0%} of its users are satisfied. An alternative (B, an example) is a "

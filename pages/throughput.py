@@ -72,7 +72,7 @@ def num(col: st.delta_generator.DeltaGenerator, name: str, step: float, help_tex
 
 
 # ---------------------------------------------------------------- Little's law
-st.header("Little's law: requests in flight = arrival rate × time in the system", divider="gray")
+st.subheader("Little's law: requests in flight = arrival rate × time in the system", divider="gray")
 c1, c2, c3, c4 = st.columns(4)
 conc = int(num(c1, "conc", 1, "How many requests the server works on at the same time."))
 ttft_ms = num(c2, "ttft_ms", 10.0, "Time to first token of one request.")
@@ -108,7 +108,7 @@ r2.info(
 )
 
 # ---------------------------------------------------------------- capacity planning
-st.header("Capacity planning: how many replicas?", divider="gray")
+st.subheader("Capacity planning: how many replicas?", divider="gray")
 st.markdown(
     "Users send requests at a rate λ; each request stays for the target latency W; "
     "Little's law gives the requests in flight L = λ × W. Divide by what one replica "
@@ -126,7 +126,7 @@ per_replica = int(
 util = num(p6, "util_pct", 5.0, "Plan to fill replicas only this far (headroom for bursts).") / 100
 plan_box = st.container()  # filled once the roofline below is known
 
-st.header("Roofline: what the hardware allows", divider="gray")
+st.subheader("Roofline: what the hardware allows", divider="gray")
 st.markdown(
     "Generating one token needs **every weight read from GPU memory once**, plus the KV cache "
     "of every sequence in the batch, so decoding is bounded by memory bandwidth. Processing the "
@@ -236,6 +236,7 @@ f3.metric(
     f"{roof.prefill_estimate_ms:,.3g} ms",
     delta=f"floor {roof.prefill_floor_ms:,.3g} ms at 100 % FLOPS",
     delta_color="off",
+    delta_arrow="off",
     help="2 × parameters × prompt tokens / (FLOPS × MFU): roughly the TTFT without queueing.",
 )
 f4.metric(
@@ -310,6 +311,7 @@ with plan_box:
         delta=f"{plan.replicas * n_gpus:,} GPUs"
         + (f" ({n_gpus} per replica)" if n_gpus > 1 else ""),
         delta_color="off",
+        delta_arrow="off",
         help="ceil(requests in flight / (per replica × utilisation))",
     )
     q4.metric(
@@ -346,7 +348,7 @@ with plan_box:
         )
 
 # ---------------------------------------------------------------- trade-off chart
-st.header("Latency vs throughput across batch sizes", divider="gray")
+st.subheader("Latency vs throughput across batch sizes", divider="gray")
 st.markdown(
     "A bigger batch reads the weights once for more sequences: total tokens/s climbs almost "
     "linearly while TPOT barely moves, until the KV-cache reads and then compute take over "
@@ -367,7 +369,7 @@ points = cap.tradeoff_curve(
     mem_util,
 )
 
-st.header("Measured vs predicted: a stored run", divider="gray")
+st.subheader("Measured vs predicted: a stored run", divider="gray")
 try:
     store = Store()
     runs = list_run_choices(store)
@@ -459,17 +461,28 @@ if run_id:
                 f"{facts.tpot_p50_ms:,.3g} ms",
                 delta=f"predicted {pred_tpot:,.3g} ms at MBU {mbu:.0%}",
                 delta_color="off",
+                delta_arrow="off",
             )
+            out_n = facts.mean_output_tokens or out_tokens
+            pred_e2e_ms = cap.prefill_ms(
+                run_gpu, run_model, ctx - out_n, facts.n_gpus, mfu
+            ) + pred_tpot * (out_n - 1)
+            pred_tps = run_batch / pred_e2e_ms * 1000.0 * out_n
             v2.metric(
                 "Output tokens/s: measured",
                 f"{facts.output_tps:,.0f}",
-                delta=f"predicted {run_batch / pred_tpot * 1000:,.0f}",
+                delta=f"predicted {pred_tps:,.0f}",
                 delta_color="off",
+                delta_arrow="off",
             )
             v3.metric(
                 "Implied MBU",
                 f"{mbu_implied:.0%}",
                 help="Bytes one decode step must read / measured TPOT / peak bandwidth.",
+            )
+            st.caption(
+                "Predicted tokens/s = concurrency × N / (prefill + (N − 1) × TPOT), by "
+                "Little's law; the measured figure also includes queueing and TTFT delays."
             )
             if mbu_implied > 1:
                 st.warning(

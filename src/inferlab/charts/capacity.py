@@ -45,7 +45,7 @@ def tradeoff_chart(
             x=xs,
             y=[p.tokens_per_s for p in points],
             mode="lines+markers",
-            name="Output tokens/s, roofline estimate",
+            name="Output tokens/s while decoding, roofline estimate",
             line={"color": TPS_COLOR, "width": 3, "dash": "dash"},
             hovertemplate="batch %{x}<br>%{y:,.0f} tokens/s<extra></extra>",
         ),
@@ -85,12 +85,18 @@ def tradeoff_chart(
             secondary_y=True,
         )
     if kv_limit is not None and kv_limit >= 1:
-        fig.add_vline(
-            x=kv_limit,
-            line_dash="dot",
-            line_color=ROOF_COLOR,
-            annotation_text=f"KV cache full at batch {kv_limit:,}",
-            annotation_position="top left",
+        # A trace, not add_vline: shape annotations on a log axis take log10 coordinates.
+        top = max([p.tpot_ms for p in points] + [m[1] for m in measured] + [1.0])
+        fig.add_trace(
+            go.Scatter(
+                x=[kv_limit, kv_limit],
+                y=[0, top * 1.05],
+                mode="lines",
+                line={"color": ROOF_COLOR, "dash": "dot"},
+                name=f"KV cache full at batch {kv_limit:,}",
+                hoverinfo="skip",
+            ),
+            secondary_y=False,
         )
     if tpot_target_ms is not None:
         fig.add_hline(
@@ -139,12 +145,15 @@ def roofline_chart(
             hovertemplate="%{x:.3g} FLOP/byte → %{y:,.1f} TFLOPS<extra></extra>",
         )
     )
-    fig.add_vline(
-        x=ridge,
-        line_dash="dash",
-        line_color=ROOF_COLOR,
-        annotation_text=f"ridge point {ridge:,.0f} FLOP/byte",
-        annotation_position="bottom right",
+    fig.add_trace(
+        go.Scatter(
+            x=[ridge, ridge],
+            y=[float(ys.min()), peak_tflops],
+            mode="lines",
+            line={"color": ROOF_COLOR, "dash": "dash", "width": 1},
+            name=f"Ridge point: {ridge:,.0f} FLOP/byte",
+            hoverinfo="skip",
+        )
     )
     colors = [TPOT_COLOR, TPS_COLOR, "#0E7C7B", "#F18F01"]
     for i, (label, intensity) in enumerate(points):
