@@ -19,6 +19,7 @@ import itertools
 import math
 import re
 import string
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -463,9 +464,12 @@ def normalize_answer(text: str) -> str:
     """Lower case, drop punctuation and the articles a/an/the, collapse whitespace (SQuAD style).
 
     Unlike SQuAD, numbers keep their decimal point ("3.5" is not "35") and lose
-    thousands separators ("1,000" is "1000").
+    thousands separators ("1,000" is "1000"), and accents are dropped ("Brasília"
+    matches "Brasilia").
     """
-    text = _THOUSANDS.sub("", text.lower())
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    text = _THOUSANDS.sub("", text)
     text = _DECIMAL.sub("\x00", text).translate(_PUNCT).replace("\x00", ".")
     text = _ARTICLES.sub(" ", text)
     return " ".join(text.split())

@@ -202,6 +202,7 @@ def test_normalize_and_exact_match() -> None:
     assert normalize_answer("  The  Eiffel Tower! ") == "eiffel tower"
     assert exact_match("Paris.", "paris")
     assert exact_match("an apple", "Apple")
+    assert exact_match("Brasilia", "Brasília")
     assert not exact_match("The answer is 42.", "42")
     assert not exact_match("3.5", "35")  # decimal points survive normalisation
     assert exact_match("1,000 m.", "1000 m")
