@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -339,3 +344,30 @@ def test_refuses_a_non_loopback_host() -> None:
         SimServer(host="0.0.0.0")
     with pytest.raises(ValueError, match="not an IP address"):
         SimServer(host="example.com")
+
+
+def test_process_mode_child_stops_when_its_parent_is_killed() -> None:
+    script = (
+        "from inferlab.sim import SimServer, SimConfig\n"
+        "import time\n"
+        "sim = SimServer(SimConfig(), process=True).start()\n"
+        "print(sim.pid, sim.url, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        pid_text, url = parent.stdout.readline().split()
+        assert httpx.get(f"{url}/health").status_code == 200
+    finally:
+        parent.kill()
+        parent.wait()
+    child = int(pid_text)
+    for _ in range(200):  # bounded wait for the orphan to notice
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(child, signal.SIGKILL)
+    pytest.fail("the sim child outlived its parent")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 __all__ = [
@@ -71,7 +71,7 @@ class SimConfig:
     seed: int = 0
     model: str = "inferlab-sim"
     api_key: str | None = None
-    answers: Mapping[str, str] | None = None
+    answers: Mapping[str, str] | None = field(default=None, hash=False)
     answer_accuracy: float = 1.0
     answer_determinism: float = 1.0
     truth_limit: int = 100_000

@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import ipaddress
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -89,7 +91,6 @@ class _Server(uvicorn.Server):
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        import signal
 
         def stop(signum: int, frame: object) -> None:
             if self.should_exit:
@@ -130,7 +131,11 @@ def serve_forever(config: SimConfig, sock: socket.socket, access_log: bool = Fal
 
 
 def child_main() -> int:
-    """Process mode's child: config as JSON on stdin, ``PORT n`` (or ``ERROR msg``) on stdout."""
+    """Process mode's child: config as JSON on stdin, ``PORT n`` (or ``ERROR msg``) on stdout.
+
+    The parent keeps stdin open; end-of-file means it is gone, and the child stops too,
+    so a killed parent never leaves an orphan sim holding its port.
+    """
     try:
         request = json.loads(sys.stdin.readline())
         config = SimConfig(**request["config"])
@@ -139,6 +144,14 @@ def child_main() -> int:
         print(f"ERROR {exc}", flush=True)
         return 1
     print(f"PORT {sock.getsockname()[1]}", flush=True)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # nobody reads the pipe from here on
+
+    def stop_with_parent() -> None:
+        sys.stdin.read()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=stop_with_parent, daemon=True).start()
     serve_forever(config, sock)
     return 0
 
@@ -225,11 +238,13 @@ class SimServer:
             config["answers"] = dict(config["answers"])
         request = {"config": config, "host": self.host, "port": self.port}
         proc.stdin.write(json.dumps(request) + "\n")
-        proc.stdin.close()
+        proc.stdin.flush()  # stdin stays open: the child stops when it closes (we are gone)
         line = _readline(proc, _START_TIMEOUT_S)
         if not line.startswith("PORT "):
             proc.kill()
             proc.wait()
+            proc.stdin.close()
+            proc.stdout.close()
             raise OSError(line.removeprefix("ERROR ").strip() or "the sim process did not start")
         self.port = int(line.split()[1])
         self._child = proc
@@ -258,8 +273,9 @@ class SimServer:
             except subprocess.TimeoutExpired:
                 self._child.kill()
                 self._child.wait(timeout_s)
-            if self._child.stdout is not None:
-                self._child.stdout.close()
+            for pipe in (self._child.stdin, self._child.stdout):
+                if pipe is not None:
+                    pipe.close()
             self._child = None
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True

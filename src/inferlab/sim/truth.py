@@ -21,7 +21,10 @@ class TruthRecord:
 
     `chunk_deadline_ns[i]` is when content chunk i was due, `chunk_sent_ns[i]`
     when its bytes were handed to the socket, `tokens[i]` how many tokens it
-    carried. `fault` is the injected fault (see ``inferlab.sim.FAULTS``) or None.
+    carried. `admitted_ns` is where the request's schedule starts: its arrival when a
+    batch slot was free, else the moment a finishing stream freed one (so
+    ``admitted_ns - arrival_ns`` is its queueing time). `fault` is the injected fault
+    (see ``inferlab.sim.FAULTS``) or None.
     """
 
     index: int
