@@ -1,0 +1,72 @@
+"""`inferlab import FILE`: load vLLM, guidellm, AIPerf or inferlab-CSV results into the store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+from inferlab.cli import UsageError
+from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
+from inferlab.importers import FORMATS, ImportFileError, import_file, max_upload_bytes
+from inferlab.store import StoreError
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "import",
+        help="import results of vLLM, guidellm, AIPerf or an inferlab CSV",
+        description="Import a result file as one or more runs. The format is detected from "
+        "the content unless --format is given. Importing the same file again adds nothing.",
+    )
+    p.add_argument("file", metavar="FILE", nargs="+", help="result file(s) to import")
+    p.add_argument("--format", choices=FORMATS, default=None, help="the file's format")
+    add_db_argument(p)
+    p.add_argument(
+        "--max-mb",
+        type=float,
+        default=None,
+        metavar="MB",
+        help="refuse larger files (default: $INFERLAB_MAX_UPLOAD_MB, else 200)",
+    )
+    p.add_argument("--json", action="store_true", help="print the imported runs' summaries")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.max_mb is not None and not (args.max_mb > 0 and math.isfinite(args.max_mb)):
+        raise UsageError(f"--max-mb must be a positive number, got {args.max_mb}")
+    limit = max_upload_bytes(args.max_mb)
+    try:
+        store = open_store(args)
+        out: list[dict[str, Any]] = []
+        failed = 0
+        for file in args.file:
+            try:
+                runs = import_file(store, file, args.format, max_bytes=limit)
+            except ImportFileError as exc:
+                fail(str(exc))
+                failed += 1
+                continue
+            for r in runs:
+                if args.json:
+                    obj = store.summary(r.run_id).to_json()
+                    obj["source_tool"] = r.source_tool
+                    obj["label"] = r.label
+                    obj["already_imported"] = r.duplicate
+                    out.append(obj)
+                else:
+                    what = "already imported" if r.duplicate else "imported"
+                    print(
+                        f"{what}: {r.run_id}  {r.label}  ({r.requests:,} requests)  from {r.file}"
+                    )
+                    for note in r.notes if not r.duplicate else ():
+                        print(f"  note: {note}")
+    except (StoreFailure, StoreError) as exc:
+        return fail(str(exc))
+    if args.json:
+        print(json.dumps(out, indent=2))
+    return 1 if failed else 0

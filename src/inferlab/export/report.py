@@ -1,0 +1,310 @@
+"""A self-contained HTML report of a comparison: the Runs page's tables and charts in one file.
+
+The figures are the Runs page's own (`inferlab.charts.runs`) over the same data
+(`inferlab.compare`, `inferlab.runs_page`); plotly.js is embedded once, so the
+file opens offline, with no server, and stays interactive.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from inferlab import __version__, compare
+from inferlab.charts import runs as charts
+from inferlab.importers import import_info, tool_comparison
+from inferlab.runs_page import METRIC_NAMES, load_run, wide_delta_table
+from inferlab.store import Store, UnknownRunError
+from inferlab.store.redact import clean_endpoint
+
+__all__ = ["build_report", "write_report"]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:1200px;padding:0 1rem;color:#1f2933}
+h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ddd}
+h3{font-size:1.05rem}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
+td,th{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f4f6f8}td.better{background:#e3f5e6}td.worse{background:#fbe4e2}
+td.noise{color:#777}.note{color:#555;font-size:.85rem}.warn{color:#9a5b00}
+"""
+
+
+def _table(df: pd.DataFrame, classes: pd.DataFrame | None = None, index: bool = False) -> str:
+    cols = list(df.columns)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in ([""] if index else []) + cols)
+    rows = []
+    for i, (idx, row) in enumerate(df.iterrows()):
+        cells = [f"<th>{html.escape(str(idx))}</th>"] if index else []
+        for j, c in enumerate(cols):
+            v = row[c]
+            text = _fmt(v)
+            cls = ""
+            if classes is not None:
+                k = str(classes.iat[i, j])
+                cls = f' class="{k}"' if k else ""
+            cells.append(f"<td{cls}>{html.escape(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _fmt(v: object) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float | np.floating):
+        if math.isnan(float(v)):
+            return "—"
+        return f"{float(v):,.4g}" if abs(float(v)) < 1e5 else f"{float(v):,.0f}"
+    if isinstance(v, bool | np.bool_):
+        return "yes" if v else "no"
+    return str(v)
+
+
+class _Figures:
+    """Figures as HTML divs; plotly.js goes into the first one only."""
+
+    def __init__(self) -> None:
+        self.first = True
+
+    def __call__(self, fig: go.Figure) -> str:
+        out: str = pio.to_html(
+            fig,
+            full_html=False,
+            include_plotlyjs=self.first,
+            config={"displaylogo": False, "responsive": True},
+        )
+        self.first = False
+        return out
+
+
+def _values(
+    runs: Sequence[compare.RunRequests], metric: str, conv: compare.Convention
+) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for r in runs:
+        v = compare._metric_values(r, metric, conv)
+        if v.size > 20_000:  # as on the Runs page: quantiles of a big run draw the same curve
+            v = np.quantile(v, np.linspace(0, 1, 20_000))
+        out[f"{r.label} · {r.run_id}"] = v
+    return out
+
+
+def _scatter(
+    runs: Sequence[compare.RunRequests], metric: str, conv: compare.Convention
+) -> list[charts.ScatterSeries]:
+    out = []
+    for r in runs:
+        y = r.ttft_ms if metric == "ttft" else r.e2e_ms if metric == "e2e" else conv.tpot_ms(r)
+        start_s = (r.sent_ms - np.nanmin(r.sent_ms)) / 1000.0 if r.n else r.sent_ms
+        out.append(
+            charts.ScatterSeries(
+                f"{r.label} · {r.run_id}", start_s, y, r.ok, r.index, r.error_class
+            )
+        )
+    return out
+
+
+def build_report(
+    store: Store,
+    run_ids: Sequence[str],
+    *,
+    baseline: str | None = None,
+    convention: str = "inferlab",
+    slo: compare.Slo | None = None,
+    title: str | None = None,
+) -> str:
+    """The report as one HTML document (plotly.js embedded)."""
+    if not run_ids:
+        raise UnknownRunError("no runs given; `inferlab runs` lists the run ids")
+    if len(run_ids) > compare.MAX_COMPARE:
+        raise ValueError(f"a report compares at most {compare.MAX_COMPARE} runs")
+    if convention not in compare.CONVENTIONS:
+        raise ValueError(
+            f"unknown convention {convention!r}; use one of {', '.join(compare.CONVENTIONS)}"
+        )
+    infos = []
+    for rid in run_ids:
+        info = store.get_run(rid)
+        if info is None:
+            raise UnknownRunError(f"no run {rid!r} in {store.path}; `inferlab runs` lists them")
+        infos.append(info)
+    baseline = baseline or run_ids[0]
+    if baseline not in run_ids:
+        raise ValueError(f"baseline {baseline!r} is not among the runs of the report")
+    runs = [load_run(store, rid) for rid in run_ids]
+    conv = compare.CONVENTIONS[convention]
+    fig = _Figures()
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    title = title or f"inferlab report: {len(run_ids)} run{'s' if len(run_ids) > 1 else ''}"
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="note">Generated {now} by inferlab {html.escape(__version__)}. '
+        f"Baseline: {html.escape(baseline)}. Convention: {html.escape(conv.name)} — "
+        f"{html.escape(conv.note)}</p>",
+    ]
+
+    # Runs
+    summaries = {rid: store.summary(rid) for rid in run_ids}
+    parts.append("<h2>Runs</h2>")
+    parts.append(
+        _table(
+            pd.DataFrame(
+                {
+                    "run": [i.run_id for i in infos],
+                    "label": [i.label for i in infos],
+                    "source": [i.source_tool for i in infos],
+                    "model": [i.model for i in infos],
+                    "endpoint": [clean_endpoint(i.endpoint) for i in infos],
+                    "load": [f"{i.load_mode} {i.load_value:g}" for i in infos],
+                    "started": [
+                        i.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") for i in infos
+                    ],
+                    "requests": [summaries[i.run_id].requests for i in infos],
+                    "failed": [summaries[i.run_id].failed for i in infos],
+                    "status": [summaries[i.run_id].status for i in infos],
+                }
+            )
+        )
+    )
+
+    # Comparison table
+    parts.append("<h2>Comparison</h2>")
+    table = compare.compare_table(runs, baseline, convention=convention)
+    view = wide_delta_table(table, baseline)
+    parts.append(_table(view.text, view.colors, index=True))
+    parts.append(
+        '<p class="note">Each cell: value · change vs the baseline in % (absolute) · 95% '
+        "bootstrap confidence interval of the change. Green = better, red = worse, grey = the "
+        "interval includes 0. Latencies over completed requests; warm-up excluded.</p>"
+    )
+
+    # Charts per latency metric
+    for metric in compare.LATENCY_METRICS:
+        label = METRIC_NAMES[metric]
+        if metric == "tpot":
+            label = conv.tpot_label
+        elif metric == "itl":
+            label = conv.itl_label
+        values = _values(runs, metric, conv)
+        parts.append(f"<h2>{html.escape(label)}</h2>")
+        if not any(v.size for v in values.values()):
+            parts.append('<p class="note">No values in these runs.</p>')
+            continue
+        missing = [name for name, v in values.items() if not v.size]
+        if missing:
+            parts.append(
+                '<p class="note">No values for '
+                + html.escape(", ".join(missing))
+                + " (no per-request data, or no per-chunk timings for ITL).</p>"
+            )
+        parts.append(fig(charts.cdf_figure(values, label)))
+        parts.append(fig(charts.distribution_figure(values, label)))
+        if metric != "itl":
+            scatter, dropped = charts.scatter_over_time(_scatter(runs, metric, conv), label)
+            parts.append(fig(scatter))
+            if dropped:
+                parts.append(f'<p class="note">{dropped:,} completed requests not drawn.</p>')
+
+    # SLOs
+    if slo is not None and slo.is_set:
+        parts.append(f"<h2>Service-level objectives: {html.escape(slo.describe())}</h2>")
+        res = [compare.slo_result(r, slo) for r in runs]
+        parts.append(
+            _table(
+                pd.DataFrame(
+                    {
+                        "run": [r.run_id for r in res],
+                        "requests": [r.requests for r in res],
+                        "met": [r.met for r in res],
+                        "attainment %": [100 * r.attainment for r in res],
+                        "goodput req/s": [r.goodput_rps for r in res],
+                    }
+                )
+            )
+        )
+
+    # Sweep (runs of one group)
+    groups: dict[str, list[compare.RunRequests]] = {}
+    for info, run in zip(infos, runs, strict=True):
+        if info.group_id:
+            groups.setdefault(info.group_id, []).append(run)
+    for gid, members in groups.items():
+        if len(members) < 2:
+            continue
+        sweep = compare.sweep_analysis(members, slo)
+        parts.append(f"<h2>Sweep {html.escape(gid)}: throughput against latency</h2>")
+        parts.append(
+            fig(
+                charts.sweep_figure(
+                    sweep,
+                    ttft_limit_ms=slo.ttft_ms if slo else None,
+                    tpot_limit_ms=slo.tpot_ms if slo else None,
+                )
+            )
+        )
+        if sweep.knee is not None:
+            k = sweep.points[sweep.knee]
+            parts.append(
+                f"<p>Knee at load {k.load_value:g} ({k.output_tps:,.0f} output tokens/s).</p>"
+            )
+
+    # Little's law
+    parts.append("<h2>Little's law check</h2>")
+    checks = [compare.little_check(r) for r in runs]
+    parts.append(
+        _table(
+            pd.DataFrame(
+                {
+                    "run": [c.run_id for c in checks],
+                    "measured concurrency": [c.measured_concurrency for c in checks],
+                    "RPS × mean E2E": [c.little_concurrency for c in checks],
+                    "configured": [c.configured_concurrency for c in checks],
+                    "verdict": [
+                        "ok" if c.agrees and not c.short_of_target else c.message for c in checks
+                    ],
+                }
+            )
+        )
+    )
+
+    # Imported runs: the tool's own numbers
+    for info in infos:
+        imp = import_info(store, info.run_id)
+        if imp is None:
+            continue
+        parts.append(
+            f"<h2>{html.escape(info.run_id)}: {html.escape(imp.source_tool)}'s numbers vs "
+            "inferlab's</h2>"
+        )
+        parts.append(
+            f'<p class="note">Imported from {html.escape(imp.file)} '
+            f"({html.escape(imp.format)}{' ' + html.escape(imp.tool_version) if imp.tool_version else ''}).</p>"
+        )
+        for n in imp.notes:
+            parts.append(f'<p class="warn">{html.escape(n)}</p>')
+        cmp_df = tool_comparison(imp.source_tool, imp.tool_metrics, summaries[info.run_id])
+        if not cmp_df.empty:
+            parts.append(_table(cmp_df))
+
+    body = "\n".join(parts)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
+        f"<body>\n{body}\n</body></html>\n"
+    )
+
+
+def write_report(store: Store, run_ids: Sequence[str], out: str | Path, **kwargs: object) -> Path:
+    """Build the report and write it to `out` (UTF-8)."""
+    path = Path(out)
+    path.write_text(build_report(store, run_ids, **kwargs), encoding="utf-8")  # type: ignore[arg-type]
+    return path
