@@ -413,10 +413,16 @@ if run_id:
         )
         with st.form("hardware"):
             h1, h2, h3, h4 = st.columns(4)
-            h_gpu = h1.selectbox("GPU", list(by_name), index=list(by_name).index(gpu.name))
-            h_params = h2.number_input("Model size (B params)", 0.001, 100_000.0, params_b)
-            h_prec = h3.selectbox("Precision", cap.PRECISIONS, index=cap.PRECISIONS.index(wprec))
-            h_n = h4.number_input("GPUs", 1, 1024, n_gpus)
+            h_gpu = h1.selectbox(
+                "GPU", list(by_name), index=list(by_name).index(gpu.name), key="hw_gpu"
+            )
+            h_params = h2.number_input(
+                "Model size (B params)", 0.001, 100_000.0, params_b, key="hw_params_b"
+            )
+            h_prec = h3.selectbox(
+                "Precision", cap.PRECISIONS, index=cap.PRECISIONS.index(wprec), key="hw_prec"
+            )
+            h_n = h4.number_input("GPUs", 1, 1024, n_gpus, key="hw_n_gpus")
             if st.form_submit_button("Save to the run", icon=":material/save:"):
                 try:
                     save_hardware(store, run_id, h_gpu, float(h_params), h_prec, int(h_n))

@@ -1,0 +1,150 @@
+from urllib.parse import parse_qs, urlparse
+
+from streamlit.testing.v1 import AppTest
+
+from inferlab.store import Store
+from tests.app.calc_fixtures import make_run
+from tests.app.conftest import OpenPage
+
+
+def metric(at: AppTest, label: str) -> str:
+    return str(next(m.value for m in at.metric if m.label == label))
+
+
+def link_query(at: AppTest) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(at.code[-1].value).query).items()}
+
+
+def test_default_render_shows_little_law_plan_and_roofline(open_page: OpenPage) -> None:
+    at = open_page("throughput")
+    assert not at.exception and not at.warning and not at.error
+    assert metric(at, "Latency per request") == "5.3 s"
+    assert metric(at, "Requests per second") == "6.04"
+    assert metric(at, "Output tokens per second") == "1,546"
+    assert metric(at, "Replicas") == "5"
+    assert metric(at, "TPOT floor (batch 1)") == "4.78 ms"
+    assert metric(at, "Ridge point") == "295 FLOP/byte"
+    text = " ".join(m.value for m in at.markdown)
+    assert "32 / 5.3 s = 6.04 requests/s" in text
+    assert "16 GB / 3.35 TB/s = **4.78 ms**" in text
+    assert "at most **340 sequences**" in " ".join(i.value for i in at.info)
+    assert len(at.get("plotly_chart")) == 2
+    assert urlparse(at.code[-1].value).query == ""
+
+
+def test_changed_inputs_update_results_and_share_link(open_page: OpenPage) -> None:
+    at = open_page("throughput")
+    at.number_input(key="params_b").set_value(70.0)
+    at.number_input(key="layers").set_value(80)
+    at.number_input(key="n_gpus").set_value(2)
+    at.selectbox(key="gpu").set_value("H200 SXM")
+    at.run()
+    assert not at.exception
+    # 140 GB / (2 x 4.8 TB/s) = 14.6 ms
+    assert metric(at, "TPOT floor (batch 1)") == "14.6 ms"
+    assert link_query(at) == {"params_b": "70", "layers": "80", "n_gpus": "2", "gpu": "H200 SXM"}
+
+
+def test_model_preset_fills_the_shape(open_page: OpenPage) -> None:
+    at = open_page("throughput")
+    next(b for b in at.button if b.label == "Llama 3.1 70B").click().run()
+    assert at.number_input(key="params_b").value == 70.0
+    assert at.number_input(key="layers").value == 80
+    # 70B BF16 (140 GB) does not fit one H100
+    assert any("do not fit" in e.value for e in at.error)
+
+
+def test_roofline_suggestion_sets_the_replica_size(open_page: OpenPage) -> None:
+    at = open_page("throughput")
+    next(b for b in at.button if b.label == "Use 340 per replica").click().run()
+    assert at.number_input(key="per_replica").value == 340
+    assert metric(at, "Replicas") == "1"
+
+
+def test_share_link_round_trip_reopens_the_same_view(open_page: OpenPage) -> None:
+    at = open_page("throughput")
+    for key, value in {
+        "conc": 64,
+        "tpot_ms": 12.5,
+        "users": 5000,
+        "batch": 16,
+        "mbu_pct": 60.0,
+    }.items():
+        at.number_input(key=key).set_value(value)
+    at.selectbox(key="wprec").set_value("FP8")
+    at.selectbox(key="gpu").set_value("MI300X")
+    at.run()
+    reopened = open_page("throughput", link_query(at))
+    assert not reopened.warning
+    for label in (
+        "Requests per second",
+        "Replicas",
+        "TPOT floor (batch 1)",
+        "TPOT estimate (batch 16)",
+    ):
+        assert metric(reopened, label) == metric(at, label)
+    assert reopened.selectbox(key="gpu").value == "MI300X"
+
+
+def test_bad_link_values_fall_back_with_visible_warnings(open_page: OpenPage) -> None:
+    at = open_page(
+        "throughput",
+        {
+            "conc": "abc",
+            "params_b": "-8",
+            "n_gpus": "0",
+            "gpu": "TPU v9",
+            "wprec": "FP3",
+            "gpu_edit": "broken,1",
+            "run": "no-such-run",
+        },
+    )
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    for name in ("conc", "params_b", "n_gpus", "gpu", "wprec", "gpu_edit", "run"):
+        assert f"`{name}`" in warnings, name
+    assert "'TPU v9' is not one of" in warnings
+    assert "needs 5 fields" in warnings
+    assert "there is no run 'no-such-run'" in warnings
+    assert metric(at, "TPOT floor (batch 1)") == "4.78 ms"
+
+
+def test_catalog_edits_in_the_link_add_a_gpu(open_page: OpenPage) -> None:
+    at = open_page("throughput", {"gpu_edit": "My GPU,100,10,1000,", "gpu": "My GPU"})
+    assert not at.warning
+    # 16 GB / 10 TB/s
+    assert metric(at, "TPOT floor (batch 1)") == "1.6 ms"
+    assert link_query(at)["gpu_edit"] == "My GPU,100,10,1000,"
+
+
+def test_choosing_a_run_compares_measured_with_predicted(open_page: OpenPage) -> None:
+    store = Store()
+    for c, tpot in ((1, 6.9), (8, 7.4)):
+        make_run(store, f"c{c}", concurrency=c, tpot_ms=tpot, group_id="sweep", label=f"c{c}")
+        store.add_run_metadata(
+            f"c{c}", {"gpu": "H100 SXM", "model_params_b": 8, "precision": "BF16", "n_gpus": 1}
+        )
+    at = open_page("throughput")
+    at.selectbox(key="run_pick").set_value("c8").run()
+    assert not at.exception
+    assert metric(at, "TPOT p50: measured") == "7.4 ms"
+    # the floor at batch 8 with 1,101 tokens of context is 5.12 ms: 5.12 / 7.4 = 69 %
+    assert metric(at, "Implied MBU") == "69%"
+    assert link_query(at)["run"] == "c8"
+    assert any("2 measured point(s)" in c.value for c in at.caption)
+    reopened = open_page("throughput", {"run": "c8"})
+    assert metric(reopened, "TPOT p50: measured") == "7.4 ms"
+
+
+def test_hardware_of_a_run_is_saved_as_metadata(open_page: OpenPage) -> None:
+    store = Store()
+    make_run(store, "bare", concurrency=4)
+    at = open_page("throughput", {"run": "bare"})
+    assert any("Which hardware" in i.value for i in at.info)
+    at.selectbox(key="hw_gpu").set_value("L40S")
+    at.number_input(key="hw_params_b").set_value(7.0)
+    next(b for b in at.button if b.label == "Save to the run").click().run()
+    assert not at.exception
+    meta = store.run_metadata("bare")
+    assert meta["gpu"] == "L40S" and meta["model_params_b"] == 7.0 and meta["precision"] == "BF16"
+    assert any(m.label == "Implied MBU" for m in at.metric)
