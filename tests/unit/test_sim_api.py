@@ -371,3 +371,24 @@ def test_process_mode_child_stops_when_its_parent_is_killed() -> None:
         time.sleep(0.05)
     os.kill(child, signal.SIGKILL)
     pytest.fail("the sim child outlived its parent")
+
+
+def test_client_that_gives_up_while_queued_leaves_the_queue() -> None:
+    with SimServer(SimConfig(ttft_ms=1, tpot_ms=20, max_batch=1)) as sim:
+        url = f"{sim.base_url}/chat/completions"
+        with httpx.stream("POST", url, json=chat_body(max_tokens=100)) as busy:
+            lines = busy.iter_lines()  # kept: dropping the iterator would close the stream
+            next(lines)  # the only slot is taken
+            with pytest.raises(httpx.ReadTimeout):
+                httpx.post(
+                    url, json=chat_body(stream=False), headers={"x-request-id": "q"}, timeout=0.3
+                )
+            for _ in range(100):  # bounded wait for the server to notice the hang-up
+                queued = next(r for r in sim.truth() if r.client_request_id == "q")
+                if queued.client_disconnected:
+                    break
+                time.sleep(0.05)
+            assert sim.stats()["queued"] == 0
+    assert queued.client_disconnected
+    assert queued.admitted_ns is None
+    assert queued.chunk_sent_ns == []

@@ -14,6 +14,7 @@ truth record so a client can match its requests to the sim's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -277,7 +278,7 @@ class _DisconnectWatch:
 
     def __init__(self, receive: Receive) -> None:
         self.gone = False
-        self._task = asyncio.get_running_loop().create_task(self._watch(receive))
+        self.task = asyncio.get_running_loop().create_task(self._watch(receive))
 
     async def _watch(self, receive: Receive) -> None:
         while True:
@@ -287,7 +288,7 @@ class _DisconnectWatch:
                 return
 
     def stop(self) -> None:
-        self._task.cancel()
+        self.task.cancel()
 
 
 class _SimResponse(Response):
@@ -305,20 +306,35 @@ class _SimResponse(Response):
                 await self._stream(send, watch)
             else:
                 await self._whole(send, watch)
+        except asyncio.CancelledError:
+            # Only the server's shutdown cancels a response; ending quietly lets uvicorn
+            # close the connection without logging a traceback for a deliberate stop.
+            job.record.client_disconnected |= watch.gone
         finally:
             watch.stop()
             job.record.finished_ns = _perf_ns()
 
     async def _admit(self, watch: _DisconnectWatch) -> int | None:
-        """Wait for a batch slot; the schedule's start (arrival, or when the slot freed)."""
+        """Wait for a batch slot; the schedule's start (arrival, or when the slot freed).
+
+        None when the client left while queued: it gives up its place in the queue.
+        """
+        record = self.job.record
         admission = self.job.state.admission
-        granted = await admission.acquire()
-        if watch.gone:
-            admission.release()
-            self.job.record.client_disconnected = True
+        if admission.try_acquire():
+            record.admitted_ns = record.arrival_ns
+            return record.arrival_ns
+        acquire = asyncio.ensure_future(admission.acquire())
+        await asyncio.wait({acquire, watch.task}, return_when=asyncio.FIRST_COMPLETED)
+        if not acquire.done():
+            acquire.cancel()  # Admission hands a slot granted meanwhile on to the next
+            with contextlib.suppress(asyncio.CancelledError):
+                await acquire
+            record.client_disconnected = True
             return None
-        admitted = self.job.record.arrival_ns if granted is None else granted
-        self.job.record.admitted_ns = admitted
+        granted = acquire.result()
+        admitted = record.arrival_ns if granted is None else granted
+        record.admitted_ns = admitted
         return admitted
 
     async def _stream(self, send: Send, watch: _DisconnectWatch) -> None:

@@ -88,9 +88,15 @@ class Admission:
     def queued(self) -> int:
         return sum(1 for w in self._waiters if not w.done())
 
-    async def acquire(self) -> int | None:
+    def try_acquire(self) -> bool:
+        """Take a free slot at once if there is one (and nobody is queued before us)."""
         if self.active < self.max_batch and not self._waiters:
             self.active += 1
+            return True
+        return False
+
+    async def acquire(self) -> int | None:
+        if self.try_acquire():
             return None
         waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
