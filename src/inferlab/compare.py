@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -108,20 +109,16 @@ def _float_array(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def _flatten_lists(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(flat values, per-row lengths) of a column of lists (python lists or Arrow lists)."""
-    try:
-        import pyarrow as pa
-
-        arr = pa.array(column.to_numpy(dtype=object), from_pandas=True)
-        if pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type):
-            lengths = arr.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
-            flat = arr.flatten().to_numpy(zero_copy_only=False).astype(float)
-            return flat, lengths.astype(np.int64)
-    except Exception:  # pragma: no cover - falls back to the python path below
-        pass
-    rows = [np.asarray(v if v is not None else (), dtype=float) for v in column.to_numpy()]
-    lengths = np.array([len(r) for r in rows], dtype=np.int64)
-    flat = np.concatenate(rows) if rows else np.empty(0)
+    """(flat values, per-row lengths) of a column of lists (arrays, lists or None)."""
+    empty = np.empty(0)
+    rows = [
+        empty if v is None or (isinstance(v, float) and math.isnan(v)) else v
+        for v in column.to_numpy(dtype=object)
+    ]
+    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    if not rows or not lengths.any():
+        return empty, lengths
+    flat: np.ndarray = np.concatenate([np.asarray(r, dtype=float) for r in rows])
     return flat, lengths
 
 
@@ -212,25 +209,23 @@ class RunRequests:
             tpot = (self.e2e_ms - self.ttft_ms) / (self.output_tokens - 1)
         return np.where(self.ok & (self.output_tokens >= 2), tpot, np.nan)
 
-    def itl_ms(self) -> np.ndarray:
-        """Gaps between consecutive content chunks of completed requests, pooled."""
+    @cached_property
+    def _itl(self) -> tuple[np.ndarray, np.ndarray]:
         if self.chunk_offsets.size < 2:
-            return np.empty(0)
+            return np.empty(0), np.empty(0, dtype=np.int64)
         gaps = np.diff(self.chunk_offsets)
         # A gap is real only when both chunks belong to the same request.
         owner = np.repeat(np.arange(self.n), self.chunk_counts)
         keep = (owner[1:] == owner[:-1]) & self.ok[owner[1:]]
-        out: np.ndarray = gaps[keep]
-        return out
+        return gaps[keep], owner[1:][keep]
+
+    def itl_ms(self) -> np.ndarray:
+        """Gaps between consecutive content chunks of completed requests, pooled."""
+        return self._itl[0]
 
     def itl_owner(self) -> np.ndarray:
         """Request position of every ITL gap returned by :meth:`itl_ms`."""
-        if self.chunk_offsets.size < 2:
-            return np.empty(0, dtype=np.int64)
-        owner = np.repeat(np.arange(self.n), self.chunk_counts)
-        keep = (owner[1:] == owner[:-1]) & self.ok[owner[1:]]
-        out: np.ndarray = owner[1:][keep]
-        return out
+        return self._itl[1]
 
     def chunks_of(self, position: int) -> np.ndarray:
         """Chunk arrival offsets (ms after send) of the request at `position`."""
@@ -363,17 +358,37 @@ def _metric_values(run: RunRequests, base: str, convention: Convention) -> np.nd
 # --------------------------------------------------------------------------- table
 
 
-def run_metrics(run: RunRequests, convention: str = "inferlab") -> dict[str, float]:
-    """Every table metric of one run: percentiles in ms, rps, output_tps, error_rate in %."""
+def _sorted_percentiles(sorted_values: np.ndarray, pcts: Sequence[float]) -> list[float]:
+    """Linear-interpolation percentiles of an already sorted array (numpy's default)."""
+    n = sorted_values.size
+    if n == 0:
+        return [math.nan for _ in pcts]
+    out = []
+    for p in pcts:
+        h = (n - 1) * p / 100.0
+        k = math.floor(h)
+        hi = min(k + 1, n - 1)
+        out.append(float(sorted_values[k] + (h - k) * (sorted_values[hi] - sorted_values[k])))
+    return out
+
+
+def _sorted_metric_values(run: RunRequests, convention: str) -> dict[str, np.ndarray]:
     conv = CONVENTIONS[convention]
+    return {m: np.sort(_metric_values(run, m, conv)) for m in LATENCY_METRICS}
+
+
+def run_metrics(
+    run: RunRequests,
+    convention: str = "inferlab",
+    sorted_values: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, float]:
+    """Every table metric of one run: percentiles in ms, rps, output_tps, error_rate in %."""
+    if sorted_values is None:
+        sorted_values = _sorted_metric_values(run, convention)
     out: dict[str, float] = {}
     for m in LATENCY_METRICS:
-        values = _metric_values(run, m, conv)
-        if values.size:
-            ps = np.percentile(values, PERCENTILES)
-            out.update({f"{m}_p{p}": float(v) for p, v in zip(PERCENTILES, ps, strict=True)})
-        else:
-            out.update({f"{m}_p{p}": math.nan for p in PERCENTILES})
+        ps = _sorted_percentiles(sorted_values[m], PERCENTILES)
+        out.update({f"{m}_p{p}": v for p, v in zip(PERCENTILES, ps, strict=True)})
     duration = run.duration_s()
     completed = int(run.ok.sum())
     tokens = float(np.nansum(run.output_tokens[run.ok]))
@@ -465,8 +480,9 @@ def bootstrap_delta_ci(
         b, pct, resamples, rng
     )
     alpha = (1 - level) / 2
-    lo, hi = np.quantile(diffs, [alpha, 1 - alpha])
-    return float(lo), float(hi)
+    diffs.sort()
+    lo, hi = _sorted_percentiles(diffs, (100 * alpha, 100 * (1 - alpha)))
+    return lo, hi
 
 
 def compare_table(
@@ -487,12 +503,10 @@ def compare_table(
     by_id = {r.run_id: r for r in runs}
     if baseline_id not in by_id:
         raise KeyError(f"baseline {baseline_id!r} is not among the compared runs")
-    conv = CONVENTIONS[convention]
     base = by_id[baseline_id]
-    metrics = {r.run_id: run_metrics(r, convention) for r in runs}
-    sorted_values = {
-        (r.run_id, m): np.sort(_metric_values(r, m, conv)) for r in runs for m in LATENCY_METRICS
-    }
+    sorted_by_run = {r.run_id: _sorted_metric_values(r, convention) for r in runs}
+    metrics = {r.run_id: run_metrics(r, convention, sorted_by_run[r.run_id]) for r in runs}
+    sorted_values = {(rid, m): v for rid, d in sorted_by_run.items() for m, v in d.items()}
     rows: list[dict[str, Any]] = []
     for spec in METRICS:
         b_val = metrics[baseline_id][spec.key]
