@@ -220,3 +220,14 @@ def test_a_failing_sink_is_reported_and_closed_failed() -> None:
     with ScriptedServer(Counting()) as srv, pytest.raises(SinkError, match="No space left"):
         asyncio.run(run_probe(cfg_for(srv.base_url, requests=2), sink))
     assert sink.status == "failed"
+
+
+def test_a_sink_that_fails_to_close_is_reported() -> None:
+    from inferlab.probe import SinkError
+
+    class BrokenClose(MemorySink):
+        def close(self, status: Any) -> None:
+            raise RuntimeError("catalog error")
+
+    with ScriptedServer(Counting()) as srv, pytest.raises(SinkError, match="catalog error"):
+        asyncio.run(run_probe(cfg_for(srv.base_url, requests=1), BrokenClose()))

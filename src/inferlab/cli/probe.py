@@ -282,7 +282,7 @@ class _Bar:
         if enabled and self.console.is_terminal:
             self.progress = Progress(
                 TextColumn("{task.description}"),
-                BarColumn(),
+                BarColumn(bar_width=24),
                 TextColumn("{task.fields[status]}"),
                 TimeElapsedColumn(),
                 console=self.console,
@@ -315,8 +315,8 @@ class _Bar:
         ttft = "-" if u.ttft_p50_ms is None else f"{u.ttft_p50_ms:,.1f} ms"
         tpot = "-" if u.tpot_p50_ms is None else f"{u.tpot_p50_ms:,.2f} ms"
         status = (
-            f"{u.done:,} done, {u.failed:,} errors, {u.in_flight} in flight, "
-            f"p50 TTFT {ttft}, p50 TPOT {tpot}"
+            f"{u.done:,} done · {u.failed:,} errors · {u.in_flight} in flight · "
+            f"p50 TTFT {ttft} · p50 TPOT {tpot}"
         )
         self.progress.update(
             self.task,

@@ -6,6 +6,7 @@ delays the event loop that is stamping chunk arrivals.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from typing import Protocol
@@ -72,8 +73,10 @@ class SinkPump:
         self._queue.put(None)
         self._thread.join()
         if self._error is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._sink.close("failed")
-            finally:
-                raise SinkError(f"saving the run failed: {self._error}") from self._error
-        self._sink.close(status)
+            raise SinkError(f"saving the run failed: {self._error}") from self._error
+        try:
+            self._sink.close(status)
+        except Exception as exc:
+            raise SinkError(f"closing the run failed: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,150 @@
+"""Client cost of the probe: CPU share of one core and peak RSS (targets at c=64: < 25 %,
+< 100 MiB), and whether 1,000 concurrent streams complete.
+
+Run: `.venv/bin/python bench/bench_probe_cost.py` (about a minute).
+The sim runs as a separate `inferlab sim` process (TTFT 200 ms, TPOT 20 ms,
+128 output tokens, max batch 2,000), so only the client is measured:
+- "engine": run_probe in this process with a sink that discards records;
+  CPU = this process's user+sys time over the run's wall time, RSS = peak of
+  this process (Python, httpx and the probe; no streamlit, pandas or duckdb).
+- "CLI": a whole `inferlab probe` process writing a DuckDB file (start-up
+  imports, spool writes and the final summary included), measured by wait4().
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from inferlab.probe import ProbeConfig, run_probe
+from inferlab.records import RequestRecord, RunStatus
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+MAX_TOKENS = 128
+
+
+class CountingSink:
+    def __init__(self) -> None:
+        self.ok = self.failed = 0
+        self.queue_ms: list[float] = []
+
+    def add(self, record: RequestRecord) -> None:
+        if record.ok:
+            self.ok += 1
+        else:
+            self.failed += 1
+        self.queue_ms.append(record.client_queue_ms)
+
+    def close(self, status: RunStatus) -> None:
+        pass
+
+
+def start_sim() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [PY, "-m", "inferlab", "sim", "--port", "0", "--ttft-ms", "200", "--tpot-ms", "20",
+         "--max-batch", "2000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if "listening on" not in line:
+        raise SystemExit(f"sim did not start: {line!r}")
+    return proc, line.split("listening on", 1)[1].strip()
+
+
+def engine(url: str, concurrency: int, requests: int) -> dict[str, float]:
+    cfg = ProbeConfig(
+        url=url,
+        model="inferlab-sim",
+        concurrency=concurrency,
+        requests=requests,
+        max_tokens=MAX_TOKENS,
+        timeout_s=120,
+    )
+    sink = CountingSink()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    asyncio.run(run_probe(cfg, sink))
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    q = sorted(sink.queue_ms)
+    return {
+        "ok": sink.ok,
+        "failed": sink.failed,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "cpu_share": cpu / wall,
+        "chunks_per_s": sink.ok * MAX_TOKENS / wall,
+        "queue_p99_ms": q[int(0.99 * (len(q) - 1))] if q else float("nan"),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def cli(url: str, concurrency: int, requests: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [
+            PY, "-m", "inferlab", "probe", "--url", url, "--model", "inferlab-sim",
+            "--concurrency", str(concurrency), "--requests", str(requests),
+            "--max-tokens", str(MAX_TOKENS), "--db", str(Path(tmp) / "cost.duckdb"), "--json",
+        ]  # fmt: skip
+        wall0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - wall0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    return {
+        "exit": proc.returncode,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "cpu_share": cpu / wall,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    sim, url = start_sim()
+    try:
+        print(f"sim: separate process at {url}; TTFT 200 ms, TPOT 20 ms, {MAX_TOKENS} tokens")
+        # 1,000 streams first, so the c=64 RSS figure below is this process's
+        # peak including that run (ru_maxrss never goes down): report both honestly.
+        r = engine(url, 64, 320)
+        print(
+            f"engine c=64, 320 requests: {r['ok']:.0f} ok / {r['failed']:.0f} failed in "
+            f"{r['wall_s']:.1f} s; CPU {r['cpu_s']:.2f} s = {r['cpu_share']:.1%} of a core "
+            f"({r['chunks_per_s']:,.0f} chunks/s); peak RSS {r['peak_rss_mib']:.1f} MiB; "
+            f"client queue p99 {r['queue_p99_ms']:.2f} ms"
+        )
+        c = cli(url, 64, 320)
+        print(
+            f"CLI    c=64, 320 requests: exit {c['exit']:.0f} in {c['wall_s']:.1f} s; CPU "
+            f"{c['cpu_s']:.2f} s = {c['cpu_share']:.1%} of a core (start-up included); "
+            f"peak RSS {c['peak_rss_mib']:.1f} MiB"
+        )
+        r = engine(url, 1000, 1000)
+        print(
+            f"engine c=1000, 1000 requests: {r['ok']:.0f} ok / {r['failed']:.0f} failed in "
+            f"{r['wall_s']:.1f} s; CPU {r['cpu_s']:.2f} s = {r['cpu_share']:.1%} of a core "
+            f"({r['chunks_per_s']:,.0f} chunks/s); peak RSS {r['peak_rss_mib']:.1f} MiB; "
+            f"client queue p99 {r['queue_p99_ms']:.2f} ms"
+        )
+        if r["ok"] != 1000:
+            raise SystemExit("1,000 concurrent streams did not all complete")
+    finally:
+        sim.send_signal(signal.SIGINT)
+        try:
+            sim.wait(10)
+        except subprocess.TimeoutExpired:
+            sim.kill()
+
+
+if __name__ == "__main__":
+    main()
