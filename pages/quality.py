@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
-from inferlab.charts.quality import satisfaction_curve, tradeoff_scatter
+from inferlab.charts.quality import quality_scores_chart, satisfaction_curve, tradeoff_scatter
 from inferlab.exercise import CHATBOT
 from inferlab.quality import (
     METRICS,
     Candidate,
     best_option,
     compare_to_baseline,
+    exact_match,
     metric_value,
     pareto_front,
+    score_outputs,
     violations,
 )
 from inferlab.quality_page import (
@@ -21,25 +27,37 @@ from inferlab.quality_page import (
     BASELINE_PARAM,
     CANDIDATE_COLUMNS,
     CHOICE_PARAMS,
+    DEFAULT_TEMPS,
+    EVAL_PARAM,
     EXAMPLE_CANDIDATES,
     NUMBER_PARAMS,
     OBJECTIVE_LABELS,
     OPTIONAL_PARAMS,
+    PROBE_NUMBER_PARAMS,
+    PROBE_TARGETS,
+    RUN_PARAM,
     TABLE_PARAM,
+    TEMPS_PARAM,
     candidates_from_frame,
     candidates_to_frame,
+    check_probe_params,
     check_quality_params,
     constraints_from,
     decode_table,
     encode_table,
     parse_csv,
+    parse_temperatures,
     satisfaction_model,
     to_csv,
 )
+from inferlab.quality_probe import list_eval_sets, load_eval_set
 from inferlab.share import share_url
+from inferlab.store import StoreError
+from inferlab.store_quality import QualityStore
 
 NUM = {p.name: p for p in NUMBER_PARAMS}
 OPT = {p.name: p for p in OPTIONAL_PARAMS}
+PROBE_NUM = {p.name: p for p in PROBE_NUMBER_PARAMS}
 CHOICE = {c.name: c for c in CHOICE_PARAMS}
 EXAMPLES = list(EXAMPLE_CANDIDATES)
 # Cost right after quality: the two columns every comparison needs.
@@ -510,6 +528,377 @@ with best_area:
         },
     )
 
+# ---------------------------------------------------------------- the quality probe
+st.subheader("Quality probe: score an endpoint's answers, timed like any probe")
+st.markdown(
+    "Send every question of an **evaluation set** to an endpoint, several times per "
+    "temperature, and score the answers: **accuracy** (exact match and ROUGE-L overlap "
+    "with the reference), **consistency** (do repeats agree?) and **reliability** (errors "
+    "and their classes). Every request is timed like a normal probe and saved as a run "
+    "tagged *quality*, so quality and speed of the same endpoint sit side by side."
+)
+eval_sets = list_eval_sets()
+for message in check_probe_params(query, list(eval_sets)):
+    st.warning(message, icon=":material/link_off:")
+
+
+def probe_number(col: st.delta_generator.DeltaGenerator, name: str, help_text: str) -> float:
+    p = PROBE_NUM[name]
+    if p.integer:
+        return float(
+            col.number_input(
+                p.label,
+                min_value=int(p.min_value),
+                max_value=int(p.max_value),
+                value=int(p.default),
+                step=1,
+                key=name,
+                bind="query-params",
+                help=help_text,
+            )
+        )
+    return float(
+        col.number_input(
+            p.label,
+            min_value=float(p.min_value),
+            max_value=float(p.max_value),
+            value=float(p.default),
+            step=5.0,
+            key=name,
+            bind="query-params",
+            help=help_text,
+            format="%g",
+        )
+    )
+
+
+with st.container(border=True):
+    t1, t2 = st.columns([2, 1])
+    target_kind = t1.radio(
+        "Endpoint",
+        list(PROBE_TARGETS),
+        format_func=PROBE_TARGETS.__getitem__,
+        key="q_target",
+        bind="query-params",
+        horizontal=True,
+        help="The simulator returns the set's reference answers with the accuracy and "
+        "determinism you set: a way to try the probe, not a model.",
+    )
+    set_names = list(eval_sets)
+    eval_name = t2.selectbox(
+        "Evaluation set",
+        set_names,
+        key=EVAL_PARAM,
+        bind="query-params",
+        help="Shipped sets, written for inferlab (CC0); see data/evals/README.md.",
+    )
+    url, model_name, key_choice, typed_key, env_name = "", "", "none", None, None
+    if target_kind == "sim":
+        a1, a2 = st.columns(2)
+        sim_accuracy = probe_number(
+            a1, "sim_accuracy_pct", "Share of prompts the simulator answers with the reference."
+        )
+        sim_determinism = probe_number(
+            a2,
+            "sim_determinism_pct",
+            "100%: repeats always agree. Lower: repeats at temperature > 0 may differ.",
+        )
+    else:
+        u1, u2 = st.columns([2, 1])
+        url = u1.text_input(
+            "API root URL", placeholder="http://127.0.0.1:8000/v1", key="q_url"
+        ).strip()
+        model_name = u2.text_input("Model", key="q_model").strip()
+        k1, k2 = st.columns([1, 2])
+        key_choice = k1.radio(
+            "API key",
+            ["none", "field", "env"],
+            format_func={
+                "none": "No key",
+                "field": "Type it (kept in this session only)",
+                "env": "Environment variable",
+            }.__getitem__,
+            key="q_key_source",
+        )
+        if key_choice == "field":
+            typed_key = k2.text_input("Key", type="password", key="q_key")
+        elif key_choice == "env":
+            env_name = k2.text_input("Variable name", placeholder="OPENAI_API_KEY", key="q_key_env")
+    r1, r2, r3, r4 = st.columns(4)
+    repeats = int(probe_number(r1, "q_repeats", "Requests per prompt and temperature."))
+    temps_text = r2.text_input(
+        "Temperatures",
+        value=DEFAULT_TEMPS,
+        key=TEMPS_PARAM,
+        bind="query-params",
+        help="Comma-separated, 0 to 2; one run per temperature.",
+    )
+    concurrency = int(probe_number(r3, "q_concurrency", "Requests in flight at once."))
+    max_tokens = int(probe_number(r4, "q_max_tokens", "Answer length limit."))
+    run_clicked = st.button("Run the quality probe", icon=":material/play_arrow:", type="primary")
+
+
+def secrets_table() -> Mapping[str, object]:
+    try:
+        return {k: st.secrets[k] for k in st.secrets}
+    except Exception:  # no secrets.toml: Streamlit raises its own error type
+        return {}
+
+
+def run_probe_now() -> str | None:
+    """Run the probe with the form's settings; the group id, or None after showing an error."""
+    from inferlab.netpolicy import PolicyError, TargetError, check_target, load_policy
+    from inferlab.probe import ConfigError, PreflightError
+    from inferlab.probe.preflight import preflight_sync
+    from inferlab.probe_page import KeySourceError, resolve_api_key
+    from inferlab.quality_probe import QualityProbeConfig, QualityProgress, run_quality_sync
+    from inferlab.sim import SimConfig, SimServer
+    from inferlab.store import Store, StoreError
+
+    try:
+        temps = parse_temperatures(temps_text)
+    except ValueError as exc:
+        st.error(f"Temperatures: {exc}.", icon=":material/error:")
+        return None
+    try:
+        items = load_eval_set(eval_sets[eval_name]) if eval_name else []
+    except ValueError as exc:
+        st.error(f"Evaluation set: {exc}.", icon=":material/error:")
+        return None
+    secrets = secrets_table()
+    try:
+        section = secrets.get("inferlab")
+        policy = load_policy(secrets=section if isinstance(section, Mapping) else None)
+    except PolicyError as exc:
+        st.error(f"The dashboard's probe settings are broken: {exc}.", icon=":material/error:")
+        return None
+    total = len(items) * repeats * len(temps)
+    if total > policy.limits.max_requests or concurrency > policy.limits.max_concurrency:
+        st.error(
+            f"This probe would send {total:,} requests at concurrency {concurrency}; this "
+            f"dashboard allows {policy.limits.max_requests:,} requests and concurrency "
+            f"{policy.limits.max_concurrency}. Lower the repeats or temperatures.",
+            icon=":material/error:",
+        )
+        return None
+    progress_bar = st.progress(0.0, text="Starting…")
+
+    def on_progress(u: QualityProgress) -> None:
+        done = u.step * u.planned + u.done
+        progress_bar.progress(
+            min(done / (u.steps * u.planned), 1.0),
+            text=f"T = {u.temperature:g}: {u.done}/{u.planned} answers, {u.failed} errors",
+        )
+
+    store = Store()
+    qstore = QualityStore(store.path)
+
+    def save(result: Any) -> None:
+        if result.report.by_temperature:
+            qstore.save(
+                result.info.run_id,
+                group_id=result.info.group_id,
+                eval_set=eval_name,
+                repeats=repeats,
+                outputs=result.outputs,
+                scores=result.report.by_temperature[0],
+            )
+
+    def go(endpoint: str, model: str, api_key: str | None) -> str | None:
+        cfg = QualityProbeConfig(
+            endpoint,
+            model,
+            eval_name,
+            tuple(items),
+            api_key=api_key,
+            repeats=repeats,
+            temperatures=temps,
+            concurrency=concurrency,
+            max_tokens=max_tokens,
+        )
+        try:
+            results = run_quality_sync(cfg, store.run_writer, save=save, progress=on_progress)
+        except ConfigError as exc:
+            st.error(f"{exc}.", icon=":material/error:")
+            return None
+        progress_bar.progress(1.0, text=f"Done: {total:,} requests.")
+        return str(results[0].info.group_id) if results else None
+
+    try:
+        if target_kind == "sim":
+            answers = {i.prompt: i.reference for i in items}
+            sim_cfg = SimConfig(
+                ttft_ms=150.0,
+                tpot_ms=15.0,
+                jitter_ms=5.0,
+                answers=answers,
+                answer_accuracy=sim_accuracy / 100,
+                answer_determinism=sim_determinism / 100,
+                seed=0,
+            )
+            with SimServer(sim_cfg) as sim:
+                return go(sim.base_url, sim_cfg.model, None)
+        if not url or not model_name:
+            st.error(
+                "Type the endpoint's API root URL and the model name.", icon=":material/error:"
+            )
+            return None
+        try:
+            check_target(url, policy)
+            api_key = resolve_api_key(
+                key_choice,
+                typed=typed_key,
+                env_name=env_name,
+                secret_name=None,
+                environ=os.environ,
+                secrets=secrets,
+                policy=policy,
+            )
+        except (TargetError, KeySourceError) as exc:
+            st.error(str(exc), icon=":material/error:")
+            return None
+        try:
+            check = preflight_sync(url, model_name, api_key=api_key)
+        except PreflightError as exc:
+            st.error(f"The endpoint cannot be probed: {exc}.", icon=":material/wifi_off:")
+            return None
+        for warning in check.warnings:
+            st.warning(warning, icon=":material/warning:")
+        return go(url, model_name, api_key)
+    except StoreError as exc:
+        st.error(f"The run could not be saved: {exc}", icon=":material/database:")
+        return None
+
+
+if run_clicked:
+    group = run_probe_now()
+    if group is not None:
+        st.query_params[RUN_PARAM] = group
+
+shown_group = st.query_params.get(RUN_PARAM)
+try:
+    qscores = QualityStore().scores()
+except StoreError as exc:
+    qscores = None
+    st.error(f"Stored quality runs cannot be read: {exc}", icon=":material/database:")
+if qscores is not None and shown_group:
+    group_rows = qscores[qscores["group_id"] == shown_group]
+    if group_rows.empty:
+        st.warning(
+            f"The link's `{RUN_PARAM}` names quality run '{shown_group}', which is not in this "
+            "dashboard's database. Run the probe, or pick a stored run below.",
+            icon=":material/link_off:",
+        )
+    else:
+        qstore = QualityStore()
+        run_ids = list(group_rows.sort_values("temperature")["run_id"])
+        outputs = [o for rid in run_ids for o in qstore.outputs(rid)]
+        report = score_outputs(outputs)
+        first = group_rows.iloc[0]
+        st.markdown(
+            f"**Quality run {shown_group}**: {first['model']} on *{first['eval_set']}*, "
+            f"{int(first['repeats'])} repeats per prompt."
+        )
+        st.plotly_chart(quality_scores_chart(report), width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Temperature": t.temperature,
+                        "Requests": t.requests,
+                        "Exact match (%)": None if t.exact_match is None else t.exact_match * 100,
+                        "ROUGE-L (%)": None if t.rouge_l is None else t.rouge_l * 100,
+                        "Identical repeats (%)": None
+                        if t.identical_share is None
+                        else t.identical_share * 100,
+                        "Pairwise similarity (%)": None
+                        if t.pairwise_similarity is None
+                        else t.pairwise_similarity * 100,
+                        "Error rate (%)": t.error_rate * 100,
+                        "Failures": ", ".join(f"{k}: {v}" for k, v in t.failure_classes.items())
+                        or "none",
+                    }
+                    for t in report.by_temperature
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                k: st.column_config.NumberColumn(format="%.1f")
+                for k in (
+                    "Exact match (%)",
+                    "ROUGE-L (%)",
+                    "Identical repeats (%)",
+                    "Pairwise similarity (%)",
+                    "Error rate (%)",
+                )
+            },
+        )
+        st.caption(
+            "Exact match and ROUGE-L count answered requests; failed requests and empty "
+            "answers are in the error rate. Identical repeats: share of a prompt's answers "
+            "equal to its most common answer, averaged over prompts."
+        )
+        with st.expander("Answers", icon=":material/list:"):
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "Temperature": o.temperature,
+                            "Prompt": o.prompt,
+                            "Reference": o.reference,
+                            "Answer": o.output if o.ok else f"(failed: {o.error_class})",
+                            "Exact match": exact_match(o.output or "", o.reference)
+                            if o.ok
+                            else None,
+                        }
+                        for o in outputs
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+
+        def add_quality_runs(ids: list[str], rows: pd.DataFrame) -> None:
+            from inferlab.quality_runs import candidate_from_summary
+            from inferlab.store import Store
+
+            store = Store()
+            added = []
+            for rid in ids:
+                row = rows[rows["run_id"] == rid].iloc[0]
+                em = row["exact_match"]
+                quality = None if pd.isna(em) else float(em) * 100
+                name = f"{row['model']} · {row['eval_set']} · T={float(row['temperature']):g}"
+                added.append(
+                    candidate_from_summary(
+                        store.summary(rid), name, quality, store.run_metadata(rid)
+                    )
+                )
+            replace_table([*cands, *added])
+
+        st.button(
+            "Add these runs to the options table",
+            on_click=add_quality_runs,
+            args=(run_ids, group_rows),
+            icon=":material/add:",
+            help="One option per temperature: quality = exact match, speed and errors measured; "
+            "type the cost in.",
+        )
+if qscores is not None and not qscores.empty:
+    with st.expander("Stored quality runs", icon=":material/history:"):
+        groups = qscores.drop_duplicates("group_id")
+        labels = {
+            str(g["group_id"]): f"{g['created_at']:%Y-%m-%d %H:%M} · {g['model']} · {g['eval_set']}"
+            for g in groups.to_dict("records")
+        }
+        pick = st.selectbox("Show", list(labels), format_func=labels.__getitem__, key="q_pick")
+
+        def show_group(group_id: str) -> None:
+            st.query_params[RUN_PARAM] = group_id
+
+        st.button("Show this run", on_click=show_group, args=(pick,), key="q_show")
+
 # ---------------------------------------------------------------- share link
 st.divider()
 values: dict[str, object] = {
@@ -526,11 +915,29 @@ values: dict[str, object] = {
     "sat_per_quality": sat_per_q,
     BASELINE_PARAM: baseline_name,
     TABLE_PARAM: None if cands == EXAMPLES else encode_table(cands),
+    "q_target": PROBE_TARGETS[target_kind],
+    EVAL_PARAM: eval_name,
+    "q_repeats": repeats,
+    "q_concurrency": concurrency,
+    "q_max_tokens": max_tokens,
+    TEMPS_PARAM: temps_text,
+    RUN_PARAM: st.query_params.get(RUN_PARAM),
 }
+if target_kind == "sim":
+    values |= {"sim_accuracy_pct": sim_accuracy, "sim_determinism_pct": sim_determinism}
 defaults: dict[str, object] = {c.name: c.options[c.default] for c in CHOICE_PARAMS}
 defaults |= {p.name: float(p.default) for p in NUMBER_PARAMS}
 defaults[BASELINE_PARAM] = names[0] if names else None
-st.markdown("**Share this view**: the link reopens the page with these options, axes and inputs:")
+defaults |= {p.name: p.default for p in PROBE_NUMBER_PARAMS}
+defaults |= {
+    "q_target": PROBE_TARGETS["sim"],
+    EVAL_PARAM: next(iter(eval_sets), None),
+    TEMPS_PARAM: DEFAULT_TEMPS,
+}
+st.markdown(
+    "**Share this view**: the link reopens the page with these options, axes and inputs "
+    "(and the quality run shown). The endpoint URL, model and key are never put in it."
+)
 st.code(
     share_url(st.context.url or "http://localhost:8501/quality", values, defaults), language=None
 )

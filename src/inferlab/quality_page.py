@@ -37,10 +37,12 @@ __all__ = [
     "Column",
     "candidates_from_frame",
     "candidates_to_frame",
+    "check_probe_params",
     "check_quality_params",
     "decode_table",
     "encode_table",
     "parse_csv",
+    "parse_temperatures",
     "satisfaction_model",
     "to_csv",
 ]
@@ -476,3 +478,74 @@ def satisfaction_model(
 
 def with_source(candidates: Sequence[Candidate], source: str) -> list[Candidate]:
     return [replace(c, source=c.source or source) for c in candidates]
+
+
+# ---------------------------------------------------------------------------
+# The quality probe's form
+
+PROBE_NUMBER_PARAMS: tuple[NumberParam, ...] = (
+    NumberParam("q_repeats", "Repeats per prompt", 3, 1, 20, integer=True),
+    NumberParam("q_concurrency", "Concurrency", 4, 1, 64, integer=True),
+    NumberParam("q_max_tokens", "Max tokens per answer", 64, 1, 4096, integer=True),
+    NumberParam("sim_accuracy_pct", "Simulator accuracy (%)", 80, 0, 100),
+    NumberParam("sim_determinism_pct", "Simulator determinism (%)", 50, 0, 100),
+)
+PROBE_TARGETS = {"sim": "Built-in simulator (answer mode)", "url": "Another endpoint"}
+TEMPS_PARAM = "q_temps"
+DEFAULT_TEMPS = "0, 1"
+EVAL_PARAM = "q_eval"
+RUN_PARAM = "qrun"
+MAX_TEMPERATURES = 4
+
+
+def parse_temperatures(text: str) -> tuple[float, ...]:
+    """'0, 0.7,1' -> (0.0, 0.7, 1.0); ValueError saying what to type."""
+    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+    if not parts:
+        raise ValueError("no temperature given; type e.g. 0 or 0, 0.7, 1")
+    values = []
+    for p in parts:
+        try:
+            v = float(p)
+        except ValueError:
+            raise ValueError(f"'{p}' is not a number; type e.g. 0, 0.7, 1") from None
+        if not (math.isfinite(v) and 0 <= v <= 2):
+            raise ValueError(f"{p} is outside 0–2")
+        values.append(v)
+    unique = tuple(dict.fromkeys(values))
+    if len(unique) > MAX_TEMPERATURES:
+        raise ValueError(f"at most {MAX_TEMPERATURES} temperatures per probe")
+    return unique
+
+
+def check_probe_params(query: Mapping[str, str | list[str]], eval_sets: Sequence[str]) -> list[str]:
+    """Warnings for the quality probe's link values (same wording as the other inputs)."""
+    out: list[str] = []
+    for p in PROBE_NUMBER_PARAMS:
+        if p.name in query:
+            try:
+                p.parse(_last(query[p.name]))
+            except ValueError as exc:
+                out.append(
+                    f"The link's `{p.name}` ({p.label}) was ignored: {exc}. "
+                    f"Using the default {p.default:g} instead; change it in the form."
+                )
+    if "q_target" in query and _last(query["q_target"]) not in PROBE_TARGETS.values():
+        out.append(
+            f"The link's `q_target` (endpoint) was ignored: '{_last(query['q_target'])}' is "
+            f"not one of {', '.join(repr(v) for v in PROBE_TARGETS.values())}."
+        )
+    if EVAL_PARAM in query and _last(query[EVAL_PARAM]) not in eval_sets:
+        out.append(
+            f"The link's `{EVAL_PARAM}` (evaluation set) was ignored: "
+            f"'{_last(query[EVAL_PARAM])}' is not one of {', '.join(eval_sets)}."
+        )
+    if TEMPS_PARAM in query:
+        try:
+            parse_temperatures(_last(query[TEMPS_PARAM]))
+        except ValueError as exc:
+            out.append(
+                f"The link's `{TEMPS_PARAM}` (temperatures) cannot be used: {exc}. "
+                "Fix it in the form before running."
+            )
+    return out

@@ -27,7 +27,9 @@ def test_default_render_shows_examples_chart_best_and_q3(open_page: OpenPage) ->
     assert "Best: Faster GPUs." in best(at) and "highest expected satisfaction (92.8%)" in best(at)
     assert len(at.get("plotly_chart")) == 2
     spec = chart_spec(at)
-    assert "Cost per request ($) — lower is better" in json.dumps(spec["layout"]["xaxis"], ensure_ascii=False)
+    assert "Cost per request ($) — lower is better" in json.dumps(
+        spec["layout"]["xaxis"], ensure_ascii=False
+    )
     names = {t.get("name") for t in spec["data"]}
     assert "Pareto frontier" in names
     assert any("not measurements" in m.value for m in at.caption)
@@ -60,7 +62,9 @@ def test_axes_and_goal_change_chart_and_ranking(open_page: OpenPage) -> None:
     at.selectbox(key="size").set_value("cost_per_request_usd")
     at.selectbox(key="goal").set_value("cost_per_request_usd").run()
     spec = chart_spec(at)
-    assert "Total latency TTFT + TPOT × N (s) — lower is better" in json.dumps(spec["layout"], ensure_ascii=False)
+    assert "Total latency TTFT + TPOT × N (s) — lower is better" in json.dumps(
+        spec["layout"], ensure_ascii=False
+    )
     assert "Quality (%) — higher is better" in json.dumps(spec["layout"], ensure_ascii=False)
     dominated = next(t for t in spec["data"] if t["name"].startswith("Dominated"))
     # On latency vs quality, Faster GPUs (2.6 s, 80%) dominates the other 80% options.
@@ -148,3 +152,57 @@ def test_load_exercise_resets_table_and_assumption(open_page: OpenPage) -> None:
     assert "Best: Faster GPUs." in best(at)
     assert "options" not in link_query(at)
     assert len(EXAMPLE_CANDIDATES) == 5
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    return next(b for b in at.button if b.label == label).click().run()
+
+
+def test_quality_probe_on_the_sim_stores_scores_and_links_them(open_page: OpenPage) -> None:
+    at = open_page(
+        "quality",
+        {"q_eval": "units", "q_repeats": "2", "q_temps": "0, 1", "sim_accuracy_pct": "100"},
+    )
+    assert not at.warning
+    click(at, "Run the quality probe")
+    assert not at.exception and not at.error
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Quality run " in text and "on *units*, 2 repeats per prompt" in text
+    tables = [d.value for d in at.dataframe]
+    scores = next(t for t in tables if "Exact match (%)" in t.columns)
+    assert list(scores["Temperature"]) == [0.0, 1.0]
+    assert list(scores["Exact match (%)"]) == [100.0, 100.0]  # accuracy 100%: always the reference
+    assert list(scores["Requests"]) == [30, 30]
+    query = link_query(at)
+    assert query["q_eval"] == "units" and "qrun" in query
+    reopened = open_page("quality", query)
+    assert not reopened.warning
+    assert f"**Quality run {query['qrun']}**" in " ".join(m.value for m in reopened.markdown)
+    click(reopened, "Add these runs to the options table")
+    assert not reopened.exception
+    options = decode_table(link_query(reopened)["options"])[0]
+    added = [c for c in options if "units" in c.name]
+    assert [c.quality_pct for c in added] == [100.0, 100.0]
+    assert all(c.ttft_ms and c.ttft_ms >= 100 and c.error_rate_pct == 0.0 for c in added)
+
+
+def test_quality_probe_bad_links_and_unreachable_endpoint(open_page: OpenPage) -> None:
+    at = open_page(
+        "quality", {"q_temps": "hot", "q_eval": "nope", "qrun": "abc123", "q_repeats": "0"}
+    )
+    warnings = " ".join(w.value for w in at.warning)
+    assert "`q_temps`" in warnings and "'hot' is not a number" in warnings
+    assert "`q_eval`" in warnings and "'nope' is not one of" in warnings
+    assert "`qrun`" in warnings and "abc123" in warnings
+    assert "`q_repeats`" in warnings and "below the minimum" in warnings
+    click(at, "Run the quality probe")
+    assert "Temperatures: 'hot' is not a number" in " ".join(e.value for e in at.error)
+    at = open_page("quality", {"q_target": "Another endpoint", "q_repeats": "1", "q_temps": "0"})
+    at.text_input(key="q_url").set_value("http://127.0.0.1:1/v1")
+    at.text_input(key="q_model").set_value("m")
+    click(at, "Run the quality probe")
+    assert not at.exception
+    assert "connection refused" in " ".join(e.value for e in at.error)
+    at.text_input(key="q_url").set_value("http://169.254.169.254/v1")
+    click(at, "Run the quality probe")
+    assert "never contacts" in " ".join(e.value for e in at.error)
