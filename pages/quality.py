@@ -704,6 +704,9 @@ def run_probe_now() -> str | None:
                 scores=result.report.by_temperature[0],
             )
 
+    def open_sink(info: Any) -> Any:
+        return store.run_writer(info)
+
     def go(endpoint: str, model: str, api_key: str | None) -> str | None:
         cfg = QualityProbeConfig(
             endpoint,
@@ -717,7 +720,7 @@ def run_probe_now() -> str | None:
             max_tokens=max_tokens,
         )
         try:
-            results = run_quality_sync(cfg, store.run_writer, save=save, progress=on_progress)
+            results = run_quality_sync(cfg, open_sink, save=save, progress=on_progress)
         except ConfigError as exc:
             st.error(f"{exc}.", icon=":material/error:")
             return None
@@ -776,6 +779,7 @@ if run_clicked:
         st.query_params[RUN_PARAM] = group
 
 shown_group = st.query_params.get(RUN_PARAM)
+qscores: pd.DataFrame | None
 try:
     qscores = QualityStore().scores()
 except StoreError as exc:
