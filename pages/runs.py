@@ -41,7 +41,8 @@ DB = str(default_db_path())
 
 @st.cache_data(ttl=3, show_spinner=False)
 def list_runs(db: str) -> pd.DataFrame:
-    return Store(db).list_runs()
+    runs: pd.DataFrame = Store(db).list_runs()
+    return runs
 
 
 @st.cache_data(max_entries=48, show_spinner=False)
@@ -315,11 +316,11 @@ palette = {
     "noise": "color: #777",
     "": "",
 }
-st.dataframe(
-    view.text.style.apply(lambda _: view.colors.map(lambda c: palette[c]), axis=None),
+st.table(
+    view.text.rename_axis("Metric").style.apply(
+        lambda _: view.colors.map(lambda c: palette[c]), axis=None
+    ),
     width="stretch",
-    height=38 + 35 * len(view.text),
-    column_config={"_index": st.column_config.TextColumn("Metric", width="medium")},
 )
 st.caption(
     "Each cell: value · change vs the baseline in % (absolute) · 95% bootstrap confidence "
@@ -487,7 +488,7 @@ groups = groups[groups.map(len) >= 2]
 st.subheader("Sweep: throughput against latency")
 if groups.empty:
     st.caption(
-        "No sweep in the store yet. `inferlab probe --sweep-concurrency 1,2,4,8,16` (or a "
+        "No sweep in the store yet. `inferlab probe --url URL --model NAME --sweep 1,2,4,8,16` (or a "
         "sweep on the Probe page) stores one run per load step in a group, shown here."
     )
 else:

@@ -24,7 +24,7 @@ def two_runs(isolated_db: Path) -> Path:
 
 def delta_frame(at: AppTest) -> pd.DataFrame:
     """The comparison grid (metrics x runs) as shown."""
-    frame = next(d.value for d in at.dataframe if "TTFT p50 (ms)" in list(d.value.index))
+    frame: pd.DataFrame = next(t.value for t in at.table if "TTFT p50 (ms)" in list(t.value.index))
     return frame
 
 

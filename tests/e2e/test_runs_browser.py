@@ -1,0 +1,108 @@
+"""The Runs page in a real browser: two runs measured against the simulator, compared.
+
+The runs are made by the real probe against the in-process simulated endpoint
+(the same function as the page's first-run button); the dashboard is a real
+`python -m inferlab.dashboard` on loopback reading the same database.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from inferlab.jobs import probe_simulator_once
+from inferlab.runs_page import fmt_value
+from inferlab.store import Store
+from tests.conftest import ROOT
+from tests.e2e.conftest import _require_chromium, free_port, screenshot
+
+
+@pytest.fixture(scope="module")
+def runs_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    _require_chromium()
+    db = tmp_path_factory.mktemp("runs-e2e") / "inferlab.duckdb"
+    first = probe_simulator_once(db_path=db, requests=24, concurrency=2, label="two at a time")
+    second = probe_simulator_once(db_path=db, requests=48, concurrency=12, label="twelve at a time")
+    return db, first, second
+
+
+@pytest.fixture(scope="module")
+def runs_app(runs_db: tuple[Path, str, str]) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "inferlab.dashboard",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "INFERLAB_DB": str(runs_db[0])},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("streamlit did not start within 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def row_cells(page, metric: str) -> list[str]:  # type: ignore[no-untyped-def]
+    row = page.get_by_test_id("stTable").locator("tr", has_text=metric).first
+    return [c.inner_text().strip() for c in row.locator("td").all()]
+
+
+def test_compared_numbers_equal_the_store_summary(  # type: ignore[no-untyped-def]
+    runs_app: str, runs_db: tuple[Path, str, str], page
+) -> None:
+    db, first, second = runs_db
+    page.goto(f"{runs_app}/runs?runs={first}&runs={second}&slo_ttft_ms=400")
+    page.get_by_test_id("stTable").wait_for(timeout=60_000)
+    store = Store(db)
+    base, cand = store.summary(first), store.summary(second)
+
+    ttft = row_cells(page, "TTFT p95 (ms)")
+    assert ttft[0] == fmt_value(base.ttft_ms.p95, "ms")
+    assert ttft[1].startswith(fmt_value(cand.ttft_ms.p95, "ms"))
+    pct = 100 * (cand.ttft_ms.p95 - base.ttft_ms.p95) / base.ttft_ms.p95
+    assert f"{pct:+.1f}%" in ttft[1]
+    tpot = row_cells(page, "TPOT p50 (ms)")
+    assert tpot[0] == fmt_value(base.tpot_ms.p50, "ms")
+    rps = row_cells(page, "Requests/s (req/s)")
+    assert rps[0] == fmt_value(base.rps, "req/s")
+    assert rps[1].startswith(fmt_value(cand.rps, "req/s"))
+    errors = row_cells(page, "Error rate (%)")
+    assert errors[1].startswith(fmt_value(100 * cand.error_rate, "%"))
+
+    page.get_by_test_id("stPlotlyChart").first.wait_for(timeout=30_000)
+    page.get_by_text("Share this view").scroll_into_view_if_needed()
+    link = page.get_by_test_id("stCode").last.inner_text()
+    assert f"runs={first}&runs={second}" in link and "slo_ttft_ms=400" in link
+    page.wait_for_timeout(1500)
+    assert screenshot(page, "runs-compare").stat().st_size > 10_000
