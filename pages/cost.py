@@ -105,6 +105,17 @@ with st.expander("Price catalog: sources, and edit a copy", icon=":material/edit
         key="price_catalog_editor",
         num_rows="dynamic",
         width="stretch",
+        column_order=[
+            "kind",
+            "name",
+            "input_per_mtok",
+            "output_per_mtok",
+            "cached_input_per_mtok",
+            "usd_per_gpu_hour",
+            "gpu",
+            "as_of",
+            "source_url",
+        ],
         column_config={
             "kind": st.column_config.SelectboxColumn(
                 "Kind", options=["api", "gpu_hour"], required=True
@@ -215,16 +226,23 @@ with api_col:
     )
     offer = api_by_name.get(api_name)
     if offer is not None:
+        p = offer.prices
+        same = (p.input_per_mtok, p.output_per_mtok, p.cached_or_input_per_mtok) == (
+            in_price,
+            out_price,
+            cached_price,
+        )
         st.caption(
             f"Catalog: {offer.name}, source {offer.source_url or 'not given'}"
             + (f", as of {offer.as_of}" if offer.as_of else "")
             + ". Example prices: check the source for today's."
+            + ("" if same else " The prices above differ from this entry: they are your own.")
         )
 
 # ---------------------------------------------------------------- self-hosted
 with self_col:
     st.subheader("Self-hosted" + (" · in use" if mode == "Self-hosted" else ""))
-    choice(
+    offer_name = choice(
         st.container(),
         offer_spec,
         "Fills the GPU-hour price from the catalog.",
@@ -269,6 +287,20 @@ with self_col:
         f"({peak_rps:g} req/s) looks {peak_rps / slo_rps:,.2g}× cheaper, but only if users "
         "accept the latency that comes with it."
     )
+
+    gpu_offer = offer_by_name.get(offer_name)
+    if gpu_offer is not None:
+        st.caption(
+            f"Catalog: {gpu_offer.name} (${gpu_offer.usd_per_gpu_hour:g}/GPU-hour), source "
+            f"{gpu_offer.source_url or 'not given'}"
+            + (f", as of {gpu_offer.as_of}" if gpu_offer.as_of else "")
+            + ". Example price: check the source for today's."
+            + (
+                ""
+                if gpu_offer.usd_per_gpu_hour == gpu_hour
+                else " The price above differs from this entry: it is your own."
+            )
+        )
 
     with st.expander("Take the throughput from a stored run", icon=":material/database:"):
         try:
@@ -478,7 +510,7 @@ if (PAGES_DIR / "quality.py").exists():
 
 st.divider()
 values: dict[str, object] = {name: st.session_state.get(name) for name in SPEC}
-values.update({"mode": mode, "api": api_name, "gpu_offer": st.session_state.get("gpu_offer")})
+values.update({"mode": mode, "api": api_name, "gpu_offer": offer_name})
 defaults: dict[str, object] = {p.name: p.default for p in COST_PARAMS}
 defaults.update({c.name: c.default for c in COST_CHOICES})
 share_block(

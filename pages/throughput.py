@@ -146,12 +146,23 @@ with st.expander("GPU catalog: sources, and edit a copy", icon=":material/edit_n
         key="gpu_catalog_editor",
         num_rows="dynamic",
         width="stretch",
+        column_order=[
+            "name",
+            "memory_gb",
+            "bandwidth_tb_s",
+            "bf16_tflops",
+            "fp8_tflops",
+            "as_of",
+            "source_url",
+        ],
         column_config={
             "name": st.column_config.TextColumn("GPU", required=True),
             "memory_gb": st.column_config.NumberColumn("Memory (GB)", min_value=0.001),
             "bandwidth_tb_s": st.column_config.NumberColumn("Bandwidth (TB/s)", min_value=0.001),
             "bf16_tflops": st.column_config.NumberColumn("BF16 TFLOPS", min_value=0.001),
-            "fp8_tflops": st.column_config.NumberColumn("FP8 TFLOPS"),
+            "fp8_tflops": st.column_config.NumberColumn(
+                "FP8 TFLOPS", help="Empty: no FP8 tensor cores (FP8 runs at BF16 speed)."
+            ),
             "source_url": st.column_config.LinkColumn("Source"),
             "as_of": st.column_config.TextColumn("As of"),
         },

@@ -120,6 +120,10 @@ def tradeoff_chart(
     return fig
 
 
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
 def roofline_chart(
     peak_tflops: float,
     bandwidth_tb_s: float,
@@ -163,7 +167,7 @@ def roofline_chart(
                 x=[intensity],
                 y=[y],
                 mode="markers",
-                name=f"{label}: {intensity:,.3g} FLOP/byte",
+                name=f"{label}: {_fmt(intensity)} FLOP/byte",
                 marker={"size": 14, "color": colors[i % len(colors)]},
                 hovertemplate=f"{label}<br>%{{x:.3g}} FLOP/byte<br>≤ %{{y:,.1f}} TFLOPS<extra></extra>",
             )
