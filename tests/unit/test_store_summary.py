@@ -132,8 +132,15 @@ def test_sql_summary_equals_python_on_a_realistic_run(isolated_db: Path) -> None
     sql = store.summary("real", slo)
     assert_same(sql, summarize(recs, slo, run_id="real", status="completed"))
     assert sql.status == "completed"
+    # the cached summary answers another SLO, and is dropped when requests change
+    slo2 = Slo(e2e_ms=400.0)
+    assert_same(store.summary("real", slo2), summarize(recs, slo2, run_id="real"))
+    extra = [make_record(i, ok=False) for i in range(500, 520)]
+    store.add_requests("real", extra)
+    assert_same(store.summary("real", slo), summarize(recs + extra, slo, run_id="real"))
+    store.add_requests("real", recs[:0])
     listed = store.list_runs().iloc[0]
-    assert listed["requests"] == sql.requests
+    assert listed["requests"] == sql.requests + 20
     assert listed["ttft_p50_ms"] == pytest.approx(sql.ttft_ms.p50)
     assert listed["e2e_p95_ms"] == pytest.approx(sql.e2e_ms.p95)
-    assert listed["rps"] == pytest.approx(sql.rps)
+    assert listed["rps"] == pytest.approx(store.summary("real").rps)

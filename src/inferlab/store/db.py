@@ -11,6 +11,8 @@ Design and reasons: docs/DESIGN-storage.md.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import itertools
 import json
 import os
 import random
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -30,7 +33,14 @@ from inferlab.records import RequestRecord, RunInfo, RunStatus
 from inferlab.store import spool as spool_mod
 from inferlab.store.redact import clean_endpoint, clean_settings
 from inferlab.store.schema import SchemaTooNewError, migrate
-from inferlab.store.sql import ERRORS_SQL, ITL_SQL, REFRESH_STATS_SQL, SPOOL_COLUMNS, SUMMARY_SQL
+from inferlab.store.sql import (
+    ERRORS_SQL,
+    GOODPUT_SQL,
+    ITL_SQL,
+    REFRESH_STATS_SQL,
+    SPOOL_COLUMNS,
+    SUMMARY_SQL,
+)
 from inferlab.summary import RunSummary, Slo, Stats
 
 __all__ = [
@@ -109,30 +119,43 @@ _REQ_SCHEMA = pa.schema(
 )
 
 
+def _list_array(seqs: list[tuple[Any, ...]], value_type: pa.DataType, np_type: Any) -> pa.Array:
+    """A list column from Python sequences via one flat numpy buffer (fast for millions)."""
+    lens = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
+    offsets = np.zeros(len(seqs) + 1, dtype=np.int32)
+    np.cumsum(lens, out=offsets[1:])
+    flat = np.fromiter(itertools.chain.from_iterable(seqs), dtype=np_type, count=int(offsets[-1]))
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, value_type))
+
+
 def records_to_arrow(records: Sequence[RequestRecord]) -> pa.Table:
     """Records as an Arrow table with the `requests` columns (no run_id), built column-wise."""
-    cols: dict[str, list[Any]] = {
-        "idx": [r.index for r in records],
-        "scheduled_ms": [r.scheduled_ms for r in records],
-        "sent_ms": [r.sent_ms for r in records],
-        "ok": [r.ok for r in records],
-        "ttft_ms": [r.ttft_ms for r in records],
-        "e2e_ms": [r.e2e_ms for r in records],
-        "ttfot_ms": [r.ttfot_ms for r in records],
-        "chunk_offsets_ms": [r.chunk_offsets_ms for r in records],
-        "chunk_tokens": [r.chunk_tokens for r in records],
-        "input_tokens": [r.input_tokens for r in records],
-        "output_tokens": [r.output_tokens for r in records],
-        "token_count_source": [r.token_count_source for r in records],
-        "http_status": [r.http_status for r in records],
-        "error_class": [r.error_class for r in records],
-        "error_message": [r.error_message for r in records],
-        "warmup": [r.warmup for r in records],
+    recs = list(records)
+    cols: dict[str, Any] = {
+        "idx": [r.index for r in recs],
+        "scheduled_ms": [r.scheduled_ms for r in recs],
+        "sent_ms": [r.sent_ms for r in recs],
+        "ok": [r.ok for r in recs],
+        "ttft_ms": [r.ttft_ms for r in recs],
+        "e2e_ms": [r.e2e_ms for r in recs],
+        "ttfot_ms": [r.ttfot_ms for r in recs],
+        "chunk_offsets_ms": _list_array(
+            [r.chunk_offsets_ms for r in recs], pa.float64(), np.float64
+        ),
+        "chunk_tokens": _list_array([r.chunk_tokens for r in recs], pa.int32(), np.int32),
+        "input_tokens": [r.input_tokens for r in recs],
+        "output_tokens": [r.output_tokens for r in recs],
+        "token_count_source": [r.token_count_source for r in recs],
+        "http_status": [r.http_status for r in recs],
+        "error_class": [r.error_class for r in recs],
+        "error_message": [r.error_message for r in recs],
+        "warmup": [r.warmup for r in recs],
     }
     return pa.table(cols, schema=_REQ_SCHEMA)
 
 
 _REQ_COLS = ", ".join(SPOOL_COLUMNS)
+_STAT_FIELDS = ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "client_queue_ms")
 _RUN_COLS = (
     "run_id, started_at, finished_at, endpoint, model, api, load_mode, load_value, label, "
     "tags, source_tool, group_id, settings, metadata, status"
@@ -149,6 +172,12 @@ def _read_spool_sql(path: Path) -> str:
         "WHERE idx IS NOT NULL AND ok IS NOT NULL AND sent_ms IS NOT NULL "
         "AND scheduled_ms IS NOT NULL AND warmup IS NOT NULL"
     )
+
+
+def _invalidate(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Drop a run's cached statistics after its requests changed."""
+    con.execute("DELETE FROM run_stats WHERE run_id = ?", [run_id])
+    con.execute("DELETE FROM run_summaries WHERE run_id = ?", [run_id])
 
 
 def _stats_from(row: Sequence[Any], i: int) -> Stats:
@@ -242,7 +271,7 @@ class Store:
                         f"SELECT ?, {_REQ_COLS} FROM ({_read_spool_sql(entry.data_path)})",
                         [entry.run_id],
                     )
-                con.execute("DELETE FROM run_stats WHERE run_id = ?", [entry.run_id])
+                _invalidate(con, entry.run_id)
                 con.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(duckdb.Error):
@@ -336,7 +365,7 @@ class Store:
                     f"INSERT INTO requests (run_id, {_REQ_COLS}) SELECT ?, {_REQ_COLS} FROM _batch",
                     [run_id],
                 )
-                con.execute("DELETE FROM run_stats WHERE run_id = ?", [run_id])
+                _invalidate(con, run_id)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -422,7 +451,7 @@ class Store:
         with self._session() as con:
             self._require(con, run_id)
             con.execute("BEGIN TRANSACTION")
-            for table in ("requests", "run_stats", "runs"):
+            for table in ("requests", "run_stats", "run_summaries", "runs"):
                 con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
             con.execute("COMMIT")
 
@@ -525,14 +554,12 @@ class Store:
         return out
 
     def summary(self, run_id: str, slo: Slo | None = None) -> RunSummary:
-        """The run's summary, computed in SQL (same conventions as `inferlab.summary`)."""
+        """The run's summary, computed in SQL (same conventions as `inferlab.summary`).
+
+        The SLO-independent part is cached per run until its requests change, so
+        asking again (another SLO, a page rerun) costs one goodput count.
+        """
         slo_set = slo if slo is not None and slo.is_set else None
-        params = {
-            "run_id": run_id,
-            "slo_ttft": slo_set.ttft_ms if slo_set else None,
-            "slo_tpot": slo_set.tpot_ms if slo_set else None,
-            "slo_e2e": slo_set.e2e_ms if slo_set else None,
-        }
         with self._session() as con:
             status_rows = con.execute(
                 "SELECT status FROM runs WHERE run_id = ?", [run_id]
@@ -542,16 +569,37 @@ class Store:
                     f"no run {run_id!r} in {self.path}; `inferlab runs` lists them"
                 )
             src = self._source(con, run_id)
-            sql = SUMMARY_SQL.replace("{src}", src)
-            for name in ("slo_ttft", "slo_tpot", "slo_e2e"):
-                sql = sql.replace(f"${name}", f"CAST(${name} AS DOUBLE)")
-            row = con.execute(sql, params).fetchall()[0]
-            errors = con.execute(ERRORS_SQL.replace("{src}", src), {"run_id": run_id}).fetchall()
-            itl = con.execute(ITL_SQL.replace("{src}", src), {"run_id": run_id}).fetchall()[0]
-        n, n_ok, n_warm, out_tok, first_send, last_end, good = row[:7]
-        duration_s = None
-        if n and last_end is not None and last_end - first_send > 0:
-            duration_s = (last_end - first_send) / 1000.0
+            live = self._live_spool(run_id) is not None
+            cached = (
+                []
+                if live
+                else con.execute(
+                    "SELECT summary FROM run_summaries WHERE run_id = ?", [run_id]
+                ).fetchall()
+            )
+            if cached:
+                base = json.loads(cached[0][0])
+            else:
+                base = self._base_summary(con, src, run_id)
+                if not live:
+                    con.execute(
+                        "INSERT OR REPLACE INTO run_summaries VALUES (?, ?)",
+                        [run_id, json.dumps(base)],
+                    )
+            good = 0
+            if slo_set is not None:
+                sql = GOODPUT_SQL.replace("{src}", src)
+                for name in ("slo_ttft", "slo_tpot", "slo_e2e"):
+                    sql = sql.replace(f"${name}", f"CAST(${name} AS DOUBLE)")
+                params = {
+                    "run_id": run_id,
+                    "slo_ttft": slo_set.ttft_ms,
+                    "slo_tpot": slo_set.tpot_ms,
+                    "slo_e2e": slo_set.e2e_ms,
+                }
+                good = int(con.execute(sql, params).fetchall()[0][0])
+        n, n_ok = base["requests"], base["completed"]
+        duration_s = base["duration_s"]
 
         def per_s(x: float) -> float | None:
             return x / duration_s if duration_s else None
@@ -559,25 +607,49 @@ class Store:
         return RunSummary(
             run_id=run_id,
             status=status_rows[0][0],
-            requests=int(n),
-            completed=int(n_ok),
-            failed=int(n - n_ok),
+            requests=n,
+            completed=n_ok,
+            failed=n - n_ok,
             error_rate=(n - n_ok) / n if n else 0.0,
-            errors_by_class={str(c): int(k) for c, k in errors},
-            warmup_requests=int(n_warm),
-            output_tokens=int(out_tok),
+            errors_by_class=dict(base["errors_by_class"]),
+            warmup_requests=base["warmup_requests"],
+            output_tokens=base["output_tokens"],
             duration_s=duration_s,
             rps=per_s(n_ok),
-            output_tps=per_s(out_tok),
+            output_tps=per_s(base["output_tokens"]),
             slo=slo_set,
             goodput_rps=per_s(good) if slo_set else None,
             slo_attainment=(good / n if n else None) if slo_set else None,
-            ttft_ms=_stats_from(row, 7),
-            tpot_ms=_stats_from(row, 11),
-            e2e_ms=_stats_from(row, 15),
-            client_queue_ms=_stats_from(row, 19),
-            itl_ms=_stats_from(itl, 0),
+            **{k: Stats(**base[k]) for k in _STAT_FIELDS},
         )
+
+    @staticmethod
+    def _base_summary(con: duckdb.DuckDBPyConnection, src: str, run_id: str) -> dict[str, Any]:
+        """Counts, duration and distributions of a run (everything but the SLO part)."""
+        params = {"run_id": run_id}
+        row = con.execute(SUMMARY_SQL.replace("{src}", src), params).fetchall()[0]
+        errors = con.execute(ERRORS_SQL.replace("{src}", src), params).fetchall()
+        itl = con.execute(ITL_SQL.replace("{src}", src), params).fetchall()[0]
+        n, n_ok, n_warm, out_tok, first_send, last_end = row[:6]
+        duration_s = None
+        if n and last_end is not None and last_end - first_send > 0:
+            duration_s = (last_end - first_send) / 1000.0
+        stats = {
+            "ttft_ms": _stats_from(row, 6),
+            "tpot_ms": _stats_from(row, 10),
+            "e2e_ms": _stats_from(row, 14),
+            "client_queue_ms": _stats_from(row, 18),
+            "itl_ms": _stats_from(itl, 0),
+        }
+        return {
+            "requests": int(n),
+            "completed": int(n_ok),
+            "warmup_requests": int(n_warm),
+            "output_tokens": int(out_tok),
+            "duration_s": duration_s,
+            "errors_by_class": {str(c): int(k) for c, k in errors},
+            **{k: dataclasses.asdict(v) for k, v in stats.items()},
+        }
 
 
 class RunWriter:

@@ -57,7 +57,8 @@ _V1 = [
 ]
 
 # Version 2: sweep groups, tags, free-form metadata, per-chunk token counts,
-# TTFOT, and a cache of per-run statistics for fast run lists.
+# TTFOT, a cache of per-run statistics for fast run lists, and a cache of each
+# run's SLO-independent summary (both dropped whenever the run's requests change).
 _V2 = [
     "ALTER TABLE runs ADD COLUMN group_id VARCHAR",
     "ALTER TABLE runs ADD COLUMN tags VARCHAR[] DEFAULT []",
@@ -82,6 +83,7 @@ _V2 = [
         output_tps DOUBLE
     )
     """,
+    "CREATE TABLE run_summaries (run_id VARCHAR PRIMARY KEY, summary VARCHAR NOT NULL)",
 ]
 
 MIGRATIONS: list[list[str]] = [_V1, _V2]

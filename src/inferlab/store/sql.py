@@ -8,7 +8,14 @@ on the run, or that plus a live spool file).
 
 from __future__ import annotations
 
-__all__ = ["ERRORS_SQL", "ITL_SQL", "REFRESH_STATS_SQL", "SPOOL_COLUMNS", "SUMMARY_SQL"]
+__all__ = [
+    "ERRORS_SQL",
+    "GOODPUT_SQL",
+    "ITL_SQL",
+    "REFRESH_STATS_SQL",
+    "SPOOL_COLUMNS",
+    "SUMMARY_SQL",
+]
 
 _Q = "[0.5, 0.9, 0.95, 0.99]"
 
@@ -53,7 +60,7 @@ _MEETS = (
     " AND ($slo_tpot IS NULL OR tpot_ms IS NULL OR tpot_ms <= $slo_tpot)"
 )
 
-# One row: counts, span, goodput count, then 4 columns per metric (ttft, tpot, e2e, queue).
+# One row: counts, span, then 4 columns per metric (ttft, tpot, e2e, queue).
 SUMMARY_SQL = f"""
 WITH r AS (
     SELECT ok, warmup, ttft_ms, e2e_ms, output_tokens, sent_ms,
@@ -68,12 +75,17 @@ SELECT
     coalesce(sum(output_tokens) FILTER (WHERE {_OK}), 0),
     min(sent_ms) FILTER (WHERE NOT warmup),
     max(sent_ms + e2e_ms) FILTER (WHERE NOT warmup),
-    count(*) FILTER (WHERE {_MEETS}),
     {_stats("ttft_ms", _OK)},
     {_stats("tpot_ms", _OK)},
     {_stats("e2e_ms", _OK)},
     {_stats("queue_ms", "NOT warmup")}
 FROM r
+"""
+
+# Completed requests meeting every SLO that is set (NULL parameters = not set).
+GOODPUT_SQL = f"""
+WITH r AS (SELECT ok, warmup, ttft_ms, e2e_ms, {_TPOT} AS tpot_ms FROM {{src}})
+SELECT count(*) FILTER (WHERE {_MEETS}) FROM r
 """
 
 ERRORS_SQL = """
