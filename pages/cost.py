@@ -318,6 +318,7 @@ with self_col:
                 "Choose one of the stored runs instead.",
             )
             linked = None
+            del st.query_params[RUN_PARAM]  # keep the bad id out of the share link
         o1, o2 = st.columns(2)
         slo_ttft = num(
             o1, "slo_ttft_ms", 50.0, "A request meets the SLO only if its TTFT is at most this."

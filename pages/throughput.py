@@ -396,6 +396,7 @@ if linked and linked not in runs:
         "Choose one of the stored runs instead.",
     )
     linked = None
+    del st.query_params[RUN_PARAM]  # keep the bad id out of the share link
 if not runs:
     st.caption(
         "No stored runs yet. Probe an endpoint (or the built-in simulator) first, then "

@@ -112,6 +112,7 @@ def test_bad_link_values_fall_back_with_visible_warnings(open_page: OpenPage) ->
     for name in ("turns", "mode", "api", "price_edit", "run"):
         assert f"`{name}`" in warnings, name
     assert metric(at, "Cost per request") == "$0.005"
+    assert "run" not in link_query(at) and "price_edit" not in link_query(at)
 
 
 def test_price_edits_in_the_link_add_a_price_list(open_page: OpenPage) -> None:

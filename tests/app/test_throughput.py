@@ -106,6 +106,7 @@ def test_bad_link_values_fall_back_with_visible_warnings(open_page: OpenPage) ->
     assert "'TPU v9' is not one of" in warnings
     assert "needs 5 fields" in warnings
     assert "there is no run 'no-such-run'" in warnings
+    assert "run" not in link_query(at) and "gpu_edit" not in link_query(at)
     assert metric(at, "TPOT floor (batch 1)") == "4.78 ms"
 
 
