@@ -75,13 +75,18 @@ class ImportInfo:
     tool_metrics: tuple[ToolMetric, ...]
 
 
+def _mb(n_bytes: int) -> str:
+    mb = n_bytes / 1048576
+    return f"{mb:,.2f}" if mb < 10 else f"{mb:,.0f}"
+
+
 def _check_size(path: Path, size: int, max_bytes: int) -> None:
     if size > max_bytes:
         raise ImportFileError(
             path,
             None,
-            f"the file is {size / 1048576:,.1f} MB, over the import limit of "
-            f"{max_bytes / 1048576:,.0f} MB (raise it with INFERLAB_MAX_UPLOAD_MB or --max-mb)",
+            f"the file is {_mb(size)} MB, over the import limit of {_mb(max_bytes)} MB "
+            "(raise it with INFERLAB_MAX_UPLOAD_MB or --max-mb)",
         )
 
 
