@@ -648,7 +648,7 @@ def secrets_table() -> Mapping[str, object]:
 def run_probe_now() -> str | None:
     """Run the probe with the form's settings; the group id, or None after showing an error."""
     from inferlab.netpolicy import PolicyError, TargetError, check_target, load_policy
-    from inferlab.probe import ConfigError, PreflightError
+    from inferlab.probe import ConfigError, PreflightError, SinkError
     from inferlab.probe.preflight import preflight_sync
     from inferlab.probe_page import KeySourceError, resolve_api_key
     from inferlab.quality_probe import QualityProbeConfig, QualityProgress, run_quality_sync
@@ -768,7 +768,7 @@ def run_probe_now() -> str | None:
         for warning in check.warnings:
             st.warning(warning, icon=":material/warning:")
         return go(url, model_name, api_key)
-    except StoreError as exc:
+    except (StoreError, SinkError) as exc:
         st.error(f"The run could not be saved: {exc}", icon=":material/database:")
         return None
 
@@ -799,6 +799,14 @@ if qscores is not None and shown_group:
         outputs = [o for rid in run_ids for o in qstore.outputs(rid)]
         report = score_outputs(outputs)
         first = group_rows.iloc[0]
+        speed: dict[float, Any] = {}
+        try:
+            from inferlab.store import Store
+
+            for rid, temp in zip(group_rows["run_id"], group_rows["temperature"], strict=True):
+                speed[float(temp)] = Store().summary(str(rid))
+        except StoreError as exc:
+            st.warning(f"The runs' timings cannot be read: {exc}", icon=":material/database:")
         st.markdown(
             f"**Quality run {shown_group}**: {first['model']} on *{first['eval_set']}*, "
             f"{int(first['repeats'])} repeats per prompt."
@@ -821,6 +829,15 @@ if qscores is not None and shown_group:
                         "Error rate (%)": t.error_rate * 100,
                         "Failures": ", ".join(f"{k}: {v}" for k, v in t.failure_classes.items())
                         or "none",
+                        "TTFT p50 (ms)": speed[t.temperature].ttft_ms.p50
+                        if t.temperature in speed
+                        else None,
+                        "TPOT p50 (ms)": speed[t.temperature].tpot_ms.p50
+                        if t.temperature in speed
+                        else None,
+                        "p95 latency (s)": speed[t.temperature].e2e_ms.p95 / 1000
+                        if t.temperature in speed and speed[t.temperature].e2e_ms.p95 is not None
+                        else None,
                     }
                     for t in report.by_temperature
                 ]
@@ -835,8 +852,11 @@ if qscores is not None and shown_group:
                     "Identical repeats (%)",
                     "Pairwise similarity (%)",
                     "Error rate (%)",
+                    "TTFT p50 (ms)",
+                    "TPOT p50 (ms)",
                 )
-            },
+            }
+            | {"p95 latency (s)": st.column_config.NumberColumn(format="%.3g")},
         )
         st.caption(
             "Exact match and ROUGE-L count answered requests; failed requests and empty "
