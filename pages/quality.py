@@ -809,7 +809,7 @@ if qscores is not None and shown_group:
             st.warning(f"The runs' timings cannot be read: {exc}", icon=":material/database:")
         st.markdown(
             f"**Quality run {shown_group}**: {first['model']} on *{first['eval_set']}*, "
-            f"{int(first['repeats'])} repeats per prompt."
+            f"{int(first['repeats'])} repeat{'s' if int(first['repeats']) != 1 else ''} per prompt."
         )
         st.plotly_chart(quality_scores_chart(report), width="stretch")
         st.dataframe(
