@@ -34,8 +34,8 @@ from inferlab.cost_page import (
     chatbot_preset,
 )
 from inferlab.exercise import CHATBOT
-from inferlab.run_facts import list_run_choices, load_run_facts
-from inferlab.store import Slo, Store, StoreError
+from inferlab.run_facts import RunFacts, list_run_choices, try_load_run_facts
+from inferlab.store import Slo, Store
 
 SPEC = {p.name: p for p in COST_PARAMS}
 CHOICE = {c.name: c for c in COST_CHOICES}
@@ -306,7 +306,7 @@ with self_col:
         try:
             store = Store()
             runs = list_run_choices(store)
-        except (StoreError, OSError) as exc:
+        except Exception as exc:  # a broken or locked database file: never a traceback
             st.error(f"Cannot open the run database: {exc}. Set INFERLAB_DB to a writable file.")
             runs = {}
         linked = query_text(RUN_PARAM)
@@ -340,8 +340,12 @@ with self_col:
         if run_id:
             if query_text(RUN_PARAM) != run_id:
                 st.query_params[RUN_PARAM] = run_id
-            facts = load_run_facts(store, run_id, Slo(ttft_ms=slo_ttft, tpot_ms=slo_tpot))
-            if not facts.rps:
+            facts, problem = try_load_run_facts(
+                store, run_id, Slo(ttft_ms=slo_ttft, tpot_ms=slo_tpot)
+            )
+            if facts is None:
+                st.error(f"{problem}.", icon=":material/database:")
+            elif not facts.rps:
                 st.warning("This run has no completed requests to take a throughput from.")
             else:
                 st.markdown(
@@ -350,14 +354,14 @@ with self_col:
                     f"({(facts.slo_attainment or 0):.0%} of requests)."
                 )
 
-                def use_run() -> None:
-                    update: dict[str, float | int] = {"peak_rps": round(float(facts.rps or 0), 6)}
-                    if facts.goodput_rps:
-                        update["slo_rps"] = round(facts.goodput_rps, 6)
-                    if facts.mean_output_tokens:
-                        update["out_tokens"] = max(1, round(facts.mean_output_tokens))
-                    if facts.mean_input_tokens:
-                        update["in_tokens"] = round(facts.mean_input_tokens)
+                def use_run(f: RunFacts = facts) -> None:
+                    update: dict[str, float | int] = {"peak_rps": round(float(f.rps or 0), 6)}
+                    if f.goodput_rps:
+                        update["slo_rps"] = round(f.goodput_rps, 6)
+                    if f.mean_output_tokens:
+                        update["out_tokens"] = max(1, round(f.mean_output_tokens))
+                    if f.mean_input_tokens:
+                        update["in_tokens"] = round(f.mean_input_tokens)
                     st.session_state.update(update)
 
                 if not facts.goodput_rps:

@@ -23,7 +23,7 @@ from inferlab.catalog import (
     load_gpus,
 )
 from inferlab.charts.capacity import roofline_chart, tradeoff_chart
-from inferlab.run_facts import list_run_choices, load_run_facts, save_hardware, sweep_facts
+from inferlab.run_facts import list_run_choices, save_hardware, sweep_facts, try_load_run_facts
 from inferlab.store import Store, StoreError
 from inferlab.throughput_page import (
     DEFAULT_GPU,
@@ -384,7 +384,7 @@ st.subheader("Measured vs predicted: a stored run", divider="gray")
 try:
     store = Store()
     runs = list_run_choices(store)
-except (StoreError, OSError) as exc:
+except Exception as exc:  # a broken or locked database file: say so, never a traceback
     st.error(f"Cannot open the run database: {exc}. Set INFERLAB_DB to a writable file.")
     runs = {}
 linked = query_text(RUN_PARAM)
@@ -416,8 +416,10 @@ else:
 if run_id:
     if query_text(RUN_PARAM) != run_id:
         st.query_params[RUN_PARAM] = run_id
-    facts = load_run_facts(store, run_id)
-    if not facts.has_hardware:
+    facts, problem = try_load_run_facts(store, run_id)
+    if facts is None:
+        st.error(f"{problem}.", icon=":material/database:")
+    elif not facts.has_hardware:
         st.info(
             "Which hardware did this run measure? Enter it once; it is saved as run metadata "
             "(gpu, model_params_b, precision, n_gpus).",

@@ -25,6 +25,7 @@ __all__ = [
     "load_run_facts",
     "save_hardware",
     "sweep_facts",
+    "try_load_run_facts",
 ]
 
 HARDWARE_KEYS = ("gpu", "model_params_b", "precision", "n_gpus")
@@ -132,6 +133,16 @@ def load_run_facts(store: Store, run_id: str, slo: Slo | None = None) -> RunFact
         precision=precision if precision in PRECISIONS else None,
         n_gpus=int(n_gpus) if n_gpus and n_gpus >= 1 else 1,
     )
+
+
+def try_load_run_facts(
+    store: Store, run_id: str, slo: Slo | None = None
+) -> tuple[RunFacts | None, str | None]:
+    """(facts, None), or (None, a message saying what went wrong) for the page to show."""
+    try:
+        return load_run_facts(store, run_id, slo), None
+    except Exception as exc:  # the database is outside our control: never a traceback
+        return None, f"Cannot read run '{run_id}' from the database: {exc}"
 
 
 def sweep_facts(store: Store, run: RunFacts) -> list[RunFacts]:

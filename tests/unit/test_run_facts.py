@@ -1,6 +1,12 @@
 import pytest
 
-from inferlab.run_facts import list_run_choices, load_run_facts, save_hardware, sweep_facts
+from inferlab.run_facts import (
+    list_run_choices,
+    load_run_facts,
+    save_hardware,
+    sweep_facts,
+    try_load_run_facts,
+)
 from inferlab.store import Slo, Store
 from tests.app.calc_fixtures import make_run
 
@@ -45,3 +51,9 @@ def test_bad_hardware_is_refused_with_a_message() -> None:
         save_hardware(store, "r", "H100 SXM", 8.0, "FP4", 1)
     with pytest.raises(ValueError, match="number of GPUs"):
         save_hardware(store, "r", "H100 SXM", 8.0, "BF16", 0)
+
+
+def test_unreadable_run_becomes_a_message() -> None:
+    facts, problem = try_load_run_facts(Store(), "missing")
+    assert facts is None
+    assert problem is not None and problem.startswith("Cannot read run 'missing'")
