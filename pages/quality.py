@@ -52,7 +52,7 @@ from inferlab.quality_page import (
 )
 from inferlab.quality_probe import list_eval_sets, load_eval_set
 from inferlab.share import share_url
-from inferlab.store import StoreError
+from inferlab.store import StoreError, default_db_path
 from inferlab.store_quality import QualityStore
 
 NUM = {p.name: p for p in NUMBER_PARAMS}
@@ -204,12 +204,23 @@ exp.download_button(
 )
 
 
-def stored_runs() -> pd.DataFrame | None:
-    from inferlab.store import Store, StoreError
+@st.cache_data(ttl=30, show_spinner=False)
+def list_runs_cached(db_path: str) -> pd.DataFrame:
+    from inferlab.store import Store
 
+    frame: pd.DataFrame = Store(db_path).list_runs(limit=200)
+    return frame
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def quality_scores_cached(db_path: str) -> pd.DataFrame:
+    frame: pd.DataFrame = QualityStore(db_path).scores()
+    return frame
+
+
+def stored_runs() -> pd.DataFrame | None:
     try:
-        frame: pd.DataFrame = Store().list_runs(limit=200)
-        return frame
+        return list_runs_cached(str(default_db_path()))
     except StoreError as exc:
         st.error(f"The run store cannot be read: {exc}", icon=":material/database:")
         return None
@@ -775,13 +786,15 @@ def run_probe_now() -> str | None:
 
 if run_clicked:
     group = run_probe_now()
+    list_runs_cached.clear()
+    quality_scores_cached.clear()
     if group is not None:
         st.query_params[RUN_PARAM] = group
 
 shown_group = st.query_params.get(RUN_PARAM)
 qscores: pd.DataFrame | None
 try:
-    qscores = QualityStore().scores()
+    qscores = quality_scores_cached(str(default_db_path()))
 except StoreError as exc:
     qscores = None
     st.error(f"Stored quality runs cannot be read: {exc}", icon=":material/database:")
