@@ -84,7 +84,8 @@ def main() -> None:
     config = SimConfig(ttft_ms=TTFT_MS, tpot_ms=TPOT_MS, max_batch=max(levels))
     print(
         f"sim schedule lag (written - due), TTFT {TTFT_MS:g} ms, TPOT {TPOT_MS:g} ms, "
-        f"{TOKENS} tokens, {args.rounds} wave(s) per level, sim in its own process"
+        f"{TOKENS} tokens, {args.rounds} wave(s) per level, sim in its own process; "
+        f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
     )
     print(
         f"{'streams':>8} {'chunks':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
@@ -106,6 +107,7 @@ def main() -> None:
             f"{_pct(lags_ms, 0.99):>8.3f} {max(lags_ms):>8.3f} "
             f"{statistics.median(ttft_err_ms):>16.3f} {cpu_pct:>10.1f}"
         )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -44,7 +44,9 @@ def register(subparsers: Any) -> None:
         subparsers._parser_class = previous
     net = p.add_argument_group("network")
     net.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    net.add_argument("--port", type=int, default=8001, help="port (default 8001; 0 = any free)")
+    net.add_argument(
+        "--port", metavar="N", type=int, default=8001, help="port (default 8001; 0 = any free)"
+    )
     net.add_argument(
         "--allow-remote",
         action="store_true",
@@ -57,39 +59,75 @@ def register(subparsers: Any) -> None:
     )
     net.add_argument("--access-log", action="store_true", help="log one line per request")
     timing = p.add_argument_group("timing")
-    timing.add_argument("--model", default="inferlab-sim", help="model name (default inferlab-sim)")
-    timing.add_argument("--ttft-ms", type=float, default=200.0, help="time to first token (200)")
-    timing.add_argument("--tpot-ms", type=float, default=20.0, help="time per output token (20)")
-    timing.add_argument("--jitter-ms", type=float, default=0.0, help="± uniform jitter per gap (0)")
-    timing.add_argument("--tokens-per-chunk", type=int, default=1, help="tokens per SSE chunk (1)")
+    timing.add_argument(
+        "--model", metavar="NAME", default="inferlab-sim", help="model name (default inferlab-sim)"
+    )
+    timing.add_argument(
+        "--ttft-ms", metavar="MS", type=float, default=200.0, help="time to first token (200)"
+    )
+    timing.add_argument(
+        "--tpot-ms", metavar="MS", type=float, default=20.0, help="time per output token (20)"
+    )
+    timing.add_argument(
+        "--jitter-ms", metavar="MS", type=float, default=0.0, help="± uniform jitter per gap (0)"
+    )
+    timing.add_argument(
+        "--tokens-per-chunk", metavar="N", type=int, default=1, help="tokens per SSE chunk (1)"
+    )
     timing.add_argument(
         "--role-chunk", action="store_true", help="send a role-only first chunk at once (vLLM)"
     )
     timing.add_argument(
-        "--default-max-tokens", type=int, default=128, help="output tokens without max_tokens (128)"
+        "--default-max-tokens",
+        metavar="N",
+        type=int,
+        default=128,
+        help="output tokens without max_tokens (128)",
     )
-    timing.add_argument("--seed", type=int, default=0, help="seed of jitter, faults, answers (0)")
+    timing.add_argument(
+        "--seed", metavar="N", type=int, default=0, help="seed of jitter, faults, answers (0)"
+    )
     cap = p.add_argument_group("capacity model")
-    cap.add_argument("--max-batch", type=int, default=256, help="active streams before queueing")
+    cap.add_argument(
+        "--max-batch",
+        metavar="N",
+        type=int,
+        default=256,
+        help="active streams before queueing (256)",
+    )
     cap.add_argument(
         "--prefill-ms-per-1k",
+        metavar="MS",
         type=float,
         default=0.0,
         help="extra TTFT per 1,000 prompt tokens (0; prompt tokens = ceil(chars / 4))",
     )
     cap.add_argument(
         "--tpot-growth-ms",
+        metavar="MS",
         type=float,
         default=0.0,
         help="extra TPOT per additional active stream (0)",
     )
     faults = p.add_argument_group("error injection (percent of requests)")
-    faults.add_argument("--error-500-pct", type=float, default=0.0, help="HTTP 500 at once")
-    faults.add_argument("--error-429-pct", type=float, default=0.0, help="HTTP 429 + Retry-After")
-    faults.add_argument("--retry-after-s", type=int, default=1, help="Retry-After of a 429 (1)")
-    faults.add_argument("--disconnect-pct", type=float, default=0.0, help="drop mid-stream")
-    faults.add_argument("--truncate-pct", type=float, default=0.0, help="end without [DONE]")
-    faults.add_argument("--malformed-pct", type=float, default=0.0, help="one non-JSON chunk")
+    faults.add_argument(
+        "--error-500-pct", metavar="PCT", type=float, default=0.0, help="HTTP 500 at once"
+    )
+    faults.add_argument(
+        "--error-429-pct", metavar="PCT", type=float, default=0.0, help="HTTP 429 + Retry-After"
+    )
+    faults.add_argument(
+        "--retry-after-s", metavar="S", type=int, default=1, help="Retry-After of a 429 (1)"
+    )
+    faults.add_argument(
+        "--disconnect-pct", metavar="PCT", type=float, default=0.0, help="drop mid-stream"
+    )
+    faults.add_argument(
+        "--truncate-pct", metavar="PCT", type=float, default=0.0, help="end without [DONE]"
+    )
+    faults.add_argument(
+        "--malformed-pct", metavar="PCT", type=float, default=0.0, help="one non-JSON chunk"
+    )
     answers = p.add_argument_group("answer mode (for the quality probe)")
     answers.add_argument(
         "--answers",
@@ -97,9 +135,15 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="JSONL with prompt and reference: known prompts get their reference back",
     )
-    answers.add_argument("--answer-accuracy", type=float, default=1.0, help="share correct (1)")
     answers.add_argument(
-        "--answer-determinism", type=float, default=1.0, help="share of repeats unchanged (1)"
+        "--answer-accuracy", metavar="P", type=float, default=1.0, help="share correct (1)"
+    )
+    answers.add_argument(
+        "--answer-determinism",
+        metavar="P",
+        type=float,
+        default=1.0,
+        help="share of repeats unchanged (1)",
     )
     p.set_defaults(func=run)
 
