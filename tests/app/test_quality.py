@@ -206,3 +206,41 @@ def test_quality_probe_bad_links_and_unreachable_endpoint(open_page: OpenPage) -
     at.text_input(key="q_url").set_value("http://169.254.169.254/v1")
     click(at, "Run the quality probe")
     assert "never contacts" in " ".join(e.value for e in at.error)
+
+
+def test_add_stored_runs_fills_speed_and_errors(open_page: OpenPage) -> None:
+    from datetime import UTC, datetime
+
+    from inferlab.records import RequestRecord, RunInfo
+    from inferlab.store import Store
+
+    store = Store()
+    info = RunInfo("run0000abcd", datetime.now(UTC), "http://127.0.0.1:1/v1", "m", label="vLLM A")
+    store.create_run(info)
+    records = [
+        RequestRecord(
+            i,
+            0.0,
+            0.0,
+            True,
+            ttft_ms=100.0 + i,
+            e2e_ms=100.0 + i + 9 * 10.0,
+            chunk_offsets_ms=tuple(100.0 + i + 10.0 * k for k in range(10)),
+            chunk_tokens=(1,) * 10,
+            output_tokens=10,
+            token_count_source="usage",
+        )
+        for i in range(9)
+    ] + [RequestRecord(9, 0.0, 0.0, False, error_class="http_500")]
+    store.add_requests(info.run_id, records)
+    store.finish_run(info.run_id, "completed")
+    at = open_page("quality")
+    at.multiselect(key="q_runs_pick").select("run0000abcd").run()
+    at.button(key="q_runs_add").click().run()
+    assert not at.exception
+    options = decode_table(link_query(at)["options"])[0]
+    added = options[-1]
+    assert added.name == "vLLM A"
+    assert added.ttft_ms == 104.0 and added.tpot_ms == 10.0 and added.output_tokens == 10
+    assert added.error_rate_pct == 10.0 and added.quality_pct is None
+    assert "type in quality and cost" in added.source
