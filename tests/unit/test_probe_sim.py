@@ -38,13 +38,15 @@ def test_role_chunk_skipped_and_multi_token_chunks_counted_by_usage(sim: SimServ
         t = truth[f"{result.info.run_id}-{rec.index}"]
         assert t.role_chunk_sent_ns is not None and len(t.chunk_sent_ns) == 5
         sent_ns = result.anchor_ns + rec.sent_ms * 1e6
-        # Same clock: the sim got the request after we sent it, and each chunk
-        # arrived here after the sim wrote it; the role chunk never set TTFT.
+        # Same clock: the sim got the request after we sent it, and no chunk arrived
+        # here before the sim's deadline for it (the sim stamps its own writes only
+        # after handing them to the socket, so those stamps cannot bound ours).
         assert t.arrival_ns >= sent_ns - 1_000
-        for sent_by_sim, offset_ms in zip(t.chunk_sent_ns, rec.chunk_offsets_ms, strict=True):
-            assert sent_ns + offset_ms * 1e6 >= sent_by_sim - 1_000
+        for due_ns, offset_ms in zip(t.chunk_deadline_ns, rec.chunk_offsets_ms, strict=True):
+            assert sent_ns + offset_ms * 1e6 >= due_ns - 1_000
+        # The role chunk never set TTFT: the first content chunk's deadline bounds it.
         assert rec.ttft_ms is not None
-        assert sent_ns + rec.ttft_ms * 1e6 >= t.chunk_sent_ns[0] - 1_000
+        assert sent_ns + rec.ttft_ms * 1e6 >= t.chunk_deadline_ns[0] - 1_000
 
 
 def test_completions_api(sim: SimServer) -> None:

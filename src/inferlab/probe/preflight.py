@@ -28,7 +28,7 @@ from inferlab.probe.prompts import Prompt
 from inferlab.probe.stream import StreamAccumulator, StreamError
 from inferlab.probe.worker import Target, http_error_message
 
-__all__ = ["PreflightError", "PreflightResult", "preflight", "preflight_sync"]
+__all__ = ["PreflightError", "PreflightResult", "connect_message", "preflight", "preflight_sync"]
 
 PREFLIGHT_TIMEOUT_S = 5.0
 
@@ -43,7 +43,8 @@ class PreflightResult:
     warnings: tuple[str, ...] = field(default=())
 
 
-def _connect_message(url: str, exc: BaseException) -> str:
+def connect_message(url: str, exc: BaseException) -> str:
+    """One line for a failure to reach `url` (refused, DNS, timeout, ...)."""
     error_class, detail = classify_exception(exc, response_started=False)
     shown = endpoint_for_display(url)
     host = urlsplit(url).hostname
@@ -119,7 +120,7 @@ async def preflight(
     except TimeoutError:
         raise PreflightError(f"{shown} did not answer within {timeout_s * 2:g} s") from None
     except httpx.HTTPError as exc:
-        raise PreflightError(scrub(_connect_message(url, exc), secrets)) from None
+        raise PreflightError(scrub(connect_message(url, exc), secrets)) from None
 
 
 def _model_list(r: httpx.Response, shown: str) -> tuple[str, ...]:
@@ -142,6 +143,9 @@ def _credentials_error(shown: str, status: int) -> PreflightError:
         f"{shown} rejected the credentials (HTTP {status}); put the key in an environment "
         "variable and pass --api-key-env VAR"
     )
+
+
+_connect_message = connect_message  # older name, used by inferlab.jobs
 
 
 async def _tiny_request(
