@@ -75,7 +75,9 @@ def default_db_path() -> Path:
     env = os.environ.get("INFERLAB_DB")
     if env:
         return Path(env).expanduser()
-    return _PROJECT_ROOT / "data" / "inferlab.duckdb"
+    # A non-editable install has no project root: use the working directory's data/.
+    root = _PROJECT_ROOT if (_PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd()
+    return root / "data" / "inferlab.duckdb"
 
 
 # One lock per database file and process: DuckDB shares one instance between a
