@@ -490,6 +490,11 @@ with chart_area:
         "Grey points are **dominated**: another option is at least as good on both axes and "
         "better on one. The dotted line joins the Pareto-optimal options."
         + (
+            " Satisfaction is an estimate from the assumption you set in Exercise Q3 below."
+            if "satisfaction_pct" in (x_key, y_key, size_key)
+            else ""
+        )
+        + (
             f" Not plotted (a value on these axes is unknown): {', '.join(missing)}."
             if missing
             else ""

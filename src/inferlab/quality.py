@@ -493,6 +493,12 @@ def rouge_l(prediction: str, reference: str) -> float:
 
     Its tokenizer keeps only ASCII letters and digits, so text in other scripts scores 0.
     """
+    return _rouge_l_cached(prediction, reference)
+
+
+# Repeated answers are common (that is what consistency measures), so scores are memoised.
+@lru_cache(maxsize=65_536)
+def _rouge_l_cached(prediction: str, reference: str) -> float:
     return float(_rouge_scorer().score(reference, prediction)["rougeL"].fmeasure)
 
 
@@ -589,10 +595,13 @@ def score_outputs(outputs: Sequence[QualityOutput]) -> QualityReport:
                 answered.append(o)
         em = [float(exact_match(o.output or "", o.reference)) for o in answered]
         rl = [rouge_l(o.output or "", o.reference) for o in answered]
+        by_prompt: dict[str, list[QualityOutput]] = {}
+        for o in answered:
+            by_prompt.setdefault(o.prompt_id, []).append(o)
         identical: list[float] = []
         pairwise: list[float] = []
         for pid in sorted({o.prompt_id for o in rows}):
-            mine = [o for o in answered if o.prompt_id == pid]
+            mine = by_prompt.get(pid, [])
             texts = [o.output or "" for o in mine]
             row: dict[str, Any] = {
                 "prompt_id": pid,
