@@ -20,6 +20,7 @@ pages = {
         st.Page("pages/cost.py", title="Cost", icon=":material/payments:", url_path="cost"),
     ],
     "Benchmarks": [
+        st.Page("pages/probe.py", title="Probe", icon=":material/network_check:", url_path="probe"),
         st.Page("pages/runs.py", title="Runs", icon=":material/compare_arrows:", url_path="runs"),
     ],
 }

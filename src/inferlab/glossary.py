@@ -10,6 +10,7 @@ __all__ = ["GLOSSARY", "PAGE_TITLES", "Term"]
 PAGE_TITLES = {
     "latency.py": "Latency",
     "runs.py": "Runs",
+    "probe.py": "Probe",
     "throughput.py": "Throughput & capacity",
     "cost.py": "Cost",
     "quality.py": "Quality",

@@ -16,6 +16,7 @@ and instances no running job uses are stopped.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import bisect
 import contextlib
 import re
@@ -28,7 +29,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from inferlab.netpolicy import NetPolicy, TargetError, check_target, load_policy
+import httpx
+
+from inferlab.netpolicy import NetPolicy, TargetError, check_target, load_policy, redirect_refusal
 from inferlab.probe import (
     ConfigError,
     PreflightError,
@@ -38,6 +41,7 @@ from inferlab.probe import (
     preflight,
     run_probe,
 )
+from inferlab.probe.preflight import _connect_message
 from inferlab.records import RequestRecord, RunInfo, RunStatus
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import RunWriter, Store, StoreError, default_db_path
@@ -51,6 +55,7 @@ __all__ = [
     "ProbeJob",
     "SimManager",
     "get_manager",
+    "list_models",
     "probe_simulator_once",
     "ui_message",
 ]
@@ -353,7 +358,10 @@ class ProbeJob:
 class SimManager:
     """The dashboard's own simulated endpoints, one per distinct setting in use."""
 
-    def __init__(self) -> None:
+    def __init__(self, process: bool = True) -> None:
+        # A child process keeps the sim's timing free of this process's GIL (Streamlit
+        # reruns, the probe's own loop); in-thread is for tests that read its truth.
+        self.process = process
         self._lock = threading.Lock()
         self._sims: list[SimServer] = []
 
@@ -378,7 +386,7 @@ class SimManager:
                 else:
                     sim.stop()
             if found is None:
-                found = SimServer(config, host="127.0.0.1", port=0).start()
+                found = SimServer(config, host="127.0.0.1", port=0, process=self.process).start()
                 keep.append(found)
             self._sims = keep
             return found.base_url
@@ -426,10 +434,10 @@ def dashboard_sim_config(
 class JobManager:
     """The process-wide registry of probe jobs (newest first) and the built-in sim."""
 
-    def __init__(self) -> None:
+    def __init__(self, sim_process: bool = True) -> None:
         self._lock = threading.Lock()
         self._jobs: dict[str, ProbeJob] = {}
-        self.sims = SimManager()
+        self.sims = SimManager(process=sim_process)
 
     def sim_url(self, config: SimConfig | None = None) -> str:
         """The built-in simulated endpoint's base URL, started when first needed."""
@@ -557,6 +565,53 @@ class JobManager:
         self.sims.stop_all()
 
 
+def list_models(
+    url: str,
+    api_key: str | None = None,
+    *,
+    policy: NetPolicy | None = None,
+    also_allowed: Iterable[str] = (),
+    timeout_s: float = 5.0,
+) -> tuple[str, ...]:
+    """Model ids the endpoint lists at GET {url}/models; JobError with the reason if it cannot.
+
+    The target is checked against the policy first; redirects are not followed.
+    """
+    try:
+        check_target(url, policy or load_policy(), also_allowed=also_allowed)
+    except TargetError as exc:
+        raise JobError(str(exc)) from None
+    headers = {"Accept": "application/json"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    base = url.strip().rstrip("/")
+    try:
+        with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
+            r = client.get(base + "/models", headers=headers)
+    except httpx.HTTPError as exc:
+        raise JobError(ui_message(_connect_message(url, exc))) from None
+    if r.is_redirect:
+        raise JobError(redirect_refusal(r.status_code, r.headers.get("location")))
+    if r.status_code in (401, 403):
+        raise JobError(
+            f"The endpoint rejected the credentials (HTTP {r.status_code}); check the API key."
+        )
+    if r.status_code != 200:
+        raise JobError(
+            f"The endpoint does not list models (GET /models answered HTTP {r.status_code}); type the model name."
+        )
+    try:
+        data = r.json().get("data")
+    except (ValueError, AttributeError):
+        data = None
+    if not isinstance(data, list):
+        raise JobError(
+            "GET /models did not return an OpenAI model list; the endpoint URL should be the API "
+            "root, e.g. http://host:8000/v1."
+        )
+    return tuple(str(m["id"]) for m in data if isinstance(m, dict) and m.get("id"))
+
+
 _MANAGER: JobManager | None = None
 _MANAGER_LOCK = threading.Lock()
 
@@ -567,6 +622,7 @@ def get_manager() -> JobManager:
     with _MANAGER_LOCK:
         if _MANAGER is None:
             _MANAGER = JobManager()
+            atexit.register(_MANAGER.sims.stop_all)
         return _MANAGER
 
 

@@ -28,7 +28,7 @@ OPEN = NetPolicy()
 
 @pytest.fixture
 def manager() -> Iterator[JobManager]:
-    m = JobManager()
+    m = JobManager(sim_process=False)  # the dashboard's own runs in a child process
     yield m
     m.shutdown()
 

@@ -1,0 +1,460 @@
+"""Probe: measure an endpoint (or the built-in simulator) and watch the run live."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+
+import streamlit as st
+
+from inferlab.charts.probe import live_latency
+from inferlab.jobs import (
+    SIM_MODEL,
+    JobError,
+    JobSnapshot,
+    dashboard_sim_config,
+    get_manager,
+    list_models,
+)
+from inferlab.netpolicy import PolicyError, load_policy
+from inferlab.probe_page import (
+    CHOICE,
+    NUMBER,
+    FormValues,
+    KeySourceError,
+    build_config,
+    defaults,
+    link_problems,
+    resolve_api_key,
+    share_values,
+)
+from inferlab.share import share_url
+from inferlab.store import default_db_path
+
+manager = get_manager()
+if "probe_session" not in st.session_state:
+    st.session_state["probe_session"] = uuid.uuid4().hex
+session_id: str = st.session_state["probe_session"]
+
+
+def secrets_table() -> Mapping[str, object]:
+    """st.secrets as a plain mapping; empty when there is no secrets.toml."""
+    try:
+        return {k: st.secrets[k] for k in st.secrets}
+    except (FileNotFoundError, KeyError, AttributeError, ValueError):
+        return {}
+    except Exception:  # Streamlit raises its own error type for a missing file
+        return {}
+
+
+st.title("Probe an endpoint")
+st.markdown(
+    "Send streaming requests to an OpenAI-compatible endpoint and measure **TTFT**, **TPOT** "
+    "and errors as they happen. The probe runs in the background: switch pages or reload, "
+    "it keeps going and every finished request is saved. Start with the **built-in "
+    "simulator** (no key, no GPU) and check the numbers match its settings."
+)
+
+for message in link_problems({k: st.query_params.get_all(k) for k in st.query_params}):
+    st.warning(message, icon=":material/link_off:")
+
+secrets = secrets_table()
+try:
+    inferlab_secrets = secrets.get("inferlab")
+    policy = load_policy(
+        secrets=inferlab_secrets if isinstance(inferlab_secrets, Mapping) else None
+    )
+except PolicyError as exc:
+    st.error(
+        f"The dashboard's probe settings are broken: {exc}. Fix them and restart.",
+        icon=":material/error:",
+    )
+    st.stop()
+
+
+def number(col: st.delta_generator.DeltaGenerator, name: str, help_text: str, step: float) -> float:
+    p = NUMBER[name]
+    if p.integer:
+        return col.number_input(
+            p.label,
+            min_value=int(p.min_value),
+            max_value=int(p.max_value),
+            value=int(p.default),
+            step=int(step),
+            key=name,
+            bind="query-params",
+            help=help_text,
+        )
+    return col.number_input(
+        p.label,
+        min_value=p.min_value,
+        max_value=p.max_value,
+        value=float(p.default),
+        step=step,
+        key=name,
+        bind="query-params",
+        help=help_text,
+        format="%g",
+    )
+
+
+def choice(name: str, help_text: str) -> str:
+    c = CHOICE[name]
+    value = st.radio(
+        c.label,
+        list(c.options),
+        format_func=lambda v: c.options[v],
+        key=name,
+        bind="query-params",
+        horizontal=True,
+        help=help_text,
+    )
+    return str(value or c.default)
+
+
+form_col, live_col = st.columns([5, 6], gap="large")
+
+with form_col:
+    st.subheader("Set up a probe")
+    with st.container(border=True):
+        target = choice(
+            "target",
+            "The built-in simulator runs inside this dashboard on 127.0.0.1 with the timing "
+            "you set; another endpoint is any OpenAI-compatible server (vLLM, SGLang, TGI, "
+            "a hosted API).",
+        )
+        sim_extra: dict[str, object] = {}
+        key_source = "none"
+        if target == "sim":
+            c1, c2, c3 = st.columns(3)
+            sim_ttft = number(c1, "sim_ttft_ms", "Time the simulator waits before token 1.", 10.0)
+            sim_tpot = number(c2, "sim_tpot_ms", "Time between later tokens.", 1.0)
+            sim_jitter = number(c3, "sim_jitter_ms", "Random ± offset on every gap.", 1.0)
+            c4, c5 = st.columns(2)
+            sim_capacity = number(
+                c4,
+                "sim_capacity",
+                "Streams decoded at once; more requests wait in a queue (their TTFT grows).",
+                1,
+            )
+            sim_growth = number(
+                c5,
+                "sim_growth_ms",
+                "Each extra concurrent stream adds this to TPOT: the latency/throughput trade-off.",
+                0.5,
+            )
+            sim_cfg = dashboard_sim_config(
+                ttft_ms=sim_ttft,
+                tpot_ms=sim_tpot,
+                jitter_ms=sim_jitter,
+                max_batch=int(sim_capacity),
+                tpot_growth_per_stream_ms=sim_growth,
+            )
+            sim_extra = {
+                "sim_ttft_ms": sim_ttft,
+                "sim_tpot_ms": sim_tpot,
+                "sim_jitter_ms": sim_jitter,
+                "sim_capacity": int(sim_capacity),
+                "sim_growth_ms": sim_growth,
+            }
+            current = manager.sims.current()
+            if current is None:
+                st.caption("The simulator starts on a free loopback port when you launch.")
+            elif current[0] == sim_cfg:
+                st.caption(f"Simulator running at `{current[1]}` with these settings.")
+            else:
+                st.caption(
+                    "Launching starts a fresh simulator with these settings; probes still "
+                    "running keep theirs."
+                )
+            url, model, api = "", SIM_MODEL, "chat"
+        else:
+            url = st.text_input(
+                "Endpoint URL",
+                key="url",
+                bind="query-params",
+                placeholder="http://127.0.0.1:8000/v1",
+                help="The API root that /chat/completions and /models hang off, usually ending in /v1.",
+            ).strip()
+            key_source = choice(
+                "key_source",
+                "Where the API key comes from. A typed key stays in this browser session only; "
+                "it is never saved, logged or put in a link.",
+            )
+            if key_source == "field":
+                st.text_input(
+                    "API key",
+                    type="password",
+                    key="api_key_value",
+                    help="Held only in this session's memory.",
+                )
+            elif key_source == "env":
+                st.text_input(
+                    "Environment variable",
+                    key="key_env",
+                    bind="query-params",
+                    placeholder="OPENAI_API_KEY",
+                    help="Read on the dashboard's host; names ending in _API_KEY, _KEY or _TOKEN.",
+                )
+            elif key_source == "secret":
+                st.text_input(
+                    "Entry in [api_keys] of .streamlit/secrets.toml",
+                    key="key_secret",
+                    bind="query-params",
+                    placeholder="openai",
+                )
+            api = choice("api", "Chat: /chat/completions with messages. Completions: /completions.")
+            model = st.text_input(
+                "Model", key="model", bind="query-params", placeholder="the model name it serves"
+            ).strip()
+
+    def current_key() -> str | None:
+        key: str | None = resolve_api_key(
+            key_source,
+            typed=st.session_state.get("api_key_value"),
+            env_name=st.session_state.get("key_env"),
+            secret_name=st.session_state.get("key_secret"),
+            environ=os.environ,
+            secrets=secrets,
+            policy=policy,
+        )
+        return key
+
+    if target == "url" and url:
+        listed: dict[str, tuple[str, ...] | str] = st.session_state.setdefault("listed_models", {})
+        if st.button("List the server's models", icon=":material/list:"):
+            try:
+                listed[url] = list_models(
+                    url, current_key(), policy=policy, also_allowed=manager.own_urls()
+                )
+            except (JobError, KeySourceError) as exc:
+                listed[url] = str(exc)
+        found = listed.get(url)
+        if isinstance(found, str):
+            st.error(found, icon=":material/error:")
+        elif found:
+
+            def pick_model() -> None:
+                st.session_state["model"] = st.session_state["model_pick"]
+
+            st.selectbox(
+                "Models the server lists",
+                found,
+                index=None,
+                key="model_pick",
+                on_change=pick_model,
+                placeholder=f"{len(found)} listed: pick one to fill in Model",
+            )
+        elif found is not None:
+            st.caption("The server lists no models; type the name it serves.")
+
+    with st.container(border=True):
+        load_mode = choice(
+            "load_mode",
+            "Fixed concurrency: N requests always in flight (closed loop). Constant rate / "
+            "Poisson: requests start on a schedule whatever the server does (open loop).",
+        )
+        l1, l2 = st.columns(2)
+        concurrency, rate_rps, max_in_flight = 8, 4.0, 0
+        if load_mode == "concurrency":
+            concurrency = int(number(l1, "concurrency", "Requests in flight at once.", 1))
+        else:
+            rate_rps = number(l1, "rate_rps", "Requests started per second.", 1.0)
+            max_in_flight = int(
+                number(
+                    l2,
+                    "max_in_flight",
+                    f"Most requests open at once; 0 = this dashboard's limit "
+                    f"({policy.limits.max_concurrency}).",
+                    1,
+                )
+            )
+        s1, s2, s3 = st.columns(3)
+        requests = int(number(s1, "requests", "Measured requests; the probe stops after them.", 10))
+        duration_s = number(
+            s2, "duration_s", "Stop after this many seconds too; 0 = no limit.", 10.0
+        )
+        warmup = int(number(s3, "warmup", "Requests sent first and not counted.", 1))
+        p1, p2 = st.columns(2)
+        prompt_tokens = int(number(p1, "prompt_tokens", "Approximate prompt length.", 16))
+        max_tokens = int(number(p2, "max_tokens", "max_tokens of every request.", 16))
+        t1, t2 = st.columns(2)
+        label = t1.text_input(
+            "Label", key="label", bind="query-params", placeholder="e.g. vllm-a100-bs64"
+        )
+        tags = t2.text_input(
+            "Tags", key="tags", bind="query-params", placeholder="comma, separated"
+        )
+
+    form = FormValues(
+        url=url,
+        model=model,
+        api=api,
+        load_mode=load_mode,
+        concurrency=concurrency,
+        rate_rps=rate_rps,
+        max_in_flight=max_in_flight,
+        requests=requests,
+        duration_s=duration_s,
+        warmup=warmup,
+        prompt_tokens=prompt_tokens,
+        max_tokens=max_tokens,
+        label=label,
+        tags=tags,
+    )
+    if st.button("Launch probe", type="primary", icon=":material/play_arrow:", width="stretch"):
+        st.session_state.pop("launch_error", None)
+        try:
+            launch_url = manager.sim_url(sim_cfg) if target == "sim" else url
+            cfg = build_config(
+                FormValues(**{**form.__dict__, "url": launch_url}),
+                None if target == "sim" else current_key(),
+            )
+            with st.spinner("Checking the endpoint…"):
+                job = manager.start(
+                    cfg,
+                    session_id=session_id,
+                    policy=policy,
+                    check_endpoint=target != "sim",
+                    db_path=default_db_path(),
+                )
+        except (JobError, KeySourceError) as exc:
+            st.session_state["launch_error"] = str(exc)
+        except ValueError as exc:  # simulator settings out of range
+            st.session_state["launch_error"] = f"The simulator settings are not usable: {exc}"
+        else:
+            st.session_state["watch"] = job.run_id
+    if "launch_error" in st.session_state:
+        st.error(st.session_state["launch_error"], icon=":material/error:")
+    st.caption(
+        f"Limits on this dashboard: concurrency ≤ {policy.limits.max_concurrency:,}, "
+        f"≤ {policy.limits.max_requests:,} requests and ≤ {policy.limits.max_duration_s:g} s "
+        f"per probe, {policy.limits.max_running_jobs} probes at once per visitor."
+        + (
+            f" Allowed targets: {', '.join(policy.allowed)} and the built-in simulator."
+            if policy.restricted
+            else ""
+        )
+    )
+
+    share_defaults = defaults()
+    values = share_values(form, target, key_source, sim_extra)
+    if target == "url":
+        values["key_env"] = st.session_state.get("key_env") if key_source == "env" else None
+        values["key_secret"] = (
+            st.session_state.get("key_secret") if key_source == "secret" else None
+        )
+    st.markdown(
+        "**Share this setup** — the link reopens the form with these inputs (never the key):"
+    )
+    st.code(
+        share_url(st.context.url or "http://localhost:8501/probe", values, share_defaults),
+        language=None,
+    )
+
+
+def fmt_ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.1f} ms"
+
+
+STATE_TEXT = {
+    "running": ":blue-badge[:material/progress_activity: running]",
+    "completed": ":green-badge[:material/check: completed]",
+    "cancelled": ":orange-badge[:material/stop: cancelled]",
+    "failed": ":red-badge[:material/error: failed]",
+}
+
+
+def cancel_job(run_id: str) -> None:
+    manager.cancel(run_id)
+
+
+def show_job(snap: JobSnapshot, chart: bool) -> None:
+    with st.container(border=True):
+        head, actions = st.columns([3, 1], vertical_alignment="center")
+        title = snap.label or f"run {snap.run_id}"
+        head.markdown(
+            f"**{title}** {STATE_TEXT[snap.state]}  \n"
+            f"`{snap.run_id}` · {snap.endpoint} · {snap.model} · {snap.load}"
+        )
+        if snap.active:
+            actions.button(
+                "Cancel",
+                key=f"cancel_{snap.run_id}",
+                icon=":material/stop:",
+                on_click=cancel_job,
+                args=(snap.run_id,),
+                width="stretch",
+            )
+        else:
+            actions.page_link(
+                "pages/runs.py",
+                label="Open in Runs",
+                icon=":material/open_in_new:",
+                query_params={"runs": snap.run_id},
+            )
+        planned = f" of {snap.planned:,}" if snap.planned else ""
+        if snap.active:
+            text = (
+                "warming up…"
+                if snap.phase == "warmup"
+                else f"{snap.done:,}{planned} requests done, {snap.in_flight} in flight, "
+                f"{snap.elapsed_s:,.1f} s"
+            )
+            st.progress(snap.fraction or 0.0, text=text)
+        m = st.columns(6)
+        m[0].metric("Done", f"{snap.done:,}")
+        m[1].metric("Failed", f"{snap.failed:,}")
+        m[2].metric("TTFT p50", fmt_ms(snap.ttft_p50_ms))
+        m[3].metric("TTFT p95", fmt_ms(snap.ttft_p95_ms))
+        m[4].metric("TPOT p50", fmt_ms(snap.tpot_p50_ms))
+        m[5].metric("TPOT p95", fmt_ms(snap.tpot_p95_ms))
+        if snap.error:
+            st.error(snap.error, icon=":material/error:")
+        elif snap.state == "cancelled":
+            st.caption(f"Cancelled after {snap.done:,} requests; they are saved.")
+        elif snap.state == "completed" and not snap.saved:
+            st.caption("Saved to a spool file; it enters the database as soon as it is free.")
+        if chart and snap.points:
+            st.plotly_chart(
+                live_latency(snap.points),
+                width="stretch",
+                key=f"live_{snap.run_id}",
+                config={"displayModeBar": False},
+            )
+        elif chart and snap.active:
+            st.caption("The chart fills in as requests finish.")
+
+
+jobs = manager.jobs()
+any_active = any(j.active for j in jobs)
+
+
+@st.fragment(run_every=1.0 if any_active else None)
+def live() -> None:
+    snaps = [j.snapshot() for j in manager.jobs()]
+    seen: set[str] = st.session_state.setdefault("active_seen", set())
+    now_active = {s.run_id for s in snaps if s.active}
+    if seen - now_active or (now_active and not any_active):
+        st.session_state["active_seen"] = now_active
+        st.rerun()  # a probe started or ended: refresh the whole page (and the timer)
+    st.session_state["active_seen"] = now_active
+    if not snaps:
+        st.info(
+            "No probe has run on this dashboard since it started. Set one up on the left "
+            "and press **Launch probe**; its progress appears here.",
+            icon=":material/info:",
+        )
+        return
+    watch = st.session_state.get("watch")
+    chart_id = watch if any(s.run_id == watch for s in snaps) else snaps[0].run_id
+    for snap in snaps[:6]:
+        show_job(snap, chart=snap.run_id == chart_id)
+    if len(snaps) > 6:
+        st.caption(f"{len(snaps) - 6} older probes are in the Runs page.")
+
+
+with live_col:
+    st.subheader("Probes on this dashboard")
+    live()
