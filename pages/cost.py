@@ -302,7 +302,11 @@ with self_col:
             )
         )
 
-    with st.expander("Take the throughput from a stored run", icon=":material/database:"):
+    with st.expander(
+        "Take the throughput from a stored run",
+        icon=":material/database:",
+        expanded=query_text(RUN_PARAM) is not None,
+    ):
         try:
             store = Store()
             runs = list_run_choices(store)
