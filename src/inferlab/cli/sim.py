@@ -58,6 +58,13 @@ def register(subparsers: Any) -> None:
         help="require `Authorization: Bearer <key>` with the key read from this variable",
     )
     net.add_argument("--access-log", action="store_true", help="log one line per request")
+    net.add_argument(
+        "--truth-limit",
+        type=int,
+        metavar="N",
+        default=10_000,
+        help="requests kept for GET /sim/truth (10000; 0 = none, saves memory on long runs)",
+    )
     timing = p.add_argument_group("timing")
     timing.add_argument(
         "--model", metavar="NAME", default="inferlab-sim", help="model name (default inferlab-sim)"
@@ -184,6 +191,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
             answers=answers,
             answer_accuracy=args.answer_accuracy,
             answer_determinism=args.answer_determinism,
+            truth_limit=args.truth_limit,
         )
     except ValueError as exc:
         # Field names map to flags: ttft_ms -> --ttft-ms.

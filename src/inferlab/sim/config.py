@@ -74,7 +74,7 @@ class SimConfig:
     answers: Mapping[str, str] | None = field(default=None, hash=False)
     answer_accuracy: float = 1.0
     answer_determinism: float = 1.0
-    truth_limit: int = 100_000
+    truth_limit: int = 10_000  # requests kept in the ground-truth log (~12 KB per 128 tokens)
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
