@@ -34,7 +34,7 @@ def test_two_probe_processes_and_a_bulk_writer_lose_nothing(tmp_path: Path) -> N
     procs = [
         _start("spool", str(db), "probe-a", "300"),
         _start("spool", str(db), "probe-b", "300"),
-        _start("bulk", str(db), "import", "15", "50"),
+        _start("bulk", str(db), "import", "8", "50"),
     ]
     # Meanwhile this process (the "dashboard") keeps reading the store.
     while any(p.poll() is None for p in procs):
@@ -43,12 +43,12 @@ def test_two_probe_processes_and_a_bulk_writer_lose_nothing(tmp_path: Path) -> N
         _finish(p)
     store = Store(db)
     runs = store.list_runs().set_index("run_id")
-    assert len(runs) == 2 + 15
+    assert len(runs) == 2 + 8
     for run_id in ("probe-a", "probe-b"):
         assert runs.loc[run_id, "status"] == "completed"
         assert [r.index for r in store.records(run_id)] == list(range(300))
         assert store.summary(run_id).failed == len([i for i in range(300) if i % 7 == 3])
-    for r in range(15):
+    for r in range(8):
         assert runs.loc[f"import-{r}", "requests"] == 50
     assert not [p for p in store.spool_dir.iterdir() if not p.name.startswith(".")]
 
@@ -85,7 +85,7 @@ def test_writer_close_while_another_process_holds_the_file_defers_to_next_open(
     writer = store.run_writer(make_info("deferred"))
     for i in range(20):
         writer.add(make_record(i))
-    holder = _start("hold", str(db), "3")
+    holder = _start("hold", str(db), "2")
     assert holder.stdout is not None
     assert holder.stdout.readline().strip() == "locked"
     assert writer.close("cancelled") is False  # file busy: the spool stays on disk
@@ -108,3 +108,19 @@ def test_a_live_run_is_listed_as_running_with_its_records_so_far(tmp_path: Path)
     writer.close("completed")
     assert store.run_status("live") == "completed"
     assert store.summary("live").requests == 6
+
+
+def test_a_probe_starts_and_saves_while_another_process_holds_the_file(tmp_path: Path) -> None:
+    db = tmp_path / "held.duckdb"
+    store = Store(db, busy_timeout_s=0.2)
+    holder = _start("hold", str(db), "2")
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "locked"
+    writer = store.run_writer(make_info("while-held"))  # no database needed to start
+    for i in range(30):
+        writer.add(make_record(i))
+    assert writer.close("completed") is False
+    _finish(holder)
+    after = Store(db)
+    assert after.run_status("while-held") == "completed"
+    assert [r.index for r in after.records("while-held")] == list(range(30))

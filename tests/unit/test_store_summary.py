@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -15,15 +14,11 @@ from inferlab.store import Slo, Store
 from inferlab.summary import RunSummary, Stats, summarize
 from tests.unit.store_helpers import make_info, make_record
 
-_DB_DIR = Path(tempfile.mkdtemp(prefix="inferlab-sql-vs-python-"))
-_STORE: Store | None = None
 
-
-def _store() -> Store:
-    global _STORE
-    if _STORE is None:
-        _STORE = Store(_DB_DIR / "h.duckdb")
-    return _STORE
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """One database for all generated examples (each example is its own run)."""
+    return Store(tmp_path_factory.mktemp("sql-vs-python") / "h.duckdb")
 
 
 def _close(a: float | None, b: float | None, scale: float) -> bool:
@@ -109,9 +104,9 @@ slos = st.one_of(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(recs=runs(), slo=slos)
 def test_sql_summary_equals_python_reference_on_generated_runs(
-    recs: list[RequestRecord], slo: Slo | None
+    shared_store: Store, recs: list[RequestRecord], slo: Slo | None
 ) -> None:
-    store = _store()
+    store = shared_store
     run_id = uuid.uuid4().hex
     store.create_run(make_info(run_id))
     store.add_requests(run_id, recs)

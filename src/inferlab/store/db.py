@@ -669,7 +669,13 @@ class RunWriter:
             raise StoreError(
                 f"run id {info.run_id!r} must be 1-128 letters, digits, '.', '_', ':' or '-'"
             )
-        if store.get_run(info.run_id) is not None:
+        # The database may be busy for a while: check for a duplicate id briefly,
+        # then rely on the spool alone (saving must not depend on the database).
+        quick = min(store.busy_timeout_s, 2.0)
+        exists = False
+        with contextlib.suppress(StoreBusyError):
+            exists = Store(store.path, busy_timeout_s=quick).get_run(info.run_id) is not None
+        if exists:
             raise StoreError(f"run {info.run_id!r} already exists in {store.path}")
         self.store = store
         self.run_id = info.run_id
