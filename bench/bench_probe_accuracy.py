@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
+import time
 
 from inferlab.probe import MemorySink, ProbeConfig, run_probe
 from inferlab.sim import SimConfig, SimServer
@@ -54,7 +56,9 @@ def measure(sim: SimServer, concurrency: int, requests: int) -> dict[str, float]
         timeout_s=120,
     )
     sink = MemorySink()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     result = asyncio.run(run_probe(cfg, sink))
+    cpu_share = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
     truth = {t.client_request_id: t for t in sim.truth()}
     ttft_err: list[float] = []
     tpot_err: list[float] = []
@@ -80,6 +84,7 @@ def measure(sim: SimServer, concurrency: int, requests: int) -> dict[str, float]
         "lag_p99": pct(sim_lag, 99),
         "queue_p99": pct([r.client_queue_ms for r in sink.records], 99),
         "ttft_p50_ms": statistics.median(r.ttft_ms for r in sink.records if r.ttft_ms),
+        "cpu_share": cpu_share,
     }
 
 
@@ -90,10 +95,12 @@ def main() -> None:
     cfg = SimConfig(ttft_ms=200, tpot_ms=20, max_batch=512, default_max_tokens=MAX_TOKENS)
     where = "a thread of this process" if args.thread else "a separate process"
     with SimServer(cfg, process=not args.thread) as sim:
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"sim in {where}: TTFT 200 ms, TPOT 20 ms, {MAX_TOKENS} output tokens")
+        print(f"load average before: {load} ({os.cpu_count()} CPUs)")
         print(
             "   c  reqs | |TTFT err| p50    p99 | |TPOT err| p50    p99 | "
-            "sim lag p50    p99 | measured TTFT p50 | client queue p99"
+            "sim lag p50    p99 | measured TTFT p50 | client queue p99 | client CPU"
         )
         for concurrency, requests in STEPS:
             m = measure(sim, concurrency, requests)
@@ -101,7 +108,7 @@ def main() -> None:
                 f"{concurrency:4d} {m['ok']:5.0f} | {m['ttft_p50']:8.3f} ms {m['ttft_p99']:6.2f} | "
                 f"{m['tpot_p50']:8.4f} ms {m['tpot_p99']:6.4f} | "
                 f"{m['lag_p50']:7.3f} ms {m['lag_p99']:6.2f} | {m['ttft_p50_ms']:13.2f} ms | "
-                f"{m['queue_p99']:10.3f} ms",
+                f"{m['queue_p99']:10.3f} ms | {m['cpu_share']:6.1%}",
                 flush=True,
             )
 

@@ -83,6 +83,7 @@ def engine(url: str, concurrency: int, requests: int) -> dict[str, float]:
         "cpu_s": cpu,
         "cpu_share": cpu / wall,
         "chunks_per_s": sink.ok * MAX_TOKENS / wall,
+        "cpu_us_per_chunk": cpu / max(sink.ok * MAX_TOKENS, 1) * 1e6,
         "queue_p99_ms": q[int(0.99 * (len(q) - 1))] if q else float("nan"),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -114,13 +115,14 @@ def main() -> None:
     sim, url = start_sim()
     try:
         print(f"sim: separate process at {url}; TTFT 200 ms, TPOT 20 ms, {MAX_TOKENS} tokens")
-        # 1,000 streams first, so the c=64 RSS figure below is this process's
-        # peak including that run (ru_maxrss never goes down): report both honestly.
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"load average before: {load} ({os.cpu_count()} CPUs)")
+        # c=64 first: ru_maxrss never goes down, so the c=1000 peak includes it.
         r = engine(url, 64, 320)
         print(
             f"engine c=64, 320 requests: {r['ok']:.0f} ok / {r['failed']:.0f} failed in "
             f"{r['wall_s']:.1f} s; CPU {r['cpu_s']:.2f} s = {r['cpu_share']:.1%} of a core "
-            f"({r['chunks_per_s']:,.0f} chunks/s); peak RSS {r['peak_rss_mib']:.1f} MiB; "
+            f"({r['chunks_per_s']:,.0f} chunks/s, {r['cpu_us_per_chunk']:.0f} us CPU each); peak RSS {r['peak_rss_mib']:.1f} MiB; "
             f"client queue p99 {r['queue_p99_ms']:.2f} ms"
         )
         c = cli(url, 64, 320)
@@ -133,7 +135,7 @@ def main() -> None:
         print(
             f"engine c=1000, 1000 requests: {r['ok']:.0f} ok / {r['failed']:.0f} failed in "
             f"{r['wall_s']:.1f} s; CPU {r['cpu_s']:.2f} s = {r['cpu_share']:.1%} of a core "
-            f"({r['chunks_per_s']:,.0f} chunks/s); peak RSS {r['peak_rss_mib']:.1f} MiB; "
+            f"({r['chunks_per_s']:,.0f} chunks/s, {r['cpu_us_per_chunk']:.0f} us CPU each); peak RSS {r['peak_rss_mib']:.1f} MiB; "
             f"client queue p99 {r['queue_p99_ms']:.2f} ms"
         )
         if r["ok"] != 1000:
