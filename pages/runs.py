@@ -118,9 +118,9 @@ def scatter_view(
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def sweep_view(
-    db: str, keys: tuple[tuple[str, str], ...], slo: compare.Slo, target: float, knee_metric: str
+    db: str, keys: tuple[tuple[str, str], ...], slo: compare.Slo, target: float
 ) -> compare.SweepAnalysis:
-    return compare.sweep_analysis(runs_for(db, keys), slo, target=target, knee_metric=knee_metric)
+    return compare.sweep_analysis(runs_for(db, keys), slo, target=target)
 
 
 def refresh() -> None:
@@ -324,9 +324,10 @@ st.table(
 )
 st.caption(
     "Each cell: value · change vs the baseline in % (absolute) · 95% bootstrap confidence "
-    "interval of the change (2,000 resamples of each run's requests, seeded). Green = better, "
-    "red = worse, grey = the interval includes 0, so the change may be noise. Latencies: "
-    "completed requests; error rate: all requests; warm-up excluded."
+    "interval of the change (2,000 resamples of each run's requests, seeded; for requests/s, "
+    "tokens/s and errors the run's duration is held fixed). Green = better, red = worse, "
+    "grey = the interval includes 0, so the change may be noise. Latencies: completed "
+    "requests; error rate: all requests; warm-up excluded."
 )
 
 # -- charts --------------------------------------------------------------------------------
@@ -494,24 +495,25 @@ if groups.empty:
 else:
     selected_groups = [g for g in groups.index if set(groups[g]) & set(selected)]
     group_options = list(groups.index)
-    g1, g2 = st.columns([3, 1])
-    group = g1.selectbox(
+
+    def group_label(g: str) -> str:
+        steps = [rows_by_id[r] for r in groups[g]]
+        loads = sorted(float(r.get("load_value") or 0) for r in steps)
+        first = steps[-1]
+        return (
+            f"{first.get('label') or 'sweep'} · {first.get('model')} · {first.get('load_mode')} "
+            f"{loads[0]:g}–{loads[-1]:g} · {len(steps)} steps ({g})"
+        )
+
+    group = st.selectbox(
         "Sweep (run group)",
         group_options,
         index=group_options.index(selected_groups[0]) if selected_groups else 0,
-        format_func=lambda g: f"{g} ({len(groups[g])} steps)",
+        format_func=group_label,
         key="sweep_group",
     )
-    knee_metric = g2.selectbox(
-        "Knee of",
-        ["tpot_p99", "tpot_p50", "ttft_p99", "ttft_p50"],
-        format_func=lambda k: k.replace("_", " ").upper().replace(" P", " p"),
-        key="knee_metric",
-    )
-    gids = [rid for rid in groups[group]][: 4 * compare.MAX_COMPARE]
-    sweep = sweep_view(
-        DB, tuple((rid, version(rid)) for rid in gids), slo, slo_target / 100, knee_metric
-    )
+    gids = list(groups[group])[: 4 * compare.MAX_COMPARE]
+    sweep = sweep_view(DB, tuple((rid, version(rid)) for rid in gids), slo, slo_target / 100)
     st.plotly_chart(
         charts.sweep_figure(sweep, ttft_limit_ms=slo.ttft_ms, tpot_limit_ms=slo.tpot_ms),
         width="stretch",
@@ -519,18 +521,27 @@ else:
     sentences = []
     if sweep.knee is not None:
         k = sweep.points[sweep.knee]
+        after = sweep.points[sweep.knee + 1] if sweep.knee + 1 < len(sweep.points) else None
         sentences.append(
-            f"**Knee** at load {k.load_value:g} ({k.output_tps:,.0f} output tokens/s): beyond "
-            f"it {knee_metric.split('_')[0].upper()} {knee_metric.split('_')[1]} grows much faster "
-            "than throughput."
+            f"**Knee** at load {k.load_value:g} ({k.output_tps:,.0f} output tokens/s): "
+            "beyond it more load adds little throughput and mostly waiting"
+            + (
+                f" (at load {after.load_value:g}: {after.output_tps:,.0f} tokens/s, "
+                f"TTFT p99 {after.ttft_p99_ms:,.0f} ms vs {k.ttft_p99_ms:,.0f} ms)."
+                if after is not None
+                else "."
+            )
         )
     else:
-        sentences.append("No knee: latency grows evenly with throughput over this sweep.")
+        sentences.append(
+            "No knee: throughput grows steadily with load over this sweep; sweep higher loads "
+            "to find where it saturates."
+        )
     if slo.is_set:
         if sweep.best_under_slo is not None:
             b = sweep.points[sweep.best_under_slo]
             sentences.append(
-                f"**Highest load meeting the SLO** ({slo.describe()}, {slo_target:g}% of "
+                f"**Highest load meeting the SLO** ({slo.describe()} for {slo_target:g}% of "
                 f"requests): {b.load_value:g}, {b.output_tps:,.0f} output tokens/s."
             )
         else:
@@ -539,8 +550,9 @@ else:
         sentences.append("Set SLO limits above to find the highest load that meets them.")
     st.markdown("  \n".join(sentences))
     st.caption(
-        "Knee method (Kneedle): both axes are scaled to 0–1 over the sweep; the knee is the "
-        "step farthest below the straight line from the first to the last step."
+        "Knee method (Kneedle, Satopää et al. 2011): output tokens/s against load (load on a "
+        "log scale), both scaled to 0–1; the knee is the step farthest above the straight line "
+        "from the first to the last step — where throughput stops growing."
     )
 
 # -- Little's law --------------------------------------------------------------------------
@@ -596,4 +608,5 @@ st.code(
         },
     ),
     language=None,
+    wrap_lines=True,
 )

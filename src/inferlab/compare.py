@@ -39,6 +39,7 @@ __all__ = [
     "SweepAnalysis",
     "SweepPoint",
     "bootstrap_delta_ci",
+    "bootstrap_rate_delta_ci",
     "compare_table",
     "delta",
     "evaluate_conditions",
@@ -485,6 +486,47 @@ def bootstrap_delta_ci(
     return lo, hi
 
 
+def _rate_draws(run: RunRequests, key: str, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap draws of a run's rps, output_tps or error_rate, the duration held fixed.
+
+    Resampling the n requests with replacement makes the completed count
+    Binomial(n, share completed), drawn exactly; the resampled token total is
+    drawn from its normal approximation (mean n x mean, variance n x variance of
+    each request's output tokens, 0 for failures).
+    """
+    n = run.n
+    if n == 0:
+        return np.full(resamples, np.nan)
+    if key == "output_tps":
+        tokens = np.where(run.ok, np.nan_to_num(run.output_tokens), 0.0)
+        total = rng.normal(n * tokens.mean(), math.sqrt(n * tokens.var()), resamples)
+        out: np.ndarray = total / run.duration_s()
+        return out
+    completed = rng.binomial(n, float(run.ok.mean()), resamples).astype(float)
+    out = completed / run.duration_s() if key == "rps" else 100.0 * (n - completed) / n
+    return out
+
+
+def bootstrap_rate_delta_ci(
+    baseline: RunRequests,
+    candidate: RunRequests,
+    key: str,
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """95% bootstrap CI of the change in rps, output_tps or error_rate (see _rate_draws)."""
+    rng = np.random.default_rng(seed)
+    diffs = _rate_draws(candidate, key, resamples, rng) - _rate_draws(baseline, key, resamples, rng)
+    if np.isnan(diffs).any():
+        return (math.nan, math.nan)
+    diffs.sort()
+    alpha = (1 - level) / 2
+    lo, hi = _sorted_percentiles(diffs, (100 * alpha, 100 * (1 - alpha)))
+    return lo, hi
+
+
 def compare_table(
     runs: Sequence[RunRequests],
     baseline_id: str,
@@ -522,6 +564,12 @@ def compare_table(
                     resamples=resamples,
                     seed=seed + 1000 * i + spec.pct,
                     presorted=True,
+                )
+                if not math.isnan(lo):
+                    ci = (lo, hi)
+            elif run.run_id != baseline_id:
+                lo, hi = bootstrap_rate_delta_ci(
+                    base, run, spec.key, resamples=resamples, seed=seed + 1000 * i + 7
                 )
                 if not math.isnan(lo):
                     ci = (lo, hi)
@@ -650,20 +698,21 @@ class SweepPoint:
 @dataclass(frozen=True)
 class SweepAnalysis:
     points: tuple[SweepPoint, ...]  # sorted by load
-    knee: int | None  # index into points
+    knee: int | None  # index into points: where throughput stops growing with load
     best_under_slo: int | None  # highest load whose attainment >= target
-    knee_metric: str
     target: float
 
 
-def knee_index(x: Sequence[float], y: Sequence[float]) -> int | None:
-    """The knee of an increasing latency (y) vs throughput (x) curve, or None.
+def knee_index(
+    x: Sequence[float], y: Sequence[float], curve: Literal["convex", "concave"] = "convex"
+) -> int | None:
+    """The knee of an increasing curve, or None.
 
-    Method (Kneedle, Satopää et al. 2011): scale both axes to [0, 1] over the
-    sweep, draw the straight line from the first to the last point, and take the
-    point that lies farthest below it — where latency stops growing slowly with
-    throughput and starts to shoot up. Needs at least 3 points; None when no
-    point lies below the line (the curve does not bend upward).
+    Method (Kneedle, Satopää et al. 2011): scale both axes to [0, 1], draw the
+    straight line from the first to the last point, and take the point farthest
+    below it for a convex curve (latency that starts to shoot up) or farthest
+    above it for a concave one (throughput that stops growing). Needs at least 3
+    points; None when no point lies on the bending side of the line.
     """
     xs = np.asarray(x, dtype=float)
     ys = np.asarray(y, dtype=float)
@@ -679,10 +728,11 @@ def knee_index(x: Sequence[float], y: Sequence[float]) -> int | None:
     xn = (xs - xs.min()) / xr
     yn = (ys - ys.min()) / yr
     x0, y0, x1, y1 = xn[0], yn[0], xn[-1], yn[-1]
-    # Signed distance below the chord (positive = below), up to a constant factor.
-    below = (y0 + (y1 - y0) * (xn - x0) / (x1 - x0) if x1 != x0 else y0) - yn
-    i = int(np.argmax(below))
-    return int(positions[i]) if below[i] > 1e-9 else None
+    chord = y0 + (y1 - y0) * (xn - x0) / (x1 - x0) if x1 != x0 else np.full(xn.size, y0)
+    # Vertical distance to the chord, positive on the bending side.
+    bend = chord - yn if curve == "convex" else yn - chord
+    i = int(np.argmax(bend))
+    return int(positions[i]) if bend[i] > 1e-9 else None
 
 
 def sweep_analysis(
@@ -690,9 +740,14 @@ def sweep_analysis(
     slo: Slo | None = None,
     *,
     target: float = 0.95,
-    knee_metric: str = "tpot_p99",
 ) -> SweepAnalysis:
-    """One point per sweep step (sorted by load), the knee and the highest load meeting the SLO."""
+    """One point per sweep step (sorted by load), the knee and the highest load meeting the SLO.
+
+    The knee is where output tokens/s stops growing with load: Kneedle on the
+    concave curve of output TPS against load (load on a log scale when every
+    step is positive, as sweeps usually double the load). Past it, more load
+    only adds queueing: latency rises while throughput stays flat.
+    """
     pts: list[SweepPoint] = []
     for run in sorted(runs, key=lambda r: (r.load_value, r.run_id)):
         m = run_metrics(run)
@@ -715,13 +770,14 @@ def sweep_analysis(
                 meets,
             )
         )
-    key = f"{knee_metric}_ms"
-    knee = knee_index([p.output_tps for p in pts], [getattr(p, key) for p in pts])
+    loads = np.array([p.load_value for p in pts], dtype=float)
+    xs = np.log2(loads) if loads.size and np.all(loads > 0) else loads
+    knee = knee_index(list(xs), [p.output_tps for p in pts], curve="concave")
     best = None
     for i, p in enumerate(pts):
         if p.meets_slo:
             best = i
-    return SweepAnalysis(tuple(pts), knee, best, knee_metric, target)
+    return SweepAnalysis(tuple(pts), knee, best, target)
 
 
 # --------------------------------------------------------------------------- Little's law

@@ -288,7 +288,8 @@ def wide_delta_table(table: pd.DataFrame, baseline_id: str) -> DeltaView:
             ci_low, ci_high = row.ci_low, row.ci_high
             has_ci = ci_low is not None and not (isinstance(ci_low, float) and math.isnan(ci_low))
             if has_ci:
-                parts.append(f"CI {ci_low:+,.1f}…{ci_high:+,.1f}")
+                digits = 1 if spec.unit == "ms" else 2
+                parts.append(f"CI {ci_low:+,.{digits}f}…{ci_high:+,.{digits}f}")
             text[headers[r]].append(" · ".join(parts))
             if row.is_better is None or (isinstance(row.is_better, float)):
                 colors[headers[r]].append("")

@@ -87,7 +87,8 @@ def test_sweep_figure_marks_knee_and_slo() -> None:
         )
         for i, (c, tps) in enumerate([(1, 50.0), (2, 95.0), (4, 180.0), (8, 200.0)])
     )
-    fig = sweep_figure(SweepAnalysis(pts, 2, 2, "tpot_p99", 0.95), tpot_limit_ms=60)
+    fig = sweep_figure(SweepAnalysis(pts, 2, 2, 0.95), tpot_limit_ms=60)
     names = [t.name for t in fig.data]
-    assert "knee (c=4)" in names
+    assert "knee: throughput stops growing (c=4, load 4)" in names
+    assert "highest load meeting the SLO (c=4)" in names
     assert fig.layout.xaxis.title.text == "Output tokens/s"

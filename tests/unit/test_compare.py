@@ -180,6 +180,24 @@ def test_bootstrap_ci_is_seeded_and_separates_a_real_shift_from_noise() -> None:
     assert lo2 < 10 < hi2 and lo2 > 0
 
 
+def test_rate_ci_tells_one_extra_error_from_a_real_error_increase() -> None:
+    def run(run_id: str, n: int, failures: int) -> RunRequests:
+        recs = [ok(i, i * 100.0, 50.0, 500.0, 10, (50.0, 500.0)) for i in range(n)]
+        for i in range(failures):
+            recs[i * (n // failures)] = dataclasses.replace(
+                recs[i * (n // failures)], ok=False, ttft_ms=None, e2e_ms=None
+            )
+        return RunRequests.from_frame(run_id, frame(recs))
+
+    table = compare_table([run("a", 80, 1), run("b", 80, 2), run("c", 1000, 50)], "a")
+    err = {r["run_id"]: r for r in table[table.metric == "error_rate"].to_dict("records")}
+    assert err["b"]["value"] == 2.5 and err["b"]["significant"] is False
+    assert err["c"]["value"] == 5.0 and err["c"]["significant"] is True
+    assert float(err["c"]["ci_low"]) < 5.0 - 1.25 < float(err["c"]["ci_high"])
+    rps = {r["run_id"]: r for r in table[table.metric == "rps"].to_dict("records")}
+    assert float(rps["b"]["ci_low"]) < float(rps["b"]["abs_delta"]) < float(rps["b"]["ci_high"])
+
+
 def test_slo_attainment_goodput_and_misses() -> None:
     res = slo_result(example(), Slo(ttft_ms=250, tpot_ms=150))
     # r0, r1 meet; r2 misses TTFT (300) and TPOT (190); r3 failed
@@ -196,6 +214,10 @@ def test_knee_of_a_hockey_stick() -> None:
     assert knee_index([10, 20, 30, 40, 50], [10, 11, 12, 20, 60]) == 3
     assert knee_index([1, 2, 3, 4], [1, 2, 3, 4]) is None  # straight line
     assert knee_index([1, 2], [1, 5]) is None  # too few points
+    # concave: throughput 55, 105, 176, 275, 395, 398, 395 at log2 load 0..6 -> normalised
+    # above-chord distance is largest at the 5th step (load 16), where it stops growing
+    tps = [55, 105, 176, 275, 395, 398, 395]
+    assert knee_index([0, 1, 2, 3, 4, 5, 6], tps, curve="concave") == 4
 
 
 def test_sweep_analysis_orders_by_load_and_finds_highest_load_meeting_slo() -> None:
@@ -210,6 +232,19 @@ def test_sweep_analysis_orders_by_load_and_finds_highest_load_meeting_slo() -> N
     assert sweep.best_under_slo == 2  # load 4 is the last with TTFT <= 200
     assert [p.meets_slo for p in sweep.points] == [True, True, True, False]
     assert sweep.points[3].tpot_p50_ms == pytest.approx(160)
+
+
+def test_sweep_knee_is_where_throughput_stops_growing() -> None:
+    # one 10-token request per step; E2E chosen so output TPS is 55, 105, ... 395 tokens/s
+    runs = []
+    for load, tps in zip((1, 2, 4, 8, 16, 32, 64), (55, 105, 176, 275, 395, 398, 395), strict=True):
+        e2e = 10_000 / tps
+        recs = [ok(0, 0.0, 50.0, e2e, 10, (50.0, e2e))]
+        runs.append(RunRequests.from_frame(f"c{load}", frame(recs), load_value=load))
+    sweep = sweep_analysis(runs)
+    assert [round(p.output_tps) for p in sweep.points] == [55, 105, 176, 275, 395, 398, 395]
+    assert sweep.knee is not None and sweep.points[sweep.knee].load_value == 16
+    assert sweep.best_under_slo is None  # no SLO set
 
 
 def test_little_law_agrees_when_all_requests_complete_and_flags_held_slots() -> None:

@@ -337,8 +337,8 @@ def sweep_figure(
 ) -> go.Figure:
     """Output tokens/s against TTFT (left) and TPOT (right), p50 and p99, one point per step.
 
-    The knee (of the metric the analysis used) and the highest load that still
-    meets the SLO are marked; SLO limits are dashed lines.
+    The knee (where throughput stops growing with load) and the highest load
+    that still meets the SLO are marked; SLO limits are dotted lines.
     """
     pts = sweep.points
     fig = make_subplots(
@@ -379,22 +379,23 @@ def sweep_figure(
             )
         fig.update_xaxes(title_text="Output tokens/s", row=1, col=col, rangemode="tozero")
         fig.update_yaxes(title_text=f"{metric.upper()} (ms)", row=1, col=col, rangemode="tozero")
-    knee_metric = sweep.knee_metric.split("_")[0]
     if sweep.knee is not None:
         k = pts[sweep.knee]
-        col = 1 if knee_metric == "ttft" else 2
-        fig.add_trace(
-            go.Scatter(
-                x=[k.output_tps],
-                y=[getattr(k, f"{sweep.knee_metric}_ms")],
-                mode="markers",
-                marker={"symbol": "star", "size": 16, "color": "#222"},
-                name=f"knee ({k.label})",
-                hovertemplate="knee: %{x:.4g} tokens/s<extra></extra>",
-            ),
-            row=1,
-            col=col,
-        )
+        for col, metric in ((1, "ttft"), (2, "tpot")):
+            fig.add_trace(
+                go.Scatter(
+                    x=[k.output_tps],
+                    y=[getattr(k, f"{metric}_p99_ms")],
+                    mode="markers",
+                    marker={"symbol": "star", "size": 16, "color": "#222"},
+                    name=f"knee: throughput stops growing ({k.label}, load {k.load_value:g})",
+                    legendgroup="knee",
+                    showlegend=col == 1,
+                    hovertemplate="knee: %{x:.4g} tokens/s<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
     if sweep.best_under_slo is not None:
         b = pts[sweep.best_under_slo]
         for col in (1, 2):

@@ -156,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
         if not math.isnan(r.pct_delta):
             change += f" ({r.pct_delta:+.1f}%)"
         has_ci = r.ci_low is not None and not math.isnan(r.ci_low)
-        ci = f"{r.ci_low:+,.1f} … {r.ci_high:+,.1f}" if has_ci else ""
+        digits = 1 if spec.unit == "ms" else 2
+        ci = f"{r.ci_low:+,.{digits}f} … {r.ci_high:+,.{digits}f}" if has_ci else ""
         if r.is_better is None:
             verdict = "[dim]same[/]"
         elif has_ci and not r.significant:
@@ -175,8 +176,9 @@ def run(args: argparse.Namespace) -> int:
         )
     console.print(t)
     console.print(
-        "[dim]CI: 95% bootstrap interval of the change (2,000 resamples, seeded); "
-        "'within noise' when it includes 0.[/]"
+        "[dim]CI: 95% bootstrap interval of the change (2,000 resamples of each run's "
+        "requests, seeded; run durations held fixed for rates); 'within noise' when it "
+        "includes 0.[/]"
     )
     for g in results:
         style = "red" if g.tripped else "green"
