@@ -113,7 +113,7 @@ def test_a_live_run_is_listed_as_running_with_its_records_so_far(tmp_path: Path)
 def test_a_probe_starts_and_saves_while_another_process_holds_the_file(tmp_path: Path) -> None:
     db = tmp_path / "held.duckdb"
     store = Store(db, busy_timeout_s=0.2)
-    holder = _start("hold", str(db), "2")
+    holder = _start("hold", str(db), "4")
     assert holder.stdout is not None
     assert holder.stdout.readline().strip() == "locked"
     writer = store.run_writer(make_info("while-held"))  # no database needed to start

@@ -684,7 +684,7 @@ class RunWriter:
         self.ingested = False
         # Make the run visible as `running` now if the file is free; else the next open does.
         with contextlib.suppress(StoreBusyError):
-            Store(store.path, busy_timeout_s=1.0)
+            Store(store.path, busy_timeout_s=min(quick, 1.0))
 
     @property
     def count(self) -> int:
