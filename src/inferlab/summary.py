@@ -105,6 +105,13 @@ class RunSummary:
     e2e_ms: Stats = Stats()
     client_queue_ms: Stats = Stats()
 
+    @property
+    def error_rate_by_class(self) -> dict[str, float]:
+        """Share of (non-warm-up) requests that failed with each error class."""
+        if not self.requests:
+            return {}
+        return {k: v / self.requests for k, v in self.errors_by_class.items()}
+
     def to_json(self) -> dict[str, object]:
         """The JSON object of `--json` (contract: see the README)."""
         return {
@@ -115,6 +122,7 @@ class RunSummary:
             "failed": self.failed,
             "error_rate": self.error_rate,
             "errors_by_class": dict(self.errors_by_class),
+            "error_rate_by_class": self.error_rate_by_class,
             "warmup_requests": self.warmup_requests,
             "output_tokens": self.output_tokens,
             "duration_s": self.duration_s,

@@ -80,6 +80,7 @@ def test_show_prints_a_readable_summary(
     out = capsys.readouterr().out
     assert "Run run-a — baseline [fp8]" in out
     assert "40 requests (30 completed, 10 failed, error rate 25.0%)" in out
+    assert "errors by class: http_5xx 10 (25.0%)" in out
     assert "TTFT" in out and "ITL (per gap)" in out and "client queue" in out
 
 

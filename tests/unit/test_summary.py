@@ -37,6 +37,7 @@ def test_summary_of_a_small_run_by_hand() -> None:
     assert (s.requests, s.completed, s.failed, s.warmup_requests) == (3, 2, 1, 1)
     assert s.error_rate == pytest.approx(1 / 3)
     assert s.errors_by_class == {"http_5xx": 1}
+    assert s.error_rate_by_class == {"http_5xx": pytest.approx(1 / 3)}
     # first send 10.5 -> last completion 20.5 + 262 = 282.5: 272 ms
     assert s.duration_s == pytest.approx(0.272)
     assert s.rps == pytest.approx(2 / 0.272)

@@ -58,7 +58,11 @@ def render_summary(summary: RunSummary, console: Console, title: str = "") -> No
     ]
     if summary.errors_by_class:
         lines.append(
-            "errors: " + ", ".join(f"{k} {v:,}" for k, v in summary.errors_by_class.items())
+            "errors by class: "
+            + ", ".join(
+                f"{k} {v:,} ({summary.error_rate_by_class[k]:.1%})"
+                for k, v in summary.errors_by_class.items()
+            )
         )
     if summary.slo is not None:
         parts = [
