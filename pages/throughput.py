@@ -431,7 +431,7 @@ if run_id:
                 "GPU", list(by_name), index=list(by_name).index(gpu.name), key="hw_gpu"
             )
             h_params = h2.number_input(
-                "Model size (B params)", 0.001, 100_000.0, params_b, key="hw_params_b"
+                "Model size (B params)", 0.001, 100_000.0, params_b, key="hw_params_b", format="%g"
             )
             h_prec = h3.selectbox(
                 "Precision", cap.PRECISIONS, index=cap.PRECISIONS.index(wprec), key="hw_prec"
