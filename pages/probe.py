@@ -58,6 +58,8 @@ st.markdown(
 
 for message in link_problems({k: st.query_params.get_all(k) for k in st.query_params}):
     st.warning(message, icon=":material/link_off:")
+for secret_param in ("api_key", "key"):  # never keep a key a link tried to carry
+    st.query_params.pop(secret_param, None)
 
 secrets = secrets_table()
 try:
@@ -101,16 +103,16 @@ def number(col: st.delta_generator.DeltaGenerator, name: str, help_text: str, st
 
 def choice(name: str, help_text: str) -> str:
     c = CHOICE[name]
-    value = st.radio(
+    label = st.radio(
         c.label,
-        list(c.options),
-        format_func=lambda v: c.options[v],
+        list(c.options.values()),
         key=name,
         bind="query-params",
         horizontal=True,
         help=help_text,
     )
-    return str(value or c.default)
+    code: str = c.code(str(label)) or c.default
+    return code
 
 
 form_col, live_col = st.columns([5, 6], gap="large")

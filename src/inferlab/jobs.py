@@ -556,6 +556,11 @@ class JobManager:
             if job is not None and not job.active:
                 del self._jobs[run_id]
 
+    def clear(self) -> None:
+        """Forget every finished job (tests; the runs stay in the store)."""
+        for job in self.jobs():
+            self.forget(job.run_id)
+
     def shutdown(self) -> None:
         """Cancel every job, wait for them, stop the sims (tests, process exit)."""
         for job in self.jobs():

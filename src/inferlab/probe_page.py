@@ -35,12 +35,19 @@ MAX_TIME_MS = 600_000.0
 
 @dataclass(frozen=True)
 class ChoiceParam:
-    """A URL parameter that must be one of `options` (value -> label)."""
+    """A radio choice bound to the URL: `options` maps code -> label.
+
+    Streamlit writes a bound radio's *label* into the URL, so links carry labels
+    (``target=Another+endpoint``); the page and the probe work with the codes.
+    """
 
     name: str
     label: str
     options: Mapping[str, str]
     default: str
+
+    def code(self, label: str) -> str | None:
+        return next((c for c, text in self.options.items() if text == label), None)
 
 
 CHOICES: tuple[ChoiceParam, ...] = (
@@ -106,11 +113,12 @@ def link_problems(query: Mapping[str, str | list[str]]) -> list[str]:
             continue
         raw = query[choice.name]
         value = raw[-1] if isinstance(raw, list) else raw
-        if value not in choice.options:
-            allowed = ", ".join(f"`{v}`" for v in choice.options)
+        if choice.code(value) is None:
+            allowed = ", ".join(f"'{v}'" for v in choice.options.values())
             messages.append(
                 f"The link's `{choice.name}` ({choice.label}) was ignored: '{value}' is not one "
-                f"of {allowed}. Using `{choice.default}` instead; change it in the form."
+                f"of {allowed}. Using '{choice.options[choice.default]}' instead; change it "
+                "in the form."
             )
     if "api_key" in query or "key" in query:
         messages.append(
@@ -251,11 +259,14 @@ def share_values(
         values["model"] = form.model or None
         values["key_source"] = key_source
     values.update(extra)
+    for choice in CHOICES:  # the URL carries the label, as Streamlit's binding writes it
+        if isinstance(values.get(choice.name), str):
+            values[choice.name] = choice.options.get(str(values[choice.name]), values[choice.name])
     return values
 
 
 def defaults() -> dict[str, object]:
     """Default of every URL parameter (left out of share links)."""
     out: dict[str, object] = {p.name: p.default for p in NUMBER_PARAMS}
-    out.update({c.name: c.default for c in CHOICES})
+    out.update({c.name: c.options[c.default] for c in CHOICES})
     return out

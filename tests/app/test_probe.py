@@ -1,0 +1,227 @@
+"""AppTest: the Probe page (form, launch against the built-in sim, errors, share link)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from inferlab.jobs import get_manager
+from inferlab.sim import SimConfig, SimServer
+from inferlab.store import Store
+from tests.app.conftest import OpenPage
+
+
+@pytest.fixture(autouse=True)
+def fresh_jobs() -> Iterator[None]:
+    """The job registry is process-wide: start and end every test with none."""
+    manager = get_manager()
+    manager.shutdown()
+    manager.clear()
+    yield
+    manager.shutdown()
+    manager.clear()
+
+
+def metric(at: AppTest, label: str) -> str:
+    return str(next(m.value for m in at.metric if m.label == label))
+
+
+def texts(at: AppTest) -> str:
+    return " ".join(str(e.value) for e in [*at.markdown, *at.caption, *at.error, *at.info])
+
+
+def launch(at: AppTest) -> AppTest:
+    next(b for b in at.button if b.label == "Launch probe").click()
+    return at.run()
+
+
+def wait_done(at: AppTest, timeout_s: float = 60) -> AppTest:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        at.run()
+        if not any(j.active for j in get_manager().jobs()):
+            return at.run()
+        time.sleep(0.2)
+    raise AssertionError("the probe did not finish")
+
+
+def fast_sim(at: AppTest, requests: int = 12) -> None:
+    at.number_input(key="sim_ttft_ms").set_value(5.0)
+    at.number_input(key="sim_tpot_ms").set_value(1.0)
+    at.number_input(key="requests").set_value(requests)
+    at.number_input(key="max_tokens").set_value(8)
+    at.number_input(key="prompt_tokens").set_value(16)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_default_render_offers_the_simulator(open_page: OpenPage) -> None:
+    at = open_page("probe")
+    assert not at.exception and not at.warning and not at.error
+    assert at.radio(key="target").value == "Built-in simulator"
+    assert at.number_input(key="sim_ttft_ms").value == 200.0
+    assert at.number_input(key="sim_tpot_ms").value == 20.0
+    assert any(b.label == "Launch probe" for b in at.button)
+    assert "No probe has run" in texts(at)
+    assert at.code[-1].value.endswith("/probe")  # defaults: a link without parameters
+
+
+def test_probe_against_the_simulator_start_to_finish(
+    open_page: OpenPage, isolated_db: Path
+) -> None:
+    at = open_page("probe")
+    fast_sim(at)
+    at.text_input(key="label").set_value("apptest run")
+    at.text_input(key="tags").set_value("ci, sim")
+    launch(at)
+    assert not at.exception and not at.error
+    (job,) = get_manager().jobs()
+    at = wait_done(at)
+    assert "completed" in texts(at) and "apptest run" in texts(at)
+    assert metric(at, "Done") == "12" and metric(at, "Failed") == "0"
+    store = Store(isolated_db)
+    info = store.get_run(job.run_id)
+    assert info is not None and info.label == "apptest run" and info.tags == ("ci", "sim")
+    assert store.run_status(job.run_id) == "completed"
+    summary: Any = store.summary(job.run_id).to_json()
+    assert metric(at, "TTFT p50") == f"{summary['ttft_ms']['p50']:,.1f} ms"
+    assert metric(at, "TPOT p95") == f"{summary['tpot_ms']['p95']:,.1f} ms"
+    link = at.get("page_link")[0].proto
+    assert link.page.endswith("runs") and job.run_id in link.query_string
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_malformed_url_gets_a_clear_message(open_page: OpenPage) -> None:
+    at = open_page("probe")
+    at.radio(key="target").set_value("Another endpoint").run()
+    at.text_input(key="url").set_value("localhost:8000/v1")
+    at.text_input(key="model").set_value("m")
+    launch(at)
+    assert not at.exception
+    assert "must start with http:// or https://" in at.error[0].value
+    assert get_manager().jobs() == []
+
+
+def test_unreachable_endpoint_is_reported_not_launched(open_page: OpenPage) -> None:
+    at = open_page("probe")
+    at.radio(key="target").set_value("Another endpoint").run()
+    at.text_input(key="url").set_value(f"http://127.0.0.1:{free_port()}/v1")
+    at.text_input(key="model").set_value("m")
+    launch(at)
+    assert not at.exception
+    assert "Nothing is listening" in at.error[0].value
+    assert "--" not in at.error[0].value
+    assert get_manager().jobs() == []
+
+
+def test_link_local_target_is_refused(open_page: OpenPage) -> None:
+    at = open_page(
+        "probe", {"target": "Another endpoint", "url": "http://169.254.169.254/v1", "model": "m"}
+    )
+    launch(at)
+    assert "never contacts" in at.error[0].value
+
+
+def test_models_are_offered_from_the_server_list(open_page: OpenPage) -> None:
+    with SimServer(SimConfig(model="served-model")) as sim:
+        at = open_page("probe", {"target": "Another endpoint", "url": sim.base_url})
+        next(b for b in at.button if b.label == "List the server's models").click().run()
+        pick = at.selectbox(key="model_pick")
+        assert pick.options == ["served-model"]
+        pick.select("served-model").run()
+        assert at.text_input(key="model").value == "served-model"
+
+
+def test_share_link_round_trip(open_page: OpenPage) -> None:
+    at = open_page("probe")
+    at.radio(key="load_mode").set_value("Poisson arrivals").run()
+    at.number_input(key="rate_rps").set_value(12.5)
+    at.number_input(key="sim_tpot_ms").set_value(35.0)
+    at.number_input(key="requests").set_value(300)
+    at.text_input(key="label").set_value("nightly")
+    at.run()
+    query = {k: v[0] for k, v in parse_qs(urlparse(at.code[-1].value).query).items()}
+    assert query == {
+        "load_mode": "Poisson arrivals",
+        "rate_rps": "12.5",
+        "sim_tpot_ms": "35",
+        "requests": "300",
+        "label": "nightly",
+    }
+    again = open_page("probe", query)
+    assert not again.warning
+    assert again.radio(key="load_mode").value == "Poisson arrivals"
+    assert again.number_input(key="rate_rps").value == 12.5
+    assert again.number_input(key="sim_tpot_ms").value == 35.0
+    assert again.number_input(key="requests").value == 300
+    assert again.text_input(key="label").value == "nightly"
+    assert again.code[-1].value == at.code[-1].value
+
+
+def test_bad_link_values_are_named(open_page: OpenPage) -> None:
+    at = open_page(
+        "probe", {"target": "gpu", "requests": "-5", "sim_ttft_ms": "fast", "api_key": "sk-x"}
+    )
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "`target`" in warnings and "`requests`" in warnings and "`sim_ttft_ms`" in warnings
+    assert "API key parameter; it was ignored" in warnings
+    assert "api_key" not in at.query_params
+    assert at.radio(key="target").value == "Built-in simulator"
+    assert at.number_input(key="requests").value == 50
+
+
+def test_api_key_stays_out_of_the_url_db_and_share_link(
+    open_page: OpenPage, isolated_db: Path
+) -> None:
+    key = "sk-apptest-SECRET-31337"
+    with SimServer(SimConfig(ttft_ms=1, tpot_ms=1, api_key=key)) as sim:
+        at = open_page(
+            "probe", {"target": "Another endpoint", "url": sim.base_url, "model": "inferlab-sim"}
+        )
+        at.radio(key="key_source").set_value("Type it in").run()
+        at.text_input(key="api_key_value").set_value(key)
+        at.number_input(key="requests").set_value(4)
+        at.number_input(key="max_tokens").set_value(4)
+        launch(at)
+        assert not at.error, at.error[0].value
+        at = wait_done(at)
+    assert metric(at, "Done") == "4" and metric(at, "Failed") == "0"
+    assert all(key not in str(v) for v in at.query_params.values())
+    assert key not in at.code[-1].value and "key_source=Type+it+in" in at.code[-1].value
+    files = [p for p in isolated_db.parent.rglob("*") if p.is_file()]
+    assert files and all(key.encode() not in p.read_bytes() for p in files)
+
+
+def test_wrong_key_is_reported_within_the_run(open_page: OpenPage) -> None:
+    with SimServer(SimConfig(ttft_ms=1, tpot_ms=1, api_key="right-key")) as sim:
+        at = open_page(
+            "probe", {"target": "Another endpoint", "url": sim.base_url, "model": "inferlab-sim"}
+        )
+        at.radio(key="key_source").set_value("Type it in").run()
+        at.text_input(key="api_key_value").set_value("wrong-key")
+        launch(at)
+        at = wait_done(at)
+    message = " ".join(e.value for e in at.error)
+    assert "rejected the credentials" in message and "check the API key" in message
+
+
+def test_env_key_source_refuses_non_key_variables(open_page: OpenPage) -> None:
+    at = open_page(
+        "probe", {"target": "Another endpoint", "url": "http://127.0.0.1:9/v1", "model": "m"}
+    )
+    at.radio(key="key_source").set_value("Environment variable").run()
+    at.text_input(key="key_env").set_value("HOME")
+    launch(at)
+    assert "does not look like an API key variable" in at.error[0].value
