@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 # What the uploader accepts (AIPerf's aggregate is .json, its records .jsonl).
-UPLOAD_TYPES = ["json", "jsonl", "csv"]
+UPLOAD_TYPES = ["json", "jsonl", "csv", "parquet"]
 FORMAT_CHOICES = ["detect", *FORMATS]
 _MIME = {
     "csv": "text/csv",

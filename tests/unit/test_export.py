@@ -161,3 +161,24 @@ def test_report_refuses_unknown_runs_and_bad_baseline(store: Store) -> None:
         build_report(store, [rid, "nope"])
     with pytest.raises(ValueError, match="baseline"):
         build_report(store, [rid], baseline="other")
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "json"])
+def test_parquet_and_json_exports_import_back_to_the_same_summaries(
+    store: Store, tmp_path: Path, fmt: str
+) -> None:
+    ids = [_probe_like_run(store)]
+    ids += [r.run_id for r in import_file(store, FILES[1])]
+    ids.append(import_file(store, FIX / "vllm-summary.json")[0].run_id)  # aggregates only
+    paths = export_runs(store, ids, fmt, tmp_path / f"runs.{fmt}")
+    other = Store(tmp_path / "other.duckdb")
+    back = import_file(other, paths[0])
+    want = ids if fmt == "json" else ids[:-1]  # a run without requests has no rows in Parquet
+    assert len(back) == len(want)
+    assert _summaries(other, [r.run_id for r in back]) == _summaries(store, want)
+    if fmt == "json":
+        # The tool's own numbers travel with the JSON export.
+        from inferlab.importers import import_info
+
+        info = import_info(other, back[-1].run_id)
+        assert info is not None and any(m.name == "mean_ttft_ms" for m in info.tool_metrics)

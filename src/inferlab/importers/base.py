@@ -34,7 +34,7 @@ __all__ = [
     "max_upload_bytes",
 ]
 
-FORMATS: tuple[str, ...] = ("vllm", "guidellm", "aiperf", "csv")
+FORMATS: tuple[str, ...] = ("vllm", "guidellm", "aiperf", "csv", "parquet", "inferlab-json")
 DEFAULT_MAX_UPLOAD_MB = 200.0
 
 

@@ -13,8 +13,8 @@ __all__ = ["HEAD_BYTES", "detect_format"]
 HEAD_BYTES = 256 * 1024
 _EXPECTED = (
     "expected a vLLM `bench serve --save-result` JSON, a guidellm benchmarks.json, "
-    "an AIPerf profile_export.jsonl / profile_export_aiperf.json or an inferlab CSV "
-    "(columns sent_ms, ok, ...); pass --format if the file is one of these"
+    "an AIPerf profile_export.jsonl / profile_export_aiperf.json, or an inferlab CSV "
+    "(columns sent_ms, ok, ...), Parquet or JSON export; pass --format if the file is one of these"
 )
 
 
@@ -25,6 +25,8 @@ def _sniff_json(head: str) -> str | None:
     except json.JSONDecodeError:
         obj = None
     if obj is not None:
+        if csv_format.looks_like_inferlab_json(obj):
+            return "inferlab-json"
         if aiperf.looks_like_record(obj) or aiperf.looks_like_aggregate(obj):
             return "aiperf"
         if guidellm.looks_like_guidellm(obj):
@@ -33,6 +35,8 @@ def _sniff_json(head: str) -> str | None:
             return "vllm"
         return None
     # A pretty-printed document or a first line longer than the sniffed head.
+    if '"inferlab_export"' in head[:200]:
+        return "inferlab-json"
     if '"benchmarks"' in head and ('"guidellm' in head or '"scheduler_state"' in head):
         return "guidellm"
     if '"aiperf_version"' in head or '"request_start_ns"' in head:
@@ -47,15 +51,13 @@ def _sniff_json(head: str) -> str | None:
 
 
 def detect_format(path: Path) -> str:
-    """'vllm' | 'guidellm' | 'aiperf' | 'csv'; ImportFileError when the file is none of them."""
+    """One of FORMATS; ImportFileError when the file is none of them."""
     with path.open("rb") as f:
         raw = f.read(HEAD_BYTES)
     if not raw.strip():
         raise ImportFileError(path, None, "the file is empty")
     if raw.startswith(b"PAR1"):
-        raise ImportFileError(
-            path, None, "a Parquet file cannot be imported; export or convert it to CSV"
-        )
+        return "parquet"
     if b"\x00" in raw[:4096]:
         raise ImportFileError(path, None, f"a binary file, not a result file; {_EXPECTED}")
     head = raw.decode("utf-8", errors="replace").lstrip("\ufeff")

@@ -117,7 +117,7 @@ def parse_file(
         else:
             aggregate = aiperf.aggregate_beside(p)
     digest = content_sha256(primary)
-    prefix = f"{fmt}-{digest[:12]}"
+    prefix = f"{fmt.removeprefix('inferlab-')}-{digest[:12]}"
     try:
         if fmt == "vllm":
             runs = vllm.parse_vllm(primary, prefix)
@@ -125,6 +125,10 @@ def parse_file(
             runs = guidellm.parse_guidellm(primary, prefix)
         elif fmt == "csv":
             runs = csv_format.parse_csv(primary, prefix)
+        elif fmt == "parquet":
+            runs = csv_format.parse_parquet(primary, prefix)
+        elif fmt == "inferlab-json":
+            runs = csv_format.parse_inferlab_json(primary, prefix)
         elif primary is p and aggregate is None and _is_aiperf_aggregate(p):
             runs = aiperf.parse_aggregate_file(p, prefix)
         else:
