@@ -415,14 +415,12 @@ else:
                 "Δ cost per 1k requests ($)": None
                 if cost is None or cost0 is None
                 else (cost - cost0) * 1000,
-                "Total latency (s)": c.total_latency_s,
+                "Latency (s)": c.total_latency_s,
                 "Quality (%)": c.quality_pct,
-                "Expected satisfaction (%)": sat,
-                "Δ satisfaction (points)": None
-                if sat is None or base_sat is None
-                else sat - base_sat,
+                "Satisfaction (%)": sat,
+                "Δ satisfaction": None if sat is None or base_sat is None else sat - base_sat,
                 "$ per satisfied user": None if cost is None or not sat else cost / (sat / 100),
-                "Ties baseline at (points/s)": flip,
+                "Break-even (points/s)": flip,
             }
         )
     st.dataframe(
@@ -444,7 +442,7 @@ else:
             "$ per satisfied user": st.column_config.NumberColumn(
                 format="$%.4g", help="Cost per request / share of satisfied users."
             ),
-            "Ties baseline at (points/s)": st.column_config.NumberColumn(
+            "Break-even (points/s)": st.column_config.NumberColumn(
                 format="%.3g",
                 help="The latency sensitivity at which an option that trades speed for "
                 "quality (or back) is exactly as satisfying as the baseline.",
@@ -461,7 +459,7 @@ else:
   more per request; a smaller model is cheaper and faster but answers worse. An option
   that is cheaper *and* faster *and* as accurate (it *dominates* the baseline) is an
   easy win; every other change is a trade.
-- **The verdict depends on the assumption.** The column *Ties the baseline at* says how
+- **The verdict depends on the assumption.** The column *Break-even* says how
   strongly users must care about a second of waiting for a faster-but-worse option to pay
   off. If you are unsure about that number, the choice is uncertain too: measure
   satisfaction (an A/B test, a survey) before committing.
