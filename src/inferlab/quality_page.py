@@ -327,7 +327,12 @@ def decode_table(value: str) -> tuple[list[Candidate], list[str]]:
     body = value[3:]
     try:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        text = zlib.decompress(raw, bufsize=MAX_CSV_BYTES).decode("utf-8")
+        inflater = zlib.decompressobj()
+        # Bounded: a small link must not inflate into something huge.
+        data = inflater.decompress(raw, MAX_CSV_BYTES)
+        if inflater.unconsumed_tail or not inflater.eof:
+            raise ValueError("damaged or too large")
+        text = data.decode("utf-8")
     except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError):
         raise ValueError("it is damaged (was it cut off or edited?)") from None
     return parse_csv(text)

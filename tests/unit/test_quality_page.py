@@ -1,3 +1,6 @@
+import base64
+import zlib
+
 import pandas as pd
 import pytest
 
@@ -72,6 +75,9 @@ def test_link_form_round_trips_and_rejects_damage() -> None:
         decode_table("abc")
     with pytest.raises(ValueError, match="damaged"):
         decode_table(code[:-10])
+    bomb = base64.urlsafe_b64encode(zlib.compress(b"name\n" + b"x" * 5_000_000, 9)).decode()
+    with pytest.raises(ValueError, match="damaged"):
+        decode_table("v1." + bomb)
 
 
 def test_frame_round_trip_and_editor_blank_row_dropped() -> None:
