@@ -220,10 +220,14 @@ with st.expander("Rename, tag or delete a run", icon=":material/edit:"):
     b1, b2 = st.columns(2)
     if b1.button("Save label and tags", icon=":material/save:"):
         tags = [t.strip() for t in new_tags.split(",") if t.strip()]
-        Store(DB).update_run(target, label=new_label.strip(), tags=tags)
-        refresh()
-        st.session_state["flash"] = f"Saved run {target}."
-        st.rerun()
+        try:
+            Store(DB).update_run(target, label=new_label.strip(), tags=tags)
+        except StoreError as exc:
+            st.error(f"Could not save: {exc}", icon=":material/error:")
+        else:
+            refresh()
+            st.session_state["flash"] = f"Saved run {target}."
+            st.rerun()
     if b2.button("Delete this run…", icon=":material/delete:"):
         st.session_state["confirm_delete"] = target
     if st.session_state.get("confirm_delete") == target:
@@ -234,11 +238,15 @@ with st.expander("Rename, tag or delete a run", icon=":material/edit:"):
         )
         y, n = st.columns(2)
         if y.button("Yes, delete it", type="primary"):
-            Store(DB).delete_run(target)
-            st.session_state.pop("confirm_delete", None)
-            refresh()
-            st.session_state["flash"] = f"Deleted run {target}."
-            st.rerun()
+            try:
+                Store(DB).delete_run(target)
+            except StoreError as exc:
+                st.error(f"Could not delete: {exc}", icon=":material/error:")
+            else:
+                st.session_state.pop("confirm_delete", None)
+                refresh()
+                st.session_state["flash"] = f"Deleted run {target}."
+                st.rerun()
         if n.button("Cancel"):
             st.session_state.pop("confirm_delete", None)
             st.rerun()
@@ -542,7 +550,7 @@ else:
             b = sweep.points[sweep.best_under_slo]
             sentences.append(
                 f"**Highest load meeting the SLO** ({slo.describe()} for {slo_target:g}% of "
-                f"requests): {b.load_value:g}, {b.output_tps:,.0f} output tokens/s."
+                f"requests): load {b.load_value:g} ({b.output_tps:,.0f} output tokens/s)."
             )
         else:
             sentences.append(f"No step meets the SLO ({slo.describe()}) for {slo_target:g}%.")

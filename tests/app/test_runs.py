@@ -192,4 +192,4 @@ def test_sweep_view_marks_knee_and_highest_load_meeting_slo(
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)
     assert "**Knee** at load" in text
-    assert "**Highest load meeting the SLO**" in text and ": 4," in text
+    assert "**Highest load meeting the SLO**" in text and ": load 4 (" in text

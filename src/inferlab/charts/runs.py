@@ -59,7 +59,8 @@ def color(i: int) -> str:
 
 
 def _legend() -> dict[str, object]:
-    return {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0}
+    # Above the plot: below it, a legend collides with the x-axis title.
+    return {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
 
 
 def cdf_figure(
@@ -92,7 +93,7 @@ def cdf_figure(
         fig.add_hline(y=p, line_dash="dot", line_color="#aaa", annotation_text=f"p{p}")
     fig.update_xaxes(title_text=f"{metric_label} ({unit})", type="log" if log_x else "linear")
     fig.update_yaxes(title_text="Share of values at or below (%)", range=[0, 101])
-    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 40}, legend=_legend())
+    fig.update_layout(height=400, margin={"l": 10, "r": 10, "t": 50, "b": 40}, legend=_legend())
     return fig
 
 
@@ -128,7 +129,7 @@ def distribution_figure(
             )
     fig.update_xaxes(title_text=f"{metric_label} ({unit}; values above p99.5 in the last bin)")
     fig.update_yaxes(title_text="Share of the run's values (%)", rangemode="tozero")
-    fig.update_layout(height=340, margin={"l": 10, "r": 10, "t": 30, "b": 40}, legend=_legend())
+    fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 50, "b": 40}, legend=_legend())
     return fig
 
 
@@ -221,7 +222,7 @@ def scatter_over_time(
     fig.update_yaxes(
         title_text=f"{metric_label} ({unit})", rangemode="tozero", range=[0, ymax * 1.05 or 1]
     )
-    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 40}, legend=_legend())
+    fig.update_layout(height=400, margin={"l": 10, "r": 10, "t": 50, "b": 40}, legend=_legend())
     return fig, dropped
 
 
@@ -319,11 +320,13 @@ def request_timeline(
     fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], title_text=None)
     fig.update_xaxes(title_text=f"Time since the request was sent ({unit})", rangemode="tozero")
     fig.update_layout(
-        title={"text": title, "x": 0, "font": {"size": 14}} if title else None,
+        title={"text": title, "x": 0, "y": 0.98, "yanchor": "top", "font": {"size": 14}}
+        if title
+        else None,
         barmode="overlay",
-        height=max(260, 30 * len(rows) + 150),
-        margin={"l": 10, "r": 10, "t": 60 if title else 40, "b": 40},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
+        height=max(280, 30 * len(rows) + 190),
+        margin={"l": 10, "r": 10, "t": 110 if title else 80, "b": 40},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.12, "x": 0},
         uniformtext={"minsize": 9, "mode": "hide"},
     )
     return fig
@@ -335,7 +338,8 @@ def sweep_figure(
     ttft_limit_ms: float | None = None,
     tpot_limit_ms: float | None = None,
 ) -> go.Figure:
-    """Output tokens/s against TTFT (left) and TPOT (right), p50 and p99, one point per step.
+    """Output tokens/s against TTFT (left) and TPOT (right), p50 and p99, one point per step
+    (each p50 point labelled with its load).
 
     The knee (where throughput stops growing with load) and the highest load
     that still meets the SLO are marked; SLO limits are dotted lines.
@@ -355,7 +359,10 @@ def sweep_figure(
                 go.Scatter(
                     x=x,
                     y=[getattr(p, f"{metric}_{pct}_ms") for p in pts],
-                    mode="lines+markers",
+                    mode="lines+markers+text" if pct == "p50" else "lines+markers",
+                    textposition="bottom right",
+                    texttemplate=[f"{p.load_value:g}" for p in pts] if pct == "p50" else None,
+                    textfont={"size": 10, "color": "#555"},
                     line={"dash": dash, "color": c},
                     name=f"{pct}",
                     legendgroup=pct,
@@ -409,5 +416,9 @@ def sweep_figure(
                 name=f"highest load meeting the SLO ({b.label})",
             )
         )
-    fig.update_layout(height=400, margin={"l": 10, "r": 10, "t": 50, "b": 40}, legend=_legend())
+    fig.update_layout(
+        height=440,
+        margin={"l": 10, "r": 10, "t": 50, "b": 110},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0},
+    )
     return fig
