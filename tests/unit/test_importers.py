@@ -254,3 +254,49 @@ def test_parse_file_does_not_touch_the_store(isolated_db: Path) -> None:
 def test_given_format_overrides_detection_and_is_named_in_errors() -> None:
     with pytest.raises(ImportFileError, match=r"guidellm-concurrent-c2\.json \(as vllm\)"):
         parse_file(GUIDELLM, "vllm")
+
+
+def test_aiperf_warmup_phase_is_flagged_warmup(store: Store, tmp_path: Path) -> None:
+    lines = AIPERF.read_text().splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        rec = json.loads(line)
+        if i < 4:
+            rec["metadata"]["benchmark_phase"] = "warmup"
+        out.append(json.dumps(rec))
+    p = tmp_path / "profile_export.jsonl"
+    p.write_text("\n".join(out) + "\n")
+    s = store.summary(import_file(store, p)[0].run_id)
+    assert (s.requests, s.warmup_requests) == (20, 4)
+
+
+def test_guidellm_errored_and_incomplete_requests_are_failures(
+    store: Store, tmp_path: Path
+) -> None:
+    doc = json.loads(GUIDELLM.read_text())
+    reqs = doc["benchmarks"][0]["requests"]
+    bad = reqs["successful"].pop()
+    bad["info"]["error"] = "HTTPStatusError: Server error '503 Service Unavailable'"
+    reqs["errored"] = [bad]
+    cut = reqs["successful"].pop()
+    reqs["incomplete"] = [cut]
+    p = tmp_path / "benchmarks.json"
+    p.write_text(json.dumps(doc))
+    run = import_file(store, p)[0]
+    s = store.summary(run.run_id)
+    assert (s.requests, s.failed) == (16, 2)
+    assert s.errors_by_class == {"http_503": 1, "incomplete": 1}
+    assert any("cut off" in n for n in run.notes)
+
+
+def test_vllm_without_start_times_says_send_times_are_unknown(store: Store, tmp_path: Path) -> None:
+    doc = json.loads(VLLM.read_text())
+    del doc["start_times"], doc["queue_times"]
+    p = tmp_path / "old-vllm.json"
+    p.write_text(json.dumps(doc))
+    run = import_file(store, p)[0]
+    assert run.requests == 24 and any("start_times" in n for n in run.notes)
+    info = import_info(store, run.run_id)
+    assert info is not None and not info.send_times_known
+    s = store.summary(run.run_id)
+    assert s.ttft_ms.mean == pytest.approx(doc["mean_ttft_ms"])  # latencies still recomputed
