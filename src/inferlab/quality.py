@@ -457,20 +457,23 @@ def best_option(
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
+_NEGATIVE = re.compile(r"(?<![\w.])-(?=\d)")  # a minus sign, not a hyphen inside a word
 _PUNCT = str.maketrans("", "", string.punctuation)
 
 
 def normalize_answer(text: str) -> str:
     """Lower case, drop punctuation and the articles a/an/the, collapse whitespace (SQuAD style).
 
-    Unlike SQuAD, numbers keep their decimal point ("3.5" is not "35") and lose
+    Unlike SQuAD, numbers keep their decimal point ("3.5" is not "35") and sign
+    ("-3" is not "3") and lose
     thousands separators ("1,000" is "1000"), and accents are dropped ("Brasília"
     matches "Brasilia").
     """
     decomposed = unicodedata.normalize("NFKD", text.lower())
     text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     text = _THOUSANDS.sub("", text)
-    text = _DECIMAL.sub("\x00", text).translate(_PUNCT).replace("\x00", ".")
+    text = _NEGATIVE.sub("\x01", _DECIMAL.sub("\x00", text))
+    text = text.translate(_PUNCT).replace("\x00", ".").replace("\x01", "-")
     text = _ARTICLES.sub(" ", text)
     return " ".join(text.split())
 

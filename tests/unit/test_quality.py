@@ -265,3 +265,11 @@ def test_score_outputs_per_temperature() -> None:
     assert report.overall_exact_match == pytest.approx(4 / 6)
     p2_t0 = next(r for r in report.per_prompt if r["prompt_id"] == "p2" and r["temperature"] == 0.0)
     assert p2_t0["exact_match"] == 0.5 and p2_t0["identical_share"] == 0.5
+
+
+def test_exact_match_keeps_the_sign_of_numbers() -> None:
+    from inferlab.quality import exact_match, normalize_answer
+
+    assert not exact_match("-3.25", "3.25")
+    assert exact_match(" -3.25.", "-3.25")
+    assert normalize_answer("well-known -5") == "wellknown -5"
