@@ -28,8 +28,11 @@ __all__ = [
     "FORMAT_CHOICES",
     "UPLOAD_TYPES",
     "Download",
+    "ExportFile",
     "ImportPanel",
     "downloads",
+    "export_file_bytes",
+    "export_files",
     "import_panel",
     "import_uploads",
     "report_download",
@@ -94,6 +97,31 @@ def downloads(store: Store, run_ids: Sequence[str], fmt: str) -> list[Download]:
             what = "requests and summaries"
         out.append(Download(f"{fmt.upper()}: {what}", name, data, _MIME[fmt]))
     return out
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """A download button's label, file name and type, known before any data is built."""
+
+    label: str
+    file_name: str
+    mime: str
+    fmt: str
+
+
+def export_files(fmt: str) -> list[ExportFile]:
+    """The files an export in `fmt` consists of (build each with `export_file_bytes`)."""
+    if fmt == "json":
+        return [ExportFile("JSON: requests and summaries", "inferlab-runs.json", _MIME[fmt], fmt)]
+    return [
+        ExportFile(f"{fmt.upper()}: per-request data", f"inferlab-runs.{fmt}", _MIME[fmt], fmt),
+        ExportFile(f"{fmt.upper()}: summaries", f"inferlab-runs.summaries.{fmt}", _MIME[fmt], fmt),
+    ]
+
+
+def export_file_bytes(store: Store, run_ids: Sequence[str], fmt: str, file_name: str) -> bytes:
+    """One file of the export (for a download button's deferred `data=` callable)."""
+    return export_bytes(store, run_ids, fmt)[file_name]
 
 
 def report_download(

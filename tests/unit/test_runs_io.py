@@ -66,3 +66,14 @@ def test_inferlab_runs_have_no_import_panel(store: Store) -> None:
 
     store.create_run(RunInfo("own-run", datetime(2026, 1, 1, tzinfo=UTC), "http://x/v1", "m"))
     assert import_panel(store, "own-run") is None
+
+
+def test_export_files_are_known_before_building_and_match_the_export(store: Store) -> None:
+    from inferlab.runs_io import export_file_bytes, export_files
+
+    rid = import_uploads(store, [("v.json", (FIX / "vllm-detailed.json").read_bytes())])[0]
+    ids = [rid.runs[0].run_id]
+    for fmt in ("csv", "parquet", "json"):
+        names = [f.file_name for f in export_files(fmt)]
+        assert names == [d.file_name for d in downloads(store, ids, fmt)]
+        assert export_file_bytes(store, ids, fmt, names[0])
