@@ -39,16 +39,26 @@ DB = str(default_db_path())
 # -- cached queries (short-lived store connections; never one held open) ---------------------
 
 
+@st.cache_resource(show_spinner=False)
+def store_for(db: str) -> Store:
+    """The Store object holds no connection: each call opens and closes its own."""
+    return Store(db)
+
+
 @st.cache_data(ttl=3, show_spinner=False)
 def list_runs(db: str) -> pd.DataFrame:
-    runs: pd.DataFrame = Store(db).list_runs()
+    runs: pd.DataFrame = store_for(db).list_runs()
     return runs
 
 
 @st.cache_data(max_entries=48, show_spinner=False)
 def run_data(db: str, run_id: str, version: str) -> compare.RunRequests:
     """One run's requests; `version` (status + request count) invalidates a growing run."""
-    return load_run(Store(db), run_id)
+    rows = list_runs(db)
+    match = rows[rows["run_id"] == run_id].to_dict("records")
+    return load_run(
+        store_for(db), run_id, {str(k): v for k, v in match[0].items()} if match else None
+    )
 
 
 def runs_for(db: str, keys: tuple[tuple[str, str], ...]) -> list[compare.RunRequests]:
@@ -221,7 +231,7 @@ with st.expander("Rename, tag or delete a run", icon=":material/edit:"):
     if b1.button("Save label and tags", icon=":material/save:"):
         tags = [t.strip() for t in new_tags.split(",") if t.strip()]
         try:
-            Store(DB).update_run(target, label=new_label.strip(), tags=tags)
+            store_for(DB).update_run(target, label=new_label.strip(), tags=tags)
         except StoreError as exc:
             st.error(f"Could not save: {exc}", icon=":material/error:")
         else:
@@ -239,7 +249,7 @@ with st.expander("Rename, tag or delete a run", icon=":material/edit:"):
         y, n = st.columns(2)
         if y.button("Yes, delete it", type="primary"):
             try:
-                Store(DB).delete_run(target)
+                store_for(DB).delete_run(target)
             except StoreError as exc:
                 st.error(f"Could not delete: {exc}", icon=":material/error:")
             else:

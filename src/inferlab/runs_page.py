@@ -23,6 +23,7 @@ from inferlab.compare import (
     Slo,
 )
 from inferlab.share import NumberParam, check_params
+from inferlab.store import Store
 
 __all__ = [
     "METRIC_KEYS",
@@ -205,19 +206,35 @@ def run_table(runs: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- loading
 
 
-def load_run(store: object, run_id: str) -> RunRequests:
-    """One run's requests from a :class:`inferlab.store.Store` as arrays."""
-    info = store.get_run(run_id)  # type: ignore[attr-defined]
-    if info is None:
-        raise KeyError(run_id)
-    frame = store.requests_frame(run_id)  # type: ignore[attr-defined]
+def load_run(store: Store, run_id: str, row: Mapping[str, Any] | None = None) -> RunRequests:
+    """One run's requests from the store as arrays.
+
+    `row` is the run's `Store.list_runs()` row when the caller has it (saves a
+    query); otherwise the run's settings are read with `Store.get_run`.
+    """
+    mode: Any
+    value: Any
+    if row is None:
+        info = store.get_run(run_id)
+        if info is None:
+            raise KeyError(run_id)
+        label, mode, value = info.label, info.load_mode, info.load_value
+        meta = {"group_id": info.group_id, "model": info.model, "endpoint": info.endpoint}
+    else:
+        label, mode, value = (
+            str(row.get("label") or ""),
+            row.get("load_mode"),
+            row.get("load_value"),
+        )
+        meta = {k: row.get(k) for k in ("group_id", "model", "endpoint")}
+    frame = store.requests_frame(run_id)
     return RunRequests.from_frame(
         run_id,
         frame,
-        label=info.label or run_id,
-        load_mode=info.load_mode,
-        load_value=info.load_value,
-        meta={"group_id": info.group_id, "model": info.model, "endpoint": info.endpoint},
+        label=label or run_id,
+        load_mode=str(mode),
+        load_value=float(value) if value is not None else math.nan,
+        meta=meta,
     )
 
 
