@@ -326,6 +326,15 @@ def version(rid: str) -> str:
 
 
 keys = tuple((rid, version(rid)) for rid in selected)
+empty_runs = [rid for rid in selected if not (rows_by_id[rid].get("requests") or 0) > 0]
+if empty_runs:
+    st.info(
+        "No per-request data in "
+        + ", ".join(f"**{rows_by_id[r].get('label') or r}** ({r})" for r in empty_runs)
+        + " (a file holding only aggregate numbers, or a run that measured nothing): its cells "
+        "stay blank. `inferlab show RUN_ID` lists the numbers the file holds.",
+        icon=":material/info:",
+    )
 table, values = comparison(DB, keys, baseline, convention)
 view = wide_delta_table(table, baseline)
 palette = {

@@ -193,3 +193,21 @@ def test_sweep_view_marks_knee_and_highest_load_meeting_slo(
     text = " ".join(m.value for m in at.markdown)
     assert "**Knee** at load" in text
     assert "**Highest load meeting the SLO**" in text and ": load 4 (" in text
+
+
+def test_run_without_requests_is_explained_not_an_error(
+    open_page: OpenPage, two_runs: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from inferlab.records import RunInfo
+
+    store = Store(two_runs)
+    store.create_run(
+        RunInfo("agg", datetime(2026, 11, 28, tzinfo=UTC), "http://x/v1", "m", label="aggregates")
+    )
+    store.finish_run("agg", "completed")
+    at = open_page("runs", {"runs": ["base", "agg"], "slo_ttft_ms": "300"})
+    assert not at.exception
+    assert any("No per-request data in **aggregates** (agg)" in i.value for i in at.info)
+    assert delta_frame(at).loc["TTFT p50 (ms)"].iloc[1].startswith("—")
