@@ -58,7 +58,11 @@ class TruthRecord:
 
     @property
     def lag_ns(self) -> list[int]:
-        """Per content chunk: written minus due (the sim's own schedule error)."""
+        """Per content chunk: written minus due (the sim's own schedule error).
+
+        Slightly negative values are expected: the sim aims 0.5 ms early because
+        asyncio wakes on whole-millisecond ticks, which centres the error on zero.
+        """
         return [s - d for s, d in zip(self.chunk_sent_ns, self.chunk_deadline_ns, strict=False)]
 
     def to_json(self) -> dict[str, Any]:
