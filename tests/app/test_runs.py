@@ -211,3 +211,19 @@ def test_run_without_requests_is_explained_not_an_error(
     assert not at.exception
     assert any("No per-request data in **aggregates** (agg)" in i.value for i in at.info)
     assert delta_frame(at).loc["TTFT p50 (ms)"].iloc[1].startswith("—")
+
+
+def test_link_from_another_page_wins_over_an_earlier_selection(two_runs: Path) -> None:
+    from tests.conftest import APP
+
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.switch_page("pages/runs.py")
+    at.run()
+    assert at.multiselect(key="runs").value == ["base", "slow"]
+    at.switch_page("pages/home.py")
+    at.run()
+    at.query_params.clear()
+    at.query_params["runs"] = "slow"  # what the Probe page's "Open in Runs" link carries
+    at.switch_page("pages/runs.py")
+    at.run()
+    assert at.multiselect(key="runs").value == ["slow"]
