@@ -196,3 +196,19 @@ def test_uploads_pair_aiperf_files_and_report_each_file(store: Store) -> None:
     assert "broken.json (as guidellm): not valid JSON" in (by_name["broken.json"].error or "")
     assert "over the import limit" in (by_name["big.json"].error or "")
     assert len(store.list_runs()) == 1
+
+
+def test_an_aiperf_artifact_folder_can_be_given(store: Store) -> None:
+    run = import_file(store, AIPERF.parent)[0]
+    assert run.requests == 24 and run.file == "profile_export.jsonl"
+
+
+def test_credential_named_values_in_a_result_file_are_not_kept(
+    store: Store, tmp_path: Path
+) -> None:
+    obj = json.loads((FIX / "vllm-summary.json").read_text())
+    obj["api_key"] = "12345"  # vLLM copies --metadata KEY=VALUE pairs into the result
+    p = tmp_path / "with-metadata.json"
+    p.write_text(json.dumps(obj))
+    rid = import_file(store, p)[0].run_id
+    assert "12345" not in json.dumps(store.run_metadata(rid))

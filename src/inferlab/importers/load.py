@@ -33,6 +33,7 @@ from inferlab.importers.base import (
 from inferlab.importers.detect import detect_format
 from inferlab.importers.reconcile import tool_comparison
 from inferlab.store import Store, StoreError
+from inferlab.store.redact import SECRET_KEY
 
 __all__ = [
     "ImportInfo",
@@ -97,8 +98,12 @@ def parse_file(
     p = Path(path)
     if not p.exists():
         raise ImportFileError(p, fmt, "no such file")
+    if p.is_dir() and (p / "profile_export.jsonl").is_file():
+        p = p / "profile_export.jsonl"  # an AIPerf artifact directory
     if not p.is_file():
-        raise ImportFileError(p, fmt, "not a regular file")
+        raise ImportFileError(
+            p, fmt, "not a regular file (for AIPerf, give profile_export.jsonl or its folder)"
+        )
     limit = max_bytes if max_bytes is not None else max_upload_bytes()
     size = p.stat().st_size
     _check_size(p, size, limit)
@@ -169,7 +174,8 @@ def _metadata(run: ParsedRun, fmt: str, file: str, digest: str) -> dict[str, Any
             "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
             **run.extra,
         },
-        "tool_metrics": [m.to_json() for m in run.tool_metrics],
+        # A tool metric named like a credential (vLLM --metadata api_key=...) is never kept.
+        "tool_metrics": [m.to_json() for m in run.tool_metrics if not SECRET_KEY.match(m.name)],
     }
 
 
@@ -184,6 +190,8 @@ def import_file(
     """Parse `path` and save its runs (all of them, or none); a repeat import adds nothing."""
     p = Path(path)
     fmt, digest, runs = parse_file(p, fmt, max_bytes=max_bytes)
+    if p.is_dir():
+        p = p / "profile_export.jsonl"
     name = display_name or p.name
     out: list[ImportedRun] = []
     todo: list[ParsedRun] = []
