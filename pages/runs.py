@@ -284,6 +284,11 @@ selected: list[str] = s1.multiselect(
     key="runs",
 )
 st.query_params["runs"] = selected
+if len(existing_ids) == 1:
+    st.caption(
+        "Only one run so far. Measure another (on the Probe page, for example with more "
+        "concurrency) to see the two compared, with changes and confidence intervals."
+    )
 if not selected:
     st.info("Select at least one run above to see its numbers.", icon=":material/info:")
     st.stop()
