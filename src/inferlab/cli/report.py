@@ -61,5 +61,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     except OSError as exc:
         return fail(f"cannot write {args.output}: {exc.strerror or exc}")
+    except ValueError as exc:
+        return fail(str(exc))
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
