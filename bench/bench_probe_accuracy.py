@@ -2,7 +2,8 @@
 p50 and p99 for concurrency 1, 64 and 256 (targets at c=64: TTFT p50 error < 2 ms,
 TPOT p50 error < 0.2 ms).
 
-Run: `.venv/bin/python bench/bench_probe_accuracy.py [--thread]` (about a minute).
+Run: `.venv/bin/python bench/bench_probe_accuracy.py [--thread] [--plain-httpx]`
+(about a minute each).
 
 The sim (TTFT 200 ms, TPOT 20 ms, 128 output tokens, max batch 512) runs in a
 separate process by default, so it does not share this process's GIL with the
@@ -28,7 +29,9 @@ import os
 import statistics
 import time
 
-from inferlab.probe import MemorySink, ProbeConfig, run_probe
+import httpx
+
+from inferlab.probe import MemorySink, ProbeConfig, run_probe, worker
 from inferlab.sim import SimConfig, SimServer
 
 MAX_TOKENS = 128
@@ -91,9 +94,19 @@ def measure(sim: SimServer, concurrency: int, requests: int) -> dict[str, float]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--thread", action="store_true", help="run the sim in this process")
+    parser.add_argument(
+        "--plain-httpx",
+        action="store_true",
+        help="for comparison: httpx's own transport, chunks stamped after HTTP/SSE parsing",
+    )
     args = parser.parse_args()
+    if args.plain_httpx:
+        worker.stamping_transport = lambda limits, ssl_context=None: httpx.AsyncHTTPTransport(
+            limits=limits, trust_env=False
+        )
     cfg = SimConfig(ttft_ms=200, tpot_ms=20, max_batch=512, default_max_tokens=MAX_TOKENS)
     where = "a thread of this process" if args.thread else "a separate process"
+    where += "; probe on plain httpx (stamps after parsing)" if args.plain_httpx else ""
     with SimServer(cfg, process=not args.thread) as sim:
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"sim in {where}: TTFT 200 ms, TPOT 20 ms, {MAX_TOKENS} output tokens")

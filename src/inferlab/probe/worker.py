@@ -1,9 +1,10 @@
 """Send one streaming request and measure it: the per-request half of the engine.
 
 Independent of the scheduler and of where records go, so the same function can
-later run inside several worker processes or hosts. Every event is stamped with
-perf_counter_ns as soon as httpx-sse hands it over (right after its bytes
-arrive and are split into lines), before its JSON is parsed.
+later run inside several worker processes or hosts. Every event gets the
+perf_counter_ns stamp of the TCP read that completed it, taken by the
+stamping transport when the bytes arrived, before any HTTP, SSE or JSON
+parsing (see transport.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from inferlab.probe.config import Api, ProbeConfig, api_url
 from inferlab.probe.errors import classify_exception, scrub
 from inferlab.probe.prompts import Prompt
 from inferlab.probe.stream import StreamAccumulator, StreamError
+from inferlab.probe.transport import StampedStream, stamping_transport
 from inferlab.records import RequestRecord
 
 __all__ = ["Target", "build_client", "http_error_message", "send_request"]
@@ -73,7 +75,8 @@ class Target:
 
 
 def build_client(timeout_s: float, max_in_flight: int | None) -> httpx.AsyncClient:
-    """One client per run, its pool sized to the load (httpx's default caps at 100)."""
+    """One client per run, its pool sized to the load (httpx's default caps at 100),
+    on the stamping transport (arrival stamps taken before any parsing)."""
     if max_in_flight is None:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     else:
@@ -81,8 +84,8 @@ def build_client(timeout_s: float, max_in_flight: int | None) -> httpx.AsyncClie
             max_connections=max_in_flight + 8, max_keepalive_connections=max_in_flight + 8
         )
     return httpx.AsyncClient(
+        transport=stamping_transport(limits),
         timeout=httpx.Timeout(timeout_s),
-        limits=limits,
         follow_redirects=False,
         trust_env=False,  # proxies from the environment would distort timings
     )
@@ -153,10 +156,14 @@ async def send_request(
                 body = await r.aread()
                 return failed(f"http_{status}", http_error_message(status, body, r.headers))
             started = True
+            stream = r.extensions.get("network_stream")
+            stamped = stream if isinstance(stream, StampedStream) else None
             try:
                 async for sse in EventSource(r).aiter_sse():
-                    offset_ns = time.perf_counter_ns() - sent_ns
-                    acc.feed(offset_ns, sse.data)
+                    # When the bytes that completed this event arrived (see transport.py);
+                    # without the stamping transport, now.
+                    arrival_ns = stamped.last_stamp_ns if stamped else time.perf_counter_ns()
+                    acc.feed(arrival_ns - sent_ns, sse.data)
             except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError):
                 if not acc.done:
                     raise

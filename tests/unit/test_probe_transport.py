@@ -1,0 +1,121 @@
+"""The stamping transport: arrival stamps taken on receipt, and plain httpx behaviour
+otherwise (keep-alive, TLS)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import ssl
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from inferlab.probe.transport import StampedStream, StampingBackend, stamping_transport
+from inferlab.probe.worker import build_client
+from tests.unit.probe_server import Request, ScriptedServer, sse_head, sse_stream
+
+
+def test_stamp_is_taken_when_bytes_arrive_not_when_they_are_read() -> None:
+    sent = threading.Event()
+
+    async def handler(req: Request, w: asyncio.StreamWriter) -> None:
+        w.write(b"hello")
+        await w.drain()
+        sent.set()
+        await asyncio.sleep(1)
+
+    async def main(port: int) -> tuple[int, int, bytes]:
+        stream = await StampingBackend().connect_tcp("127.0.0.1", port, timeout=5)
+        await stream.write(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        await asyncio.to_thread(sent.wait, 5)
+        await asyncio.sleep(0.05)  # the loop receives the bytes meanwhile
+        before_read = time.perf_counter_ns()
+        data = await stream.read(1024)
+        assert isinstance(stream, StampedStream)
+        await stream.aclose()
+        return stream.last_stamp_ns, before_read, data
+
+    with ScriptedServer(handler) as srv:
+        stamp, before_read, data = asyncio.run(main(srv.port))
+    assert data == b"hello"
+    assert 0 < stamp < before_read
+
+
+def test_read_splits_a_segment_larger_than_asked_and_keeps_its_stamp() -> None:
+    async def handler(req: Request, w: asyncio.StreamWriter) -> None:
+        w.write(b"abcdef")
+        await w.drain()
+        await asyncio.sleep(1)
+
+    async def main(port: int) -> list[tuple[bytes, int]]:
+        stream = await StampingBackend().connect_tcp("127.0.0.1", port, timeout=5)
+        assert isinstance(stream, StampedStream)
+        await stream.write(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        out: list[tuple[bytes, int]] = []
+        while sum(len(d) for d, _ in out) < 6:
+            out.append((await stream.read(4), stream.last_stamp_ns))
+        await stream.aclose()
+        return out
+
+    with ScriptedServer(handler) as srv:
+        parts = asyncio.run(main(srv.port))
+    assert b"".join(d for d, _ in parts) == b"abcdef"
+    assert all(len(d) <= 4 for d, _ in parts)
+
+
+def test_client_uses_the_stamping_stream_and_reuses_connections() -> None:
+    async def handler(req: Request, w: asyncio.StreamWriter) -> None:
+        for part in [sse_head(), *sse_stream(["a"])]:
+            w.write(part)
+        await w.drain()
+
+    async def main(url: str) -> list[object]:
+        streams = []
+        async with build_client(5.0, 4) as client:
+            for _ in range(3):
+                async with client.stream("POST", url, content=b"{}") as r:
+                    streams.append(r.extensions.get("network_stream"))
+                    await r.aread()
+        return streams
+
+    with ScriptedServer(handler) as srv:
+        streams = asyncio.run(main(srv.base_url + "/chat/completions"))
+    assert all(isinstance(s, StampedStream) for s in streams)
+    assert len({id(s) for s in streams}) == 1  # one kept-alive connection for all three
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_tls_works_through_the_stamping_backend(tmp_path: Path) -> None:
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+
+    async def main() -> tuple[int, bytes, bool]:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        transport = stamping_transport(httpx.Limits(max_connections=2), ssl_context=client_ctx)
+        async with server, httpx.AsyncClient(transport=transport) as client:
+            r = await client.get(f"https://127.0.0.1:{port}/")
+            stream = r.extensions.get("network_stream")
+            return r.status_code, r.content, isinstance(stream, StampedStream)
+
+    status, content, stamped = asyncio.run(main())
+    assert (status, content, stamped) == (200, b"ok", True)
