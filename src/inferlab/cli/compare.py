@@ -44,9 +44,11 @@ def register(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "compare",
         help="compare a run with a baseline; gate on regressions",
-        description="Print RUN's metrics as changes against BASELINE, with 95%% bootstrap "
-        "confidence intervals for the percentiles, and exit non-zero when a --fail-on "
-        "condition holds (for deployment pipelines).",
+        description="Print RUN's metrics as changes against BASELINE, with 95% bootstrap "
+        "confidence intervals, and exit non-zero when a --fail-on condition holds (for "
+        "deployment pipelines).",
+        epilog="Exit codes: 0 all conditions passed (or none given); 1 a condition failed or "
+        "the database could not be read; 2 usage error (unknown run id, unreadable condition).",
     )
     p.add_argument("baseline", metavar="BASELINE", help="run id of the baseline")
     p.add_argument("run", metavar="RUN", help="run id to compare with it")
