@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "import"
 
 
@@ -57,3 +59,18 @@ def test_bad_files_and_unknown_runs_fail_with_one_line(tmp_path: Path) -> None:
     missing = _run("export", "no-such-run", db=db)
     assert missing.returncode == 1 and "no run 'no-such-run'" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_import_says_where_the_tools_numbers_differ(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from inferlab.cli import main
+
+    db = tmp_path / "cli.duckdb"
+    assert main(["import", str(FIX / "guidellm-concurrent-c2.json"), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("imported: guidellm-")
+    assert "18 agree within 1%, 2 differ" in out
+    assert "TPOT p95 (ms): inferlab 10.23, inter_token_latency_ms [successful] p95 10.54" in out
+    assert main(["import", str(FIX / "guidellm-concurrent-c2.json"), "--db", str(db)]) == 0
+    assert capsys.readouterr().out.startswith("already imported: guidellm-")

@@ -241,8 +241,10 @@ def test_tool_comparison_of_aiperf_matches_every_number(store: Store) -> None:
     cmp = tool_comparison_for_run(store, run.run_id)
     assert cmp is not None
     assert cmp["agrees"].dropna().all()
+    assert cmp["agrees"].notna().sum() == 24  # every pair but failed requests (AIPerf omits 0)
     names = set(cmp["tool_metric"])
     assert "inter_token_latency avg" in names and "inter_chunk_latency p99" in names
+    assert "time_to_first_token avg" in names
 
 
 def test_parse_file_does_not_touch_the_store(isolated_db: Path) -> None:

@@ -9,8 +9,14 @@ from typing import Any
 
 from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
-from inferlab.importers import FORMATS, ImportFileError, import_file, max_upload_bytes
-from inferlab.store import StoreError
+from inferlab.importers import (
+    FORMATS,
+    ImportFileError,
+    import_file,
+    max_upload_bytes,
+    tool_comparison_for_run,
+)
+from inferlab.store import Store, StoreError
 
 __all__ = ["register"]
 
@@ -34,6 +40,28 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the imported runs' summaries")
     p.set_defaults(func=run)
+
+
+def _agreement(store: Store, run_id: str, tool: str) -> list[str]:
+    """One line on how the tool's own numbers compare with inferlab's, plus each difference."""
+    cmp = tool_comparison_for_run(store, run_id)
+    if cmp is None or cmp.empty:
+        return []
+    both = cmp[cmp["agrees"].notna()]
+    if both.empty:
+        return [f"{tool}'s own numbers kept ({len(cmp)} comparable); no per-request data to check"]
+    differ = both[~both["agrees"].astype(bool)]
+    lines = [
+        f"{tool}'s own numbers vs inferlab's recomputed ones: "
+        f"{len(both) - len(differ)} agree within 1%, {len(differ)} differ"
+    ]
+    for rec in differ.to_dict("records"):
+        note = f" ({rec['note']})" if rec["note"] else ""
+        lines.append(
+            f"  {rec['metric']}: inferlab {rec['inferlab']:.4g}, "
+            f"{rec['tool_metric']} {rec['tool_value']:.4g}{note}"
+        )
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,6 +93,9 @@ def run(args: argparse.Namespace) -> int:
                     )
                     for note in r.notes if not r.duplicate else ():
                         print(f"  note: {note}")
+                    if not r.duplicate:
+                        for line in _agreement(store, r.run_id, r.source_tool):
+                            print(f"  {line}")
     except (StoreFailure, StoreError) as exc:
         return fail(str(exc))
     if args.json:

@@ -33,7 +33,6 @@ from inferlab.importers.base import (
 from inferlab.importers.detect import detect_format
 from inferlab.importers.reconcile import tool_comparison
 from inferlab.store import Store, StoreError
-from inferlab.store.redact import SECRET_KEY
 
 __all__ = [
     "ImportInfo",
@@ -74,6 +73,13 @@ class ImportInfo:
     send_times_known: bool
     notes: tuple[str, ...]
     tool_metrics: tuple[ToolMetric, ...]
+
+
+# Narrower than the store's SECRET_KEY on purpose: "time_to_first_token" is a metric.
+_CREDENTIAL = re.compile(
+    r"api[-_]?key|apikey|secret|passw|authoriz|cookie|bearer|credential|access[-_]?key",
+    re.IGNORECASE,
+)
 
 
 def _mb(n_bytes: int) -> str:
@@ -174,8 +180,8 @@ def _metadata(run: ParsedRun, fmt: str, file: str, digest: str) -> dict[str, Any
             "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
             **run.extra,
         },
-        # A tool metric named like a credential (vLLM --metadata api_key=...) is never kept.
-        "tool_metrics": [m.to_json() for m in run.tool_metrics if not SECRET_KEY.match(m.name)],
+        # A number named like a credential (vLLM --metadata api_key=...) is never kept.
+        "tool_metrics": [m.to_json() for m in run.tool_metrics if not _CREDENTIAL.search(m.name)],
     }
 
 
