@@ -151,7 +151,7 @@ def test_unknown_runs_and_bad_input_give_clear_errors(isolated_db: Path, tmp_pat
     junk.write_text("this is not a database\n" * 200)
     with pytest.raises(StoreError, match="not an inferlab database"):
         Store(junk)
-    with pytest.raises(StoreError, match="is a directory"):
+    with pytest.raises(StoreError, match="is a directory, not a database file"):
         Store(tmp_path)
 
 

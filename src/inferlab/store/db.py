@@ -196,9 +196,12 @@ class Store:
     def __init__(self, path: str | os.PathLike[str] | None = None, *, busy_timeout_s: float = 30.0):
         self.path = Path(path).expanduser() if path is not None else default_db_path()
         self.busy_timeout_s = busy_timeout_s
+        if not self.path.name or self.path.is_dir():
+            raise StoreError(
+                f"{str(self.path)!r} is a directory, not a database file; "
+                "pass a file path such as data/inferlab.duckdb with --db"
+            )
         self.spool_dir = spool_mod.spool_dir(self.path)
-        if self.path.is_dir():
-            raise StoreError(f"{self.path} is a directory; pass a database file path with --db")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
