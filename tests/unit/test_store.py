@@ -181,3 +181,15 @@ def test_a_torn_last_spool_line_is_skipped(isolated_db: Path) -> None:
     w._spool._lock_file = None
     assert [r.index for r in Store().records("torn")] == [0, 1, 2]
     assert store.run_status("torn") == "interrupted"
+
+
+def test_an_abandoned_writer_is_ingested_as_interrupted(isolated_db: Path) -> None:
+    import gc
+
+    store = Store()
+    w = store.run_writer(make_info("abandoned"))
+    w.add(make_record(0))
+    del w
+    gc.collect()
+    assert store.run_status("abandoned") == "interrupted"
+    assert len(store.records("abandoned")) == 1

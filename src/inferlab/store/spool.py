@@ -14,7 +14,8 @@ them. Layout of one spool, written in this order:
 - `<run_id>.run.json`: the run header (RunInfo), written atomically.
 - `<run_id>.jsonl`: one JSON object per request, appended with one `write()`
   each (a process crash loses nothing that `add()` returned for), `fsync`ed
-  at most every `fsync_interval_s` (a power cut loses at most that window).
+  by a helper thread every `fsync_interval_s` (a power cut loses at most that
+  window; the caller never waits for the disk).
 - `<run_id>.end.json`: final status, written atomically by `close()`. A spool
   whose lock is free and has no end file belonged to a dead writer: its run is
   ingested with status `interrupted`.
@@ -27,7 +28,8 @@ import json
 import math
 import os
 import re
-import time
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,38 +168,54 @@ class SpoolWriter:
         self._fd: int | None = os.open(
             self.data_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
         )
+        self._fd_finalizer = weakref.finalize(self, os.close, self._fd)  # closes once
         _fsync_dir(directory)
-        self._last_sync = time.monotonic()
         self._dirty = False
         self.count = 0
+        # fsync runs on a helper thread: a slow disk must not stall the probe's event
+        # loop (that would delay reading streams and inflate measured latencies).
+        self._io_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._syncer = threading.Thread(
+            target=_sync_loop,
+            args=(weakref.ref(self), self._stop, fsync_interval_s),
+            name=f"spool-fsync-{info.run_id}",
+            daemon=True,
+        )
+        self._syncer.start()
 
     def add(self, rec: RequestRecord) -> None:
         """Append one record; on return it survives a crash of this process."""
-        if self._fd is None:
-            raise ValueError(f"spool of run {self.run_id!r} is closed")
         line = json.dumps(record_to_json(rec), separators=(",", ":"), allow_nan=False) + "\n"
-        os.write(self._fd, line.encode("utf-8"))  # one write: no torn lines on a process kill
-        self.count += 1
-        self._dirty = True
-        now = time.monotonic()
-        if now - self._last_sync >= self.fsync_interval_s:
-            os.fsync(self._fd)
-            self._last_sync = now
-            self._dirty = False
+        with self._io_lock:
+            if self._fd is None:
+                raise ValueError(f"spool of run {self.run_id!r} is closed")
+            os.write(self._fd, line.encode("utf-8"))  # one write: no torn lines on a kill
+            self.count += 1
+            self._dirty = True
 
     def sync(self) -> None:
-        if self._fd is not None and self._dirty:
-            os.fsync(self._fd)
+        """fsync pending lines (called every `fsync_interval_s` and on close)."""
+        with self._io_lock:  # never held during the fsync itself: add() must not wait
+            if self._fd is None or not self._dirty:
+                return
+            fd = self._fd
             self._dirty = False
-            self._last_sync = time.monotonic()
+        os.fsync(fd)  # close() joins the sync thread before closing fd
 
     def close(self, status: RunStatus) -> None:
         """Seal the spool with its final status and release the lock (idempotent)."""
         if self._fd is None:
             return
+        self._stop.set()
+        if self._syncer is not threading.current_thread():
+            self._syncer.join()
         self.sync()
-        os.close(self._fd)
-        self._fd = None
+        with self._io_lock:
+            if self._fd is None:
+                return
+            self._fd_finalizer()  # os.close(fd), at most once
+            self._fd = None
         finished = datetime.now(UTC).isoformat()
         _write_atomic(self.end_path, {"status": status, "finished_at": finished})
         if self._lock_file is not None:
@@ -207,6 +225,18 @@ class SpoolWriter:
     @property
     def closed(self) -> bool:
         return self._fd is None
+
+
+def _sync_loop(ref: weakref.ref[SpoolWriter], stop: threading.Event, interval_s: float) -> None:
+    # Holds the writer only weakly: an abandoned writer is still garbage-collected,
+    # which releases its lock, so its run is then ingested as `interrupted`.
+    while not stop.wait(interval_s):
+        writer = ref()
+        if writer is None:
+            return
+        with contextlib.suppress(OSError):
+            writer.sync()
+        del writer
 
 
 @dataclass
