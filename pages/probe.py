@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Mapping
@@ -11,7 +12,7 @@ import streamlit as st
 from inferlab.charts.probe import live_latency
 from inferlab.jobs import (
     SIM_MODEL,
-    JobError,
+    JobManager,
     JobSnapshot,
     dashboard_sim_config,
     get_manager,
@@ -22,7 +23,6 @@ from inferlab.probe_page import (
     CHOICE,
     NUMBER,
     FormValues,
-    KeySourceError,
     build_config,
     defaults,
     link_problems,
@@ -32,7 +32,15 @@ from inferlab.probe_page import (
 from inferlab.share import share_url
 from inferlab.store import default_db_path
 
-manager = get_manager()
+
+@st.cache_resource(show_spinner=False)
+def job_manager() -> JobManager:
+    """The process-wide job registry, kept by Streamlit across reruns, sessions and
+    module reloads, so running probes are found again after a refresh."""
+    return get_manager()
+
+
+manager = job_manager()
 if "probe_session" not in st.session_state:
     st.session_state["probe_session"] = uuid.uuid4().hex
 session_id: str = st.session_state["probe_session"]
@@ -163,7 +171,7 @@ with form_col:
             current = manager.sims.current()
             if current is None:
                 st.caption("The simulator starts on a free loopback port when you launch.")
-            elif current[0] == sim_cfg:
+            elif dataclasses.asdict(current[0]) == dataclasses.asdict(sim_cfg):
                 st.caption(f"Simulator running at `{current[1]}` with these settings.")
             else:
                 st.caption(
@@ -230,7 +238,7 @@ with form_col:
                 listed[url] = list_models(
                     url, current_key(), policy=policy, also_allowed=manager.own_urls()
                 )
-            except (JobError, KeySourceError) as exc:
+            except ValueError as exc:  # JobError, KeySourceError
                 listed[url] = str(exc)
         found = listed.get(url)
         if isinstance(found, str):
@@ -321,10 +329,8 @@ with form_col:
                     check_endpoint=target != "sim",
                     db_path=default_db_path(),
                 )
-        except (JobError, KeySourceError) as exc:
+        except ValueError as exc:  # JobError, KeySourceError: a message for the user
             st.session_state["launch_error"] = str(exc)
-        except ValueError as exc:  # simulator settings out of range
-            st.session_state["launch_error"] = f"The simulator settings are not usable: {exc}"
         else:
             st.session_state["watch"] = job.run_id
     if "launch_error" in st.session_state:
@@ -374,28 +380,11 @@ def cancel_job(run_id: str) -> None:
 
 def show_job(snap: JobSnapshot, chart: bool) -> None:
     with st.container(border=True):
-        head, actions = st.columns([3, 1], vertical_alignment="center")
-        title = snap.label or f"run {snap.run_id}"
-        head.markdown(
+        title = snap.label or "Unlabelled probe"
+        st.markdown(
             f"**{title}** {STATE_TEXT[snap.state]}  \n"
-            f"`{snap.run_id}` · {snap.endpoint} · {snap.model} · {snap.load}"
+            f"run `{snap.run_id}` · `{snap.endpoint}` · {snap.model} · {snap.load}"
         )
-        if snap.active:
-            actions.button(
-                "Cancel",
-                key=f"cancel_{snap.run_id}",
-                icon=":material/stop:",
-                on_click=cancel_job,
-                args=(snap.run_id,),
-                width="stretch",
-            )
-        else:
-            actions.page_link(
-                "pages/runs.py",
-                label="Open in Runs",
-                icon=":material/open_in_new:",
-                query_params={"runs": snap.run_id},
-            )
         planned = f" of {snap.planned:,}" if snap.planned else ""
         if snap.active:
             text = (
@@ -405,19 +394,49 @@ def show_job(snap: JobSnapshot, chart: bool) -> None:
                 f"{snap.elapsed_s:,.1f} s"
             )
             st.progress(snap.fraction or 0.0, text=text)
-        m = st.columns(6)
-        m[0].metric("Done", f"{snap.done:,}")
-        m[1].metric("Failed", f"{snap.failed:,}")
-        m[2].metric("TTFT p50", fmt_ms(snap.ttft_p50_ms))
-        m[3].metric("TTFT p95", fmt_ms(snap.ttft_p95_ms))
-        m[4].metric("TPOT p50", fmt_ms(snap.tpot_p50_ms))
-        m[5].metric("TPOT p95", fmt_ms(snap.tpot_p95_ms))
+        r1 = st.columns(3)
+        r1[0].metric("Done", f"{snap.done:,}")
+        r1[1].metric("TTFT p50", fmt_ms(snap.ttft_p50_ms))
+        r1[2].metric("TTFT p95", fmt_ms(snap.ttft_p95_ms))
+        r2 = st.columns(3)
+        r2[0].metric("Failed", f"{snap.failed:,}")
+        r2[1].metric("TPOT p50", fmt_ms(snap.tpot_p50_ms))
+        r2[2].metric("TPOT p95", fmt_ms(snap.tpot_p95_ms))
+        sim = manager.sims.config_for(snap.endpoint)
+        if sim is not None:
+            st.caption(
+                f"Simulator set to TTFT {sim.ttft_ms:g} ms and TPOT {sim.tpot_ms:g} ms"
+                + (f" ± {sim.jitter_ms:g} ms" if sim.jitter_ms else "")
+                + ". Measured values sit a little above: network, HTTP and the client's own "
+                "work add to every request"
+                + (
+                    "; each extra concurrent stream adds "
+                    f"{sim.tpot_growth_per_stream_ms:g} ms to TPOT."
+                    if sim.tpot_growth_per_stream_ms
+                    else "."
+                )
+            )
         if snap.error:
             st.error(snap.error, icon=":material/error:")
         elif snap.state == "cancelled":
             st.caption(f"Cancelled after {snap.done:,} requests; they are saved.")
         elif snap.state == "completed" and not snap.saved:
             st.caption("Saved to a spool file; it enters the database as soon as it is free.")
+        if snap.active:
+            st.button(
+                "Cancel",
+                key=f"cancel_{snap.run_id}",
+                icon=":material/stop:",
+                on_click=cancel_job,
+                args=(snap.run_id,),
+            )
+        elif snap.done:
+            st.page_link(
+                "pages/runs.py",
+                label="Open this run in Runs",
+                icon=":material/open_in_new:",
+                query_params={"runs": snap.run_id},
+            )
         if chart and snap.points:
             st.plotly_chart(
                 live_latency(snap.points),

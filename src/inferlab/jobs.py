@@ -19,6 +19,7 @@ import asyncio
 import atexit
 import bisect
 import contextlib
+import dataclasses
 import re
 import threading
 import time
@@ -355,6 +356,12 @@ class ProbeJob:
         )
 
 
+def _same_config(a: SimConfig, b: SimConfig) -> bool:
+    """Equal settings, even across a module reload (Streamlit's file watcher makes a
+    new SimConfig class, and dataclass equality requires the same class)."""
+    return dataclasses.asdict(a) == dataclasses.asdict(b)
+
+
 class SimManager:
     """The dashboard's own simulated endpoints, one per distinct setting in use."""
 
@@ -378,7 +385,7 @@ class SimManager:
             for sim in self._sims:
                 if not sim.running:
                     continue
-                if found is None and sim.config == config:
+                if found is None and _same_config(sim.config, config):
                     found = sim
                     keep.append(sim)
                 elif sim.base_url in busy:
@@ -390,6 +397,14 @@ class SimManager:
                 keep.append(found)
             self._sims = keep
             return found.base_url
+
+    def config_for(self, url: str) -> SimConfig | None:
+        """Settings of the running sim serving `url` (trailing slash ignored), if any."""
+        with self._lock:
+            for sim in self._sims:
+                if sim.running and sim.base_url == url.rstrip("/"):
+                    return sim.config
+        return None
 
     def urls(self) -> list[str]:
         with self._lock:

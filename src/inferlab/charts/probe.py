@@ -29,7 +29,6 @@ def live_latency(points: Sequence[LivePoint], title: str = "") -> go.Figure:
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.08,
-        subplot_titles=("Time to first token", "Time per output token"),
     )
     ok = [p for p in points if p.ok]
     failed = [p for p in points if not p.ok]
@@ -82,8 +81,8 @@ def live_latency(points: Sequence[LivePoint], title: str = "") -> go.Figure:
     fig.update_layout(
         title=title or None,
         height=420,
-        margin={"l": 60, "r": 20, "t": 50 if title else 30, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.06, "x": 0},
+        margin={"l": 60, "r": 20, "t": 70 if title else 40, "b": 50},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         uirevision="live",  # keep zoom while the fragment redraws
     )
     return fig
