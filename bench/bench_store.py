@@ -35,13 +35,16 @@ from inferlab.store.spool import SpoolWriter, spool_dir
 
 
 def make_records(n: int, chunks: int, seed: int = 0) -> list[RequestRecord]:
-    """n plausible requests: TTFT ~200 ms + exponential, ~20 ms gaps, 1% HTTP 500."""
+    """n plausible requests: TTFT ~200 ms + exponential, ~22 ms gaps, 1% HTTP 500."""
     rng = np.random.default_rng(seed)
     ttft = 200.0 + rng.exponential(30.0, n)
     gaps = 20.0 + rng.gamma(2.0, 1.0, (n, max(chunks - 1, 0)))
     offs = np.concatenate([ttft[:, None], ttft[:, None] + np.cumsum(gaps, axis=1)], axis=1)
+    # Whole nanoseconds, as the probe records them (perf_counter_ns / 1e6).
+    offs = np.round(offs, 6)
+    ttft = offs[:, 0]
     ok = rng.random(n) > 0.01
-    sent = np.arange(n, dtype=np.float64) + rng.random(n)
+    sent = np.round(np.arange(n, dtype=np.float64) + rng.random(n), 6)
     offs_l, ok_l, sent_l, ttft_l = offs.tolist(), ok.tolist(), sent.tolist(), ttft.tolist()
     ones = (1,) * chunks
     out = []
