@@ -193,3 +193,18 @@ def test_an_abandoned_writer_is_ingested_as_interrupted(isolated_db: Path) -> No
     gc.collect()
     assert store.run_status("abandoned") == "interrupted"
     assert len(store.records("abandoned")) == 1
+
+
+def test_an_unreadable_spool_is_set_aside_and_the_store_stays_usable(isolated_db: Path) -> None:
+    store = Store()
+    w = store.run_writer(make_info("bad"))
+    w.add(make_record(0))
+    w._spool._lock_file.close()  # type: ignore[union-attr]  # the writer "dies"
+    w._spool._lock_file = None
+    data = store.spool_dir / "bad.jsonl"
+    data.unlink()
+    data.mkdir()  # DuckDB cannot read a directory as JSON lines
+    reopened = Store()
+    assert reopened.run_status("bad") == "failed"  # it was listed as running
+    assert (store.spool_dir / "bad.run.json.unreadable").exists()
+    assert not (store.spool_dir / "bad.run.json").exists()

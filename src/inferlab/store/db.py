@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import itertools
 import json
+import logging
 import os
 import random
 import threading
@@ -54,6 +55,7 @@ __all__ = [
     "records_to_arrow",
 ]
 
+_log = logging.getLogger(__name__)
 RUN_STATUSES: tuple[RunStatus, ...] = ("running", "completed", "cancelled", "interrupted", "failed")
 _PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
@@ -265,7 +267,7 @@ class Store:
             return
         entries = spool_mod.claim_finished(self.spool_dir)
         claimed = {e.run_id for e in entries}
-        for entry in entries:
+        for i, entry in enumerate(entries):
             try:
                 con.execute("BEGIN TRANSACTION")
                 self._upsert_run(con, entry.info, entry.status, entry.finished_at)
@@ -278,10 +280,28 @@ class Store:
                     )
                 _invalidate(con, entry.run_id)
                 con.execute("COMMIT")
+            except duckdb.Error as exc:
+                # An unreadable spool must not make the store unusable: set it
+                # aside (files kept for recovery by hand) and carry on.
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                entry.quarantine()
+                with contextlib.suppress(duckdb.Error):  # it may have been listed as running
+                    con.execute(
+                        "UPDATE runs SET status = 'failed' WHERE run_id = ? AND status = 'running'",
+                        [entry.run_id],
+                    )
+                _log.error(
+                    "cannot ingest the spool of run %s (%s); kept as *.unreadable",
+                    entry.run_id,
+                    exc,
+                )
+                continue
             except BaseException:
                 with contextlib.suppress(duckdb.Error):
                     con.execute("ROLLBACK")
-                entry.release()
+                for rest in entries[i:]:
+                    rest.release()
                 raise
             entry.remove()
         # Live spools: make their runs visible as `running`.

@@ -258,6 +258,13 @@ class SpoolEntry:
                 p.unlink()
         self.release()
 
+    def quarantine(self) -> None:
+        """Set an unreadable spool aside (renamed `*.unreadable`) and release the claim."""
+        for p in self._paths:
+            with contextlib.suppress(OSError):
+                p.rename(p.with_name(p.name + ".unreadable"))
+        self.release()
+
     def release(self) -> None:
         if self._lock_file is not None:
             self._lock_file.close()
