@@ -539,6 +539,11 @@ def compare_table(
 
     Columns: metric, label, unit, better, run_id, run_label, value, baseline,
     abs_delta, pct_delta, is_better, ci_low, ci_high, significant.
+
+    CIs resample each metric's own values: requests for TTFT/TPOT/E2E, chunk
+    gaps for ITL (gaps of one request are treated as independent, so ITL
+    intervals can be narrower than a request-level resample would give), and
+    requests with the duration fixed for rps/output_tps/error_rate.
     """
     if len(runs) > MAX_COMPARE:
         raise ValueError(f"compare at most {MAX_COMPARE} runs at once, got {len(runs)}")
