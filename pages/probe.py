@@ -123,6 +123,28 @@ def choice(name: str, help_text: str) -> str:
     return code
 
 
+def launched_status(run_id: str) -> None:
+    """A one-line progress under the Launch button, where the eye is after the click."""
+    job = manager.get(run_id)
+    if job is None:
+        return
+
+    @st.fragment(run_every=1.0 if job.active else None)
+    def line() -> None:
+        snap = job.snapshot()
+        name = snap.label or f"run {snap.run_id}"
+        if snap.active:
+            st.progress(
+                snap.fraction or 0.0,
+                text=f"**{name}**: {snap.done:,} done, {snap.failed:,} failed — live figures "
+                "and chart under *Probes on this dashboard*.",
+            )
+        else:
+            st.caption(f"**{name}** {snap.state}: {snap.done:,} requests, {snap.failed:,} failed.")
+
+    line()
+
+
 form_col, live_col = st.columns([5, 6], gap="large")
 
 with form_col:
@@ -335,6 +357,8 @@ with form_col:
             st.session_state["watch"] = job.run_id
     if "launch_error" in st.session_state:
         st.error(st.session_state["launch_error"], icon=":material/error:")
+    elif "watch" in st.session_state:
+        launched_status(st.session_state["watch"])
     st.caption(
         f"Limits on this dashboard: concurrency ≤ {policy.limits.max_concurrency:,}, "
         f"≤ {policy.limits.max_requests:,} requests and ≤ {policy.limits.max_duration_s:g} s "
@@ -379,7 +403,7 @@ def cancel_job(run_id: str) -> None:
 
 
 def show_job(snap: JobSnapshot, chart: bool) -> None:
-    with st.container(border=True):
+    with st.container(border=True, key=f"probe_job_{snap.run_id}"):
         title = snap.label or "Unlabelled probe"
         st.markdown(
             f"**{title}** {STATE_TEXT[snap.state]}  \n"
