@@ -103,6 +103,8 @@ def test_a_live_run_is_listed_as_running_with_its_records_so_far(tmp_path: Path)
         writer.add(make_record(i))
     assert store.run_status("live") == "running"
     assert store.summary("live").requests == 5
+    listed = store.list_runs().set_index("run_id").loc["live"]
+    assert listed["requests"] == 5 and listed["ttft_p50_ms"] == 202.0
     assert len(store.requests_frame("live")) == 5
     writer.add(make_record(5))
     writer.close("completed")

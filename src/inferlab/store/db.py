@@ -38,6 +38,7 @@ from inferlab.store.sql import (
     ERRORS_SQL,
     GOODPUT_SQL,
     ITL_SQL,
+    LIVE_STATS_SQL,
     REFRESH_STATS_SQL,
     SPOOL_COLUMNS,
     SUMMARY_SQL,
@@ -512,6 +513,28 @@ class Store:
                 f"WHERE {' AND '.join(where)} ORDER BY r.started_at DESC, r.run_id {lim}",
                 params,
             ).df()
+            # Runs still being written: figures so far, straight from their spools.
+            stat_cols = [
+                "requests",
+                "failed",
+                "error_rate",
+                "ttft_p50_ms",
+                "ttft_p95_ms",
+                "tpot_p50_ms",
+                "tpot_p95_ms",
+                "e2e_p50_ms",
+                "e2e_p95_ms",
+                "rps",
+                "output_tps",
+            ]
+            for i in df.index[df["status"] == "running"]:
+                run_id = str(df.at[i, "run_id"])
+                if self._live_spool(run_id) is None:
+                    continue
+                sql = LIVE_STATS_SQL.replace("{src}", self._source(con, run_id))
+                row = con.execute(sql, {"run_id": run_id}).fetchall()[0]
+                for col, value in zip(stat_cols, row, strict=True):
+                    df.at[i, col] = value
         return df
 
     # -- requests and summaries --------------------------------------------------------

@@ -135,3 +135,29 @@ SELECT d.run_id,
     CASE WHEN a.span_s > 0 THEN a.out_tok / a.span_s END
 FROM dirty d LEFT JOIN a USING (run_id)
 """
+
+# The run-list figures of a live run (stored rows plus its spool), same columns
+# and order as run_stats without run_id.
+LIVE_STATS_SQL = f"""
+WITH q AS (
+    SELECT ok, warmup, ttft_ms, e2e_ms, output_tokens, sent_ms, {_TPOT} AS tpot_ms FROM {{src}}
+),
+a AS (
+    SELECT
+        count(*) FILTER (WHERE NOT warmup) AS n,
+        count(*) FILTER (WHERE NOT warmup AND NOT ok) AS failed,
+        count(*) FILTER (WHERE {_OK}) AS n_ok,
+        coalesce(sum(output_tokens) FILTER (WHERE {_OK}), 0) AS out_tok,
+        (max(sent_ms + e2e_ms) FILTER (WHERE NOT warmup)
+            - min(sent_ms) FILTER (WHERE NOT warmup)) / 1000.0 AS span_s,
+        quantile_cont(ttft_ms, [0.5, 0.95]) FILTER (WHERE {_OK}) AS ttft,
+        quantile_cont(tpot_ms, [0.5, 0.95]) FILTER (WHERE {_OK}) AS tpot,
+        quantile_cont(e2e_ms, [0.5, 0.95]) FILTER (WHERE {_OK}) AS e2e
+    FROM q
+)
+SELECT n, failed, CASE WHEN n > 0 THEN failed / n ELSE 0.0 END,
+    ttft[1], ttft[2], tpot[1], tpot[2], e2e[1], e2e[2],
+    CASE WHEN span_s > 0 THEN n_ok / span_s END,
+    CASE WHEN span_s > 0 THEN out_tok / span_s END
+FROM a
+"""
