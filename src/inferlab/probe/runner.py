@@ -25,7 +25,7 @@ from inferlab.probe.config import ConfigError, ProbeConfig, make_run_info, sweep
 from inferlab.probe.prompts import PromptSource
 from inferlab.probe.schedule import arrival_offsets_s
 from inferlab.probe.sink import Sink, SinkPump
-from inferlab.probe.worker import Target, build_client, send_request
+from inferlab.probe.worker import Target, build_clients, send_request
 from inferlab.records import RequestRecord, RunInfo, RunStatus
 
 __all__ = [
@@ -184,7 +184,11 @@ class _Run:
         self.add(record)
 
     async def run_phase(
-        self, client: httpx.AsyncClient, count: int | None, duration_s: float | None, warmup: bool
+        self,
+        clients: Sequence[httpx.AsyncClient],
+        count: int | None,
+        duration_s: float | None,
+        warmup: bool,
     ) -> None:
         self.phase = "warmup" if warmup else "measure"
         self.phase_start_ns = time.perf_counter_ns()
@@ -192,16 +196,20 @@ class _Run:
         self.done = self.failed = 0
         deadline_ns = None if duration_s is None else self.phase_start_ns + int(duration_s * 1e9)
         if self.cfg.load_mode == "concurrency":
-            await self._closed_loop(client, count, deadline_ns, warmup)
+            await self._closed_loop(clients, count, deadline_ns, warmup)
         else:
-            await self._open_loop(client, count, deadline_ns, warmup)
+            await self._open_loop(clients, count, deadline_ns, warmup)
 
     async def _closed_loop(
-        self, client: httpx.AsyncClient, count: int | None, deadline_ns: int | None, warmup: bool
+        self,
+        clients: Sequence[httpx.AsyncClient],
+        count: int | None,
+        deadline_ns: int | None,
+        warmup: bool,
     ) -> None:
         issued = 0
 
-        async def slot() -> None:
+        async def slot(client: httpx.AsyncClient) -> None:
             nonlocal issued
             while count is None or issued < count:
                 if deadline_ns is not None and time.perf_counter_ns() >= deadline_ns:
@@ -210,10 +218,14 @@ class _Run:
                 await self.one(client, self.now_ms(), warmup)
 
         slots = self.cfg.concurrency if count is None else min(self.cfg.concurrency, count)
-        await _gather_or_cancel([slot() for _ in range(slots)])
+        await _gather_or_cancel([slot(clients[k % len(clients)]) for k in range(slots)])
 
     async def _open_loop(
-        self, client: httpx.AsyncClient, count: int | None, deadline_ns: int | None, warmup: bool
+        self,
+        clients: Sequence[httpx.AsyncClient],
+        count: int | None,
+        deadline_ns: int | None,
+        warmup: bool,
     ) -> None:
         rate = float(self.cfg.rate_rps or 0.0)
         cap = self.cfg.max_in_flight
@@ -221,7 +233,7 @@ class _Run:
         start_ns = self.phase_start_ns
         tasks: set[asyncio.Task[None]] = set()
 
-        async def gated(scheduled_ms: float) -> None:
+        async def gated(scheduled_ms: float, client: httpx.AsyncClient) -> None:
             if gate is None:
                 await self.one(client, scheduled_ms, warmup)
                 return
@@ -240,7 +252,8 @@ class _Run:
                 delay_s = (due_ns - time.perf_counter_ns()) / 1e9
                 if delay_s > 0:
                     await asyncio.sleep(delay_s)
-                task = asyncio.create_task(gated((due_ns - self.anchor_ns) / 1e6))
+                client = clients[issued % len(clients)]
+                task = asyncio.create_task(gated((due_ns - self.anchor_ns) / 1e6, client))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
             if tasks:
@@ -298,12 +311,16 @@ async def run_probe(
     info = info or make_run_info(cfg)
     run = _Run(cfg, info, prompts, SinkPump(sink), progress, step, steps)
     status: RunStatus = "failed"
-    client = build_client(cfg.timeout_s, cfg.max_in_flight)
+    clients = build_clients(
+        cfg.timeout_s, cfg.max_in_flight, closed_loop=cfg.load_mode == "concurrency"
+    )
     ticker = asyncio.create_task(run.ticker())
     started_ns = time.perf_counter_ns()
     try:
-        async with client:
-            work = asyncio.create_task(_phases(run, client))
+        async with contextlib.AsyncExitStack() as stack:
+            for client in clients:
+                await stack.enter_async_context(client)
+            work = asyncio.create_task(_phases(run, clients))
             waiters: set[asyncio.Task[None]] = {work}
             if cancel is not None:
                 waiters.add(asyncio.create_task(_wait_cancel(cancel)))
@@ -338,11 +355,11 @@ async def run_probe(
     )
 
 
-async def _phases(run: _Run, client: httpx.AsyncClient) -> None:
+async def _phases(run: _Run, clients: Sequence[httpx.AsyncClient]) -> None:
     cfg = run.cfg
     if cfg.warmup:
-        await run.run_phase(client, cfg.warmup, None, warmup=True)
-    await run.run_phase(client, cfg.requests, cfg.duration_s, warmup=False)
+        await run.run_phase(clients, cfg.warmup, None, warmup=True)
+    await run.run_phase(clients, cfg.requests, cfg.duration_s, warmup=False)
 
 
 async def run_sweep(

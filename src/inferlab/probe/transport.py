@@ -5,9 +5,11 @@ asyncio delivers all their bytes first (`data_received`), then runs the
 waiting tasks one after another, each through httpx/httpcore/h11/httpx-sse
 (~100 µs per chunk in CPython). Stamping at the end of that stack would add
 every earlier task's processing to the later chunks' times. This backend
-stamps in `data_received`, before any parsing, and `read()` hands out one
-received segment at a time, so `StampedStream.last_stamp_ns` is the arrival
-time of the bytes the parser is working on when an SSE event comes out.
+stamps in `data_received`, before any parsing, and `read()` hands out what
+has arrived with the stamp of its last piece, so `StampedStream.last_stamp_ns`
+is the arrival time of the bytes that completed an SSE event when it comes
+out. (When pieces queued up because the client fell behind, earlier events in
+the batch get the batch's stamp: the client saw them no sooner.)
 
 Everything else stays httpx: the connection pool, HTTP/1.1, TLS, timeouts.
 Failures raise httpcore's own exceptions, which httpx maps as usual.
@@ -120,13 +122,24 @@ class StampedStream(httpcore.AsyncNetworkStream):
         proto = self._protocol
         if not proto.segments and not proto.eof:
             await proto.wait_readable(timeout)
-        if proto.segments:
-            stamp, data = proto.segments[0]
+        segments = proto.segments
+        if segments:
+            stamp, data = segments.popleft()
             if len(data) > max_bytes:
-                proto.segments[0] = (stamp, data[max_bytes:])
+                segments.appendleft((stamp, data[max_bytes:]))
                 data = data[:max_bytes]
-            else:
-                proto.segments.popleft()
+            elif segments:
+                # Several reads queued up (the client is behind, or the server wrote one
+                # chunk in pieces): hand them over together, stamped by the last one.
+                # One pass through the parsers instead of one per piece keeps a busy
+                # client from falling further behind.
+                parts = [data]
+                size = len(data)
+                while segments and size + len(segments[0][1]) <= max_bytes:
+                    stamp, more = segments.popleft()
+                    parts.append(more)
+                    size += len(more)
+                data = b"".join(parts)
             self.last_stamp_ns = stamp
             return data
         if proto.error is not None:

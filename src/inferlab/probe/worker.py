@@ -10,6 +10,7 @@ parsing (see transport.py).
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ from inferlab.probe.stream import StreamAccumulator, StreamError
 from inferlab.probe.transport import StampedStream, stamping_transport
 from inferlab.records import RequestRecord
 
-__all__ = ["Target", "build_client", "http_error_message", "send_request"]
+__all__ = ["Target", "build_client", "build_clients", "http_error_message", "send_request"]
 
 _ERROR_BODY_BYTES = 4096
 
@@ -89,6 +90,26 @@ def build_client(timeout_s: float, max_in_flight: int | None) -> httpx.AsyncClie
         follow_redirects=False,
         trust_env=False,  # proxies from the environment would distort timings
     )
+
+
+STREAMS_PER_POOL = 64
+
+
+def build_clients(
+    timeout_s: float, max_in_flight: int | None, *, closed_loop: bool = True
+) -> list[httpx.AsyncClient]:
+    """Clients for one run, each with its own connection pool of at most
+    STREAMS_PER_POOL streams.
+
+    httpcore's pool walks all its connections on every request and response (with
+    an O(n²) idle check), which at 1,000 streams costs more CPU than the streams
+    themselves; several small pools keep that walk short. In closed loop, slot k
+    uses client k % n, so no pool ever holds more streams than it was sized for;
+    in the rate modes the pools are unbounded (the run's own cap, if any, limits).
+    """
+    shards = math.ceil((max_in_flight or 8 * STREAMS_PER_POOL) / STREAMS_PER_POOL)
+    per_pool = math.ceil(max_in_flight / shards) if closed_loop and max_in_flight else None
+    return [build_client(timeout_s, per_pool) for _ in range(shards)]
 
 
 def http_error_message(status: int, body: bytes, headers: httpx.Headers) -> str:
