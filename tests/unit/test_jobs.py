@@ -14,6 +14,7 @@ from inferlab.jobs import (
     JobManager,
     dashboard_sim_config,
     get_manager,
+    list_models,
     probe_simulator_once,
     ui_message,
 )
@@ -242,3 +243,52 @@ def test_ui_message_replaces_cli_flags() -> None:
     assert "check the API key" in ui_message(
         "rejected (HTTP 401); set the key in an environment variable and pass --api-key-env VAR"
     )
+
+
+class _Redirector:
+    """A loopback server that answers every request with a redirect to `target`."""
+
+    def __init__(self, target: str) -> None:
+        import http.server
+        import threading
+
+        location = target
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(302)
+                self.send_header("Location", location + self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_POST = do_GET
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_redirects_are_never_followed(manager: JobManager) -> None:
+    with SimServer(SimConfig(ttft_ms=1, tpot_ms=1)) as sim:
+        redirector = _Redirector(sim.url)
+        try:
+            with pytest.raises(JobError, match="Redirects are not followed"):
+                list_models(redirector.url, policy=OPEN)
+            try:
+                job = manager.start(cfg(redirector.url, requests=3), policy=OPEN)
+            except JobError as exc:
+                message = str(exc)
+            else:
+                assert job.wait(30)
+                message = str(job.snapshot().error)
+            assert "302" in message
+        finally:
+            redirector.close()
+        assert sim.truth() == []  # nothing reached the host the redirect pointed to
