@@ -255,10 +255,19 @@ class Store:
                         raise StoreError(f"cannot upgrade {self.path}: {exc}") from exc
                     self._migrated = True
                 if ingest:
-                    self._ingest_spools(con)
+                    try:
+                        self._ingest_spools(con)
+                    except OSError as exc:  # e.g. an unreadable spool folder: reads still work
+                        _log.error("cannot ingest spools in %s: %s", self.spool_dir, exc)
                 yield con
+            except duckdb.Error as exc:
+                # Disk full, a damaged file, ...: one clear line instead of a traceback.
+                raise StoreError(f"database error in {self.path}: {exc}") from exc
             finally:
-                con.close()
+                try:
+                    con.close()  # checkpoints: can fail on a full disk
+                except duckdb.Error as exc:
+                    raise StoreError(f"cannot save {self.path}: {exc}") from exc
 
     # -- spools ----------------------------------------------------------------------
 
