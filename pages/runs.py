@@ -71,16 +71,18 @@ def comparison(
 ) -> tuple[pd.DataFrame, dict[str, dict[str, np.ndarray]]]:
     """The delta table and, per latency metric, each run's values (for CDF/histograms)."""
     runs = runs_for(db, keys)
-    table = compare.compare_table(runs, baseline, convention=convention)
-    conv = compare.CONVENTIONS[convention]
+    sorted_by_run = {r.run_id: compare.sorted_metric_values(r, convention) for r in runs}
+    table = compare.compare_table(
+        runs, baseline, convention=convention, sorted_by_run=sorted_by_run
+    )
     values: dict[str, dict[str, np.ndarray]] = {}
     for metric in compare.LATENCY_METRICS:
         values[metric] = {}
         for r in runs:
-            v = compare._metric_values(r, metric, conv)
-            # A CDF or histogram needs no more than a few thousand quantiles of a big run.
+            v = sorted_by_run[r.run_id][metric]
+            # A CDF or histogram needs no more than 20,000 evenly spaced order statistics.
             if v.size > 20_000:
-                v = np.quantile(v, np.linspace(0, 1, 20_000))
+                v = v[np.linspace(0, v.size - 1, 20_000).round().astype(np.int64)]
             values[metric][f"{r.label} · {r.run_id}"] = v
     return table, values
 

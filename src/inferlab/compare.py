@@ -49,6 +49,7 @@ __all__ = [
     "percentile",
     "run_metrics",
     "slo_result",
+    "sorted_metric_values",
     "sweep_analysis",
 ]
 
@@ -373,7 +374,8 @@ def _sorted_percentiles(sorted_values: np.ndarray, pcts: Sequence[float]) -> lis
     return out
 
 
-def _sorted_metric_values(run: RunRequests, convention: str) -> dict[str, np.ndarray]:
+def sorted_metric_values(run: RunRequests, convention: str) -> dict[str, np.ndarray]:
+    """Each latency metric's values of one run under `convention`, sorted (NaN dropped)."""
     conv = CONVENTIONS[convention]
     return {m: np.sort(_metric_values(run, m, conv)) for m in LATENCY_METRICS}
 
@@ -385,7 +387,7 @@ def run_metrics(
 ) -> dict[str, float]:
     """Every table metric of one run: percentiles in ms, rps, output_tps, error_rate in %."""
     if sorted_values is None:
-        sorted_values = _sorted_metric_values(run, convention)
+        sorted_values = sorted_metric_values(run, convention)
     out: dict[str, float] = {}
     for m in LATENCY_METRICS:
         ps = _sorted_percentiles(sorted_values[m], PERCENTILES)
@@ -534,6 +536,7 @@ def compare_table(
     convention: str = "inferlab",
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
+    sorted_by_run: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     """Long table: one row per (metric, run) with value, delta vs baseline and CI.
 
@@ -544,6 +547,8 @@ def compare_table(
     gaps for ITL (gaps of one request are treated as independent, so ITL
     intervals can be narrower than a request-level resample would give), and
     requests with the duration fixed for rps/output_tps/error_rate.
+    `sorted_by_run` (from :func:`sorted_metric_values`) saves sorting again when
+    the caller has them.
     """
     if len(runs) > MAX_COMPARE:
         raise ValueError(f"compare at most {MAX_COMPARE} runs at once, got {len(runs)}")
@@ -551,7 +556,8 @@ def compare_table(
     if baseline_id not in by_id:
         raise KeyError(f"baseline {baseline_id!r} is not among the compared runs")
     base = by_id[baseline_id]
-    sorted_by_run = {r.run_id: _sorted_metric_values(r, convention) for r in runs}
+    if sorted_by_run is None:
+        sorted_by_run = {r.run_id: sorted_metric_values(r, convention) for r in runs}
     metrics = {r.run_id: run_metrics(r, convention, sorted_by_run[r.run_id]) for r in runs}
     sorted_values = {(rid, m): v for rid, d in sorted_by_run.items() for m, v in d.items()}
     rows: list[dict[str, Any]] = []
