@@ -101,7 +101,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.plain_httpx:
-        worker.stamping_transport = lambda limits, ssl_context=None: httpx.AsyncHTTPTransport(
+        worker.stamping_transport = lambda limits, ssl_context=None: httpx.AsyncHTTPTransport(  # type: ignore[attr-defined]
             limits=limits, trust_env=False
         )
     cfg = SimConfig(ttft_ms=200, tpot_ms=20, max_batch=512, default_max_tokens=MAX_TOKENS)

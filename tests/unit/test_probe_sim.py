@@ -11,7 +11,6 @@ import pytest
 from inferlab.probe import MemorySink, ProbeConfig, ProbeResult, run_probe
 from inferlab.sim import FAULT_HEADER, SimConfig, SimServer
 
-
 EARLY_NS = 1_000_000
 
 
