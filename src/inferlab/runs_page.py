@@ -241,7 +241,7 @@ def load_run(store: Store, run_id: str, row: Mapping[str, Any] | None = None) ->
 # --------------------------------------------------------------------------- delta table
 
 
-def fmt_value(value: float, unit: str) -> str:
+def fmt_value(value: float | None, unit: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if unit == "%":

@@ -15,6 +15,11 @@ from tests.app.conftest import OpenPage
 from tests.runs_data import store_run
 
 
+def num(value: float | None) -> float:
+    assert value is not None
+    return value
+
+
 @pytest.fixture
 def two_runs(isolated_db: Path) -> Path:
     store_run(isolated_db, "base", label="baseline", n=150, minutes_ago=10)
@@ -66,7 +71,7 @@ def test_compare_shows_store_summary_values_and_deltas(open_page: OpenPage, two_
     assert grid.loc["TTFT p95 (ms)"].iloc[0] == fmt_value(base.ttft_ms.p95, "ms")
     cell = grid.loc["TTFT p95 (ms)"].iloc[1]
     assert cell.startswith(fmt_value(slow.ttft_ms.p95, "ms"))
-    pct = 100 * (slow.ttft_ms.p95 - base.ttft_ms.p95) / base.ttft_ms.p95
+    pct = 100 * (num(slow.ttft_ms.p95) - num(base.ttft_ms.p95)) / num(base.ttft_ms.p95)
     assert f"{pct:+.1f}%" in cell and "CI +" in cell
     assert grid.loc["Error rate (%)"].iloc[1].startswith(f"{100 * slow.error_rate:.2f} %")
     assert grid.loc["Requests/s (req/s)"].iloc[0] == fmt_value(base.rps, "req/s")
@@ -98,7 +103,7 @@ def test_slo_panel_matches_store_attainment_and_lists_misses(
     table = next(d.value for d in at.dataframe if "Attainment (%)" in d.value.columns)
     expected = Store(two_runs).summary("slow", Slo(ttft_ms=300, tpot_ms=25))
     row = table[table["Run id"] == "slow"].iloc[0]
-    assert row["Attainment (%)"] == pytest.approx(100 * expected.slo_attainment)
+    assert row["Attainment (%)"] == pytest.approx(100 * num(expected.slo_attainment))
     assert row["Goodput (req/s)"] == pytest.approx(expected.goodput_rps)
     misses = [d.value for d in at.dataframe if "Missed" in d.value.columns]
     assert misses and any("failed: http_500" in set(m["Missed"]) for m in misses)

@@ -24,6 +24,11 @@ from tests.conftest import ROOT
 from tests.e2e.conftest import _require_chromium, free_port, screenshot
 
 
+def num(value: float | None) -> float:
+    assert value is not None
+    return value
+
+
 @pytest.fixture(scope="module")
 def runs_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     _require_chromium()
@@ -90,7 +95,7 @@ def test_compared_numbers_equal_the_store_summary(  # type: ignore[no-untyped-de
     ttft = row_cells(page, "TTFT p95 (ms)")
     assert ttft[0] == fmt_value(base.ttft_ms.p95, "ms")
     assert ttft[1].startswith(fmt_value(cand.ttft_ms.p95, "ms"))
-    pct = 100 * (cand.ttft_ms.p95 - base.ttft_ms.p95) / base.ttft_ms.p95
+    pct = 100 * (num(cand.ttft_ms.p95) - num(base.ttft_ms.p95)) / num(base.ttft_ms.p95)
     assert f"{pct:+.1f}%" in ttft[1]
     tpot = row_cells(page, "TPOT p50 (ms)")
     assert tpot[0] == fmt_value(base.tpot_ms.p50, "ms")

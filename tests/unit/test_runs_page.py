@@ -134,7 +134,7 @@ def test_wide_delta_grid_text_and_colours() -> None:
     table = compare_table([run("a", 100), run("bb", 150)], "a")
     view = wide_delta_table(table, "a")
     assert list(view.text.columns) == ["A (baseline) · a", "BB · bb"]
-    cell = view.text.loc["TTFT p50 (ms)", "BB · bb"]
+    cell = str(view.text.loc["TTFT p50 (ms)", "BB · bb"])
     assert cell.startswith("15") and "+5" in cell and "CI +" in cell
     assert view.colors.loc["TTFT p50 (ms)", "BB · bb"] == "worse"
     assert view.colors.loc["TTFT p50 (ms)", "A (baseline) · a"] == ""
