@@ -237,6 +237,8 @@ with form_col:
                     placeholder="openai",
                 )
             api = choice("api", "Chat: /chat/completions with messages. Completions: /completions.")
+            if "prefill_model" in st.session_state:  # set before the widget exists
+                st.session_state["model"] = st.session_state.pop("prefill_model")
             model = st.text_input(
                 "Model", key="model", bind="query-params", placeholder="the model name it serves"
             ).strip()
@@ -262,6 +264,10 @@ with form_col:
                 )
             except ValueError as exc:  # JobError, KeySourceError
                 listed[url] = str(exc)
+            else:
+                if listed[url] and not model:
+                    st.session_state["prefill_model"] = listed[url][0]
+                    st.rerun()
         found = listed.get(url)
         if isinstance(found, str):
             st.error(found, icon=":material/error:")

@@ -42,7 +42,7 @@ from inferlab.probe import (
     preflight,
     run_probe,
 )
-from inferlab.probe.preflight import _connect_message
+from inferlab.probe.preflight import connect_message
 from inferlab.records import RequestRecord, RunInfo, RunStatus
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import RunWriter, Store, StoreError, default_db_path
@@ -73,9 +73,11 @@ class JobError(ValueError):
 
 # The engine's messages name CLI flags; on the page the same things are form fields.
 _UI_WORDS = (
-    (re.compile(r"pass --api-key-env VAR|set the key with --api-key-env VAR"), "check the API key"),
     (
-        re.compile(r"set the key in an environment variable and check the API key"),
+        re.compile(
+            r"(?:put|set) the key in an environment variable and pass --api-key-env VAR"
+            r"|set the key with --api-key-env VAR|pass --api-key-env VAR"
+        ),
         "check the API key",
     ),
     (re.compile(r"--url"), "the endpoint URL"),
@@ -98,6 +100,8 @@ def ui_message(message: str) -> str:
     for pattern, words in _UI_WORDS:
         message = pattern.sub(words, message)
     message = message.strip()
+    if message.startswith(("http://", "https://")):
+        return message  # a URL keeps its case
     return message[:1].upper() + message[1:]
 
 
@@ -609,7 +613,7 @@ def list_models(
         with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
             r = client.get(base + "/models", headers=headers)
     except httpx.HTTPError as exc:
-        raise JobError(ui_message(_connect_message(url, exc))) from None
+        raise JobError(ui_message(connect_message(url, exc))) from None
     if r.is_redirect:
         raise JobError(redirect_refusal(r.status_code, r.headers.get("location")))
     if r.status_code in (401, 403):

@@ -10,7 +10,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from inferlab.jobs import SIM_MODEL
 from inferlab.netpolicy import NetPolicy, TargetError, check_key_env_name
 from inferlab.probe import ProbeConfig
 from inferlab.share import NumberParam, check_params
@@ -72,7 +71,7 @@ CHOICES: tuple[ChoiceParam, ...] = (
     ),
     ChoiceParam(
         "key_source",
-        "API key",
+        "API key source",
         {
             "none": "No key",
             "field": "Type it in",
@@ -217,7 +216,7 @@ def build_config(form: FormValues, api_key: str | None) -> ProbeConfig:
     duration = form.duration_s if form.duration_s and math.isfinite(form.duration_s) else None
     return ProbeConfig(
         url=form.url.strip(),
-        model=form.model.strip() or SIM_MODEL,
+        model=form.model.strip(),
         api="completions" if form.api == "completions" else "chat",
         api_key=api_key,
         load_mode=form.load_mode,  # type: ignore[arg-type]

@@ -137,10 +137,18 @@ def test_models_are_offered_from_the_server_list(open_page: OpenPage) -> None:
     with SimServer(SimConfig(model="served-model")) as sim:
         at = open_page("probe", {"target": "Another endpoint", "url": sim.base_url})
         next(b for b in at.button if b.label == "List the server's models").click().run()
+        assert at.text_input(key="model").value == "served-model"  # the empty field is filled
         pick = at.selectbox(key="model_pick")
         assert pick.options == ["served-model"]
-        pick.select("served-model").run()
+        at.text_input(key="model").set_value("other").run()
+        at.selectbox(key="model_pick").select("served-model").run()
         assert at.text_input(key="model").value == "served-model"
+
+
+def test_empty_model_is_refused_with_a_message(open_page: OpenPage) -> None:
+    at = open_page("probe", {"target": "Another endpoint", "url": "http://127.0.0.1:9/v1"})
+    launch(at)
+    assert "model is empty" in at.error[0].value
 
 
 def test_share_link_round_trip(open_page: OpenPage) -> None:

@@ -94,7 +94,7 @@ def test_build_config_per_load_mode() -> None:
     )
     assert (open_loop.load_mode, open_loop.rate_rps, open_loop.concurrency) == ("poisson", 2.5, 16)
     assert open_loop.duration_s == 30.0
-    assert build_config(FormValues(url="u", model=""), None).model == "inferlab-sim"
+    assert build_config(FormValues(url="u", model=" "), None).model == ""  # refused at launch
 
 
 def test_share_values_use_labels_and_never_the_key() -> None:
