@@ -4,7 +4,9 @@ The sim runs in its own process (``SimServer(process=True)``) with TTFT 200 ms,
 TPOT 20 ms and 128 output tokens; an httpx client in this process opens 1, 64
 and 256 concurrent streams and reads them to the end. The figures come from
 the sim's ground truth (``perf_counter_ns`` when each content chunk was
-written vs when it was due), so the client's own speed does not enter them; the
+written vs when it was due), so the client's own speed does not enter them. Next to
+them, the "floor": the lag of a bare asyncio loop in its own process that only sleeps to
+20 ms deadlines over the same time, i.e. what the machine itself allows. The
 client runs at nice 10 so that on a small machine its CPU use does not starve the sim
 (the sims start before that and keep the normal priority).
 
@@ -16,8 +18,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 import httpx
@@ -72,6 +77,35 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
+# A bare asyncio loop in its own process that only sleeps to 20 ms deadlines: its lag is
+# the machine's noise floor (other processes, the kernel), which no server on it can beat.
+_FLOOR = """
+import asyncio, json, select, sys, time
+async def main():
+    marks = []
+    start = time.perf_counter_ns()
+    for i in range(1, 10_000_000):
+        due = start + i * 20_000_000
+        await asyncio.sleep(max(0, due - time.perf_counter_ns()) / 1e9)
+        marks.append((due, time.perf_counter_ns() - due))
+        if select.select([sys.stdin], [], [], 0)[0]:
+            break
+    print(json.dumps(marks))
+asyncio.run(main())
+"""
+
+
+def _floor_start() -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _FLOOR], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+
+
+def _floor_stop(proc: subprocess.Popen[str]) -> list[tuple[int, int]]:
+    out, _ = proc.communicate("stop\n", timeout=30)
+    return [(int(due), int(lag)) for due, lag in json.loads(out)]
+
+
 def _cpu_s(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -90,20 +124,20 @@ def main() -> None:
         f"{TOKENS} tokens, {args.rounds} wave(s) per level, sim in its own process; "
         f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
     )
-    print(
-        f"{'streams':>8} {'chunks':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-        f"{'TTFT p50 err ms':>16} {'sim CPU %':>10}"
-    )
+    rows: list[tuple[int, list[float], list[float], float, int, int]] = []
     with contextlib.ExitStack() as stack:
-        # One fresh sim per level, all started before this process lowers its priority, so
-        # they keep the normal one: the client yields the CPU to the sim it measures, whose
-        # punctuality a busy client on a 2-core machine would otherwise disturb.
+        # One fresh sim per level and the noise-floor process, all started before this
+        # process lowers its priority, so they keep the normal one: the client yields the
+        # CPU to the sim it measures, whose punctuality a busy client would disturb.
         sims = [stack.enter_context(SimServer(config, process=True)) for _ in levels]
+        floor = _floor_start()
         os.nice(10)
         for level, sim in zip(levels, sims, strict=True):
             assert sim.pid is not None
             cpu0 = _cpu_s(sim.pid)
+            t0 = time.perf_counter_ns()
             wall_s = asyncio.run(_level(f"{sim.base_url}/chat/completions", level, args.rounds))
+            t1 = time.perf_counter_ns()
             cpu_pct = 100.0 * (_cpu_s(sim.pid) - cpu0) / wall_s
             truth = sim.truth()
             lags_ms = [lag / 1e6 for r in truth for lag in r.lag_ns]
@@ -112,11 +146,22 @@ def main() -> None:
                 for r in truth
                 if r.chunk_sent_ns
             ]
-            print(
-                f"{level:>8} {len(lags_ms):>8} {statistics.median(lags_ms):>8.3f} "
-                f"{_pct(lags_ms, 0.99):>8.3f} {max(lags_ms):>8.3f} "
-                f"{statistics.median(ttft_err_ms):>16.3f} {cpu_pct:>10.1f}"
-            )
+            rows.append((level, lags_ms, ttft_err_ms, cpu_pct, t0, t1))
+        marks = _floor_stop(floor)
+    print(
+        f"{'streams':>8} {'chunks':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+        f"{'TTFT p50 err ms':>16} {'sim CPU %':>10} {'floor p50/p99/max ms':>22}"
+    )
+    for level, lags_ms, ttft_err_ms, cpu_pct, t0, t1 in rows:
+        floor_ms = [lag / 1e6 for due, lag in marks if t0 <= due <= t1] or [float("nan")]
+        floor_text = (
+            f"{statistics.median(floor_ms):.2f}/{_pct(floor_ms, 0.99):.2f}/{max(floor_ms):.2f}"
+        )
+        print(
+            f"{level:>8} {len(lags_ms):>8} {statistics.median(lags_ms):>8.3f} "
+            f"{_pct(lags_ms, 0.99):>8.3f} {max(lags_ms):>8.3f} "
+            f"{statistics.median(ttft_err_ms):>16.3f} {cpu_pct:>10.1f} {floor_text:>22}"
+        )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
