@@ -233,3 +233,45 @@ def test_env_key_source_refuses_non_key_variables(open_page: OpenPage) -> None:
     at.text_input(key="key_env").set_value("HOME")
     launch(at)
     assert "does not look like an API key variable" in at.error[0].value
+
+
+def test_cancel_button_stops_the_probe(open_page: OpenPage, isolated_db: Path) -> None:
+    at = open_page("probe")
+    at.number_input(key="sim_ttft_ms").set_value(5.0)
+    at.number_input(key="sim_tpot_ms").set_value(20.0)
+    at.number_input(key="concurrency").set_value(2)
+    at.number_input(key="requests").set_value(1000)
+    at.number_input(key="max_tokens").set_value(20)
+    launch(at)
+    (job,) = get_manager().jobs()
+    deadline = time.monotonic() + 30
+    while job.snapshot().done < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    at.run()
+    next(b for b in at.button if b.label == "Cancel").click().run()
+    at = wait_done(at)
+    assert "cancelled" in texts(at) and "they are saved" in texts(at)
+    assert Store(isolated_db).run_status(job.run_id) == "cancelled"
+
+
+def test_allow_list_refuses_other_targets_but_not_the_simulator(
+    open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INFERLAB_ALLOWED_TARGETS", "api.example.com")
+    monkeypatch.setenv("INFERLAB_MAX_REQUESTS", "20")
+    at = open_page(
+        "probe", {"target": "Another endpoint", "url": "http://127.0.0.1:9/v1", "model": "m"}
+    )
+    assert "Allowed targets: api.example.com" in texts(at)
+    launch(at)
+    assert "not on this dashboard's list" in at.error[0].value
+    at = open_page("probe", {"requests": "30"})
+    launch(at)
+    assert "above this dashboard's limit of 20" in at.error[0].value
+    at.number_input(key="requests").set_value(4)
+    fast_sim(at, requests=4)
+    launch(at)
+    assert not at.error
+    at = wait_done(at)
+    assert metric(at, "Done") == "4"

@@ -292,3 +292,36 @@ def test_redirects_are_never_followed(manager: JobManager) -> None:
         finally:
             redirector.close()
         assert sim.truth() == []  # nothing reached the host the redirect pointed to
+
+
+def test_a_server_that_is_not_openai_compatible_is_named(manager: JobManager) -> None:
+    import http.server
+    import threading
+
+    class Html(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html><body>Welcome to nginx</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_POST = do_GET
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Html)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        with pytest.raises(JobError, match="not an OpenAI-compatible API") as err:
+            manager.start(cfg(url), policy=OPEN)
+        assert "--url" not in str(err.value)
+        with pytest.raises(JobError, match="OpenAI model list"):
+            list_models(url, policy=OPEN)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert manager.jobs() == []
