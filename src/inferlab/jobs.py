@@ -250,6 +250,8 @@ class ProbeJob:
         with self._lock:
             self._state = state
             self._finished_elapsed_s = (time.perf_counter_ns() - self._start_ns) / 1e9
+            # The registry outlives the run: keep no credential in memory longer than needed.
+            self.cfg = replace(self.cfg, api_key=None, headers={})
 
     def _progress(self, update: ProgressUpdate) -> None:
         with self._lock:
