@@ -967,6 +967,7 @@ class GateResult:
     baseline: float
     observed: float
     tripped: bool
+    within_noise: bool = False  # the condition held, but the change's CI includes 0
 
     def describe(self) -> str:
         c = self.condition
@@ -978,17 +979,26 @@ class GateResult:
         else:
             what = f"is {self.observed:.4g} {unit}"
         verdict = "FAIL" if self.tripped else "ok"
-        return f"{verdict}: {c.metric} {what} (condition {c.text})"
+        noise = " — held, but within noise (CI includes 0)" if self.within_noise else ""
+        return f"{verdict}: {c.metric} {what} (condition {c.text}){noise}"
 
 
 def evaluate_conditions(
     conditions: Sequence[Condition],
     values: Mapping[str, float],
     baseline: Mapping[str, float],
+    significant: Mapping[str, bool | None] | None = None,
 ) -> list[GateResult]:
+    """Evaluate every condition; with `significant` (metric -> CI excludes 0), a
+    change-condition (relative or absolute delta) whose change is within noise
+    does not trip. Level conditions ("error_rate>1%") never depend on noise."""
     out = []
     for c in conditions:
         v, b = values[c.metric], baseline[c.metric]
         tripped, observed = c.evaluate(v, b)
-        out.append(GateResult(c, v, b, observed, tripped))
+        noise = False
+        if tripped and significant is not None and c.kind != "level":
+            noise = significant.get(c.metric) is False
+            tripped = not noise
+        out.append(GateResult(c, v, b, observed, tripped, noise))
     return out

@@ -83,3 +83,24 @@ def test_broken_database_is_one_line_error(
     assert main(["compare", "a", "b", "--db", str(bad)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not an inferlab database" in err
+
+
+def test_ignore_noise_lets_a_change_within_noise_pass(
+    isolated_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store_run(isolated_db, "a", n=40, seed=1)
+    store_run(isolated_db, "b", n=40, seed=2)  # same settings, other seed: noise only
+    args = ["compare", "a", "b", "--db", str(isolated_db), "--json"]
+    assert main(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    tpot = next(m for m in data["metrics"] if m["metric"] == "tpot_p50")
+    assert tpot["significant"] is False
+    # a condition any change trips: fails without --ignore-noise, passes with it
+    cond = "tpot_p50>-100%"
+    assert main(["compare", "a", "b", "--db", str(isolated_db), "--fail-on", cond]) == 1
+    capsys.readouterr()
+    code = main(
+        ["compare", "a", "b", "--db", str(isolated_db), "--fail-on", cond, "--ignore-noise"]
+    )
+    assert code == 0
+    assert "within noise" in capsys.readouterr().out

@@ -281,6 +281,17 @@ def test_fail_on_parsing_and_evaluation() -> None:
     assert results[0].describe() == "FAIL: ttft_p95 changed +10.5% (condition ttft_p95>+10%)"
 
 
+def test_conditions_within_noise_do_not_trip_when_significance_is_given() -> None:
+    conds = parse_conditions("ttft_p95>+10%,error_rate>1%")
+    base = {"ttft_p95": 200.0, "error_rate": 0.0}
+    cand = {"ttft_p95": 240.0, "error_rate": 2.0}
+    res = evaluate_conditions(conds, cand, base, {"ttft_p95": False, "error_rate": False})
+    assert [r.tripped for r in res] == [False, True]  # a level condition ignores noise
+    assert res[0].within_noise and "within noise" in res[0].describe()
+    res = evaluate_conditions(conds, cand, base, {"ttft_p95": True, "error_rate": None})
+    assert [r.tripped for r in res] == [True, True]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -59,6 +59,11 @@ def register(subparsers: Any) -> None:
         default="inferlab",
         help="define TPOT/ITL as this tool does (default: inferlab)",
     )
+    p.add_argument(
+        "--ignore-noise",
+        action="store_true",
+        help="a change condition (+N%%, +N ms) fails only when the change's 95%% CI excludes 0",
+    )
     add_db_argument(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
@@ -95,7 +100,15 @@ def run(args: argparse.Namespace) -> int:
     rows = table[table.run_id == cand.run_id]
     values = dict(zip(rows.metric, rows.value, strict=True))
     baseline_values = dict(zip(rows.metric, rows.baseline, strict=True))
-    results = evaluate_conditions(conditions, values, baseline_values)
+    significant = (
+        {
+            str(m): (None if sig is None else bool(sig))
+            for m, sig in zip(rows.metric, rows.significant, strict=True)
+        }
+        if args.ignore_noise
+        else None
+    )
+    results = evaluate_conditions(conditions, values, baseline_values, significant)
     failed = [r for r in results if r.tripped]
 
     if args.json:
@@ -126,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
                             "condition": g.condition.text,
                             "observed": _num(g.observed),
                             "failed": g.tripped,
+                            "within_noise": g.within_noise,
                         }
                         for g in results
                     ],
@@ -183,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
         "includes 0.[/]"
     )
     for g in results:
-        style = "red" if g.tripped else "green"
+        style = "red" if g.tripped else "yellow" if g.within_noise else "green"
         console.print(f"[{style}]{escape(g.describe())}[/]")
     if conditions:
         console.print(
