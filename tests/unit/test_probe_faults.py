@@ -222,3 +222,12 @@ def test_a_mix_of_good_and_bad_requests_finishes_with_an_error_rate() -> None:
         records, _ = probe(srv.base_url, requests=6)
     assert sum(r.ok for r in records) == 3
     assert {r.error_class for r in records if not r.ok} == {"http_500"}
+
+
+def test_server_that_keeps_the_stream_open_after_done_does_not_hold_the_request() -> None:
+    # No chunked terminator and no close after [DONE]: the answer is complete and the
+    # probe moves on after a short grace (with --timeout 600 this would hang otherwise).
+    open_after_done = sse_stream(["a", "b"], usage={"completion_tokens": 2})[:-1]
+    with serve(sse_head(), *open_after_done, delay_s=0.0) as srv:
+        records, _ = probe(srv.base_url, requests=2, timeout_s=600)
+    assert all(r.ok and r.output_tokens == 2 for r in records)

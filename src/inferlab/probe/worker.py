@@ -9,6 +9,7 @@ parsing (see transport.py).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import time
@@ -27,6 +28,7 @@ from inferlab.records import RequestRecord
 __all__ = ["Target", "build_client", "build_clients", "http_error_message", "send_request"]
 
 _ERROR_BODY_BYTES = 4096
+_AFTER_DONE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -180,12 +182,17 @@ async def send_request(
             stream = r.extensions.get("network_stream")
             stamped = stream if isinstance(stream, StampedStream) else None
             try:
-                async for sse in EventSource(r).aiter_sse():
-                    # When the bytes that completed this event arrived (see transport.py);
-                    # without the stamping transport, now.
-                    arrival_ns = stamped.last_stamp_ns if stamped else time.perf_counter_ns()
-                    acc.feed(arrival_ns - sent_ns, sse.data)
-            except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError):
+                async with asyncio.timeout(None) as after_done:
+                    async for sse in EventSource(r).aiter_sse():
+                        # When the bytes that completed this event arrived (transport.py);
+                        # without the stamping transport, now.
+                        arrival_ns = stamped.last_stamp_ns if stamped else time.perf_counter_ns()
+                        acc.feed(arrival_ns - sent_ns, sse.data)
+                        if acc.done and after_done.when() is None:
+                            # Read on to the end so the connection can be reused, but do
+                            # not wait long for a server that keeps it open after [DONE].
+                            after_done.reschedule(asyncio.get_running_loop().time() + _AFTER_DONE_S)
+            except (TimeoutError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError):
                 if not acc.done:
                     raise
                 # The answer was complete at [DONE]; a server that then stalls or drops
