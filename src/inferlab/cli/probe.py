@@ -112,7 +112,12 @@ def register(subparsers: Any) -> None:
     target = p.add_argument_group("target")
     target.add_argument("--url", required=True, help="API root, e.g. http://127.0.0.1:8001/v1")
     target.add_argument("--model", required=True, help="model name to request")
-    target.add_argument("--api", choices=("chat", "completions"), default="chat", help="(chat)")
+    target.add_argument(
+        "--api",
+        choices=("chat", "completions"),
+        default="chat",
+        help="POST /chat/completions (default) or /completions",
+    )
     target.add_argument(
         "--api-key-env",
         metavar="VAR",
