@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,17 @@ import streamlit as st
 
 from inferlab import compare
 from inferlab.charts import runs as charts
+from inferlab.runs_io import (
+    FORMAT_CHOICES,
+    UPLOAD_TYPES,
+    export_file_bytes,
+    export_files,
+    import_panel,
+    import_uploads,
+    report_download,
+    upload_limit_mb,
+    upload_messages,
+)
 from inferlab.runs_page import (
     METRIC_KEYS,
     METRIC_NAMES,
@@ -135,9 +147,40 @@ def sweep_view(
     return compare.sweep_analysis(runs_for(db, keys), slo, target=target)
 
 
+@st.cache_data(max_entries=48, show_spinner=False)
+def tool_panel(db: str, run_id: str, version: str) -> Any:
+    """An imported run's own numbers next to inferlab's; None for inferlab's own runs."""
+    return import_panel(store_for(db), run_id)
+
+
 def refresh() -> None:
     st.cache_data.clear()
 
+
+# -- import ---------------------------------------------------------------------------------
+
+with st.expander(
+    "Import results from vLLM, guidellm, AIPerf or a CSV", icon=":material/upload_file:"
+):
+    st.caption(
+        "vLLM `bench serve --save-result` JSON (also `--append-result` lines), guidellm "
+        "`benchmarks.json`, AIPerf `profile_export.jsonl` (add `profile_export_aiperf.json` to keep "
+        "AIPerf's own numbers), or an inferlab CSV / Parquet / JSON export. Up to "
+        f"{upload_limit_mb():,.0f} MB per file; importing the same file again adds nothing."
+    )
+    uploads = st.file_uploader(
+        "Result files", type=UPLOAD_TYPES, accept_multiple_files=True, key="import_files"
+    )
+    import_format = st.selectbox("Format", FORMAT_CHOICES, key="import_format")
+    if uploads and st.button("Import", icon=":material/upload:", key="import_go"):
+        outcomes = import_uploads(
+            store_for(DB),
+            [(f.name, f.getvalue()) for f in uploads],
+            None if import_format == "detect" else import_format,
+        )
+        for level, message in upload_messages(outcomes):
+            getattr(st, level)(message)
+        refresh()
 
 try:
     all_runs = list_runs(DB)
@@ -363,6 +406,31 @@ st.caption(
     "grey = the interval includes 0, so the change may be noise. Latencies: completed "
     "requests; error rate: all requests; warm-up excluded."
 )
+
+for rid in selected:
+    panel = tool_panel(DB, rid, version(rid))
+    if panel is None:
+        continue
+    differ = f" — {panel.disagreements} differ" if panel.disagreements else ""
+    with st.expander(
+        f"{rows_by_id[rid].get('label') or rid}: the tool's own numbers vs inferlab's{differ}",
+        icon=":material/compare_arrows:",
+    ):
+        st.caption(panel.caption)
+        for note in panel.notes:
+            st.info(note, icon=":material/info:")
+        st.dataframe(
+            panel.comparison,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "inferlab": st.column_config.NumberColumn(format="%.4g"),
+                "Tool": st.column_config.NumberColumn(format="%.4g"),
+                "Difference %": st.column_config.NumberColumn(format="%.2f"),
+            },
+        )
+        with st.popover("Every number the tool reported"):
+            st.dataframe(panel.tool_metrics, hide_index=True)
 
 # -- charts --------------------------------------------------------------------------------
 
@@ -622,6 +690,41 @@ for c in checks:
     if not c.agrees or c.short_of_target:
         name = rows_by_id[c.run_id].get("label") or c.run_id
         st.warning(f"**{name}**: {c.message}", icon=":material/warning:")
+
+# -- export --------------------------------------------------------------------------------
+
+with st.expander("Download these runs", icon=":material/download:"):
+    st.caption(
+        "Per-request data and summaries of the selected runs (no secrets), or a self-contained "
+        "HTML report of this comparison that opens offline."
+    )
+    export_format = st.radio(
+        "Format", ["csv", "parquet", "json"], horizontal=True, key="export_format"
+    )
+    cols = st.columns(3)
+    for i, f in enumerate(export_files(export_format)):
+        cols[i].download_button(
+            f.label,
+            data=partial(export_file_bytes, store_for(DB), selected, f.fmt, f.file_name),
+            file_name=f.file_name,
+            mime=f.mime,
+            key=f"dl_{f.file_name}",
+        )
+    cols[2].download_button(
+        "HTML report of this comparison",
+        data=lambda: (
+            report_download(
+                store_for(DB),
+                selected,
+                baseline=baseline,
+                convention=convention,
+                slo=slo if slo.is_set else None,
+            ).data
+        ),
+        file_name="inferlab-report.html",
+        mime="text/html",
+        key="dl_report",
+    )
 
 # -- share ---------------------------------------------------------------------------------
 

@@ -232,3 +232,48 @@ def test_link_from_another_page_wins_over_an_earlier_selection(two_runs: Path) -
     at.switch_page("pages/runs.py")
     at.run()
     assert at.multiselect(key="runs").value == ["slow"]
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "import"
+
+
+def test_upload_imports_a_guidellm_file_even_into_an_empty_store(
+    open_page: OpenPage, isolated_db: Path
+) -> None:
+    at = open_page("runs")
+    content = (FIXTURES / "guidellm-concurrent-c2.json").read_bytes()
+    at.file_uploader(key="import_files").set_value(
+        ("guidellm-concurrent-c2.json", content, "application/json")
+    ).run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception
+    runs = Store(isolated_db).list_runs()
+    assert len(runs) == 1 and runs.iloc[0]["source_tool"] == "guidellm"
+    assert at.success, "a success message names the imported run"
+
+
+def test_broken_upload_is_refused_with_a_message_and_saves_nothing(
+    open_page: OpenPage, isolated_db: Path
+) -> None:
+    at = open_page("runs")
+    at.file_uploader(key="import_files").set_value(
+        ("profile_export.jsonl", b'{"metadata": {"request_start_ns": 1', "application/json")
+    ).run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception
+    assert at.error and "profile_export.jsonl" in at.error[0].value
+    assert Store(isolated_db).list_runs().empty
+
+
+def test_imported_run_shows_the_tools_own_numbers_next_to_inferlabs(
+    open_page: OpenPage, isolated_db: Path
+) -> None:
+    from inferlab.importers.load import import_file
+
+    imported = import_file(Store(isolated_db), FIXTURES / "aiperf-c4" / "profile_export.jsonl")
+    run_id = imported[0].run_id
+    at = open_page("runs", {"runs": run_id})
+    assert not at.exception
+    titles = [e.label for e in at.expander]
+    assert any("the tool's own numbers vs inferlab's" in t for t in titles)
+    assert any(t == "Download these runs" for t in titles)
