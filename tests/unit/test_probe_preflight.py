@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from inferlab.probe import PreflightError, preflight
-from inferlab.sim import SimConfig, SimServer
+from inferlab.sim import FAULT_HEADER, SimConfig, SimServer
 from tests.unit.probe_server import Request, ScriptedServer, free_port, stalled_listener
 
 
@@ -102,7 +102,25 @@ def test_server_without_models_route_must_stream_openai_chunks() -> None:
     assert sent["max_tokens"] == 1 and sent["stream"] is True
 
 
-def test_server_error_on_models_is_reported() -> None:
+def test_an_overloaded_server_is_a_warning_not_a_refusal() -> None:
     with ScriptedServer(respond(502, b'{"error": {"message": "bad gateway"}}')) as srv:
+        result = check(srv.base_url)
+        tries = sum(r.method == "POST" for r in srv.requests)
+    assert tries == 3
+    assert any("HTTP 502" in w and "bad gateway" in w for w in result.warnings)
+    assert any("3 tries" in w and "starting anyway" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("fault", ["429", "500", "disconnect", "malformed"])
+def test_injected_faults_in_the_test_request_do_not_stop_the_run(
+    sim: SimServer, fault: str
+) -> None:
+    result = check(sim.base_url, api_key="sk-right-key", headers={FAULT_HEADER: fault})
+    assert result.models == ("inferlab-sim",)
+    assert "starting anyway" in result.warnings[-1]
+
+
+def test_a_client_error_on_models_is_reported() -> None:
+    with ScriptedServer(respond(400, b'{"error": {"message": "bad path"}}')) as srv:
         msg = fails(srv.base_url)
-    assert "HTTP 502" in msg and "bad gateway" in msg
+    assert "HTTP 400" in msg and "bad path" in msg

@@ -31,6 +31,8 @@ from inferlab.probe.worker import Target, http_error_message
 __all__ = ["PreflightError", "PreflightResult", "connect_message", "preflight", "preflight_sync"]
 
 PREFLIGHT_TIMEOUT_S = 5.0
+_TINY_TRIES = 3
+_TRANSIENT = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 class PreflightError(Exception):
@@ -92,33 +94,41 @@ async def preflight(
         async with httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False
         ) as client:
-            async with asyncio.timeout(timeout_s * 2):
+            async with asyncio.timeout(timeout_s * 4):
                 r = await client.get(api_url(url, "/models"), headers=get_headers)
-                if r.status_code in (401, 403):
-                    raise _credentials_error(shown, r.status_code)
-                if r.status_code == 200:
+                status = r.status_code
+                if status in (401, 403):
+                    raise _credentials_error(shown, status)
+                warnings: list[str] = []
+                models: tuple[str, ...] = ()
+                if status == 200:
                     models = _model_list(r, shown)
-                    # Always one tiny request: /models may be open while the API wants a
-                    # key, and gateways may serve models they do not list.
-                    await _tiny_request(client, target, shown, base, None, models)
-                    warnings: tuple[str, ...] = ()
-                    if models and model not in models:
-                        warnings = (f"model {model!r} is not in the server's list, but it answers",)
-                    return PreflightResult(models=models, warnings=warnings)
-                if r.status_code in (404, 405):
-                    await _tiny_request(client, target, shown, base, r.status_code, ())
-                    return PreflightResult(models=(), warnings=(f"{shown} has no /models route",))
-                raise PreflightError(
-                    scrub(
+                elif status in (404, 405):
+                    warnings.append(f"{shown} has no /models route")
+                elif status in _TRANSIENT:
+                    warnings.append(
                         f"GET {shown}/models answered "
-                        + http_error_message(r.status_code, r.content, r.headers),
-                        secrets,
+                        + http_error_message(status, r.content, r.headers)
                     )
+                else:
+                    raise PreflightError(
+                        f"GET {shown}/models answered "
+                        + http_error_message(status, r.content, r.headers)
+                    )
+                # Always one tiny request: /models may be open while the API wants a key,
+                # and gateways may serve models they do not list.
+                warnings += await _tiny_request(
+                    client, target, shown, base, None if status == 200 else status, models
+                )
+                if models and model not in models:
+                    warnings.append(f"model {model!r} is not in the server's list, but it answers")
+                return PreflightResult(
+                    models=models, warnings=tuple(scrub(w, secrets) for w in warnings)
                 )
     except PreflightError as exc:
         raise PreflightError(scrub(str(exc), secrets)) from None
     except TimeoutError:
-        raise PreflightError(f"{shown} did not answer within {timeout_s * 2:g} s") from None
+        raise PreflightError(f"{shown} did not answer within {timeout_s * 4:g} s") from None
     except httpx.HTTPError as exc:
         raise PreflightError(scrub(connect_message(url, exc), secrets)) from None
 
@@ -155,44 +165,59 @@ async def _tiny_request(
     base: str,
     models_status: int | None,
     models: tuple[str, ...],
-) -> None:
-    """One streaming request of 1 token must answer like OpenAI's API."""
+) -> list[str]:
+    """One streaming request of 1 token must answer like OpenAI's API.
+
+    Raises PreflightError for what will not work (credentials, unknown model or
+    path, not a stream); an overloaded or flaky server (429, 5xx, a broken
+    stream) gets three tries and then a warning: the run records such faults.
+    """
     body = target.body(Prompt(text="Hello"))
     path = urlsplit(target.url).path
-    async with client.stream("POST", target.url, content=body, headers=target.headers) as r:
-        if r.status_code in (401, 403):
-            raise _credentials_error(shown, r.status_code)
-        if r.status_code != 200:
-            reason = http_error_message(r.status_code, await r.aread(), r.headers)
-            if models:
-                listed = ", ".join(models[:5]) + (", ..." if len(models) > 5 else "")
+    problem = ""
+    for attempt in range(_TINY_TRIES):
+        if attempt:
+            await asyncio.sleep(0.2 * attempt)
+        async with client.stream("POST", target.url, content=body, headers=target.headers) as r:
+            status = r.status_code
+            if status in (401, 403):
+                raise _credentials_error(shown, status)
+            if status != 200:
+                reason = http_error_message(status, await r.aread(), r.headers)
+                if status in _TRANSIENT:
+                    problem = f"POST {path} answered {reason}"
+                    continue
+                if models:
+                    listed = ", ".join(models[:5]) + (", ..." if len(models) > 5 else "")
+                    raise PreflightError(
+                        f"model {target.model!r} is not served at {shown} ({reason}); "
+                        f"it serves: {listed}"
+                    )
+                hint = ""
+                if models_status == 404 and not urlsplit(base).path.rstrip("/").endswith("/v1"):
+                    hint = f"; did you mean --url {shown}/v1 ?"
                 raise PreflightError(
-                    f"model {target.model!r} is not served at {shown} ({reason}); "
-                    f"it serves: {listed}"
+                    f"{shown} does not look like an OpenAI-compatible API: GET /models gave "
+                    f"HTTP {models_status or 200} and POST {path} gave {reason}{hint}"
                 )
-            hint = ""
-            if models_status == 404 and not urlsplit(base).path.rstrip("/").endswith("/v1"):
-                hint = f"; did you mean --url {shown}/v1 ?"
-            raise PreflightError(
-                f"{shown} does not look like an OpenAI-compatible API: GET /models gave "
-                f"HTTP {models_status} and POST {path} gave {reason}{hint}"
-            )
-        ctype = r.headers.get("content-type", "").split(";")[0]
-        if ctype != "text/event-stream":
-            raise PreflightError(
-                f"{shown} answered a streaming request with {ctype or 'no content type'}, "
-                "not text/event-stream"
-            )
-        acc = StreamAccumulator()
-        try:
-            async for sse in EventSource(r).aiter_sse():
-                acc.feed(0, sse.data)
-        except StreamError as exc:
-            raise PreflightError(
-                f"{shown} streams something else than OpenAI chunks: {exc}"
-            ) from None
-        if acc.events == 0:
-            raise PreflightError(f"{shown} sent no OpenAI stream chunks to POST {path}")
+            ctype = r.headers.get("content-type", "").split(";")[0]
+            if ctype != "text/event-stream":
+                raise PreflightError(
+                    f"{shown} answered a streaming request with {ctype or 'no content type'}, "
+                    "not text/event-stream"
+                )
+            acc = StreamAccumulator()
+            try:
+                async for sse in EventSource(r).aiter_sse():
+                    acc.feed(0, sse.data)
+            except (StreamError, httpx.TransportError) as exc:
+                problem = f"the test stream from POST {path} broke: {exc}"
+                continue
+            if acc.events == 0:
+                problem = f"POST {path} sent no stream chunks"
+                continue
+            return []
+    return [f"{problem} ({_TINY_TRIES} tries); starting anyway"]
 
 
 def preflight_sync(
