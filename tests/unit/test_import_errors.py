@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from inferlab.importers import ImportFileError, import_file, import_uploads, max_upload_bytes
-from inferlab.records import RunInfo
-from inferlab.store import Store, StoreError
+from inferlab.store import Store
+from inferlab.store import db as db_mod
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "import"
 AIPERF = FIX / "aiperf-c4" / "profile_export.jsonl"
@@ -137,20 +142,69 @@ def test_a_failure_while_saving_leaves_nothing_behind(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = {"n": 0}
-    real = store.add_run_metadata
+    real = db_mod._insert_requests
 
-    def fail_on_second(run_id: str, metadata: dict[str, object]) -> None:
+    def fail_on_second(con: object, run_id: str, table: object) -> None:
         calls["n"] += 1
         if calls["n"] == 2:
-            raise StoreError("disk full")
-        real(run_id, metadata)
+            raise duckdb.IOException("disk full")
+        real(con, run_id, table)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(store, "add_run_metadata", fail_on_second)
-    with pytest.raises(ImportFileError, match=r"nothing was imported: disk full"):
+    monkeypatch.setattr(db_mod, "_insert_requests", fail_on_second)
+    with pytest.raises(ImportFileError, match=r"nothing was imported: .*disk full"):
         import_file(store, SWEEP)
+    assert calls["n"] == 2
     assert store.list_runs().empty
     monkeypatch.undo()
     assert len(import_file(store, SWEEP)) == 3  # and a retry imports everything
+
+
+def test_a_second_run_that_cannot_be_saved_leaves_no_run_at_all(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process imports the same file at the same moment: its second run
+    # appears between our duplicate check and our save.
+    ids = [r.run_id for r in import_file(store, SWEEP)]
+    for rid in (ids[0], ids[2]):
+        store.delete_run(rid)
+    monkeypatch.setattr(store, "run_status", lambda run_id: None)
+    with pytest.raises(ImportFileError, match=rf"nothing was imported: run '{ids[1]}' already"):
+        import_file(store, SWEEP)
+    assert list(store.list_runs()["run_id"]) == [ids[1]]
+
+
+def test_kill_9_in_the_middle_of_an_import_leaves_no_run(store: Store, tmp_path: Path) -> None:
+    # The child saves the first run's requests, then kills itself with SIGKILL
+    # while saving the second: the open transaction must vanish with it.
+    script = tmp_path / "child.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import os, signal
+            from inferlab.importers import import_file
+            from inferlab.store import Store
+            from inferlab.store import db
+
+            real, calls = db._insert_requests, []
+
+            def die_on_second(con, run_id, table):
+                calls.append(run_id)
+                if len(calls) == 2:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                real(con, run_id, table)
+
+            db._insert_requests = die_on_second
+            import_file(Store({str(store.path)!r}), {str(SWEEP)!r})
+            """
+        )
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
+    after = Store(store.path)
+    assert after.list_runs().empty  # no `running` (or any) run left behind
+    runs = import_file(after, SWEEP)
+    assert len(runs) == 3 and not any(r.duplicate for r in runs)
+    assert {after.run_status(r.run_id) for r in runs} == {"completed"}
 
 
 def test_a_parse_error_in_a_later_run_imports_none_of_the_file(
@@ -164,19 +218,6 @@ def test_a_parse_error_in_a_later_run_imports_none_of_the_file(
     with pytest.raises(ImportFileError, match=r"result 2\.ttfts\[3\] is not a number"):
         import_file(store, p)
     assert store.list_runs().empty
-
-
-def test_a_run_left_half_imported_is_replaced(store: Store) -> None:
-    first = import_file(store, GUIDELLM)[0]
-    info = store.get_run(first.run_id)
-    assert info is not None
-    store.delete_run(first.run_id)
-    # What a crash between create_run and finish_run leaves: the run, `running`, no requests.
-    store.create_run(RunInfo(**{**info.__dict__}), "running")
-    again = import_file(store, GUIDELLM)[0]
-    assert not again.duplicate
-    assert store.run_status(first.run_id) == "completed"
-    assert store.summary(first.run_id).requests == 16
 
 
 def test_uploads_pair_aiperf_files_and_report_each_file(store: Store) -> None:

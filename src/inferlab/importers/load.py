@@ -1,16 +1,14 @@
 """Reading a result file and saving its runs in the store, all or nothing.
 
 A file's runs get ids derived from its content hash (`<format>-<12 hex>[-k]`),
-so importing the same file again finds them and adds nothing. Every run is
-first created as `running`, filled, given its metadata, then finished; if any
-step fails the runs created for this file are deleted again, and a run left
-`running` by a crash in the middle of an import is replaced on the next import
-of the same file.
+so importing the same file again finds them and adds nothing. A file's new
+runs (rows, requests, metadata, final status) are saved in one database
+transaction (`Store.save_imported_runs`): a failure or a crash part-way
+leaves none of them, never a half-written run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 import tempfile
 from collections.abc import Sequence
@@ -32,7 +30,7 @@ from inferlab.importers.base import (
 )
 from inferlab.importers.detect import detect_format
 from inferlab.importers.reconcile import tool_comparison
-from inferlab.store import Store, StoreError
+from inferlab.store import NewRun, Store, StoreError
 
 __all__ = [
     "ImportInfo",
@@ -202,32 +200,25 @@ def import_file(
     out: list[ImportedRun] = []
     todo: list[ParsedRun] = []
     for run in runs:
-        rid = run.info.run_id
-        status = store.run_status(rid)
-        if status is not None and status != "running":
+        if store.run_status(run.info.run_id) is not None:
             out.append(_result(run, True, name, fmt))
-            continue
-        if status == "running":  # left half-written by an interrupted import
-            store.delete_run(rid)
-        todo.append(run)
-    created: list[str] = []
-    try:
-        for run in todo:
-            rid = run.info.run_id
-            store.create_run(run.info, "running")
-            created.append(rid)
-            if run.n_requests:
-                store.add_requests_table(rid, run.requests)
-            store.add_run_metadata(rid, _metadata(run, fmt, name, digest))
-            store.finish_run(rid, run.status)
-            out.append(_result(run, False, name, fmt))
-    except BaseException as exc:
-        for rid in created:
-            with contextlib.suppress(Exception):
-                store.delete_run(rid)
-        if isinstance(exc, StoreError):
+        else:
+            todo.append(run)
+    if todo:
+        items = [
+            NewRun(
+                info=run.info,
+                requests=run.requests if run.n_requests else None,
+                metadata=_metadata(run, fmt, name, digest),
+                status=run.status,
+            )
+            for run in todo
+        ]
+        try:
+            store.save_imported_runs(items)
+        except StoreError as exc:
             raise ImportFileError(p, fmt, f"nothing was imported: {exc}") from exc
-        raise
+        out.extend(_result(run, False, name, fmt) for run in todo)
     order = {r.info.run_id: i for i, r in enumerate(runs)}
     return sorted(out, key=lambda r: order[r.run_id])
 

@@ -5,6 +5,7 @@ Never imports streamlit. Design and reasons: docs/DESIGN-storage.md.
 
 from inferlab.store.db import (
     RUN_STATUSES,
+    NewRun,
     RunWriter,
     Store,
     StoreBusyError,
@@ -19,6 +20,7 @@ from inferlab.summary import RunSummary, Slo, Stats
 __all__ = [
     "RUN_STATUSES",
     "SCHEMA_VERSION",
+    "NewRun",
     "RunSummary",
     "RunWriter",
     "Slo",

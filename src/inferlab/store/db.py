@@ -47,6 +47,7 @@ from inferlab.summary import RunSummary, Slo, Stats
 
 __all__ = [
     "RUN_STATUSES",
+    "NewRun",
     "RunWriter",
     "Store",
     "StoreBusyError",
@@ -177,6 +178,30 @@ def _read_spool_sql(path: Path) -> str:
         "WHERE idx IS NOT NULL AND ok IS NOT NULL AND sent_ms IS NOT NULL "
         "AND scheduled_ms IS NOT NULL AND warmup IS NOT NULL"
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class NewRun:
+    """A complete run to save in one go (`Store.save_imported_runs`)."""
+
+    info: RunInfo
+    requests: pa.Table | pd.DataFrame | None = None  # `requests` columns, no run_id
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    status: RunStatus = "completed"
+
+
+def _insert_requests(
+    con: duckdb.DuckDBPyConnection, run_id: str, table: pa.Table | pd.DataFrame
+) -> None:
+    """Bulk-insert request rows of one run (inside the caller's transaction)."""
+    con.register("_batch", table)
+    try:
+        con.execute(
+            f"INSERT INTO requests (run_id, {_REQ_COLS}) SELECT ?, {_REQ_COLS} FROM _batch",
+            [run_id],
+        )
+    finally:
+        con.unregister("_batch")
 
 
 def _invalidate(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
@@ -343,6 +368,7 @@ class Store:
         info: RunInfo,
         status: RunStatus,
         finished_at: datetime | None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         """Insert the run, or (if present) set its status and end time only."""
         fin = _to_utc_naive(finished_at) if finished_at is not None else None
@@ -369,7 +395,7 @@ class Store:
                 info.source_tool,
                 info.group_id,
                 json.dumps(clean_settings(info.settings), default=str),
-                "{}",
+                json.dumps(clean_settings(dict(metadata or {})), default=str),
                 status,
             ],
         )
@@ -393,20 +419,54 @@ class Store:
         """Bulk-append request rows given column-wise (the `requests` columns, no run_id)."""
         with self._session() as con:
             self._require(con, run_id)
-            con.register("_batch", table)
+            con.execute("BEGIN TRANSACTION")
             try:
-                con.execute("BEGIN TRANSACTION")
-                con.execute(
-                    f"INSERT INTO requests (run_id, {_REQ_COLS}) SELECT ?, {_REQ_COLS} FROM _batch",
-                    [run_id],
-                )
+                _insert_requests(con, run_id, table)
                 _invalidate(con, run_id)
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
                 raise
-            finally:
-                con.unregister("_batch")
+
+    def save_imported_runs(self, items: Sequence[NewRun]) -> None:
+        """Save complete runs (row, requests, metadata, final status) all together or not at all.
+
+        One connection, one transaction: any failure (an id that already exists,
+        a bad request row, a full disk, a crash) leaves none of them in the file.
+        Raises StoreError naming the problem.
+        """
+        runs = list(items)
+        seen: set[str] = set()
+        for item in runs:
+            rid = item.info.run_id
+            if not spool_mod.RUN_ID_PATTERN.match(rid):
+                raise StoreError(
+                    f"run id {rid!r} must be 1-128 letters, digits, '.', '_', ':' or '-'"
+                )
+            if item.status not in RUN_STATUSES or item.status == "running":
+                raise StoreError(
+                    f"run {rid!r}: an imported run needs a final status, not {item.status!r}"
+                )
+            if rid in seen:
+                raise StoreError(f"run id {rid!r} appears twice in one import")
+            seen.add(rid)
+        now = datetime.now(UTC)
+        with self._session() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for item in runs:
+                    rid = item.info.run_id
+                    if self._exists(con, rid):
+                        raise StoreError(f"run {rid!r} already exists in {self.path}")
+                    self._upsert_run(con, item.info, item.status, now, item.metadata)
+                    if item.requests is not None and len(item.requests):
+                        _insert_requests(con, rid, item.requests)
+                con.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                raise
 
     def finish_run(self, run_id: str, status: RunStatus = "completed") -> None:
         if status not in RUN_STATUSES:
