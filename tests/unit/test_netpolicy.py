@@ -191,3 +191,12 @@ def test_key_env_names_are_limited_to_credential_like_variables() -> None:
     assert check_key_env_name("TEAM_SECRET", listed) == "TEAM_SECRET"
     with pytest.raises(TargetError, match="not one of"):
         check_key_env_name("OPENAI_API_KEY", listed)
+
+
+@pytest.mark.parametrize(
+    "host", ["2852039166", "0xa9fea9fe", "0251.0376.0251.0376", "169.254.169.254."]
+)
+def test_obfuscated_metadata_addresses_are_refused(host: str) -> None:
+    # numeric host forms are parsed by the system resolver locally, without DNS traffic
+    with pytest.raises(TargetError, match="never contact"):
+        check_target(f"http://{host}/latest/meta-data", OPEN)
