@@ -163,7 +163,7 @@ with form_col:
             sim_ttft = number(c1, "sim_ttft_ms", "Time the simulator waits before token 1.", 10.0)
             sim_tpot = number(c2, "sim_tpot_ms", "Time between later tokens.", 1.0)
             sim_jitter = number(c3, "sim_jitter_ms", "Random ± offset on every gap.", 1.0)
-            c4, c5 = st.columns(2)
+            c4, c5, c6 = st.columns(3)
             sim_capacity = number(
                 c4,
                 "sim_capacity",
@@ -176,12 +176,16 @@ with form_col:
                 "Each extra concurrent stream adds this to TPOT: the latency/throughput trade-off.",
                 0.5,
             )
+            sim_errors = number(
+                c6, "sim_error_pct", "Share of requests answered with HTTP 500.", 1.0
+            )
             sim_cfg = dashboard_sim_config(
                 ttft_ms=sim_ttft,
                 tpot_ms=sim_tpot,
                 jitter_ms=sim_jitter,
                 max_batch=int(sim_capacity),
                 tpot_growth_per_stream_ms=sim_growth,
+                error_500_pct=sim_errors,
             )
             sim_extra = {
                 "sim_ttft_ms": sim_ttft,
@@ -189,6 +193,7 @@ with form_col:
                 "sim_jitter_ms": sim_jitter,
                 "sim_capacity": int(sim_capacity),
                 "sim_growth_ms": sim_growth,
+                "sim_error_pct": sim_errors,
             }
             current = manager.sims.current()
             if current is None:

@@ -438,6 +438,7 @@ def dashboard_sim_config(
     max_batch: int = 256,
     tpot_growth_per_stream_ms: float = 0.0,
     prefill_ms_per_1k_tokens: float = 0.0,
+    error_500_pct: float = 0.0,
 ) -> SimConfig:
     """The sim settings the Probe page exposes (no ground-truth buffer: nobody reads it)."""
     return SimConfig(
@@ -447,6 +448,7 @@ def dashboard_sim_config(
         max_batch=max_batch,
         tpot_growth_per_stream_ms=tpot_growth_per_stream_ms,
         prefill_ms_per_1k_tokens=prefill_ms_per_1k_tokens,
+        error_500_pct=error_500_pct,
         model=SIM_MODEL,
         truth_limit=0,
     )

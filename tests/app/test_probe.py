@@ -275,3 +275,21 @@ def test_allow_list_refuses_other_targets_but_not_the_simulator(
     assert not at.error
     at = wait_done(at)
     assert metric(at, "Done") == "4"
+
+
+def test_poisson_probe_with_simulated_errors_counts_failures(open_page: OpenPage) -> None:
+    at = open_page("probe", {"load_mode": "Poisson arrivals", "rate_rps": "200"})
+    fast_sim(at, requests=30)
+    at.number_input(key="sim_error_pct").set_value(30.0)
+    launch(at)
+    assert not at.error
+    (job,) = get_manager().jobs()
+    assert job.cfg.load_mode == "poisson" and job.cfg.rate_rps == 200.0
+    at = wait_done(at)
+    snap = job.snapshot()
+    assert metric(at, "Done") == str(snap.done) and metric(at, "Failed") == str(snap.failed)
+    assert snap.failed > 0
+    if snap.error is None:  # (the first 3 all failing would stop it: 2.7% with 30% errors)
+        assert snap.done == 30 and snap.failed < 30
+    chart = at.get("plotly_chart")[0]
+    assert "failed" in str(chart.proto.spec)
