@@ -64,6 +64,25 @@ __all__ = [
 JobState = Literal["running", "completed", "cancelled", "failed"]
 RECENT_POINTS = 1000
 EARLY_FAILURES = 3  # the first requests all failing alike stop the job (a wrong key, a bad URL)
+# Failures that say the setup is wrong, not that the server is loaded: only these stop a
+# job early. 5xx and 429 are results worth measuring, however many there are.
+SETUP_ERRORS = frozenset(
+    {
+        "http_400",
+        "http_401",
+        "http_403",
+        "http_404",
+        "http_405",
+        "http_422",
+        "connection_refused",
+        "dns_error",
+        "connect_error",
+        "not_event_stream",
+        "malformed_sse",
+        "invalid_json",
+        "api_error",
+    }
+)
 SIM_MODEL = "inferlab-sim"
 
 
@@ -291,6 +310,8 @@ class ProbeJob:
         if len(classes) != 1:
             return
         (error_class,) = classes
+        if error_class not in SETUP_ERRORS:
+            return
         self._error = ui_message(
             f"the first {first} requests all failed with {error_class}: "
             f"{self._first_message or 'no detail'}; the probe was stopped. Check the "

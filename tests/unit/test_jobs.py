@@ -325,3 +325,11 @@ def test_a_server_that_is_not_openai_compatible_is_named(manager: JobManager) ->
         server.shutdown()
         server.server_close()
     assert manager.jobs() == []
+
+
+def test_server_errors_are_measured_not_taken_for_a_bad_setup(manager: JobManager) -> None:
+    url = manager.sim_url(dashboard_sim_config(ttft_ms=1, tpot_ms=1, error_500_pct=100))
+    job = manager.start(cfg(url, requests=8), policy=OPEN)
+    assert job.wait(30)
+    snap = job.snapshot()
+    assert (snap.state, snap.done, snap.failed, snap.error) == ("completed", 8, 8, None)
