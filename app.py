@@ -10,7 +10,6 @@ pages = {
     ],
     "Learn & calculate": [
         st.Page("pages/latency.py", title="Latency", icon=":material/timer:", url_path="latency"),
-        st.Page("pages/quality.py", title="Quality", icon=":material/rule:", url_path="quality"),
         st.Page(
             "pages/throughput.py",
             title="Throughput & capacity",
@@ -18,6 +17,7 @@ pages = {
             url_path="throughput",
         ),
         st.Page("pages/cost.py", title="Cost", icon=":material/payments:", url_path="cost"),
+        st.Page("pages/quality.py", title="Quality", icon=":material/rule:", url_path="quality"),
     ],
     "Benchmarks": [
         st.Page("pages/probe.py", title="Probe", icon=":material/network_check:", url_path="probe"),

@@ -86,10 +86,14 @@ def breakeven(ttft_a_ms: float, tpot_a_ms: float, ttft_b_ms: float, tpot_b_ms: f
             return Breakeven(None, None, None)
         return Breakeven(None, None, "B" if d_ttft > 0 else "A")
     n = d_ttft / d_tpot
+    faster_below = "B" if d_ttft > 0 else "A"
+    if not math.isfinite(n):
+        # The lines converge so slowly that they never cross at a representable length.
+        return Breakeven(None, None, faster_below)
     if n <= 0:
         # Crossing at or before zero tokens: the one with the lower TPOT wins throughout.
         return Breakeven(None, None, "A" if tpot_a_ms < tpot_b_ms else "B")
-    return Breakeven(n, "B" if d_ttft > 0 else "A", None)
+    return Breakeven(n, faster_below, None)
 
 
 def _fmt_tokens(n: float) -> str:

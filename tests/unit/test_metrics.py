@@ -96,3 +96,9 @@ def test_no_exception_for_any_finite_input(ttft: float, tpot: float, n: float) -
     metrics.streaming_tokens_per_s(tpot)
     metrics.ttft_share(ttft, tpot, n)
     metrics.describe_breakeven(metrics.breakeven(ttft, tpot, n, ttft))
+
+
+def test_breakeven_beyond_any_representable_length_counts_as_never_crossing() -> None:
+    be = metrics.breakeven(1.0, 0.0, 0.0, 2.225073858507203e-309)
+    assert be.tokens is None and be.always_faster == "B"
+    assert "never cross" in metrics.describe_breakeven(be)
