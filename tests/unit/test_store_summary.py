@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -139,3 +140,26 @@ def test_sql_summary_equals_python_on_a_realistic_run(isolated_db: Path) -> None
     assert listed["ttft_p50_ms"] == pytest.approx(sql.ttft_ms.p50)
     assert listed["e2e_p95_ms"] == pytest.approx(sql.e2e_ms.p95)
     assert listed["rps"] == pytest.approx(store.summary("real").rps)
+
+
+def _cached_summary_ids(db: Path) -> set[str]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {r[0] for r in con.execute("SELECT run_id FROM run_summaries").fetchall()}
+    finally:
+        con.close()
+
+
+def test_a_finished_run_has_its_summary_precomputed(isolated_db: Path) -> None:
+    store = Store()
+    recs = [make_record(i, ok=i % 7 != 0, chunks=1 + i % 5) for i in range(60)]
+    store.create_run(make_info("fin"))
+    store.add_requests("fin", recs)
+    assert "fin" not in _cached_summary_ids(isolated_db)
+    store.finish_run("fin", "completed")
+    assert "fin" in _cached_summary_ids(isolated_db)  # computed at finish, not on first ask
+    with store.run_writer(make_info("spooled")) as writer:
+        writer.add_many(recs)
+    assert "spooled" in _cached_summary_ids(isolated_db)  # computed when the spool is ingested
+    for run_id in ("fin", "spooled"):
+        assert_same(store.summary(run_id), summarize(recs, run_id=run_id))

@@ -308,12 +308,19 @@ class Store:
                 self._upsert_run(con, entry.info, entry.status, entry.finished_at)
                 con.execute("DELETE FROM requests WHERE run_id = ?", [entry.run_id])
                 if entry.data_path.exists():
-                    con.execute(
-                        f"INSERT INTO requests (run_id, {_REQ_COLS}) "
-                        f"SELECT ?, {_REQ_COLS} FROM ({_read_spool_sql(entry.data_path)})",
-                        [entry.run_id],
-                    )
+                    # Rows may land in any order (reads order by idx): lets DuckDB
+                    # parse and write the JSON lines on every core.
+                    con.execute("SET preserve_insertion_order = false")
+                    try:
+                        con.execute(
+                            f"INSERT INTO requests (run_id, {_REQ_COLS}) "
+                            f"SELECT ?, {_REQ_COLS} FROM ({_read_spool_sql(entry.data_path)})",
+                            [entry.run_id],
+                        )
+                    finally:
+                        con.execute("RESET preserve_insertion_order")
                 _invalidate(con, entry.run_id)
+                self._materialise_summary(con, entry.run_id)  # the run is final
                 con.execute("COMMIT")
             except duckdb.Error as exc:
                 # An unreadable spool must not make the store unusable: set it
@@ -462,6 +469,7 @@ class Store:
                     self._upsert_run(con, item.info, item.status, now, item.metadata)
                     if item.requests is not None and len(item.requests):
                         _insert_requests(con, rid, item.requests)
+                    self._materialise_summary(con, rid)
                 con.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(duckdb.Error):
@@ -473,10 +481,19 @@ class Store:
             raise StoreError(f"unknown run status {status!r}; use one of {', '.join(RUN_STATUSES)}")
         with self._session() as con:
             self._require(con, run_id)
-            con.execute(
-                "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
-                [status, _to_utc_naive(datetime.now(UTC)), run_id],
-            )
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(
+                    "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
+                    [status, _to_utc_naive(datetime.now(UTC)), run_id],
+                )
+                if status != "running" and self._live_spool(run_id) is None:
+                    self._materialise_summary(con, run_id)
+                con.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                raise
 
     def run_writer(self, info: RunInfo, *, fsync_interval_s: float = 0.2) -> RunWriter:
         """A crash-safe incremental writer for a running probe (see `RunWriter`)."""
@@ -673,8 +690,9 @@ class Store:
     def summary(self, run_id: str, slo: Slo | None = None) -> RunSummary:
         """The run's summary, computed in SQL (same conventions as `inferlab.summary`).
 
-        The SLO-independent part is cached per run until its requests change, so
-        asking again (another SLO, a page rerun) costs one goodput count.
+        The SLO-independent part is computed when the run finishes (or on first
+        use) and cached until its requests change, so a call (any SLO, a page
+        rerun) usually costs one goodput count.
         """
         slo_set = slo if slo is not None and slo.is_set else None
         with self._session() as con:
@@ -738,6 +756,16 @@ class Store:
             goodput_rps=per_s(good) if slo_set else None,
             slo_attainment=(good / n if n else None) if slo_set else None,
             **{k: Stats(**base[k]) for k in _STAT_FIELDS},
+        )
+
+    @classmethod
+    def _materialise_summary(cls, con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+        """Compute and cache a finished run's summary, so users meet it precomputed."""
+        base = cls._base_summary(
+            con, f"(SELECT {_REQ_COLS} FROM requests WHERE run_id = $run_id)", run_id
+        )
+        con.execute(
+            "INSERT OR REPLACE INTO run_summaries VALUES (?, ?)", [run_id, json.dumps(base)]
         )
 
     @staticmethod
