@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -65,3 +66,17 @@ def test_refuses_running_status_and_repeated_ids(isolated_db: Path) -> None:
     with pytest.raises(StoreError, match=r"run id"):
         store.save_imported_runs([NewRun(info=make_info("bad id/"))])
     assert store.list_runs().empty
+
+
+def test_a_failed_summary_precompute_does_not_undo_the_import(
+    isolated_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(cls: type, con: object, run_id: str) -> None:
+        raise duckdb.OutOfMemoryException("out of memory")
+
+    store = Store()
+    monkeypatch.setattr(Store, "_store_summary", classmethod(boom))
+    store.save_imported_runs([_run("a", 4)])
+    monkeypatch.undo()
+    assert store.run_status("a") == "completed"
+    assert store.summary("a").requests == 4  # computed on first use instead

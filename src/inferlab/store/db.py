@@ -320,7 +320,6 @@ class Store:
                     finally:
                         con.execute("RESET preserve_insertion_order")
                 _invalidate(con, entry.run_id)
-                self._materialise_summary(con, entry.run_id)  # the run is final
                 con.execute("COMMIT")
             except duckdb.Error as exc:
                 # An unreadable spool must not make the store unusable: set it
@@ -346,6 +345,7 @@ class Store:
                     rest.release()
                 raise
             entry.remove()
+            self._materialise_summary(con, entry.run_id)  # the run is final
         # Live spools: make their runs visible as `running`.
         for run_id in spool_mod.list_spools(self.spool_dir):
             if run_id in claimed or self._exists(con, run_id):
@@ -469,31 +469,25 @@ class Store:
                     self._upsert_run(con, item.info, item.status, now, item.metadata)
                     if item.requests is not None and len(item.requests):
                         _insert_requests(con, rid, item.requests)
-                    self._materialise_summary(con, rid)
                 con.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(duckdb.Error):
                     con.execute("ROLLBACK")
                 raise
+            for item in runs:
+                self._materialise_summary(con, item.info.run_id)
 
     def finish_run(self, run_id: str, status: RunStatus = "completed") -> None:
         if status not in RUN_STATUSES:
             raise StoreError(f"unknown run status {status!r}; use one of {', '.join(RUN_STATUSES)}")
         with self._session() as con:
             self._require(con, run_id)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(
-                    "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
-                    [status, _to_utc_naive(datetime.now(UTC)), run_id],
-                )
-                if status != "running" and self._live_spool(run_id) is None:
-                    self._materialise_summary(con, run_id)
-                con.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(duckdb.Error):
-                    con.execute("ROLLBACK")
-                raise
+            con.execute(
+                "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
+                [status, _to_utc_naive(datetime.now(UTC)), run_id],
+            )
+            if status != "running" and self._live_spool(run_id) is None:
+                self._materialise_summary(con, run_id)
 
     def run_writer(self, info: RunInfo, *, fsync_interval_s: float = 0.2) -> RunWriter:
         """A crash-safe incremental writer for a running probe (see `RunWriter`)."""
@@ -760,7 +754,19 @@ class Store:
 
     @classmethod
     def _materialise_summary(cls, con: duckdb.DuckDBPyConnection, run_id: str) -> None:
-        """Compute and cache a finished run's summary, so users meet it precomputed."""
+        """Compute and cache a final run's summary, so users meet it precomputed.
+
+        Runs after the run's data is committed and only fills a cache: if it
+        fails (e.g. out of memory) the error is logged and `summary()` computes
+        it on first use instead.
+        """
+        try:
+            cls._store_summary(con, run_id)
+        except duckdb.Error as exc:
+            _log.warning("could not precompute the summary of run %s: %s", run_id, exc)
+
+    @classmethod
+    def _store_summary(cls, con: duckdb.DuckDBPyConnection, run_id: str) -> None:
         base = cls._base_summary(
             con, f"(SELECT {_REQ_COLS} FROM requests WHERE run_id = $run_id)", run_id
         )
