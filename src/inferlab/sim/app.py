@@ -364,8 +364,8 @@ class _SimResponse(Response):
         )
         if job.state.config.role_first_chunk and chat:
             role = head + b'"delta":{"role":"assistant","content":""}' + tail
-            await send({"type": "http.response.body", "body": role, "more_body": True})
             record.role_chunk_sent_ns = _perf_ns()
+            await send({"type": "http.response.body", "body": role, "more_body": True})
 
         admitted = await self._admit(watch)
         if admitted is None:
@@ -384,8 +384,9 @@ class _SimResponse(Response):
                 text = "".join(job.tokens[position : position + n_tokens])
                 position += n_tokens
                 body = head + content_key + json.dumps(text).encode() + content_end + tail
-                await send({"type": "http.response.body", "body": body, "more_body": True})
+                # Stamped just before the write: a client can never see the bytes earlier.
                 record.chunk_sent_ns.append(_perf_ns())
+                await send({"type": "http.response.body", "body": body, "more_body": True})
                 record.chunk_deadline_ns.append(deadline)
                 record.tokens.append(n_tokens)
                 if i + 1 == cut and await self._inject(send, head):
@@ -470,8 +471,8 @@ class _SimResponse(Response):
             if job.fault in ("truncate", "malformed"):
                 # Same length, cut JSON: the framing is complete, the document is not.
                 body = body[: len(body) // 2].ljust(len(body))
-            await send({"type": "http.response.body", "body": body, "more_body": False})
             record.chunk_sent_ns.append(_perf_ns())
+            await send({"type": "http.response.body", "body": body, "more_body": False})
             record.chunk_deadline_ns.append(deadline)
             record.tokens.append(n)
         finally:

@@ -20,8 +20,9 @@ class TruthRecord:
     """One request as the sim served it. Content chunks only (no role/finish/usage chunks).
 
     `chunk_deadline_ns[i]` is when content chunk i was due, `chunk_sent_ns[i]`
-    when its bytes were handed to the socket, `tokens[i]` how many tokens it
-    carried. `admitted_ns` is where the request's schedule starts: its arrival when a
+    when the sim started writing it (stamped just before the bytes go to the socket,
+    so a client never receives them before that stamp; the write itself takes tens
+    of microseconds), `tokens[i]` how many tokens it carried. `admitted_ns` is where the request's schedule starts: its arrival when a
     batch slot was free, else the moment a finishing stream freed one (so
     ``admitted_ns - arrival_ns`` is its queueing time). `fault` is the injected fault
     (see ``inferlab.sim.FAULTS``) or None.
