@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inferlab",
         description="Measure, compare and teach the trade-offs of LLM inference. "
-        "Run `make run` (or `streamlit run app.py`) for the dashboard.",
+        "Run `make run` (or `python -m inferlab.dashboard`) for the dashboard.",
     )
     parser.add_argument("--version", action="version", version=f"inferlab {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
