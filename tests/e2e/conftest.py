@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -49,13 +50,10 @@ def _require_chromium() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The dashboard served by a real `streamlit run` on 127.0.0.1, stopped afterwards."""
-    _require_chromium()
+@contextmanager
+def serve_app(db: Path) -> Iterator[str]:
+    """A real `python -m inferlab.dashboard` on a free 127.0.0.1 port reading `db`; stopped on exit."""
     port = free_port()
-    db = tmp_path_factory.mktemp("e2e") / "inferlab.duckdb"
-    env = {**os.environ, "INFERLAB_DB": str(db)}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -69,7 +67,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "true",
         ],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "INFERLAB_DB": str(db)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -91,6 +89,14 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The dashboard with an empty database of its own."""
+    _require_chromium()
+    with serve_app(tmp_path_factory.mktemp("e2e") / "inferlab.duckdb") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

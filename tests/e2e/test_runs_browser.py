@@ -7,21 +7,15 @@ The runs are made by the real probe against the in-process simulated endpoint
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from inferlab.jobs import probe_simulator_once
 from inferlab.runs_page import fmt_value
 from inferlab.store import Store
-from tests.conftest import ROOT
-from tests.e2e.conftest import _require_chromium, free_port, screenshot
+from tests.e2e.conftest import _require_chromium, screenshot, serve_app
 
 
 def num(value: float | None) -> float:
@@ -40,42 +34,8 @@ def runs_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
 
 @pytest.fixture(scope="module")
 def runs_app(runs_db: tuple[Path, str, str]) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "inferlab.dashboard",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "INFERLAB_DB": str(runs_db[0])},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("streamlit did not start within 60 s")
+    with serve_app(runs_db[0]) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def row_cells(page, metric: str) -> list[str]:  # type: ignore[no-untyped-def]
