@@ -20,6 +20,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+# One SLO type everywhere: the store's summary and the comparison use the same limits.
+from inferlab.summary import Slo
+
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
     "CONVENTIONS",
@@ -607,31 +610,6 @@ def compare_table(
 
 
 # --------------------------------------------------------------------------- SLOs
-
-
-@dataclass(frozen=True)
-class Slo:
-    """Per-request limits; None means no limit on that metric."""
-
-    ttft_ms: float | None = None
-    tpot_ms: float | None = None
-    e2e_ms: float | None = None
-
-    @property
-    def is_set(self) -> bool:
-        return any(v is not None for v in (self.ttft_ms, self.tpot_ms, self.e2e_ms))
-
-    def describe(self) -> str:
-        parts = [
-            f"{name} ≤ {limit:g} ms"
-            for name, limit in (
-                ("TTFT", self.ttft_ms),
-                ("TPOT", self.tpot_ms),
-                ("E2E", self.e2e_ms),
-            )
-            if limit is not None
-        ]
-        return " and ".join(parts) if parts else "no limits"
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,19 @@ class Slo:
     def to_json(self) -> dict[str, float | None]:
         return {"ttft_ms": self.ttft_ms, "tpot_ms": self.tpot_ms, "e2e_ms": self.e2e_ms}
 
+    def describe(self) -> str:
+        """'TTFT ≤ 500 ms and TPOT ≤ 30 ms', or 'no limits'."""
+        parts = [
+            f"{name} ≤ {limit:g} ms"
+            for name, limit in (
+                ("TTFT", self.ttft_ms),
+                ("TPOT", self.tpot_ms),
+                ("E2E", self.e2e_ms),
+            )
+            if limit is not None
+        ]
+        return " and ".join(parts) if parts else "no limits"
+
 
 @dataclass(frozen=True)
 class Stats:
