@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import itertools
 import json
 import logging
@@ -23,12 +24,7 @@ import types
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import duckdb
-import numpy as np
-import pandas as pd
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from inferlab.records import RequestRecord, RunInfo, RunStatus
 from inferlab.store import spool as spool_mod
@@ -44,6 +40,19 @@ from inferlab.store.sql import (
     SUMMARY_SQL,
 )
 from inferlab.summary import RunSummary, Slo, Stats
+
+if TYPE_CHECKING:
+    import duckdb
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+else:  # imported on first use: `inferlab probe` measures without them
+    from inferlab.store._lazy import LazyModule
+
+    duckdb = LazyModule("duckdb")
+    np = LazyModule("numpy")
+    pd = LazyModule("pandas")
+    pa = LazyModule("pyarrow")
 
 __all__ = [
     "RUN_STATUSES",
@@ -103,26 +112,28 @@ def _from_db_ts(ts: datetime | None) -> datetime | None:
     return None if ts is None else ts.replace(tzinfo=UTC)
 
 
-_REQ_SCHEMA = pa.schema(
-    [
-        ("idx", pa.int32()),
-        ("scheduled_ms", pa.float64()),
-        ("sent_ms", pa.float64()),
-        ("ok", pa.bool_()),
-        ("ttft_ms", pa.float64()),
-        ("e2e_ms", pa.float64()),
-        ("ttfot_ms", pa.float64()),
-        ("chunk_offsets_ms", pa.list_(pa.float64())),
-        ("chunk_tokens", pa.list_(pa.int32())),
-        ("input_tokens", pa.int32()),
-        ("output_tokens", pa.int32()),
-        ("token_count_source", pa.string()),
-        ("http_status", pa.int32()),
-        ("error_class", pa.string()),
-        ("error_message", pa.string()),
-        ("warmup", pa.bool_()),
-    ]
-)
+@functools.cache
+def _req_schema() -> pa.Schema:
+    return pa.schema(
+        [
+            ("idx", pa.int32()),
+            ("scheduled_ms", pa.float64()),
+            ("sent_ms", pa.float64()),
+            ("ok", pa.bool_()),
+            ("ttft_ms", pa.float64()),
+            ("e2e_ms", pa.float64()),
+            ("ttfot_ms", pa.float64()),
+            ("chunk_offsets_ms", pa.list_(pa.float64())),
+            ("chunk_tokens", pa.list_(pa.int32())),
+            ("input_tokens", pa.int32()),
+            ("output_tokens", pa.int32()),
+            ("token_count_source", pa.string()),
+            ("http_status", pa.int32()),
+            ("error_class", pa.string()),
+            ("error_message", pa.string()),
+            ("warmup", pa.bool_()),
+        ]
+    )
 
 
 def _list_array(seqs: list[tuple[Any, ...]], value_type: pa.DataType, np_type: Any) -> pa.Array:
@@ -157,7 +168,7 @@ def records_to_arrow(records: Sequence[RequestRecord]) -> pa.Table:
         "error_message": [r.error_message for r in recs],
         "warmup": [r.warmup for r in recs],
     }
-    return pa.table(cols, schema=_REQ_SCHEMA)
+    return pa.table(cols, schema=_req_schema())
 
 
 _REQ_COLS = ", ".join(SPOOL_COLUMNS)
@@ -641,6 +652,27 @@ class Store:
                 {"run_id": run_id},
             ).df()
         return df
+
+    def requests_table(
+        self, run_id: str, columns: Sequence[str] | None = None, *, warmup: bool = True
+    ) -> pa.Table:
+        """The run's requests as an Arrow table ordered by `idx` (list columns stay Arrow lists).
+
+        `columns` picks `requests` columns (default: all); `warmup=False` leaves
+        warm-up requests out. Columnar and several times faster than
+        `requests_frame` for large runs (no per-row Python lists).
+        """
+        cols = list(SPOOL_COLUMNS) if columns is None else list(columns)
+        unknown = [c for c in cols if c not in SPOOL_COLUMNS]
+        if unknown:
+            raise ValueError(f"unknown requests column(s): {', '.join(unknown)}")
+        where = "" if warmup else "WHERE NOT coalesce(warmup, false) "
+        with self._session() as con:
+            self._require(con, run_id)
+            src = self._source(con, run_id)
+            sql = f"SELECT {', '.join(cols)} FROM {src} {where}ORDER BY idx"
+            table: pa.Table = con.sql(sql, params={"run_id": run_id}).to_arrow_table()
+        return table
 
     def records(self, run_id: str) -> list[RequestRecord]:
         """The run's requests as RequestRecord objects (for Python callers and tests)."""
