@@ -8,13 +8,16 @@ import streamlit as st
 
 from inferlab import cost
 from inferlab.calc_ui import (
-    catalog_link_or_download,
+    EditableCatalog,
     choice,
-    link_warning,
+    edited_catalog,
+    linked_catalog,
     number,
+    pick_run,
     query_text,
     share_block,
     show_link_warnings,
+    stored_runs,
 )
 from inferlab.catalog import (
     MAX_EDIT_CHARS,
@@ -34,12 +37,23 @@ from inferlab.cost_page import (
     chatbot_preset,
 )
 from inferlab.exercise import CHATBOT
-from inferlab.run_facts import RunFacts, list_run_choices, try_load_run_facts
-from inferlab.store import Slo, Store
+from inferlab.run_facts import RunFacts, try_load_run_facts
+from inferlab.store import Slo
 
 SPEC = {p.name: p for p in COST_PARAMS}
 CHOICE = {c.name: c for c in COST_CHOICES}
 PAGES_DIR = Path(__file__).parent
+PRICE_CATALOG = EditableCatalog(
+    "price catalog",
+    "data/catalog/prices.csv",
+    PRICE_EDIT_PARAM,
+    "price_catalog",
+    load_prices,
+    apply_price_edits,
+    encode_price_edits,
+    prices_from_frame,
+    prices_to_frame,
+)
 
 st.title("Cost: per request, per token, per user session")
 st.markdown(
@@ -49,22 +63,7 @@ st.markdown(
 )
 
 # ---------------------------------------------------------------- price catalog (from the link)
-try:
-    base_prices = load_prices()
-except ValueError as exc:
-    st.error(f"The shipped price catalog is broken: {exc}. Fix data/catalog/prices.csv.")
-    st.stop()
-prices_cat = base_prices
-raw_edit = query_text(PRICE_EDIT_PARAM)
-if raw_edit:
-    try:
-        prices_cat = apply_price_edits(base_prices, raw_edit)
-    except ValueError as exc:
-        link_warning(
-            PRICE_EDIT_PARAM, "price catalog edits", str(exc), "Using the shipped catalog instead."
-        )
-if "price_catalog_start" not in st.session_state:
-    st.session_state["price_catalog_start"] = prices_to_frame(prices_cat)
+base_prices, prices_cat = linked_catalog(PRICE_CATALOG)
 
 
 api_spec = CHOICE["api"].with_options([a.name for a in prices_cat.api] + [CUSTOM])
@@ -130,17 +129,8 @@ with st.expander("Price catalog: sources, and edit a copy", icon=":material/edit
             "as_of": st.column_config.TextColumn("As of"),
         },
     )
-    try:
-        edited_prices = prices_from_frame(edited_frame)
-    except ValueError as exc:
-        st.error(f"The edited catalog is not usable: {exc}. The page keeps the previous one.")
-        edited_prices = prices_cat
-    catalog_link_or_download(
-        PRICE_EDIT_PARAM,
-        encode_price_edits(base_prices, edited_prices),
-        MAX_EDIT_CHARS,
-        prices_to_frame(edited_prices),
-        "prices.csv",
+    edited_prices = edited_catalog(
+        PRICE_CATALOG, edited_frame, base_prices, prices_cat, MAX_EDIT_CHARS
     )
 prices_cat = edited_prices
 api_by_name = {a.name: a for a in prices_cat.api}
@@ -307,22 +297,7 @@ with self_col:
         icon=":material/database:",
         expanded=query_text(RUN_PARAM) is not None,
     ):
-        try:
-            store = Store()
-            runs = list_run_choices(store)
-        except Exception as exc:  # a broken or locked database file: never a traceback
-            st.error(f"Cannot open the run database: {exc}. Set INFERLAB_DB to a writable file.")
-            runs = {}
-        linked = query_text(RUN_PARAM)
-        if linked and linked not in runs:
-            link_warning(
-                RUN_PARAM,
-                "stored run",
-                f"there is no run '{linked}' in this database",
-                "Choose one of the stored runs instead.",
-            )
-            linked = None
-            del st.query_params[RUN_PARAM]  # keep the bad id out of the share link
+        store, runs, linked = stored_runs(RUN_PARAM)
         o1, o2 = st.columns(2)
         slo_ttft = num(
             o1, "slo_ttft_ms", 50.0, "A request meets the SLO only if its TTFT is at most this."
@@ -332,18 +307,8 @@ with self_col:
         if not runs:
             st.caption("No stored runs yet: probe an endpoint or the built-in simulator first.")
         else:
-            ids = list(runs)
-            run_id = st.selectbox(
-                "Run",
-                ids,
-                index=ids.index(linked) if linked else None,
-                format_func=lambda i: runs[i],
-                placeholder="Choose a stored run",
-                key="run_pick",
-            )
-        if run_id:
-            if query_text(RUN_PARAM) != run_id:
-                st.query_params[RUN_PARAM] = run_id
+            run_id = pick_run(runs, linked, RUN_PARAM)
+        if run_id and store is not None:
             facts, problem = try_load_run_facts(
                 store, run_id, Slo(ttft_ms=slo_ttft, tpot_ms=slo_tpot)
             )

@@ -6,13 +6,16 @@ import streamlit as st
 
 from inferlab import capacity as cap
 from inferlab.calc_ui import (
-    catalog_link_or_download,
+    EditableCatalog,
     choice,
-    link_warning,
+    edited_catalog,
+    linked_catalog,
     number,
+    pick_run,
     query_text,
     share_block,
     show_link_warnings,
+    stored_runs,
 )
 from inferlab.catalog import (
     MAX_EDIT_CHARS,
@@ -23,8 +26,8 @@ from inferlab.catalog import (
     load_gpus,
 )
 from inferlab.charts.capacity import roofline_chart, tradeoff_chart
-from inferlab.run_facts import list_run_choices, save_hardware, sweep_facts, try_load_run_facts
-from inferlab.store import Store, StoreError
+from inferlab.run_facts import save_hardware, sweep_facts, try_load_run_facts
+from inferlab.store import StoreError
 from inferlab.throughput_page import (
     DEFAULT_GPU,
     GPU_EDIT_PARAM,
@@ -35,6 +38,17 @@ from inferlab.throughput_page import (
 
 SPEC = {p.name: p for p in THROUGHPUT_PARAMS}
 CHOICE = {c.name: c for c in THROUGHPUT_CHOICES}
+GPU_CATALOG = EditableCatalog(
+    "GPU catalog",
+    "data/catalog/gpus.csv",
+    GPU_EDIT_PARAM,
+    "gpu_catalog",
+    load_gpus,
+    apply_gpu_edits,
+    encode_gpu_edits,
+    gpus_from_frame,
+    gpus_to_frame,
+)
 
 st.title("Throughput & capacity: how much load, how many GPUs?")
 st.markdown(
@@ -44,22 +58,7 @@ st.markdown(
 )
 
 # ---------------------------------------------------------------- catalog (from the link)
-try:
-    base_gpus = load_gpus()
-except ValueError as exc:
-    st.error(f"The shipped GPU catalog is broken: {exc}. Fix data/catalog/gpus.csv.")
-    st.stop()
-gpus = base_gpus
-raw_edit = query_text(GPU_EDIT_PARAM)
-if raw_edit:
-    try:
-        gpus = apply_gpu_edits(base_gpus, raw_edit)
-    except ValueError as exc:
-        link_warning(
-            GPU_EDIT_PARAM, "GPU catalog edits", str(exc), "Using the shipped catalog instead."
-        )
-if "gpu_catalog_start" not in st.session_state:
-    st.session_state["gpu_catalog_start"] = gpus_to_frame(gpus)
+base_gpus, gpus = linked_catalog(GPU_CATALOG)
 
 gpu_choice = CHOICE["gpu"].with_options(
     [g.name for g in gpus], DEFAULT_GPU
@@ -167,18 +166,7 @@ with st.expander("GPU catalog: sources, and edit a copy", icon=":material/edit_n
             "as_of": st.column_config.TextColumn("As of"),
         },
     )
-    try:
-        edited_gpus = gpus_from_frame(edited_frame)
-    except ValueError as exc:
-        st.error(f"The edited catalog is not usable: {exc}. The page keeps the previous one.")
-        edited_gpus = gpus
-    catalog_link_or_download(
-        GPU_EDIT_PARAM,
-        encode_gpu_edits(base_gpus, edited_gpus),
-        MAX_EDIT_CHARS,
-        gpus_to_frame(edited_gpus),
-        "gpus.csv",
-    )
+    edited_gpus = edited_catalog(GPU_CATALOG, edited_frame, base_gpus, gpus, MAX_EDIT_CHARS)
 gpus = edited_gpus
 by_name = {g.name: g for g in gpus}
 gpu_choice = gpu_choice.with_options(by_name, DEFAULT_GPU)
@@ -381,22 +369,7 @@ points = cap.tradeoff_curve(
 )
 
 st.subheader("Measured vs predicted: a stored run", divider="gray")
-try:
-    store = Store()
-    runs = list_run_choices(store)
-except Exception as exc:  # a broken or locked database file: say so, never a traceback
-    st.error(f"Cannot open the run database: {exc}. Set INFERLAB_DB to a writable file.")
-    runs = {}
-linked = query_text(RUN_PARAM)
-if linked and linked not in runs:
-    link_warning(
-        RUN_PARAM,
-        "stored run",
-        f"there is no run '{linked}' in this database",
-        "Choose one of the stored runs instead.",
-    )
-    linked = None
-    del st.query_params[RUN_PARAM]  # keep the bad id out of the share link
+store, runs, linked = stored_runs(RUN_PARAM)
 if not runs:
     st.caption(
         "No stored runs yet. Probe an endpoint (or the built-in simulator) first, then "
@@ -404,18 +377,8 @@ if not runs:
     )
     run_id = None
 else:
-    ids = list(runs)
-    run_id = st.selectbox(
-        "Run",
-        ids,
-        index=ids.index(linked) if linked else None,
-        format_func=lambda i: runs[i],
-        placeholder="Choose a stored run",
-        key="run_pick",
-    )
-if run_id:
-    if query_text(RUN_PARAM) != run_id:
-        st.query_params[RUN_PARAM] = run_id
+    run_id = pick_run(runs, linked, RUN_PARAM)
+if run_id and store is not None:
     facts, problem = try_load_run_facts(store, run_id)
     if facts is None:
         st.error(f"{problem}.", icon=":material/database:")

@@ -8,23 +8,34 @@ address is always a share link; values a link gets wrong are reported by
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from inferlab.calc_params import ChoiceParam, check_choices, first_value, ignored_message
+from inferlab.run_facts import list_run_choices
 from inferlab.share import NumberParam, check_params, share_url
+from inferlab.store import Store
 
 __all__ = [
+    "EditableCatalog",
     "catalog_link_or_download",
     "choice",
+    "edited_catalog",
+    "linked_catalog",
     "number",
+    "pick_run",
     "query_text",
     "share_block",
     "show_link_warnings",
+    "stored_runs",
 ]
+
+C = TypeVar("C")
 
 
 def number(
@@ -143,6 +154,107 @@ def catalog_link_or_download(
         icon=":material/download:",
         key=f"{param}_download",
     )
+
+
+@dataclass(frozen=True)
+class EditableCatalog(Generic[C]):
+    """A shipped catalog a page lets people edit, with the edits carried in a URL parameter."""
+
+    what: str  # in messages: "price catalog"
+    shipped_file: str  # "data/catalog/prices.csv"
+    param: str  # the URL parameter holding the encoded edits
+    key: str  # session-state prefix: "<key>_start" is the editor's starting table
+    load: Callable[[], C]
+    apply_edits: Callable[[C, str], C]
+    encode_edits: Callable[[C, C], str]
+    from_frame: Callable[[pd.DataFrame], C]
+    to_frame: Callable[[C], pd.DataFrame]
+
+
+def linked_catalog(cat: EditableCatalog[C]) -> tuple[C, C]:
+    """The shipped catalog and the one the link's edits make of it.
+
+    Stops the page if the shipped file is broken; edits that do not apply get a warning
+    and the shipped catalog. The first run stores the editor's starting table.
+    """
+    try:
+        base = cat.load()
+    except ValueError as exc:
+        st.error(f"The shipped {cat.what} is broken: {exc}. Fix {cat.shipped_file}.")
+        st.stop()
+    current = base
+    raw_edit = query_text(cat.param)
+    if raw_edit:
+        try:
+            current = cat.apply_edits(base, raw_edit)
+        except ValueError as exc:
+            link_warning(
+                cat.param, f"{cat.what} edits", str(exc), "Using the shipped catalog instead."
+            )
+    if f"{cat.key}_start" not in st.session_state:
+        st.session_state[f"{cat.key}_start"] = cat.to_frame(current)
+    return base, current
+
+
+def edited_catalog(
+    cat: EditableCatalog[C], frame: pd.DataFrame, base: C, previous: C, limit: int
+) -> C:
+    """The catalog of the editor's table (or `previous` if it is not usable), shared or offered."""
+    try:
+        edited = cat.from_frame(frame)
+    except ValueError as exc:
+        st.error(f"The edited catalog is not usable: {exc}. The page keeps the previous one.")
+        edited = previous
+    catalog_link_or_download(
+        cat.param,
+        cat.encode_edits(base, edited),
+        limit,
+        cat.to_frame(edited),
+        Path(cat.shipped_file).name,
+    )
+    return edited
+
+
+def stored_runs(param: str) -> tuple[Store | None, dict[str, str], str | None]:
+    """The run database, its runs (run_id -> description) and the run the link names.
+
+    A database that cannot be opened is an error on the page and no runs; a linked run
+    that does not exist is a warning and is dropped from the link.
+    """
+    store: Store | None = None
+    try:
+        store = Store()
+        runs = list_run_choices(store)
+    except Exception as exc:  # a broken or locked database file: say so, never a traceback
+        st.error(f"Cannot open the run database: {exc}. Set INFERLAB_DB to a writable file.")
+        runs = {}
+    linked = query_text(param)
+    if linked and linked not in runs:
+        link_warning(
+            param,
+            "stored run",
+            f"there is no run '{linked}' in this database",
+            "Choose one of the stored runs instead.",
+        )
+        linked = None
+        del st.query_params[param]  # keep the bad id out of the share link
+    return store, runs, linked
+
+
+def pick_run(runs: Mapping[str, str], linked: str | None, param: str) -> str | None:
+    """A selectbox of the stored runs; the chosen one is written to the URL parameter."""
+    ids = list(runs)
+    run_id = st.selectbox(
+        "Run",
+        ids,
+        index=ids.index(linked) if linked else None,
+        format_func=lambda i: runs[i],
+        placeholder="Choose a stored run",
+        key="run_pick",
+    )
+    if run_id and query_text(param) != run_id:
+        st.query_params[param] = run_id
+    return run_id
 
 
 def share_block(
