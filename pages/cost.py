@@ -483,16 +483,10 @@ if (PAGES_DIR / "quality.py").exists():
     )
 
 st.divider()
-values: dict[str, object] = {name: st.session_state.get(name) for name in SPEC}
-values.update({"mode": mode, "api": api_name, "gpu_offer": offer_name})
-defaults: dict[str, object] = {p.name: p.default for p in COST_PARAMS}
-defaults.update({c.name: c.default for c in COST_CHOICES})
 share_block(
     "cost",
-    values,
-    defaults,
-    {
-        PRICE_EDIT_PARAM: query_text(PRICE_EDIT_PARAM) or "",
-        RUN_PARAM: query_text(RUN_PARAM) or "",
-    },
+    COST_PARAMS,
+    COST_CHOICES,
+    {"mode": mode, "api": api_name, "gpu_offer": offer_name},
+    [PRICE_EDIT_PARAM, RUN_PARAM],
 )

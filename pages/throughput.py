@@ -12,7 +12,6 @@ from inferlab.calc_ui import (
     linked_catalog,
     number,
     pick_run,
-    query_text,
     share_block,
     show_link_warnings,
     stored_runs,
@@ -496,16 +495,10 @@ chart_box.plotly_chart(
 )
 
 st.divider()
-values: dict[str, object] = {name: st.session_state.get(name) for name in SPEC}
-values.update({"gpu": gpu_name, "wprec": wprec, "kvprec": kvprec})
-defaults: dict[str, object] = {p.name: p.default for p in THROUGHPUT_PARAMS}
-defaults.update({c.name: c.default for c in THROUGHPUT_CHOICES})
 share_block(
     "throughput",
-    values,
-    defaults,
-    {
-        GPU_EDIT_PARAM: query_text(GPU_EDIT_PARAM) or "",
-        RUN_PARAM: query_text(RUN_PARAM) or "",
-    },
+    THROUGHPUT_PARAMS,
+    THROUGHPUT_CHOICES,
+    {"gpu": gpu_name, "wprec": wprec, "kvprec": kvprec},
+    [GPU_EDIT_PARAM, RUN_PARAM],
 )

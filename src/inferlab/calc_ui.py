@@ -258,9 +258,23 @@ def pick_run(runs: Mapping[str, str], linked: str | None, param: str) -> str | N
 
 
 def share_block(
-    page_path: str, values: Mapping[str, Any], defaults: Mapping[str, Any], extra: Mapping[str, str]
+    page_path: str,
+    numbers: Iterable[NumberParam],
+    choices: Iterable[ChoiceParam],
+    chosen: Mapping[str, str],
+    extra_params: Iterable[str],
 ) -> None:
-    """The share link of the current inputs (defaults left out), plus non-widget parameters."""
+    """The share link of the current inputs (defaults left out).
+
+    `chosen` holds the choice widgets' values; `extra_params` names the URL parameters
+    no widget is bound to (catalog edits, the stored run), copied from the current URL.
+    """
+    numbers = list(numbers)
+    values: dict[str, Any] = {p.name: st.session_state.get(p.name) for p in numbers}
+    values.update(chosen)
+    defaults: dict[str, Any] = {p.name: p.default for p in numbers}
+    defaults.update({c.name: c.default for c in choices})
+    extra = {name: query_text(name) or "" for name in extra_params}
     st.markdown("**Share this view** — the link reopens the page with these inputs:")
     all_values = {**values, **extra}
     all_defaults = {**defaults, **{k: "" for k in extra}}
