@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from inferlab.calc_ui import number as url_number
 from inferlab.charts.quality import quality_scores_chart, satisfaction_curve, tradeoff_scatter
 from inferlab.exercise import CHATBOT
 from inferlab.quality import (
@@ -358,20 +359,7 @@ baseline_name = s1.selectbox(
 
 
 def number(col: st.delta_generator.DeltaGenerator, name: str, step: float, help_text: str) -> float:
-    p = NUM[name]
-    return float(
-        col.number_input(
-            p.label,
-            min_value=float(p.min_value),
-            max_value=float(p.max_value),
-            value=float(p.default),
-            step=step,
-            key=name,
-            bind="query-params",
-            help=help_text,
-            format="%g",
-        )
-    )
+    return float(url_number(col, NUM[name], step, help_text))
 
 
 sat_base = number(
@@ -558,32 +546,7 @@ for message in check_probe_params(query, list(eval_sets)):
 
 def probe_number(col: st.delta_generator.DeltaGenerator, name: str, help_text: str) -> float:
     p = PROBE_NUM[name]
-    if p.integer:
-        return float(
-            col.number_input(
-                p.label,
-                min_value=int(p.min_value),
-                max_value=int(p.max_value),
-                value=int(p.default),
-                step=1,
-                key=name,
-                bind="query-params",
-                help=help_text,
-            )
-        )
-    return float(
-        col.number_input(
-            p.label,
-            min_value=float(p.min_value),
-            max_value=float(p.max_value),
-            value=float(p.default),
-            step=5.0,
-            key=name,
-            bind="query-params",
-            help=help_text,
-            format="%g",
-        )
-    )
+    return float(url_number(col, p, 1 if p.integer else 5.0, help_text))
 
 
 with st.container(border=True):

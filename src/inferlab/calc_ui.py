@@ -1,4 +1,4 @@
-"""Streamlit widgets shared by the Throughput and Cost pages.
+"""Streamlit widgets shared by the calculator pages (Throughput, Cost, Quality).
 
 Every widget is bound to the URL under its parameter's name, so the browser
 address is always a share link; values a link gets wrong are reported by
