@@ -144,16 +144,21 @@ class QualityProbeConfig:
     timeout_s: float = 60.0
     label: str = ""
 
-    def validate(self) -> None:
-        """Raise ConfigError naming the first unusable setting."""
-        probe = ProbeConfig(
+    def probe_config(self) -> ProbeConfig:
+        """The settings of the timed requests every answer is fetched with."""
+        return ProbeConfig(
             url=self.url,
             model=self.model,
             api="completions" if self.api == "completions" else "chat",
+            api_key=self.api_key,
             concurrency=self.concurrency,
             max_tokens=self.max_tokens,
             timeout_s=self.timeout_s,
         )
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the first unusable setting."""
+        probe = self.probe_config()
         if self.api not in ("chat", "completions"):
             raise ConfigError(f"--api {self.api!r} is not chat or completions")
         probe.validate()
@@ -312,15 +317,7 @@ async def _one_temperature(
     step: int,
     cancel: threading.Event | None,
 ) -> QualityRunResult:
-    probe_cfg = ProbeConfig(
-        url=cfg.url,
-        model=cfg.model,
-        api="completions" if cfg.api == "completions" else "chat",
-        api_key=cfg.api_key,
-        concurrency=cfg.concurrency,
-        max_tokens=cfg.max_tokens,
-        timeout_s=cfg.timeout_s,
-    )
+    probe_cfg = cfg.probe_config()
     target = _QualityTarget.wrap(
         Target.from_config(probe_cfg, request_id_prefix=f"{info.run_id}-"), temperature
     )
