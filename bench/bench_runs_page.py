@@ -11,7 +11,7 @@ times AppTest runs of the Runs page with all 12 selected:
 - new baseline: a rerun after choosing another baseline (runs cached; the
   comparison table and its bootstrap CIs recomputed);
 - new SLO: a rerun after changing an SLO limit (attainment recomputed).
-Also times `compare_table` alone (the bootstrap CIs of 11 runs x 16 percentiles).
+Also times the requests read (Arrow path vs the pandas frame) and `compare_table` alone (the bootstrap CIs of 11 runs x 16 percentiles).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from inferlab.compare import compare_table  # noqa: E402
+from inferlab.compare import RunRequests, compare_table  # noqa: E402
 from inferlab.runs_page import load_run  # noqa: E402
 from inferlab.store import Store  # noqa: E402
 from tests.runs_data import store_run  # noqa: E402
@@ -68,7 +68,21 @@ def main() -> None:
         os.environ["INFERLAB_DB"] = str(db)
 
         store = Store(db)
-        runs = [load_run(store, rid) for rid in ids]
+        # The requests read, both ways (alternated, best of 3): Arrow columns to
+        # numpy (load_run) vs the pandas frame with per-request list objects.
+        frame_s, arrow_s = [], []
+        for _ in range(3):
+            t = time.perf_counter()
+            for rid in ids:
+                RunRequests.from_frame(rid, store.requests_frame(rid))
+            frame_s.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            runs = [load_run(store, rid) for rid in ids]
+            arrow_s.append(time.perf_counter() - t)
+        print(
+            f"read {RUNS} runs' requests: load_run (Arrow) {1000 * min(arrow_s):.0f} ms; "
+            f"via requests_frame (pandas list columns) {1000 * min(frame_s):.0f} ms"
+        )
         t = time.perf_counter()
         compare_table(runs, ids[0])
         print(

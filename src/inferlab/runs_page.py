@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from inferlab.compare import (
     CONVENTIONS,
@@ -227,14 +229,71 @@ def load_run(store: Store, run_id: str, row: Mapping[str, Any] | None = None) ->
             row.get("load_value"),
         )
         meta = {k: row.get(k) for k in ("group_id", "model", "endpoint")}
-    frame = store.requests_frame(run_id)
-    return RunRequests.from_frame(
+    table = store.requests_table(run_id, _LOAD_COLUMNS, warmup=False)
+    return _run_requests(
         run_id,
-        frame,
+        table,
         label=label or run_id,
         load_mode=str(mode),
         load_value=float(value) if value is not None else math.nan,
         meta=meta,
+    )
+
+
+_LOAD_COLUMNS = (
+    "idx",
+    "scheduled_ms",
+    "sent_ms",
+    "ok",
+    "ttft_ms",
+    "e2e_ms",
+    "output_tokens",
+    "chunk_offsets_ms",
+    "error_class",
+)
+
+
+def _run_requests(
+    run_id: str,
+    table: pa.Table,
+    *,
+    label: str,
+    load_mode: str,
+    load_value: float,
+    meta: Mapping[str, Any],
+) -> RunRequests:
+    """`RunRequests` straight from Arrow columns (warm-up already left out).
+
+    Same arrays as `RunRequests.from_frame(store.requests_frame(...))`, without
+    a pandas column of per-request lists: nulls become NaN (numbers), False
+    (`ok`), "" (`error_class`) or an empty list (chunk offsets).
+    """
+
+    def floats(name: str) -> np.ndarray:
+        out: np.ndarray = table.column(name).cast(pa.float64()).to_numpy()
+        return out
+
+    sent = floats("sent_ms")
+    scheduled = floats("scheduled_ms")
+    offsets = table.column("chunk_offsets_ms").combine_chunks()
+    counts = pc.fill_null(pc.list_value_length(offsets), 0).to_numpy().astype(np.int64)
+    flat = pc.list_flatten(offsets).cast(pa.float64()).to_numpy() if counts.any() else np.empty(0)
+    return RunRequests(
+        run_id=run_id,
+        label=label,
+        index=table.column("idx").to_numpy().astype(np.int64),
+        scheduled_ms=np.where(np.isnan(scheduled), sent, scheduled),
+        sent_ms=sent,
+        ok=pc.fill_null(table.column("ok"), False).to_numpy().astype(bool),
+        ttft_ms=floats("ttft_ms"),
+        e2e_ms=floats("e2e_ms"),
+        output_tokens=floats("output_tokens"),
+        chunk_offsets=flat,
+        chunk_counts=counts,
+        error_class=pc.fill_null(table.column("error_class"), "").to_numpy(zero_copy_only=False),
+        load_mode=load_mode,
+        load_value=float(load_value),
+        meta=dict(meta),
     )
 
 

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pandas as pd
 
 from inferlab.compare import RunRequests, compare_table
+from inferlab.records import RequestRecord, RunInfo
 from inferlab.runs_page import (
     filter_runs,
     fmt_value,
     link_problems,
+    load_run,
     run_table,
     runs_share_url,
     slo_from_values,
     url_run_ids,
     wide_delta_table,
 )
+from inferlab.store import Store
 
 
 def test_url_run_ids_keep_order_and_drop_duplicates() -> None:
@@ -145,3 +149,47 @@ def test_fmt_value_units() -> None:
     assert fmt_value(12_345.0, "ms") == "12.35 s"
     assert fmt_value(2.5, "%") == "2.50 %"
     assert fmt_value(float("nan"), "ms") == "—"
+
+
+def test_load_run_reads_the_same_arrays_as_the_frame_path(tmp_path: Path) -> None:
+    """load_run reads Arrow columns; it must match RunRequests.from_frame on the same run."""
+    store = Store(tmp_path / "s.duckdb")
+    info = RunInfo(
+        run_id="r1",
+        started_at=datetime(2026, 1, 1, tzinfo=UTC),
+        endpoint="http://h/v1",
+        model="m",
+        api="chat",
+        load_mode="concurrency",
+        load_value=4,
+        label="one",
+    )
+    store.create_run(info)
+    recs = [
+        RequestRecord(index=0, scheduled_ms=0.0, sent_ms=0.1, ok=True, warmup=True,
+                      ttft_ms=5.0, e2e_ms=9.0, chunk_offsets_ms=(5.0, 9.0),
+                      chunk_tokens=(1, 1), output_tokens=2),
+        RequestRecord(index=2, scheduled_ms=10.0, sent_ms=10.5, ok=True, ttft_ms=20.0,
+                      e2e_ms=40.0, chunk_offsets_ms=(20.0, 30.0, 40.0),
+                      chunk_tokens=(1, 2, 1), output_tokens=4, input_tokens=7),
+        RequestRecord(index=1, scheduled_ms=5.0, sent_ms=5.2, ok=False, http_status=500,
+                      error_class="http_5xx", error_message="boom"),
+        RequestRecord(index=3, scheduled_ms=15.0, sent_ms=15.0, ok=True, ttft_ms=3.0,
+                      e2e_ms=3.0, chunk_offsets_ms=(3.0,), chunk_tokens=(1,), output_tokens=1),
+    ]  # fmt: skip
+    store.add_requests("r1", recs)
+    store.finish_run("r1")
+    fast = load_run(store, "r1")
+    ref = RunRequests.from_frame(
+        "r1", store.requests_frame("r1"), label="one", load_mode="concurrency", load_value=4
+    )
+    for name in ("index", "scheduled_ms", "sent_ms", "ok", "ttft_ms", "e2e_ms",
+                 "output_tokens", "chunk_offsets", "chunk_counts", "error_class"):  # fmt: skip
+        a, b = getattr(fast, name), getattr(ref, name)
+        assert a.dtype.kind == b.dtype.kind, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert fast.index.tolist() == [1, 2, 3]  # ordered by index, warm-up left out
+    assert fast.error_class.tolist() == ["http_5xx", "", ""]
+    assert fast.chunk_counts.tolist() == [0, 3, 1]
+    assert (fast.label, fast.load_value) == ("one", 4.0)
+    pd.testing.assert_frame_equal(compare_table([fast], "r1"), compare_table([ref], "r1"))
