@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import plotly.graph_objects as go
 
 from inferlab.metrics import Breakeven, total_latency_textbook_ms
 
-__all__ = ["latency_comparison", "latency_timeline"]
+__all__ = ["TimeBar", "add_time_bars", "latency_comparison", "latency_timeline"]
 
 PREFILL_COLOR = "#E4572E"
 DECODE_COLOR = "#17BEBB"
@@ -16,6 +18,55 @@ A_COLOR = "#2E86AB"
 B_COLOR = "#F18F01"
 # Up to this many tokens every token gets its own row; beyond, the middle folds into one bar.
 MAX_TOKEN_ROWS = 24
+
+TimeBar = tuple[str, float, float, str, str]  # label, start (ms), length (ms), colour, bar text
+
+
+def add_time_bars(
+    fig: go.Figure,
+    rows: Sequence[TimeBar],
+    t: Callable[[float], float],
+    unit: str,
+    legend: Sequence[tuple[str, str]],
+    marks: Sequence[tuple[float, str]],
+    *,
+    text_anchor: str | None = None,
+) -> None:
+    """Draw `rows` as a Gantt of one request, first row on top, in `unit` (`t` converts ms).
+
+    `legend` is (colour, name) entries explaining the bar colours; `marks` are dotted
+    vertical lines at (ms, text).
+    """
+    labels = [r[0] for r in rows]
+    fig.add_trace(
+        go.Bar(
+            y=labels,
+            x=[t(r[2]) for r in rows],
+            base=[t(r[1]) for r in rows],
+            orientation="h",
+            marker_color=[r[3] for r in rows],
+            text=[r[4] for r in rows],
+            textposition="auto",
+            insidetextanchor=text_anchor,
+            hovertemplate="%{y}<br>from %{base:.4g} to %{customdata:.4g} "
+            + unit
+            + "<extra></extra>",
+            customdata=[t(r[1] + r[2]) for r in rows],
+            showlegend=False,
+        )
+    )
+    for legend_color, name in legend:
+        fig.add_trace(go.Bar(x=[None], y=[None], marker_color=legend_color, name=name))
+    for x_ms, text in marks:
+        fig.add_vline(
+            x=t(x_ms),
+            line_dash="dot",
+            line_color="#555",
+            annotation_text=text,
+            annotation_position="top",
+        )
+    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], title_text=None)
+    fig.update_xaxes(title_text=f"Time since the request was sent ({unit})", rangemode="tozero")
 
 
 def latency_timeline(ttft_ms: float, tpot_ms: float, output_tokens: int) -> go.Figure:
@@ -31,7 +82,7 @@ def latency_timeline(ttft_ms: float, tpot_ms: float, output_tokens: int) -> go.F
     def t(ms: float) -> float:
         return ms / scale
 
-    rows: list[tuple[str, float, float, str, str]] = [
+    rows: list[TimeBar] = [
         (
             "Prompt processing → token 1",
             0.0,
@@ -71,49 +122,19 @@ def latency_timeline(ttft_ms: float, tpot_ms: float, output_tokens: int) -> go.F
             color = DECODE_COLOR if k % 2 else DECODE_ALT_COLOR
             rows.append((f"Token {k:,}", start, tpot_ms, color, ""))
 
-    labels = [r[0] for r in rows]
     fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            y=labels,
-            x=[t(r[2]) for r in rows],
-            base=[t(r[1]) for r in rows],
-            orientation="h",
-            marker_color=[r[3] for r in rows],
-            text=[r[4] for r in rows],
-            textposition="auto",
-            insidetextanchor="middle",
-            hovertemplate="%{y}<br>from %{base:.4g} to %{customdata:.4g} "
-            + unit
-            + "<extra></extra>",
-            customdata=[t(r[1] + r[2]) for r in rows],
-            showlegend=False,
-        )
+    add_time_bars(
+        fig,
+        rows,
+        t,
+        unit,
+        [
+            (PREFILL_COLOR, "TTFT: prefill until the first token"),
+            (DECODE_COLOR, "TPOT: one decode step per token"),
+        ],
+        [(0.0, "request sent"), (ttft_ms, "first token"), (total_ms, "complete")],
+        text_anchor="middle",
     )
-    # Legend entries explaining the colours.
-    fig.add_trace(
-        go.Bar(
-            x=[None],
-            y=[None],
-            marker_color=PREFILL_COLOR,
-            name="TTFT: prefill until the first token",
-        )
-    )
-    fig.add_trace(
-        go.Bar(
-            x=[None], y=[None], marker_color=DECODE_COLOR, name="TPOT: one decode step per token"
-        )
-    )
-    for x_ms, text in ((0.0, "request sent"), (ttft_ms, "first token"), (total_ms, "complete")):
-        fig.add_vline(
-            x=t(x_ms),
-            line_dash="dot",
-            line_color="#555",
-            annotation_text=text,
-            annotation_position="top",
-        )
-    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], title_text=None)
-    fig.update_xaxes(title_text=f"Time since the request was sent ({unit})", rangemode="tozero")
     fig.update_layout(
         barmode="overlay",
         height=max(280, 34 * len(rows) + 170),

@@ -16,7 +16,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from inferlab.charts.latency import DECODE_ALT_COLOR, DECODE_COLOR, PREFILL_COLOR
+from inferlab.charts.latency import (
+    DECODE_ALT_COLOR,
+    DECODE_COLOR,
+    PREFILL_COLOR,
+    TimeBar,
+    add_time_bars,
+)
 from inferlab.compare import SweepAnalysis
 
 __all__ = [
@@ -254,11 +260,11 @@ def request_timeline(
     def t(ms: float) -> float:
         return ms / scale
 
-    rows: list[tuple[str, float, float, str, str]] = [
+    rows: list[TimeBar] = [
         ("Sent → chunk 1", 0.0, offs[0], PREFILL_COLOR, f"TTFT = {t(offs[0]):.4g} {unit}")
     ]
 
-    def chunk_row(k: int) -> tuple[str, float, float, str, str]:
+    def chunk_row(k: int) -> TimeBar:
         gap = offs[k] - offs[k - 1]
         tok = f", {tokens[k]} tokens" if tokens and tokens[k] != 1 else ""
         return (
@@ -286,39 +292,17 @@ def request_timeline(
             )
         )
         rows += [chunk_row(n - 2), chunk_row(n - 1)]
-    labels = [r[0] for r in rows]
-    fig.add_trace(
-        go.Bar(
-            y=labels,
-            x=[t(r[2]) for r in rows],
-            base=[t(r[1]) for r in rows],
-            orientation="h",
-            marker_color=[r[3] for r in rows],
-            text=[r[4] for r in rows],
-            textposition="auto",
-            customdata=[t(r[1] + r[2]) for r in rows],
-            hovertemplate="%{y}<br>from %{base:.4g} to %{customdata:.4g} "
-            + unit
-            + "<extra></extra>",
-            showlegend=False,
-        )
+    add_time_bars(
+        fig,
+        rows,
+        t,
+        unit,
+        [
+            (PREFILL_COLOR, "TTFT: until the first chunk"),
+            (DECODE_COLOR, "gap to the next chunk (ITL)"),
+        ],
+        [(0.0, "sent"), (offs[0], "first chunk"), (total, "last chunk")],
     )
-    fig.add_trace(
-        go.Bar(x=[None], y=[None], marker_color=PREFILL_COLOR, name="TTFT: until the first chunk")
-    )
-    fig.add_trace(
-        go.Bar(x=[None], y=[None], marker_color=DECODE_COLOR, name="gap to the next chunk (ITL)")
-    )
-    for x_ms, text in ((0.0, "sent"), (offs[0], "first chunk"), (total, "last chunk")):
-        fig.add_vline(
-            x=t(x_ms),
-            line_dash="dot",
-            line_color="#555",
-            annotation_text=text,
-            annotation_position="top",
-        )
-    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], title_text=None)
-    fig.update_xaxes(title_text=f"Time since the request was sent ({unit})", rangemode="tozero")
     fig.update_layout(
         title={"text": title, "x": 0, "y": 0.98, "yanchor": "top", "font": {"size": 14}}
         if title
