@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from inferlab.capacity import BatchPoint
+from inferlab.charts.layout import plain_layout
 
 __all__ = ["MeasuredPoint", "roofline_chart", "tradeoff_chart"]
 
@@ -111,12 +112,7 @@ def tradeoff_chart(
     fig.update_yaxes(
         title_text="Total output tokens/s", rangemode="tozero", secondary_y=True, showgrid=False
     )
-    fig.update_layout(
-        height=420,
-        margin={"l": 10, "r": 10, "t": 40, "b": 40},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        hovermode="closest",
-    )
+    plain_layout(fig, 420, hovermode="closest")
     return fig
 
 
@@ -174,9 +170,5 @@ def roofline_chart(
         )
     fig.update_xaxes(title_text="Arithmetic intensity (FLOP per byte read), log scale", type="log")
     fig.update_yaxes(title_text="Attainable TFLOPS (dense), log scale", type="log")
-    fig.update_layout(
-        height=380,
-        margin={"l": 10, "r": 10, "t": 40, "b": 40},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-    )
+    plain_layout(fig, 380)
     return fig

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from inferlab.charts.layout import plain_layout
 from inferlab.cost import SessionCost
 
 __all__ = ["satisfaction_chart", "session_chart"]
@@ -57,12 +58,7 @@ def session_chart(session: SessionCost, hit_rate: float) -> go.Figure:
     fig.update_yaxes(
         title_text="Cumulative cost of the session (US$)", rangemode="tozero", tickformat="$" + fmt
     )
-    fig.update_layout(
-        height=380,
-        margin={"l": 10, "r": 10, "t": 40, "b": 40},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        hovermode="x unified",
-    )
+    plain_layout(fig, 380, hovermode="x unified")
     return fig
 
 
@@ -114,9 +110,5 @@ def satisfaction_chart(
     )
     fig.update_xaxes(title_text="Value lost per dissatisfied user (US$)", rangemode="tozero")
     fig.update_yaxes(title_text="Price + expected loss per request (US$)", rangemode="tozero")
-    fig.update_layout(
-        height=360,
-        margin={"l": 10, "r": 10, "t": 40, "b": 40},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-    )
+    plain_layout(fig, 360)
     return fig

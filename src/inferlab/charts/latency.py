@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from inferlab.charts.layout import plain_layout
 from inferlab.metrics import Breakeven, total_latency_textbook_ms
 
 __all__ = ["TimeBar", "add_time_bars", "latency_comparison", "latency_timeline"]
@@ -199,10 +200,5 @@ def latency_comparison(
     )
     fig.update_xaxes(title_text="Output tokens N", rangemode="tozero")
     fig.update_yaxes(title_text="Total latency, TTFT + TPOT × N (s)", rangemode="tozero")
-    fig.update_layout(
-        height=380,
-        margin={"l": 10, "r": 10, "t": 30, "b": 40},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        hovermode="x unified",
-    )
+    plain_layout(fig, 380, top=30, hovermode="x unified")
     return fig

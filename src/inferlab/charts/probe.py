@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from inferlab.charts.layout import legend_above
+
 if TYPE_CHECKING:
     from inferlab.jobs import LivePoint
 
@@ -82,7 +84,7 @@ def live_latency(points: Sequence[LivePoint], title: str = "") -> go.Figure:
         title=title or None,
         height=420,
         margin={"l": 60, "r": 20, "t": 70 if title else 40, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        legend=legend_above(),
         uirevision="live",  # keep zoom while the fragment redraws
     )
     return fig

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
+from inferlab.charts.layout import legend_above
 from inferlab.quality import (
     METRICS,
     Candidate,
@@ -53,7 +54,7 @@ def tradeoff_scatter(
     fig.update_layout(
         xaxis_title=_axis_title(x_key),
         yaxis_title=_axis_title(y_key),
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        legend=legend_above(),
         margin={"t": 60},
         height=480,
     )
@@ -265,7 +266,7 @@ def satisfaction_curve(
             min(105.0, max([*sats, max(ys)]) + 6.0),
         ],
         xaxis_range=[0, x_max],
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        legend=legend_above(),
         margin={"t": 60},
         height=380,
     )
@@ -300,7 +301,7 @@ def quality_scores_chart(report: QualityReport) -> go.Figure:
         xaxis_title="Sampling temperature",
         yaxis_title="Share (%)",
         yaxis_range=[0, 115],
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        legend=legend_above(),
         margin={"t": 60},
         height=380,
     )

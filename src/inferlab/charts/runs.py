@@ -23,6 +23,7 @@ from inferlab.charts.latency import (
     TimeBar,
     add_time_bars,
 )
+from inferlab.charts.layout import legend_above, plain_layout
 from inferlab.compare import SweepAnalysis
 
 __all__ = [
@@ -64,11 +65,6 @@ def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def _legend() -> dict[str, object]:
-    # Above the plot: below it, a legend collides with the x-axis title.
-    return {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
-
-
 def cdf_figure(
     values: Mapping[str, np.ndarray], metric_label: str, unit: str = "ms", log_x: bool = False
 ) -> go.Figure:
@@ -99,7 +95,7 @@ def cdf_figure(
         fig.add_hline(y=p, line_dash="dot", line_color="#aaa", annotation_text=f"p{p}")
     fig.update_xaxes(title_text=f"{metric_label} ({unit})", type="log" if log_x else "linear")
     fig.update_yaxes(title_text="Share of values at or below (%)", range=[0, 101])
-    fig.update_layout(height=400, margin={"l": 10, "r": 10, "t": 50, "b": 40}, legend=_legend())
+    plain_layout(fig, 400, top=50)
     return fig
 
 
@@ -135,7 +131,7 @@ def distribution_figure(
             )
     fig.update_xaxes(title_text=f"{metric_label} ({unit}; values above p99.5 in the last bin)")
     fig.update_yaxes(title_text="Share of the run's values (%)", rangemode="tozero")
-    fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 50, "b": 40}, legend=_legend())
+    plain_layout(fig, 360, top=50)
     return fig
 
 
@@ -228,7 +224,7 @@ def scatter_over_time(
     fig.update_yaxes(
         title_text=f"{metric_label} ({unit})", rangemode="tozero", range=[0, ymax * 1.05 or 1]
     )
-    fig.update_layout(height=400, margin={"l": 10, "r": 10, "t": 50, "b": 40}, legend=_legend())
+    plain_layout(fig, 400, top=50)
     return fig, dropped
 
 
@@ -310,7 +306,7 @@ def request_timeline(
         barmode="overlay",
         height=max(280, 30 * len(rows) + 190),
         margin={"l": 10, "r": 10, "t": 110 if title else 80, "b": 40},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.12, "x": 0},
+        legend=legend_above(1.12),
         uniformtext={"minsize": 9, "mode": "hide"},
     )
     return fig
