@@ -11,8 +11,10 @@ a message naming the bad row.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
@@ -64,6 +66,8 @@ PRICE_COLUMNS = (
 EDITED_SOURCE = "edited by the user"
 # Beyond this many characters the edits are offered as a CSV download instead of a link.
 MAX_EDIT_CHARS = 600
+
+C = TypeVar("C")
 _FORBIDDEN = (",", ";")
 
 
@@ -126,6 +130,18 @@ def _checked_name(row: int, value: object) -> str:
     return name
 
 
+def _read_catalog(path: Path, what: str, from_frame: Callable[[pd.DataFrame], C]) -> C:
+    """The catalog CSV at `path`; ValueError naming the file when it is unreadable or invalid."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError) as exc:
+        raise ValueError(f"cannot read the {what} {path}: {exc}") from None
+    try:
+        return from_frame(frame)
+    except ValueError as exc:
+        raise ValueError(f"{path.name}: {exc}") from None
+
+
 # ---------------------------------------------------------------- GPUs
 
 
@@ -184,15 +200,7 @@ def gpus_to_frame(gpus: list[GpuSpec]) -> pd.DataFrame:
 
 def load_gpus(path: Path | None = None) -> list[GpuSpec]:
     """The shipped GPU catalog (data/catalog/gpus.csv)."""
-    path = path or CATALOG_DIR / "gpus.csv"
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError) as exc:
-        raise ValueError(f"cannot read the GPU catalog {path}: {exc}") from None
-    try:
-        return gpus_from_frame(frame)
-    except ValueError as exc:
-        raise ValueError(f"{path.name}: {exc}") from None
+    return _read_catalog(path or CATALOG_DIR / "gpus.csv", "GPU catalog", gpus_from_frame)
 
 
 def _g(value: float | None) -> str:
@@ -328,15 +336,7 @@ def prices_to_frame(catalog: PriceCatalog) -> pd.DataFrame:
 
 def load_prices(path: Path | None = None) -> PriceCatalog:
     """The shipped price catalog (data/catalog/prices.csv)."""
-    path = path or CATALOG_DIR / "prices.csv"
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError) as exc:
-        raise ValueError(f"cannot read the price catalog {path}: {exc}") from None
-    try:
-        return prices_from_frame(frame)
-    except ValueError as exc:
-        raise ValueError(f"{path.name}: {exc}") from None
+    return _read_catalog(path or CATALOG_DIR / "prices.csv", "price catalog", prices_from_frame)
 
 
 def _api_key(a: ApiOffer) -> tuple[float, float, float | None]:
