@@ -13,11 +13,11 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from inferlab import __version__
 
-__all__ = ["UsageError", "build_parser", "main"]
+__all__ = ["UsageError", "add_command", "build_parser", "main"]
 
 
 class UsageError(Exception):
@@ -29,6 +29,20 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def add_command(subparsers: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """`subparsers.add_parser(name, **kwargs)`, always with one-line usage mistakes.
+
+    Subparsers build parsers with the class of their parent; this asks for ours explicitly.
+    """
+    previous = subparsers._parser_class
+    subparsers._parser_class = _Parser
+    try:
+        parser: argparse.ArgumentParser = subparsers.add_parser(name, **kwargs)
+    finally:
+        subparsers._parser_class = previous
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:

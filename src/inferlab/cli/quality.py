@@ -18,12 +18,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from inferlab.cli import UsageError
+from inferlab.cli import UsageError, add_command
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
 from inferlab.probe import ConfigError, PreflightError, SinkError, preflight
 from inferlab.quality_probe import (
@@ -39,11 +39,6 @@ from inferlab.store import StoreError
 from inferlab.store_quality import QualityStore
 
 __all__ = ["build_config", "register", "result_json"]
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"inferlab quality: error: {message} (see `inferlab quality --help`)\n")
 
 
 def _int_in(flag: str, lo: int, hi: int) -> Any:
@@ -82,20 +77,16 @@ def _timeout(text: str) -> float:
 
 
 def register(subparsers: Any) -> None:
-    previous = subparsers._parser_class
-    subparsers._parser_class = _OneLineParser
-    try:
-        shipped = ", ".join(list_eval_sets()) or "none"
-        p = subparsers.add_parser(
-            "quality",
-            help="score an endpoint's answers on an evaluation set (timed like a probe)",
-            description="Send each prompt of an evaluation set (JSONL: prompt, reference) "
-            "--repeats times per --temperature, save timings and answers as runs tagged "
-            "'quality', and print accuracy (exact match, ROUGE-L), consistency and "
-            f"reliability. Shipped sets: {shipped} (see data/evals/README.md).",
-        )
-    finally:
-        subparsers._parser_class = previous
+    shipped = ", ".join(list_eval_sets()) or "none"
+    p = add_command(
+        subparsers,
+        "quality",
+        help="score an endpoint's answers on an evaluation set (timed like a probe)",
+        description="Send each prompt of an evaluation set (JSONL: prompt, reference) "
+        "--repeats times per --temperature, save timings and answers as runs tagged "
+        "'quality', and print accuracy (exact match, ROUGE-L), consistency and "
+        f"reliability. Shipped sets: {shipped} (see data/evals/README.md).",
+    )
     p.add_argument("--url", required=True, help="API root, e.g. http://127.0.0.1:8001/v1")
     p.add_argument("--model", required=True, help="model name to request")
     p.add_argument("--api", choices=("chat", "completions"), default="chat", help="(chat)")

@@ -12,36 +12,24 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from inferlab.cli import UsageError
+from inferlab.cli import UsageError, add_command
 from inferlab.sim import SimConfig, check_host, load_answers
 from inferlab.sim.server import bind_socket, serve_forever
 
 __all__ = ["register"]
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """Argument mistakes as one line (no usage dump), exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"inferlab sim: error: {message} (see `inferlab sim --help`)\n")
-
-
 def register(subparsers: Any) -> None:
-    # Subparsers build parsers with the class of their parent; ask for ours explicitly.
-    previous = subparsers._parser_class
-    subparsers._parser_class = _OneLineParser
-    try:
-        p = subparsers.add_parser(
-            "sim",
-            help="serve the simulated OpenAI-compatible endpoint",
-            description="Serve an OpenAI-compatible streaming API on loopback whose timing "
-            "you set: TTFT, TPOT, jitter, chunking, a capacity model and injected errors. "
-            "Stop with Ctrl-C.",
-        )
-    finally:
-        subparsers._parser_class = previous
+    p = add_command(
+        subparsers,
+        "sim",
+        help="serve the simulated OpenAI-compatible endpoint",
+        description="Serve an OpenAI-compatible streaming API on loopback whose timing "
+        "you set: TTFT, TPOT, jitter, chunking, a capacity model and injected errors. "
+        "Stop with Ctrl-C.",
+    )
     net = p.add_argument_group("network")
     net.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     net.add_argument(
