@@ -20,6 +20,7 @@ import pandas as pd
 
 from inferlab import __version__
 from inferlab.importers.csv_format import REQUEST_COLUMNS, RUN_COLUMNS
+from inferlab.records import RunInfo
 from inferlab.store import Store, UnknownRunError
 from inferlab.store.redact import clean_endpoint, clean_settings
 
@@ -58,6 +59,22 @@ def _plain(x: Any) -> Any:
     return x
 
 
+def _run_columns(info: RunInfo) -> dict[str, Any]:
+    """A run's settings as flat CSV columns (endpoint cleaned, tags joined with ';')."""
+    return {
+        "label": info.label,
+        "source_tool": info.source_tool,
+        "model": info.model,
+        "endpoint": clean_endpoint(info.endpoint),
+        "api": info.api,
+        "load_mode": info.load_mode,
+        "load_value": info.load_value,
+        "started_at": info.started_at.astimezone(UTC).isoformat(),
+        "group_id": info.group_id,
+        "tags": ";".join(info.tags),
+    }
+
+
 def requests_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
     """One row per request of every run (list columns), with the run's settings repeated."""
     _require(store, run_ids)
@@ -68,16 +85,8 @@ def requests_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
         df = store.requests_frame(rid)
         out = pd.DataFrame({c: df.get(c) for c in REQUEST_COLUMNS}, index=df.index)
         out.insert(0, "run_id", rid)
-        out["label"] = info.label
-        out["model"] = info.model
-        out["endpoint"] = clean_endpoint(info.endpoint)
-        out["api"] = info.api
-        out["load_mode"] = info.load_mode
-        out["load_value"] = info.load_value
-        out["source_tool"] = info.source_tool
-        out["started_at"] = info.started_at.astimezone(UTC).isoformat()
-        out["group_id"] = info.group_id
-        out["tags"] = ";".join(info.tags)
+        for column, value in _run_columns(info).items():
+            out[column] = value
         parts.append(out)
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     cols = ["run_id", *REQUEST_COLUMNS, *[c for c in RUN_COLUMNS if c != "run_id"]]
@@ -104,19 +113,7 @@ def summaries_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
     for rid in run_ids:
         info = store.get_run(rid)
         assert info is not None
-        row = {
-            "run_id": rid,
-            "label": info.label,
-            "source_tool": info.source_tool,
-            "model": info.model,
-            "endpoint": clean_endpoint(info.endpoint),
-            "api": info.api,
-            "load_mode": info.load_mode,
-            "load_value": info.load_value,
-            "started_at": info.started_at.astimezone(UTC).isoformat(),
-            "group_id": info.group_id,
-            "tags": ";".join(info.tags),
-        }
+        row = {"run_id": rid, **_run_columns(info)}
         summary = store.summary(rid).to_json()
         summary.pop("run_id", None)
         row.update(_flat_summary(summary))
