@@ -41,6 +41,7 @@ from inferlab.importers.base import (
     empty_requests,
     finite,
     http_error_class,
+    read_json_document,
 )
 from inferlab.records import RunInfo, RunStatus
 
@@ -452,14 +453,7 @@ def _aggregate_metrics(agg: dict[str, Any]) -> list[ToolMetric]:
 
 
 def _load_aggregate(path: Path) -> dict[str, Any]:
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ImportFileError(path, FMT, "the aggregate file is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise ImportFileError(
-            path, FMT, f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+    obj = read_json_document(path, FMT, what="the aggregate file")
     if not looks_like_aggregate(obj):
         raise ImportFileError(
             path, FMT, "not an AIPerf aggregate (no aiperf_version / benchmark_duration)"

@@ -9,6 +9,7 @@ own aggregate numbers under their original names (`ToolMetric`).
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ __all__ = [
     "finite",
     "http_error_class",
     "max_upload_bytes",
+    "read_json_document",
 ]
 
 FORMATS: tuple[str, ...] = ("vllm", "guidellm", "aiperf", "csv", "parquet", "inferlab-json")
@@ -99,6 +101,25 @@ def empty_requests() -> pa.Table:
 
 def requests_table(records: Sequence[RequestRecord]) -> pa.Table:
     return records_to_arrow(records)
+
+
+def read_json_document(
+    path: Path, fmt: str, *, what: str = "the file", truncation_hint: bool = False
+) -> Any:
+    """The one JSON document in `path`; ImportFileError for non-UTF-8 text or bad JSON.
+
+    `what` names the file in the UTF-8 message; `truncation_hint` adds "(the file looks
+    truncated)" when the parser ran out of input.
+    """
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ImportFileError(path, fmt, f"{what} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        hint = " (the file looks truncated)" if truncation_hint and "Expecting" in exc.msg else ""
+        raise ImportFileError(
+            path, fmt, f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}"
+        ) from None
 
 
 def content_sha256(*paths: Path) -> str:

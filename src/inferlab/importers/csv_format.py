@@ -34,7 +34,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from inferlab.importers.base import ImportFileError, ParsedRun, ToolMetric, empty_requests
+from inferlab.importers.base import (
+    ImportFileError,
+    ParsedRun,
+    ToolMetric,
+    empty_requests,
+    read_json_document,
+)
 from inferlab.records import RunInfo
 
 __all__ = [
@@ -322,14 +328,7 @@ def looks_like_inferlab_json(obj: Any) -> bool:
 def parse_inferlab_json(path: Path, run_id_prefix: str) -> list[ParsedRun]:
     """An `inferlab export --format json` document: runs with settings, metadata and requests."""
     fmt = "inferlab-json"
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ImportFileError(path, fmt, "the file is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise ImportFileError(
-            path, fmt, f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+    doc = read_json_document(path, fmt)
     if not looks_like_inferlab_json(doc):
         raise ImportFileError(path, fmt, "not an inferlab export (no inferlab_export / runs)")
     if not doc["runs"]:

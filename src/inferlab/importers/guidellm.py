@@ -14,7 +14,6 @@ token-weighted; its "time_per_output_token_ms" includes TTFT.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from inferlab.importers.base import (
     ToolMetric,
     finite,
     http_error_class,
+    read_json_document,
     requests_table,
 )
 from inferlab.records import RequestRecord, RunInfo
@@ -193,15 +193,7 @@ def _anchor(bench: dict[str, Any]) -> float | None:
 
 def parse_guidellm(path: Path, run_id_prefix: str) -> list[ParsedRun]:
     """Every benchmark of the file as a run; several benchmarks share one group id."""
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ImportFileError(path, FMT, "the file is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        trunc = " (the file looks truncated)" if "Expecting" in exc.msg else ""
-        raise ImportFileError(
-            path, FMT, f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{trunc}"
-        ) from None
+    obj = read_json_document(path, FMT, truncation_hint=True)
     if not looks_like_guidellm(obj):
         raise ImportFileError(path, FMT, "no `benchmarks` list: not a guidellm benchmarks.json")
     benches = obj["benchmarks"]
