@@ -44,15 +44,15 @@ SPEC = {p.name: p for p in COST_PARAMS}
 CHOICE = {c.name: c for c in COST_CHOICES}
 PAGES_DIR = Path(__file__).parent
 PRICE_CATALOG = EditableCatalog(
-    "price catalog",
-    "data/catalog/prices.csv",
-    PRICE_EDIT_PARAM,
-    "price_catalog",
-    load_prices,
-    apply_price_edits,
-    encode_price_edits,
-    prices_from_frame,
-    prices_to_frame,
+    what="price catalog",
+    shipped_file="data/catalog/prices.csv",
+    param=PRICE_EDIT_PARAM,
+    key="price_catalog",
+    load=load_prices,
+    apply_edits=apply_price_edits,
+    encode_edits=encode_price_edits,
+    from_frame=prices_from_frame,
+    to_frame=prices_to_frame,
 )
 
 st.title("Cost: per request, per token, per user session")

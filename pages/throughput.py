@@ -38,15 +38,15 @@ from inferlab.throughput_page import (
 SPEC = {p.name: p for p in THROUGHPUT_PARAMS}
 CHOICE = {c.name: c for c in THROUGHPUT_CHOICES}
 GPU_CATALOG = EditableCatalog(
-    "GPU catalog",
-    "data/catalog/gpus.csv",
-    GPU_EDIT_PARAM,
-    "gpu_catalog",
-    load_gpus,
-    apply_gpu_edits,
-    encode_gpu_edits,
-    gpus_from_frame,
-    gpus_to_frame,
+    what="GPU catalog",
+    shipped_file="data/catalog/gpus.csv",
+    param=GPU_EDIT_PARAM,
+    key="gpu_catalog",
+    load=load_gpus,
+    apply_edits=apply_gpu_edits,
+    encode_edits=encode_gpu_edits,
+    from_frame=gpus_from_frame,
+    to_frame=gpus_to_frame,
 )
 
 st.title("Throughput & capacity: how much load, how many GPUs?")
