@@ -6,9 +6,14 @@ The sim runs as a separate `inferlab sim` process (TTFT 200 ms, TPOT 20 ms,
 128 output tokens, max batch 2,000), so only the client is measured:
 - "engine": run_probe in this process with a sink that discards records;
   CPU = this process's user+sys time over the run's wall time, RSS = peak of
-  this process (Python, httpx and the probe; no streamlit, pandas or duckdb).
+  this process (Python, httpx and the probe; no streamlit, pandas or duckdb);
+  run with the probe's connection pools of 16 streams and, for comparison,
+  one pool of 64 (alternated twice).
 - "CLI": a whole `inferlab probe` process writing a DuckDB file (start-up
-  imports, spool writes and the final summary included), measured by wait4().
+  imports, spool writes and the final summary included), measured by wait4(),
+  and its peak RSS until the last request was written (VmHWM at that moment);
+  once as `python -m inferlab probe` and once with only the probe subcommand
+  registered (the CLI otherwise imports every subcommand's module).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from inferlab.probe import ProbeConfig, run_probe
+from inferlab.probe import ProbeConfig, run_probe, worker
 from inferlab.records import RequestRecord, RunStatus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,16 +94,57 @@ def engine(url: str, concurrency: int, requests: int) -> dict[str, float]:
     }
 
 
-def cli(url: str, concurrency: int, requests: int) -> dict[str, float]:
+_PROBE_ONLY = (
+    "import argparse, sys\n"
+    "from inferlab.cli import probe\n"
+    "p = argparse.ArgumentParser(prog='inferlab')\n"
+    "probe.register(p.add_subparsers())\n"
+    "a = p.parse_args(sys.argv[1:])\n"
+    "sys.exit(a.func(a))\n"
+)
+
+
+def _status_kib(pid: int, field: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cli(url: str, concurrency: int, requests: int, *, probe_only: bool = False) -> dict[str, float]:
+    """A whole `inferlab probe` process; peak RSS up to the end of the measurement and overall.
+
+    The measurement ends when the spool's `<run>.end.json` appears (the run's
+    last request is written; ingest and summary follow). Its figure is the
+    kernel's VmHWM read then (start-up and measurement included, sampled every
+    5 ms, so it can be a few ms late); the overall peak comes from wait4().
+    `probe_only` starts the same command with only the probe subcommand
+    registered, as if the CLI imported just the subcommand it runs.
+    """
     with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "cost.duckdb"
+        head = [PY, "-c", _PROBE_ONLY] if probe_only else [PY, "-m", "inferlab"]
         cmd = [
-            PY, "-m", "inferlab", "probe", "--url", url, "--model", "inferlab-sim",
+            *head,
+            "probe", "--url", url, "--model", "inferlab-sim",
             "--concurrency", str(concurrency), "--requests", str(requests),
-            "--max-tokens", str(MAX_TOKENS), "--db", str(Path(tmp) / "cost.duckdb"), "--json",
+            "--max-tokens", str(MAX_TOKENS), "--db", str(db), "--json",
         ]  # fmt: skip
+        spool = db.with_name(db.name + ".spool")
         wall0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
+        run_hwm = 0
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if not run_hwm and spool.is_dir() and any(spool.glob("*.end.json")):
+                run_hwm = _status_kib(proc.pid, "VmHWM:")
+            time.sleep(0.005)
         wall = time.perf_counter() - wall0
         proc.returncode = os.waitstatus_to_exitcode(status)
     cpu = usage.ru_utime + usage.ru_stime
@@ -107,8 +153,27 @@ def cli(url: str, concurrency: int, requests: int) -> dict[str, float]:
         "wall_s": wall,
         "cpu_s": cpu,
         "cpu_share": cpu / wall,
+        "run_peak_rss_mib": run_hwm / 1024 if run_hwm else float("nan"),
         "peak_rss_mib": usage.ru_maxrss / 1024,
     }
+
+
+def _print_engine(name: str, r: dict[str, float]) -> None:
+    print(
+        f"{name}: {r['ok']:.0f} ok / {r['failed']:.0f} failed in {r['wall_s']:.1f} s; "
+        f"CPU {r['cpu_s']:.2f} s = {r['cpu_share']:.1%} of a core ({r['chunks_per_s']:,.0f} "
+        f"chunks/s, {r['cpu_us_per_chunk']:.0f} us CPU each); peak RSS so far "
+        f"{r['peak_rss_mib']:.1f} MiB; client queue p99 {r['queue_p99_ms']:.2f} ms"
+    )
+
+
+def _print_cli(name: str, c: dict[str, float]) -> None:
+    print(
+        f"{name} c=64, 320 requests: exit {c['exit']:.0f} in {c['wall_s']:.1f} s; CPU "
+        f"{c['cpu_s']:.2f} s = {c['cpu_share']:.1%} of a core (start-up included); "
+        f"peak RSS until the last request {c['run_peak_rss_mib']:.1f} MiB, "
+        f"overall (ingest + summary included) {c['peak_rss_mib']:.1f} MiB"
+    )
 
 
 def main() -> None:
@@ -118,26 +183,19 @@ def main() -> None:
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"load average before: {load} ({os.cpu_count()} CPUs)")
         # c=64 first: ru_maxrss never goes down, so the c=1000 peak includes it.
-        r = engine(url, 64, 320)
-        print(
-            f"engine c=64, 320 requests: {r['ok']:.0f} ok / {r['failed']:.0f} failed in "
-            f"{r['wall_s']:.1f} s; CPU {r['cpu_s']:.2f} s = {r['cpu_share']:.1%} of a core "
-            f"({r['chunks_per_s']:,.0f} chunks/s, {r['cpu_us_per_chunk']:.0f} us CPU each); peak RSS {r['peak_rss_mib']:.1f} MiB; "
-            f"client queue p99 {r['queue_p99_ms']:.2f} ms"
-        )
-        c = cli(url, 64, 320)
-        print(
-            f"CLI    c=64, 320 requests: exit {c['exit']:.0f} in {c['wall_s']:.1f} s; CPU "
-            f"{c['cpu_s']:.2f} s = {c['cpu_share']:.1%} of a core (start-up included); "
-            f"peak RSS {c['peak_rss_mib']:.1f} MiB"
-        )
+        # Connection pools of STREAMS_PER_POOL streams, then one pool of 64 for
+        # comparison, alternated twice (the machine is shared: compare the ratio).
+        for _ in range(2):
+            _print_engine(f"engine c=64, pools of {worker.STREAMS_PER_POOL}", engine(url, 64, 320))
+            per_pool, worker.STREAMS_PER_POOL = worker.STREAMS_PER_POOL, 64
+            try:
+                _print_engine("engine c=64, one pool of 64", engine(url, 64, 320))
+            finally:
+                worker.STREAMS_PER_POOL = per_pool
+        _print_cli("CLI   ", cli(url, 64, 320))
+        _print_cli("CLI, probe subcommand alone,", cli(url, 64, 320, probe_only=True))
         r = engine(url, 1000, 1000)
-        print(
-            f"engine c=1000, 1000 requests: {r['ok']:.0f} ok / {r['failed']:.0f} failed in "
-            f"{r['wall_s']:.1f} s; CPU {r['cpu_s']:.2f} s = {r['cpu_share']:.1%} of a core "
-            f"({r['chunks_per_s']:,.0f} chunks/s, {r['cpu_us_per_chunk']:.0f} us CPU each); peak RSS {r['peak_rss_mib']:.1f} MiB; "
-            f"client queue p99 {r['queue_p99_ms']:.2f} ms"
-        )
+        _print_engine("engine c=1000, 1000 requests", r)
         if r["ok"] != 1000:
             raise SystemExit("1,000 concurrent streams did not all complete")
     finally:

@@ -124,7 +124,8 @@ def test_tls_works_through_the_stamping_backend(tmp_path: Path) -> None:
 def test_large_loads_get_several_small_connection_pools() -> None:
     from inferlab.probe.worker import STREAMS_PER_POOL, build_clients
 
-    assert len(build_clients(5.0, 1000)) == 16  # 63 streams each
-    assert len(build_clients(5.0, 64)) == 1 and len(build_clients(5.0, 65)) == 2
+    assert STREAMS_PER_POOL == 16
+    assert len(build_clients(5.0, 1000)) == 63  # 16 streams each at most
+    assert len(build_clients(5.0, 64)) == 4
+    assert len(build_clients(5.0, 16)) == 1 and len(build_clients(5.0, 17)) == 2
     assert len(build_clients(5.0, None, closed_loop=False)) == 8
-    assert STREAMS_PER_POOL == 64
