@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -10,6 +11,16 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import APP
 
 OpenPage = Callable[..., AppTest]
+
+
+def metric(at: AppTest, label: str) -> str:
+    """The shown value of the metric labelled `label`."""
+    return str(next(m.value for m in at.metric if m.label == label))
+
+
+def link_query(at: AppTest) -> dict[str, str]:
+    """The parameters of the page's share link (its last code block), one value each."""
+    return {k: v[0] for k, v in parse_qs(urlparse(at.code[-1].value).query).items()}
 
 
 @pytest.fixture

@@ -1,19 +1,10 @@
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from inferlab.store import Store
 from tests.app.calc_fixtures import make_run
-from tests.app.conftest import OpenPage
-
-
-def metric(at: AppTest, label: str) -> str:
-    return str(next(m.value for m in at.metric if m.label == label))
-
-
-def link_query(at: AppTest) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlparse(at.code[-1].value).query).items()}
+from tests.app.conftest import OpenPage, link_query, metric
 
 
 def test_default_render_shows_the_three_views_and_the_exercise(open_page: OpenPage) -> None:

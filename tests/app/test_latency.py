@@ -1,10 +1,4 @@
-from urllib.parse import parse_qs, urlparse
-
-from tests.app.conftest import OpenPage
-
-
-def metric(at, label: str) -> str:  # type: ignore[no-untyped-def]
-    return str(next(m.value for m in at.metric if m.label == label))
+from tests.app.conftest import OpenPage, link_query, metric
 
 
 def test_default_render_shows_both_forms_and_charts(open_page: OpenPage) -> None:
@@ -31,8 +25,7 @@ def test_changed_inputs_update_results_and_share_link(open_page: OpenPage) -> No
     at.number_input(key="tpot_ms").set_value(100.0)
     at.number_input(key="tokens").set_value(50).run()
     assert metric(at, "Total latency (textbook)") == "5.8 s"
-    link = at.code[-1].value
-    query = {k: v[0] for k, v in parse_qs(urlparse(link).query).items()}
+    query = link_query(at)
     assert query == {"ttft_ms": "800", "tpot_ms": "100", "tokens": "50"}
 
 
@@ -47,8 +40,7 @@ def test_share_link_round_trip_reopens_the_same_view(open_page: OpenPage) -> Non
     }.items():
         at.number_input(key=key).set_value(value)
     at.run()
-    link = at.code[-1].value
-    query = {k: v[0] for k, v in parse_qs(urlparse(link).query).items()}
+    query = link_query(at)
     reopened = open_page("latency", query)
     for key in ("ttft_ms", "tpot_ms", "tokens", "ttft_b_ms", "tpot_b_ms"):
         assert reopened.number_input(key=key).value == at.number_input(key=key).value

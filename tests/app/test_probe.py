@@ -7,7 +7,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -15,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from inferlab.jobs import get_manager
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import Store
-from tests.app.conftest import OpenPage
+from tests.app.conftest import OpenPage, link_query, metric
 
 
 @pytest.fixture(autouse=True)
@@ -27,10 +26,6 @@ def fresh_jobs() -> Iterator[None]:
     yield
     manager.shutdown()
     manager.clear()
-
-
-def metric(at: AppTest, label: str) -> str:
-    return str(next(m.value for m in at.metric if m.label == label))
 
 
 def texts(at: AppTest) -> str:
@@ -159,7 +154,7 @@ def test_share_link_round_trip(open_page: OpenPage) -> None:
     at.number_input(key="requests").set_value(300)
     at.text_input(key="label").set_value("nightly")
     at.run()
-    query = {k: v[0] for k, v in parse_qs(urlparse(at.code[-1].value).query).items()}
+    query = link_query(at)
     assert query == {
         "load_mode": "Poisson arrivals",
         "rate_rps": "12.5",

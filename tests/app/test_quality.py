@@ -1,15 +1,11 @@
 import json
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 from streamlit.testing.v1 import AppTest
 
 from inferlab.quality import Candidate
 from inferlab.quality_page import EXAMPLE_CANDIDATES, decode_table, encode_table
-from tests.app.conftest import OpenPage
-
-
-def link_query(at: AppTest) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlparse(at.code[-1].value).query).items()}
+from tests.app.conftest import OpenPage, link_query
 
 
 def best(at: AppTest) -> str:
