@@ -245,12 +245,14 @@ def stamping_transport(
     httpx 0.28 takes no network backend, so the pool it built is swapped for an
     identical one on ours (httpx is pinned; a test checks the swap still works).
     """
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    # One TLS context for both (loading the CA bundle costs ~1 MiB and a few ms each).
+    ctx = ssl_context or httpx.create_ssl_context(trust_env=False)
+    transport = httpx.AsyncHTTPTransport(verify=ctx, limits=limits, trust_env=False)
     pool = getattr(transport, "_pool", None)
     if not isinstance(pool, httpcore.AsyncConnectionPool):
         return transport  # an httpx we do not know: plain httpx, stamps at the event
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+        ssl_context=ctx,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,

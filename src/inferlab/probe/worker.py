@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import ssl
 import time
 from dataclasses import dataclass, field
 
@@ -77,7 +78,9 @@ class Target:
         return json.dumps(payload).encode()
 
 
-def build_client(timeout_s: float, max_in_flight: int | None) -> httpx.AsyncClient:
+def build_client(
+    timeout_s: float, max_in_flight: int | None, ssl_context: ssl.SSLContext | None = None
+) -> httpx.AsyncClient:
     """One client per run, its pool sized to the load (httpx's default caps at 100),
     on the stamping transport (arrival stamps taken before any parsing)."""
     if max_in_flight is None:
@@ -87,7 +90,7 @@ def build_client(timeout_s: float, max_in_flight: int | None) -> httpx.AsyncClie
             max_connections=max_in_flight + 8, max_keepalive_connections=max_in_flight + 8
         )
     return httpx.AsyncClient(
-        transport=stamping_transport(limits),
+        transport=stamping_transport(limits, ssl_context),
         timeout=httpx.Timeout(timeout_s),
         follow_redirects=False,
         trust_env=False,  # proxies from the environment would distort timings
@@ -114,7 +117,8 @@ def build_clients(
     """
     shards = math.ceil((max_in_flight or 8 * STREAMS_PER_POOL) / STREAMS_PER_POOL)
     per_pool = math.ceil(max_in_flight / shards) if closed_loop and max_in_flight else None
-    return [build_client(timeout_s, per_pool) for _ in range(shards)]
+    ctx = httpx.create_ssl_context(trust_env=False)  # shared: one CA bundle load per run
+    return [build_client(timeout_s, per_pool, ctx) for _ in range(shards)]
 
 
 def http_error_message(status: int, body: bytes, headers: httpx.Headers) -> str:
