@@ -71,7 +71,10 @@ def main() -> None:
         # The requests read, both ways (alternated, best of 3): Arrow columns to
         # numpy (load_run, given the list_runs row as the page does) vs the pandas
         # frame with per-request list objects. Each opens the database once per run.
-        rows = {str(r["run_id"]): r for r in store.list_runs().to_dict("records")}
+        rows = {
+            str(r["run_id"]): {str(k): v for k, v in r.items()}
+            for r in store.list_runs().to_dict("records")
+        }
         frame_s, arrow_s = [], []
         for _ in range(3):
             t = time.perf_counter()
