@@ -8,6 +8,7 @@ from inferlab import charts, metrics
 from inferlab.exercise import CHATBOT, check_answer
 from inferlab.latency_page import LATENCY_PARAMS
 from inferlab.share import check_params, share_url
+from inferlab.urlguard import drop_infinite_seeds
 
 SPEC = {p.name: p for p in LATENCY_PARAMS}
 PAGES_DIR = Path(__file__).parent
@@ -32,6 +33,8 @@ def load_exercise() -> None:
 
 def number(col: st.delta_generator.DeltaGenerator, name: str, step: float, help_text: str) -> float:
     p = SPEC[name]
+    if p.integer:
+        drop_infinite_seeds()  # tokens=inf in a link would crash Streamlit's int widget
     return col.number_input(
         p.label,
         min_value=p.min_value if not p.integer else int(p.min_value),

@@ -31,6 +31,7 @@ from inferlab.probe_page import (
 )
 from inferlab.share import share_url
 from inferlab.store import default_db_path
+from inferlab.urlguard import drop_infinite_seeds
 
 
 @st.cache_resource(show_spinner=False)
@@ -86,6 +87,7 @@ except PolicyError as exc:
 def number(col: st.delta_generator.DeltaGenerator, name: str, help_text: str, step: float) -> float:
     p = NUMBER[name]
     if p.integer:
+        drop_infinite_seeds()  # requests=inf in a link would crash Streamlit's int widget
         return col.number_input(
             p.label,
             min_value=int(p.min_value),

@@ -20,6 +20,7 @@ from inferlab.calc_params import ChoiceParam, check_choices, first_value, ignore
 from inferlab.run_facts import list_run_choices
 from inferlab.share import NumberParam, check_params, share_url
 from inferlab.store import Store
+from inferlab.urlguard import drop_infinite_seeds
 
 __all__ = [
     "EditableCatalog",
@@ -48,6 +49,7 @@ def number(
 ) -> float:
     """A number input bound to the URL parameter `spec.name`."""
     if spec.integer:
+        drop_infinite_seeds()  # turns=inf in a link would crash Streamlit's int widget
         return col.number_input(
             label or spec.label,
             min_value=int(spec.min_value),

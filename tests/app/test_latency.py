@@ -1,3 +1,5 @@
+import pytest
+
 from tests.app.conftest import OpenPage, link_query, metric
 
 
@@ -104,3 +106,21 @@ def test_worked_solution_is_in_the_expander(open_page: OpenPage) -> None:
     solution = at.expander[0]
     text = " ".join(m.value for m in solution.markdown)
     assert "5.2 s" in text and "5.8 s" in text and "0.6 s later" in text and "20 tokens" in text
+
+
+@pytest.mark.parametrize(
+    ("page", "query"),
+    [
+        ("latency", {"tokens": "inf"}),
+        ("throughput", {"conc": "inf"}),
+        ("cost", {"turns": "-inf"}),
+        ("probe", {"requests": "1e999"}),
+    ],
+)
+def test_infinite_whole_numbers_in_links_warn_instead_of_crashing(
+    open_page: OpenPage, page: str, query: dict[str, str]
+) -> None:
+    at = open_page(page, query)
+    assert not at.exception
+    name = next(iter(query))
+    assert any(f"`{name}`" in w.value and "not a finite number" in w.value for w in at.warning)
