@@ -23,3 +23,16 @@ def test_unknown_flag_is_one_line_with_exit_code_2(capsys: pytest.CaptureFixture
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unrecognized arguments: --bogus" in err
+
+
+def test_a_subcommand_loads_only_its_own_module() -> None:
+    """`inferlab probe` must not import pandas/plotly through the other commands."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from inferlab.cli import build_parser; build_parser(only='probe'); "
+        "print(','.join(m for m in ('pandas', 'plotly', 'duckdb') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -45,7 +45,21 @@ def add_command(subparsers: Any, name: str, **kwargs: Any) -> argparse.ArgumentP
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_modules() -> dict[str, str]:
+    """Subcommand name -> module name (`import_` serves `import`)."""
+    return {
+        info.name.rstrip("_"): info.name
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)
+        if not info.name.startswith("_")
+    }
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with `only` one subcommand's module imported.
+
+    Importing one module keeps a long-running `inferlab probe` light: the other
+    commands pull in pandas, numpy and plotly when they load.
+    """
     parser = _Parser(
         prog="inferlab",
         description="Measure, compare and teach the trade-offs of LLM inference. "
@@ -53,17 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"inferlab {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        module.register(subparsers)
+    for name, module_name in _command_modules().items():
+        if only is None or name == only:
+            importlib.import_module(f"{__name__}.{module_name}").register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    first = args_in[0] if args_in else ""
+    parser = build_parser(only=first if first in _command_modules() else None)
+    args = parser.parse_args(args_in)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
