@@ -7,7 +7,7 @@ import streamlit as st
 from inferlab import charts, metrics
 from inferlab.exercise import CHATBOT, check_answer
 from inferlab.latency_page import LATENCY_PARAMS
-from inferlab.share import check_params, share_url
+from inferlab.share import check_params, seconds, share_url
 from inferlab.urlguard import drop_infinite_seeds
 
 SPEC = {p.name: p for p in LATENCY_PARAMS}
@@ -68,10 +68,10 @@ speed = metrics.streaming_tokens_per_s(tpot_ms)
 share = metrics.ttft_share(ttft_ms, tpot_ms, tokens)
 
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Total latency (textbook)", f"{textbook_s:,.3g} s", help="TTFT + TPOT × N")
+m1.metric("Total latency (textbook)", seconds(textbook_s), help="TTFT + TPOT × N")
 m2.metric(
     "Total latency (exact)",
-    f"{exact_s:,.4g} s",
+    seconds(exact_s, 4),
     help="TTFT + TPOT × (N − 1): the first token arrives at TTFT, the other N − 1 take one TPOT each.",
 )
 m3.metric(
@@ -115,8 +115,9 @@ total_b_s = metrics.total_latency_textbook_ms(ttft_b_ms, tpot_b_ms, tokens) / 10
 diff_s = total_b_s - textbook_s
 faster = "B" if diff_s < 0 else "A"
 st.markdown(
-    f"At **N = {tokens:,}** tokens: A takes **{textbook_s:,.3g} s**, B takes **{total_b_s:,.3g} s** "
-    + ("— they tie." if diff_s == 0 else f"— {faster} is faster by {abs(diff_s):,.3g} s.")
+    f"At **N = {tokens:,}** {'token' if tokens == 1 else 'tokens'}: A takes "
+    f"**{seconds(textbook_s)}**, B takes **{seconds(total_b_s)}** "
+    + ("— they tie." if diff_s == 0 else f"— {faster} is faster by {seconds(abs(diff_s))}.")
 )
 st.info(metrics.describe_breakeven(be), icon=":material/compare_arrows:")
 st.plotly_chart(

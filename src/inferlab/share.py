@@ -14,7 +14,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-__all__ = ["NumberParam", "ParamProblem", "check_params", "share_url"]
+__all__ = ["NumberParam", "ParamProblem", "check_params", "seconds", "share_url"]
+
+
+def seconds(value_s: float, digits: int = 3) -> str:
+    """A duration for people: '5.2 s', '5.12 s', '20,480 s' (never '2e+04 s')."""
+    if abs(value_s) >= 10**digits:
+        return f"{value_s:,.0f} s"
+    return f"{value_s:,.{digits}g} s"
 
 
 def _num(value: float) -> str:

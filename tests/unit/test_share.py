@@ -49,3 +49,13 @@ def test_share_url_keeps_only_changed_values_and_round_trips() -> None:
     query = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
     assert check_params(query, LATENCY_PARAMS) == []
     assert share_url("http://x/latency", defaults, defaults) == "http://x/latency"
+
+
+def test_seconds_are_never_in_scientific_notation() -> None:
+    from inferlab.share import seconds
+
+    assert seconds(5.2) == "5.2 s"
+    assert seconds(5.12, 4) == "5.12 s"
+    assert seconds(20000.2) == "20,000 s"
+    assert seconds(12345.6, 4) == "12,346 s"
+    assert "e+" not in seconds(1e7)

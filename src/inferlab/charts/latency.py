@@ -58,13 +58,15 @@ def add_time_bars(
     )
     for legend_color, name in legend:
         fig.add_trace(go.Bar(x=[None], y=[None], marker_color=legend_color, name=name))
-    for x_ms, text in marks:
+    for i, (x_ms, text) in enumerate(marks):
         fig.add_vline(
             x=t(x_ms),
             line_dash="dot",
             line_color="#555",
             annotation_text=text,
             annotation_position="top",
+            # Alternate heights so neighbouring labels (sent / first token) never overlap.
+            annotation_yshift=16 * (i % 2),
         )
     fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], title_text=None)
     fig.update_xaxes(title_text=f"Time since the request was sent ({unit})", rangemode="tozero")
