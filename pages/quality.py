@@ -451,7 +451,7 @@ else:
   strongly users must care about a second of waiting for a faster-but-worse option to pay
   off. If you are unsure about that number, the choice is uncertain too: measure
   satisfaction (an A/B test, a survey) before committing.
-- **Price a point of satisfaction.** "Each point gained buys $X per 1,000 requests" lets
+- **Price a point of satisfaction.** "Each point gained costs $X per 1,000 requests" lets
   you weigh a change against what a satisfied user is worth to you (a retained customer,
   a deflected support ticket).
 - **Check the constraints.** A cheaper option is no option if it breaks a quality floor

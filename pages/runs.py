@@ -591,8 +591,9 @@ groups = groups[groups.map(len) >= 2]
 st.subheader("Sweep: throughput against latency")
 if groups.empty:
     st.caption(
-        "No sweep in the store yet. `inferlab probe --url URL --model NAME --sweep 1,2,4,8,16` (or a "
-        "sweep on the Probe page) stores one run per load step in a group, shown here."
+        "No sweep in the store yet. `inferlab probe --url URL --model NAME --sweep 1,2,4,8,16` "
+        "stores one run per load step in a group, shown here; so does importing a multi-rate "
+        "guidellm file or vLLM `--append-result` lines."
     )
 else:
     selected_groups = [g for g in groups.index if set(groups[g]) & set(selected)]

@@ -306,7 +306,7 @@ CONVENTIONS: dict[str, Convention] = {
             "2 output tokens.",
             "ITL = the gap between two consecutive content chunks; every gap of every completed "
             "request counts once (a chunk carrying k tokens is one gap).",
-            "inferlab's own definitions (../shared/METRICS.md).",
+            "inferlab's own definitions (the glossary on the Home page).",
         ),
         Convention(
             "vllm",

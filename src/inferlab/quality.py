@@ -703,7 +703,7 @@ def compare_to_baseline(candidate: Candidate, baseline: Candidate, model: Satisf
         if cost is not None and cost0 is not None and abs(sat - sat0) > 1e-9:
             per_point_k = (cost - cost0) / (sat - sat0) * 1000
             if per_point_k > 0:
-                verb = "buys" if cost > cost0 else "saves"
+                verb = "costs" if cost > cost0 else "saves"
                 parts.append(
                     f" Each point of satisfaction {'gained' if sat > sat0 else 'given up'} "
                     f"{verb} ${per_point_k:,.3g} per 1,000 requests."

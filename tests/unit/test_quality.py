@@ -155,7 +155,7 @@ def test_compare_to_baseline_explains_without_picking() -> None:
     gpu = compare_to_baseline(GPU, BASE, m)
     assert "$0.03 dearer" in gpu and "+7.8 points" in gpu
     # 0.03 $ / 7.8 points x 1000 = 3.85 $ per point per 1,000 requests
-    assert "buys $3.85 per 1,000 requests" in gpu
+    assert "costs $3.85 per 1,000 requests" in gpu
     assert "baseline" in compare_to_baseline(BASE, BASE, m)
 
 
