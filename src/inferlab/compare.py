@@ -827,7 +827,18 @@ def little_check(run: RunRequests, tolerance: float = LITTLE_TOLERANCE) -> Littl
     rps_per_ms = completed.sum() / duration_ms
     little = float(rps_per_ms * np.nanmean(run.e2e_ms[completed]))
     agrees = abs(measured - little) <= tolerance * max(little, 1e-9)
-    short = configured is not None and measured < (1 - tolerance) * configured
+    # While requests were still being sent every slot should be busy; after the last
+    # send the run drains with fewer in flight (its tail), which lowers the average
+    # without any client fault. Judge the client on the sending phase only.
+    last_send = float(np.nanmax(run.sent_ms))
+    sending_ms = last_send - lo
+    steady = (
+        _in_flight_integral_ms(run.sent_ms, end, lo, last_send) / sending_ms
+        if sending_ms > 0
+        else measured
+    )
+    below = configured is not None and measured < (1 - tolerance) * configured
+    short = below and configured is not None and steady < (1 - tolerance) * configured
     parts = [
         f"Measured concurrency {measured:.2f} vs RPS × mean E2E = {little:.2f}"
         + (" — they agree." if agrees else " — they disagree.")
@@ -840,9 +851,16 @@ def little_check(run: RunRequests, tolerance: float = LITTLE_TOLERANCE) -> Littl
         )
     if short and configured is not None:
         parts.append(
-            f"Only {measured:.2f} of the configured {configured:g} requests were in flight on "
-            f"average: the client did not keep its slots busy (client overload; client queue "
-            f"p99 {q99:.1f} ms)."
+            f"Only {steady:.2f} of the configured {configured:g} requests were in flight on "
+            f"average while requests were still being sent: the client did not keep its slots "
+            f"busy (client overload; client queue p99 {q99:.1f} ms)."
+        )
+    elif below and configured is not None:
+        parts.append(
+            f"The average is below the configured {configured:g} only because of the run's "
+            f"tail: after the last request was sent the rest finished with fewer in flight. "
+            f"While requests were being sent, {steady:.2f} were in flight — the client kept "
+            "its slots busy."
         )
     return LittleCheck(
         run.run_id, measured, little, configured, q99, agrees, short, " ".join(parts)

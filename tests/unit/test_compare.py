@@ -265,6 +265,19 @@ def test_little_law_flags_client_that_cannot_keep_configured_concurrency() -> No
     assert check.short_of_target and "client overload" in check.message
 
 
+def test_little_law_blames_the_tail_not_the_client_when_slots_stayed_busy() -> None:
+    # Closed loop, 2 slots, 5 requests of 1000 ms: two waves of 2, then one request alone.
+    recs = [
+        ok(i, sent, 100.0, 1000.0, 10, (100.0, 1000.0))
+        for i, sent in enumerate([0.0, 0.0, 1000.0, 1000.0, 2000.0])
+    ]
+    run = RunRequests.from_frame("t", frame(recs), load_mode="concurrency", load_value=2)
+    check = little_check(run)
+    assert check.measured_concurrency == pytest.approx(5000 / 3000)  # below 2 ...
+    assert not check.short_of_target  # ... only because of the tail
+    assert "tail" in check.message and "client overload" not in check.message
+
+
 def test_fail_on_parsing_and_evaluation() -> None:
     conds = parse_conditions("ttft_p95>+10%, error_rate>1%,e2e_p99>+0.5s,error_rate>+2pp")
     assert [(c.metric, c.kind, c.threshold) for c in conds] == [
