@@ -403,7 +403,8 @@ st.caption(
     "Each cell: value · change vs the baseline in % (absolute) · 95% bootstrap confidence "
     "interval of the change (2,000 resamples of each run's requests, seeded; for requests/s, "
     "tokens/s and errors the run's duration is held fixed). Green = better, red = worse, "
-    "grey = the interval includes 0, so the change may be noise. Latencies: completed "
+    "grey = the interval includes 0, so the change may be noise, or the change is under "
+    f"{compare.NEGLIGIBLE_PCT:g}% and too small to matter. Latencies: completed "
     "requests; error rate: all requests; warm-up excluded."
 )
 

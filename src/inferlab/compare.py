@@ -29,6 +29,7 @@ __all__ = [
     "LATENCY_METRICS",
     "MAX_COMPARE",
     "METRICS",
+    "NEGLIGIBLE_PCT",
     "PERCENTILES",
     "Condition",
     "Convention",
@@ -48,6 +49,7 @@ __all__ = [
     "evaluate_conditions",
     "knee_index",
     "little_check",
+    "negligible",
     "parse_conditions",
     "percentile",
     "run_metrics",
@@ -403,6 +405,16 @@ def run_metrics(
     out["output_tps"] = tokens / duration if ok_duration else math.nan
     out["error_rate"] = 100.0 * (run.n - completed) / run.n if run.n else math.nan
     return out
+
+
+# A change smaller than this (in % of the baseline) is not coloured as better or worse,
+# however certain: a 0.3% TTFT shift matters to nobody.
+NEGLIGIBLE_PCT = 1.0
+
+
+def negligible(pct: float) -> bool:
+    """True for a relative change below NEGLIGIBLE_PCT (NaN, i.e. no relative change, is not)."""
+    return not math.isnan(pct) and abs(pct) < NEGLIGIBLE_PCT
 
 
 @dataclass(frozen=True)

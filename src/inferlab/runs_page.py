@@ -23,6 +23,7 @@ from inferlab.compare import (
     METRIC_BY_KEY,
     RunRequests,
     Slo,
+    negligible,
 )
 from inferlab.share import NumberParam, check_params
 from inferlab.store import Store
@@ -369,7 +370,7 @@ def wide_delta_table(table: pd.DataFrame, baseline_id: str) -> DeltaView:
             text[headers[r]].append(" · ".join(parts))
             if row.is_better is None or (isinstance(row.is_better, float)):
                 colors[headers[r]].append("")
-            elif has_ci and not row.significant:
+            elif (has_ci and not row.significant) or negligible(float(row.pct_delta)):
                 colors[headers[r]].append("noise")
             else:
                 colors[headers[r]].append("better" if row.is_better else "worse")

@@ -323,3 +323,11 @@ def test_fail_on_errors_name_the_bad_part(text: str, message: str) -> None:
 def test_missing_value_trips_the_gate() -> None:
     (cond,) = parse_conditions("tpot_p95>+10%")
     assert cond.evaluate(math.nan, 10.0)[0]
+
+
+def test_changes_under_one_percent_are_negligible() -> None:
+    from inferlab.compare import negligible
+
+    assert negligible(0.4) and negligible(-0.99)
+    assert not negligible(1.0) and not negligible(-2.3)
+    assert not negligible(float("nan"))

@@ -22,8 +22,10 @@ from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
 from inferlab.compare import (
     CONVENTIONS,
     METRIC_BY_KEY,
+    NEGLIGIBLE_PCT,
     compare_table,
     evaluate_conditions,
+    negligible,
     parse_conditions,
 )
 from inferlab.runs_page import fmt_value, load_run
@@ -178,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
             verdict = "[dim]same[/]"
         elif has_ci and not r.significant:
             verdict = "[dim]within noise[/]"
+        elif negligible(r.pct_delta):
+            verdict = f"[dim]negligible (<{NEGLIGIBLE_PCT:g}%)[/]"
         elif r.is_better:
             verdict = "[green]better[/]"
         else:
