@@ -8,7 +8,7 @@ from inferlab import charts, metrics
 from inferlab.exercise import CHATBOT, check_answer
 from inferlab.latency_page import LATENCY_PARAMS
 from inferlab.share import check_params, seconds, share_url
-from inferlab.urlguard import drop_infinite_seeds
+from inferlab.urlguard import drop_seeds
 
 SPEC = {p.name: p for p in LATENCY_PARAMS}
 PAGES_DIR = Path(__file__).parent
@@ -20,7 +20,9 @@ st.markdown(
     "Total latency ≈ **TTFT + TPOT × N** for N output tokens."
 )
 
-for problem in check_params(st.query_params.to_dict(), LATENCY_PARAMS):
+link_problems = check_params(st.query_params.to_dict(), LATENCY_PARAMS)
+drop_seeds(p.name for p in link_problems)  # the widgets then really start at the default
+for problem in link_problems:
     st.warning(problem.message(SPEC[problem.name].label), icon=":material/link_off:")
 
 
@@ -33,8 +35,6 @@ def load_exercise() -> None:
 
 def number(col: st.delta_generator.DeltaGenerator, name: str, step: float, help_text: str) -> float:
     p = SPEC[name]
-    if p.integer:
-        drop_infinite_seeds()  # tokens=inf in a link would crash Streamlit's int widget
     return col.number_input(
         p.label,
         min_value=p.min_value if not p.integer else int(p.min_value),

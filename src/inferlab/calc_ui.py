@@ -20,7 +20,7 @@ from inferlab.calc_params import ChoiceParam, check_choices, first_value, ignore
 from inferlab.run_facts import list_run_choices
 from inferlab.share import NumberParam, check_params, share_url
 from inferlab.store import Store
-from inferlab.urlguard import drop_infinite_seeds
+from inferlab.urlguard import drop_infinite_seeds, drop_seeds
 
 __all__ = [
     "EditableCatalog",
@@ -49,7 +49,7 @@ def number(
 ) -> float:
     """A number input bound to the URL parameter `spec.name`."""
     if spec.integer:
-        drop_infinite_seeds()  # turns=inf in a link would crash Streamlit's int widget
+        drop_infinite_seeds()  # pages that check links elsewhere: inf would crash the int widget
         return col.number_input(
             label or spec.label,
             min_value=int(spec.min_value),
@@ -117,7 +117,9 @@ def show_link_warnings(numbers: Iterable[NumberParam], choices: Iterable[ChoiceP
     query = st.query_params.to_dict()
     numbers = list(numbers)
     labels = {p.name: p.label for p in numbers}
-    for problem in check_params(query, numbers):
+    problems = check_params(query, numbers)
+    drop_seeds(p.name for p in problems)  # the widgets then really start at the default
+    for problem in problems:
         st.warning(problem.message(labels[problem.name]), icon=":material/link_off:")
     for message in check_choices(query, choices):
         st.warning(message, icon=":material/link_off:")

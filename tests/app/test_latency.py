@@ -124,3 +124,9 @@ def test_infinite_whole_numbers_in_links_warn_instead_of_crashing(
     assert not at.exception
     name = next(iter(query))
     assert any(f"`{name}`" in w.value and "not a finite number" in w.value for w in at.warning)
+
+
+def test_a_fractional_token_count_really_falls_back_to_the_default(open_page: OpenPage) -> None:
+    at = open_page("latency", {"tokens": "50.7"})
+    assert any("not a whole number" in w.value and "default 256" in w.value for w in at.warning)
+    assert at.number_input(key="tokens").value == 256

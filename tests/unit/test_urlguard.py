@@ -10,3 +10,9 @@ def test_infinite_numbers_are_recognised_and_others_are_not() -> None:
 
 def test_outside_a_script_run_nothing_is_dropped() -> None:
     assert drop_infinite_seeds() == []
+
+
+def test_drop_seeds_outside_a_script_run_drops_nothing() -> None:
+    from inferlab.urlguard import drop_seeds
+
+    assert drop_seeds(["tokens"]) == []
