@@ -101,7 +101,8 @@ def _load(strategy: dict[str, Any]) -> tuple[str, float, str]:
         return "concurrency", 1.0, "synchronous"
     if kind == "concurrent":
         streams = finite(strategy.get("streams")) or finite(strategy.get("max_concurrency"))
-        return "concurrency", streams or 0.0, f"concurrent {streams or 0:g} streams"
+        n = streams or 0.0
+        return "concurrency", n, f"concurrent {n:g} stream{'' if n == 1 else 's'}"
     if kind == "throughput":
         mc = finite(strategy.get("max_concurrency")) or 0.0
         return "concurrency", mc, f"throughput (max {mc:g} in flight)"
