@@ -107,4 +107,18 @@ GLOSSARY: tuple[Term, ...] = (
         "What a token costs, API-priced or self-hosted.",
         "cost.py",
     ),
+    Term(
+        "Accuracy",
+        "%",
+        "exact match, or ROUGE-L overlap with the reference answer",
+        "How often the answers are right on an evaluation set.",
+        "quality.py",
+    ),
+    Term(
+        "Consistency",
+        "%",
+        "share of identical answers when a prompt is repeated",
+        "Whether the same question gets the same answer.",
+        "quality.py",
+    ),
 )
