@@ -46,6 +46,11 @@ if "probe_session" not in st.session_state:
     st.session_state["probe_session"] = uuid.uuid4().hex
 session_id: str = st.session_state["probe_session"]
 
+# The live view reruns every LIVE_REFRESH_S while a probe runs; its chart shows the most
+# recent LIVE_CHART_POINTS requests (the figures above it count every request).
+LIVE_REFRESH_S = 2.0
+LIVE_CHART_POINTS = 300
+
 
 def secrets_table() -> Mapping[str, object]:
     """st.secrets as a plain mapping; empty when there is no secrets.toml."""
@@ -131,7 +136,7 @@ def launched_status(run_id: str) -> None:
     if job is None:
         return
 
-    @st.fragment(run_every=1.0 if job.active else None)
+    @st.fragment(run_every=LIVE_REFRESH_S if job.active else None)
     def line() -> None:
         snap = job.snapshot()
         name = snap.label or f"run {snap.run_id}"
@@ -475,8 +480,11 @@ def show_job(snap: JobSnapshot, chart: bool) -> None:
                 query_params={"runs": snap.run_id},
             )
         if chart and snap.points:
+            shown = snap.points[-LIVE_CHART_POINTS:]
+            if len(shown) < snap.done:
+                st.caption(f"Chart: the latest {len(shown):,} of {snap.done:,} requests.")
             st.plotly_chart(
-                live_latency(snap.points),
+                live_latency(shown),
                 width="stretch",
                 key=f"live_{snap.run_id}",
                 config={"displayModeBar": False},
@@ -489,7 +497,7 @@ jobs = manager.jobs()
 any_active = any(j.active for j in jobs)
 
 
-@st.fragment(run_every=1.0 if any_active else None)
+@st.fragment(run_every=LIVE_REFRESH_S if any_active else None)
 def live() -> None:
     snaps = [j.snapshot() for j in manager.jobs()]
     seen: set[str] = st.session_state.setdefault("active_seen", set())

@@ -1,10 +1,13 @@
 """Background probe jobs for the dashboard, and its built-in simulated endpoint.
 
 A job runs the probe engine (the same one as ``inferlab probe``) in its own
-thread with its own asyncio loop. Completed requests go to the store's crash-
-safe run writer as they finish, and the job keeps live figures (done/failed,
-TTFT/TPOT percentiles, recent points for a chart) that a page polls with
-``st.fragment(run_every=...)``. Jobs live in a process-wide registry keyed by
+process (multiprocessing, 'spawn'), so Streamlit reruns in the dashboard's
+process cannot stall the measurement through the GIL. In that process completed
+requests go to the store's crash-safe run writer as they finish; finished points
+and progress come back over a pipe, and a watcher thread here keeps the live
+figures (done/failed, TTFT/TPOT percentiles, recent points for a chart) that a
+page polls with ``st.fragment(run_every=...)``. Cancelling sets a shared event;
+a process that dies leaves its spool, ingested as an `interrupted` run. Jobs live in a process-wide registry keyed by
 run id, so they survive page switches and a browser refresh; several can run
 at once. No Streamlit here.
 
@@ -20,15 +23,19 @@ import atexit
 import bisect
 import contextlib
 import dataclasses
+import multiprocessing as mp
 import re
+import signal
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, cast
 
 import httpx
 
@@ -43,6 +50,7 @@ from inferlab.probe import (
     run_probe,
 )
 from inferlab.probe.preflight import connect_message
+from inferlab.probe.runner import CancelEvent
 from inferlab.records import RequestRecord, RunInfo, RunStatus
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import RunWriter, Store, StoreError, default_db_path
@@ -63,6 +71,7 @@ __all__ = [
 
 JobState = Literal["running", "completed", "cancelled", "failed"]
 RECENT_POINTS = 1000
+START_TIMEOUT_S = 60.0  # a spawned probe process is ready in about a second
 EARLY_FAILURES = 3  # the first requests all failing alike stop the job (a wrong key, a bad URL)
 # Failures that say the setup is wrong, not that the server is loaded: only these stop a
 # job early. 5xx and 429 are results worth measuring, however many there are.
@@ -194,33 +203,134 @@ def _load_text(cfg: ProbeConfig) -> str:
     return f"{cfg.load_mode} {cfg.rate_rps:g} req/s"
 
 
-class _LiveSink:
-    """Passes records to the store's writer and keeps the live figures of the job."""
+class _ChildSink:
+    """In the probe's process: records to the store's writer, live figures to the dashboard.
 
-    def __init__(self, writer: RunWriter, job: ProbeJob) -> None:
+    Points and progress go over `conn` in batches (at most every 0.1 s) so the
+    dashboard process does little work per request.
+    """
+
+    def __init__(self, writer: RunWriter, conn: Connection) -> None:
         self.writer = writer
-        self.job = job
+        self.conn = conn
+        self.saved = False
+        self._lock = threading.Lock()
+        self._pending: list[tuple[LivePoint, str | None]] = []
+        self._update: ProgressUpdate | None = None
+        self._sent_s = time.monotonic()
 
     def add(self, record: RequestRecord) -> None:
         self.writer.add(record)
-        self.job._observe(record)
+        if record.warmup:
+            return
+        point = LivePoint(
+            done_s=(record.sent_ms + (record.e2e_ms or 0.0)) / 1000,
+            ttft_ms=record.ttft_ms if record.ok else None,
+            tpot_ms=record.tpot_ms if record.ok else None,
+            e2e_ms=record.e2e_ms if record.ok else None,
+            ok=record.ok,
+            error_class=record.error_class,
+        )
+        with self._lock:
+            self._pending.append((point, None if record.ok else record.error_message))
+        self.flush()
+
+    def progress(self, update: ProgressUpdate) -> None:
+        with self._lock:
+            self._update = update
+        self.flush()
+
+    def flush(self, force: bool = False) -> None:
+        with self._lock:
+            if not force and time.monotonic() - self._sent_s < 0.1:
+                return
+            points, self._pending = self._pending, []
+            update, self._update = self._update, None
+            self._sent_s = time.monotonic()
+            with contextlib.suppress(OSError, ValueError):  # the dashboard went away
+                if points:
+                    self.conn.send(("points", points))
+                if update is not None:
+                    self.conn.send(("progress", update))
 
     def close(self, status: RunStatus) -> None:
-        self.job._saved = self.writer.close(status)
+        self.flush(force=True)
+        self.saved = self.writer.close(status)
+
+
+def _job_main(
+    cfg: ProbeConfig,
+    info: RunInfo,
+    db_path: str,
+    conn: Connection,
+    cancel: CancelEvent,
+    in_process: bool,
+) -> None:
+    """Run one probe and report to `conn`: the body of a job's process (or thread).
+
+    Messages: ("ready",) or ("store_error", text) first, then ("points", [...]) and
+    ("progress", update) while it runs, and ("end", state, error, saved) last.
+    """
+    if in_process:
+        # Ctrl-C on the dashboard's terminal reaches this process too: the dashboard
+        # decides (it cancels through the event, or stops this process at exit).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        writer = Store(Path(db_path)).run_writer(info)
+    except StoreError as exc:
+        conn.send(("store_error", str(exc)))
+        conn.close()
+        return
+    conn.send(("ready",))
+    sink = _ChildSink(writer, conn)
+    error: str | None = None
+    try:
+        result = asyncio.run(run_probe(cfg, sink, info=info, progress=sink.progress, cancel=cancel))
+        state: JobState = "cancelled" if result.status == "cancelled" else "completed"
+        if result.status == "failed":
+            state = "failed"
+    except ConfigError as exc:
+        state, error = "failed", ui_message(str(exc))
+    except Exception as exc:  # the job must end visibly, never hang
+        state = "failed"
+        error = f"The probe stopped with an error: {type(exc).__name__}: {exc}"
+        if not writer.ingested:
+            with contextlib.suppress(Exception):  # the spool is kept either way
+                sink.close("failed")
+    sink.flush(force=True)
+    with contextlib.suppress(OSError, ValueError):
+        conn.send(("end", state, error, sink.saved))
+        conn.close()
 
 
 class ProbeJob:
-    """One probe running in a background thread with its own event loop."""
+    """One probe running in its own process (or thread), watched by a thread here.
 
-    def __init__(self, cfg: ProbeConfig, info: RunInfo, store: Store, session_id: str = "") -> None:
+    In process mode (the dashboard's) the measurement has its own interpreter, so
+    Streamlit reruns in this process cannot stall it; the API key reaches the child
+    only through the pickled arguments on multiprocessing's pipe.
+    """
+
+    def __init__(
+        self,
+        cfg: ProbeConfig,
+        info: RunInfo,
+        store: Store,
+        session_id: str = "",
+        process: bool = True,
+    ) -> None:
         self.cfg = cfg
         self.info = info
         self.run_id = info.run_id
         self.session_id = session_id
         self.store = store
+        self.process = process
         self.created_s = time.time()
         self._lock = threading.Lock()
-        self._cancel = threading.Event()
+        self._ctx = mp.get_context("spawn")
+        self._cancel: CancelEvent = (
+            cast(threading.Event, self._ctx.Event()) if process else threading.Event()
+        )
         self._state: JobState = "running"
         self._error: str | None = None
         self._saved = False
@@ -231,41 +341,96 @@ class ProbeJob:
         self._points: deque[LivePoint] = deque(maxlen=RECENT_POINTS)
         self._finished_elapsed_s: float | None = None
         self._start_ns = time.perf_counter_ns()
-        self._sink: _LiveSink | None = None
         self._first_message: str | None = None
+        self._conn: Connection | None = None
+        self._worker: BaseProcess | threading.Thread | None = None
         self._thread = threading.Thread(
             target=self._main, name=f"inferlab-probe:{self.run_id}", daemon=True
         )
 
-    # -- the background thread -------------------------------------------------
+    # -- starting and watching ---------------------------------------------------
     def _start(self) -> None:
-        writer = self.store.run_writer(self.info)  # raises StoreError before the thread starts
-        self._sink = _LiveSink(writer, self)
+        """Start the probe's process; StoreError if its run cannot be saved."""
+        receiver, sender = self._ctx.Pipe(duplex=False)
+        args = (self.cfg, self.info, str(self.store.path), sender, self._cancel, self.process)
+        worker: BaseProcess | threading.Thread
+        if self.process:
+            worker = self._ctx.Process(
+                target=_job_main, args=args, name=f"inferlab-probe:{self.run_id}", daemon=True
+            )
+        else:
+            worker = threading.Thread(target=_job_main, args=args, daemon=True)
+        worker.start()
+        if self.process:
+            sender.close()  # the child has its copy: EOF here means it ended
+        self._worker = worker
+        first: tuple[Any, ...]
+        try:
+            first = receiver.recv() if receiver.poll(START_TIMEOUT_S) else ("timeout",)
+        except (EOFError, OSError):
+            first = ("died",)
+        if first[0] != "ready":
+            self._stop_worker()
+            receiver.close()
+            if first[0] == "store_error":
+                raise StoreError(str(first[-1]))
+            raise JobError(
+                "The probe's process did not start"
+                + (f" within {START_TIMEOUT_S:g} s" if first[0] == "timeout" else "")
+                + "; try again, and check the dashboard's log if it keeps happening"
+            )
+        self._conn = receiver
         self._thread.start()
 
+    def _stop_worker(self) -> None:
+        worker = self._worker
+        if isinstance(worker, BaseProcess) and worker.is_alive():
+            worker.terminate()
+            worker.join(5)
+
     def _main(self) -> None:
-        assert self._sink is not None
+        """Apply the worker's messages until it ends (or dies)."""
+        assert self._conn is not None
+        end: tuple[Any, ...] | None = None
         try:
-            result = asyncio.run(
-                run_probe(
-                    self.cfg,
-                    self._sink,
-                    info=self.info,
-                    progress=self._progress,
-                    cancel=self._cancel,
-                )
-            )
-            state: JobState = "cancelled" if result.status == "cancelled" else "completed"
-            if result.status == "failed" or self._error is not None:
+            while True:
+                message = self._conn.recv()
+                kind = message[0]
+                if kind == "points":
+                    for point, text in message[1]:
+                        self._observe_point(point, text)
+                elif kind == "progress":
+                    self._progress(message[1])
+                elif kind == "end":
+                    end = message
+                    break
+        except (EOFError, OSError):
+            pass
+        finally:
+            self._conn.close()
+        worker = self._worker
+        if isinstance(worker, BaseProcess):
+            worker.join(30)
+            self._stop_worker()
+        elif worker is not None:
+            worker.join(30)
+        if end is not None:
+            _, state, error, saved = end
+            self._saved = bool(saved)
+            if error is not None and self._error is None:
+                self._error = error
+            if self._error is not None:
                 state = "failed"
-        except ConfigError as exc:
-            state, self._error = "failed", ui_message(str(exc))
-        except Exception as exc:  # the job must end visibly, never hang
+        else:
             state = "failed"
-            self._error = f"The probe stopped with an error: {type(exc).__name__}: {exc}"
-            if self._sink is not None and not self._sink.writer.ingested:
-                with contextlib.suppress(Exception):  # the spool is kept either way
-                    self._sink.close("failed")
+            code = worker.exitcode if isinstance(worker, BaseProcess) else None
+            self._error = (
+                f"The probe's process ended unexpectedly (exit code {code}). The requests it "
+                "completed are kept as an interrupted run; start the probe again."
+            )
+            with contextlib.suppress(Exception):  # opening the store ingests the spool
+                Store(self.store.path)
+                self._saved = self.store.run_status(self.run_id) is not None
         with self._lock:
             self._state = state
             self._finished_elapsed_s = (time.perf_counter_ns() - self._start_ns) / 1e9
@@ -277,27 +442,29 @@ class ProbeJob:
             self._update = update
 
     def _observe(self, record: RequestRecord) -> None:
+        """Count one finished request (what the worker sends, from a record)."""
         if record.warmup:
             return
-        done_s = (record.sent_ms + (record.e2e_ms or 0.0)) / 1000
-        tpot = record.tpot_ms if record.ok else None
-        if not record.ok and self._first_message is None:
-            self._first_message = record.error_message
         point = LivePoint(
-            done_s=done_s,
+            done_s=(record.sent_ms + (record.e2e_ms or 0.0)) / 1000,
             ttft_ms=record.ttft_ms if record.ok else None,
-            tpot_ms=tpot,
+            tpot_ms=record.tpot_ms if record.ok else None,
             e2e_ms=record.e2e_ms if record.ok else None,
             ok=record.ok,
             error_class=record.error_class,
         )
+        self._observe_point(point, None if record.ok else record.error_message)
+
+    def _observe_point(self, point: LivePoint, error_message: str | None) -> None:
+        if not point.ok and self._first_message is None:
+            self._first_message = error_message
         with self._lock:
             self._done += 1
-            self._failed += not record.ok
-            if record.ok and record.ttft_ms is not None:
-                bisect.insort(self._ttfts, record.ttft_ms)
-            if tpot is not None:
-                bisect.insort(self._tpots, tpot)
+            self._failed += not point.ok
+            if point.ok and point.ttft_ms is not None:
+                bisect.insort(self._ttfts, point.ttft_ms)
+            if point.tpot_ms is not None:
+                bisect.insort(self._tpots, point.tpot_ms)
             self._points.append(point)
             self._check_early_failures()
 
@@ -332,6 +499,12 @@ class ProbeJob:
     @property
     def active(self) -> bool:
         return self._thread.is_alive()
+
+    @property
+    def worker_pid(self) -> int | None:
+        """Process id of the probe's own process (None in thread mode)."""
+        worker = self._worker
+        return worker.pid if isinstance(worker, BaseProcess) else None
 
     def _phase(self, state: JobState, update: ProgressUpdate | None, done: int) -> str:
         if state != "running":
@@ -478,7 +651,10 @@ def dashboard_sim_config(
 class JobManager:
     """The process-wide registry of probe jobs (newest first) and the built-in sim."""
 
-    def __init__(self, sim_process: bool = True) -> None:
+    def __init__(self, sim_process: bool = True, job_process: bool = True) -> None:
+        # job_process=False runs probes in threads of this process (the old way; the
+        # bench compares the two).
+        self.job_process = job_process
         self._lock = threading.Lock()
         self._jobs: dict[str, ProbeJob] = {}
         self.sims = SimManager(process=sim_process)
@@ -569,7 +745,7 @@ class JobManager:
         info = make_run_info(cfg)
         try:
             store = Store(db_path or default_db_path())
-            job = ProbeJob(cfg, info, store, session_id)
+            job = ProbeJob(cfg, info, store, session_id, process=self.job_process)
             job._start()
         except StoreError as exc:
             raise JobError(f"The run cannot be saved: {exc}") from None

@@ -333,3 +333,76 @@ def test_server_errors_are_measured_not_taken_for_a_bad_setup(manager: JobManage
     assert job.wait(30)
     snap = job.snapshot()
     assert (snap.state, snap.done, snap.failed, snap.error) == ("completed", 8, 8, None)
+
+
+def test_a_job_measures_in_its_own_process(manager: JobManager, isolated_db: Path) -> None:
+    import os
+
+    url = manager.sim_url(dashboard_sim_config(ttft_ms=5, tpot_ms=10))
+    job = manager.start(cfg(url, concurrency=2, requests=1000, max_tokens=20), policy=OPEN)
+    pid = job.worker_pid
+    assert pid is not None and pid != os.getpid()
+    wait_until(lambda: job.snapshot().done >= 2)
+    snap = job.snapshot()
+    assert snap.active and snap.points and snap.ttft_p50_ms is not None
+    job.cancel()
+    assert job.wait(30)
+    assert job.snapshot().state == "cancelled"
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the process ended with the job
+
+
+def test_a_process_that_dies_fails_the_job_and_keeps_its_requests(
+    manager: JobManager, isolated_db: Path
+) -> None:
+    import os
+    import signal
+
+    url = manager.sim_url(dashboard_sim_config(ttft_ms=5, tpot_ms=10))
+    job = manager.start(cfg(url, concurrency=2, requests=1000, max_tokens=20), policy=OPEN)
+    wait_until(lambda: job.snapshot().done >= 4)
+    pid = job.worker_pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    assert job.wait(30)
+    snap = job.snapshot()
+    assert snap.state == "failed" and not snap.active
+    assert snap.error is not None and "ended unexpectedly" in snap.error
+    assert "interrupted run" in snap.error and f"{-signal.SIGKILL}" in snap.error
+    store = Store(isolated_db)
+    assert store.run_status(job.run_id) == "interrupted"
+    assert len(store.requests_frame(job.run_id)) >= 4
+
+
+def test_thread_mode_runs_the_same_job(isolated_db: Path) -> None:
+    m = JobManager(sim_process=False, job_process=False)
+    try:
+        url = m.sim_url(FAST)
+        job = m.start(cfg(url, requests=6), policy=OPEN, check_endpoint=False)
+        assert job.worker_pid is None
+        assert job.wait(30)
+        snap = job.snapshot()
+        assert (snap.state, snap.done, snap.failed, snap.saved) == ("completed", 6, 0, True)
+        assert Store(isolated_db).run_status(job.run_id) == "completed"
+    finally:
+        m.shutdown()
+
+
+def test_a_run_that_cannot_be_saved_is_refused_at_start(
+    manager: JobManager, isolated_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    import inferlab.jobs as jobs_module
+    from inferlab.probe import make_run_info as original
+
+    url = manager.sim_url(FAST)
+    first = manager.start(cfg(url, requests=2), policy=OPEN)
+    assert first.wait(30)
+    # The probe's process opens the run writer: a duplicate run id is refused there.
+    monkeypatch.setattr(
+        jobs_module, "make_run_info", lambda c: replace(original(c), run_id=first.run_id)
+    )
+    with pytest.raises(JobError, match="already exists"):
+        manager.start(cfg(url, requests=2), policy=OPEN)
+    assert len(Store(isolated_db).requests_frame(first.run_id)) == 2

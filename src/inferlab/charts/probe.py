@@ -24,7 +24,7 @@ def live_latency(points: Sequence[LivePoint], title: str = "") -> go.Figure:
     """TTFT (top) and TPOT (bottom) of each finished request against when it finished.
 
     Failed requests are red crosses on the time axis of the top panel, with their
-    error class on hover. SVG scatter: the page keeps at most 1,000 recent points.
+    error class on hover. SVG scatter: the Probe page passes at most 300 recent points.
     """
     fig = make_subplots(
         rows=2,
