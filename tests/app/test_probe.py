@@ -97,6 +97,21 @@ def test_probe_against_the_simulator_start_to_finish(
     assert len(at.get("plotly_chart")) == 1
 
 
+def test_live_chart_shows_only_the_latest_requests(open_page: OpenPage, isolated_db: Path) -> None:
+    import json
+
+    at = open_page("probe")
+    fast_sim(at, requests=320)
+    launch(at)
+    assert not at.exception and not at.error
+    at = wait_done(at)
+    assert metric(at, "Done") == "320"
+    assert "Chart: the latest 300 of 320 requests." in texts(at)
+    (chart,) = at.get("plotly_chart")
+    figure = json.loads(chart.proto.spec)
+    assert [len(trace["x"]) for trace in figure["data"]] == [300, 300]  # TTFT, TPOT panels
+
+
 def test_malformed_url_gets_a_clear_message(open_page: OpenPage) -> None:
     at = open_page("probe")
     at.radio(key="target").set_value("Another endpoint").run()
