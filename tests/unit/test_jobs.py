@@ -406,3 +406,22 @@ def test_a_run_that_cannot_be_saved_is_refused_at_start(
     with pytest.raises(JobError, match="already exists"):
         manager.start(cfg(url, requests=2), policy=OPEN)
     assert len(Store(isolated_db).requests_frame(first.run_id)) == 2
+
+
+def test_the_api_key_is_not_in_the_probe_process_arguments_or_environment(
+    manager: JobManager, isolated_db: Path
+) -> None:
+    key = "sk-test-NOT-IN-ARGV-41d7"
+    with SimServer(SimConfig(ttft_ms=5, tpot_ms=10, api_key=key)) as sim:
+        job = manager.start(
+            cfg(sim.base_url, api_key=key, concurrency=1, requests=1000, max_tokens=20),
+            policy=OPEN,
+        )
+        wait_until(lambda: job.snapshot().done >= 1)
+        pid = job.worker_pid
+        assert pid is not None
+        for name in ("cmdline", "environ"):
+            assert key.encode() not in Path(f"/proc/{pid}/{name}").read_bytes(), name
+        job.cancel()
+        assert job.wait(30)
+    assert job.snapshot().failed == 0  # the key did reach the endpoint, in memory
