@@ -29,6 +29,7 @@ from inferlab.runs_page import (
     filter_runs,
     link_problems,
     load_run,
+    load_runs,
     run_option_label,
     run_table,
     runs_share_url,
@@ -73,8 +74,14 @@ def run_data(db: str, run_id: str, version: str) -> compare.RunRequests:
     )
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
 def runs_for(db: str, keys: tuple[tuple[str, str], ...]) -> list[compare.RunRequests]:
-    return [run_data(db, rid, version) for rid, version in keys]
+    """The selected runs' requests, read in one store session; `keys` pairs run id and version."""
+    rows = {
+        str(r["run_id"]): {str(k): v for k, v in r.items()}
+        for r in list_runs(db).to_dict("records")
+    }
+    return load_runs(store_for(db), [rid for rid, _ in keys], rows)
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing runs…")
@@ -151,6 +158,13 @@ def sweep_view(
 def tool_panel(db: str, run_id: str, version: str) -> Any:
     """An imported run's own numbers next to inferlab's; None for inferlab's own runs."""
     return import_panel(store_for(db), run_id)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def imported_runs(db: str, run_ids: tuple[str, ...]) -> frozenset[str]:
+    """Which of the runs were imported (have a tool panel), read in one store session."""
+    meta = store_for(db).runs_metadata(run_ids)
+    return frozenset(rid for rid, m in meta.items() if isinstance(m.get("import"), dict))
 
 
 def refresh() -> None:
@@ -408,7 +422,10 @@ st.caption(
     "requests; error rate: all requests; warm-up excluded."
 )
 
+imported = imported_runs(DB, tuple(selected))
 for rid in selected:
+    if rid not in imported:
+        continue  # inferlab's own run: no tool numbers to show
     panel = tool_panel(DB, rid, version(rid))
     if panel is None:
         continue

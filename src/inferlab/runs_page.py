@@ -241,6 +241,36 @@ def load_run(store: Store, run_id: str, row: Mapping[str, Any] | None = None) ->
     )
 
 
+def load_runs(
+    store: Store, run_ids: Sequence[str], rows: Mapping[str, Mapping[str, Any]]
+) -> list[RunRequests]:
+    """Several runs' requests (`load_run` each) read in one store session.
+
+    `rows` maps run ids to their `Store.list_runs()` rows; a run missing there
+    is read with `load_run` (its settings via `Store.get_run`).
+    """
+    known = [rid for rid in run_ids if rid in rows]
+    tables = store.requests_tables(known, _LOAD_COLUMNS, warmup=False)
+    out = []
+    for rid in run_ids:
+        if rid not in tables:
+            out.append(load_run(store, rid))
+            continue
+        row = rows[rid]
+        value = row.get("load_value")
+        out.append(
+            _run_requests(
+                rid,
+                tables[rid],
+                label=str(row.get("label") or "") or rid,
+                load_mode=str(row.get("load_mode")),
+                load_value=float(value) if value is not None else math.nan,
+                meta={k: row.get(k) for k in ("group_id", "model", "endpoint")},
+            )
+        )
+    return out
+
+
 _LOAD_COLUMNS = (
     "idx",
     "scheduled_ms",

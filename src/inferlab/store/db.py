@@ -542,6 +542,15 @@ class Store:
             rows = con.execute("SELECT metadata FROM runs WHERE run_id = ?", [run_id]).fetchall()
         return dict(json.loads(rows[0][0] or "{}")) if rows else {}
 
+    def runs_metadata(self, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """`run_metadata` of several runs in one session (unknown ids are left out)."""
+        with self._session() as con:
+            rows = con.execute(
+                "SELECT run_id, metadata FROM runs WHERE list_contains(?, run_id)",
+                [list(run_ids)],
+            ).fetchall()
+        return {str(r[0]): dict(json.loads(r[1] or "{}")) for r in rows}
+
     def add_run_metadata(self, run_id: str, metadata: dict[str, Any]) -> None:
         """Merge free-form metadata (gpu, model_params_b, precision, ...) into the run's."""
         with self._session() as con:
@@ -673,6 +682,24 @@ class Store:
             sql = f"SELECT {', '.join(cols)} FROM {src} {where}ORDER BY idx"
             table: pa.Table = con.sql(sql, params={"run_id": run_id}).to_arrow_table()
         return table
+
+    def requests_tables(
+        self, run_ids: Sequence[str], columns: Sequence[str] | None = None, *, warmup: bool = True
+    ) -> dict[str, pa.Table]:
+        """`requests_table` for several runs, read in one session (one open, not one per run)."""
+        cols = list(SPOOL_COLUMNS) if columns is None else list(columns)
+        unknown = [c for c in cols if c not in SPOOL_COLUMNS]
+        if unknown:
+            raise ValueError(f"unknown requests column(s): {', '.join(unknown)}")
+        where = "" if warmup else "WHERE NOT coalesce(warmup, false) "
+        out: dict[str, pa.Table] = {}
+        with self._session() as con:
+            for run_id in run_ids:
+                self._require(con, run_id)
+                src = self._source(con, run_id)
+                sql = f"SELECT {', '.join(cols)} FROM {src} {where}ORDER BY idx"
+                out[run_id] = con.sql(sql, params={"run_id": run_id}).to_arrow_table()
+        return out
 
     def records(self, run_id: str) -> list[RequestRecord]:
         """The run's requests as RequestRecord objects (for Python callers and tests)."""
