@@ -101,6 +101,7 @@ def main() -> None:
         warm.query_params.update({"runs": ids[:1]})
         warm.run()
         st.cache_data.clear()
+        st.cache_resource.clear()
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
         at.switch_page("pages/runs.py")
         at.query_params.update({"runs": ids})

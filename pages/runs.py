@@ -76,9 +76,13 @@ def run_data(db: str, run_id: str, version: str) -> compare.RunRequests:
     )
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def runs_for(db: str, keys: tuple[tuple[str, str], ...]) -> list[compare.RunRequests]:
-    """The selected runs' requests, read in one store session; `keys` pairs run id and version."""
+    """The selected runs' requests, read in one store session; `keys` pairs run id and version.
+
+    A resource cache: the comparison, SLO, Little's-law and sweep views share the
+    same read-only arrays instead of each unpickling a copy of all 12 runs.
+    """
     rows = {
         str(r["run_id"]): {str(k): v for k, v in r.items()}
         for r in list_runs(db).to_dict("records")
@@ -177,6 +181,7 @@ def imported_runs(db: str, run_ids: tuple[str, ...]) -> frozenset[str]:
 
 def refresh() -> None:
     st.cache_data.clear()
+    runs_for.clear()
 
 
 # -- import ---------------------------------------------------------------------------------
