@@ -193,3 +193,29 @@ def test_load_run_reads_the_same_arrays_as_the_frame_path(tmp_path: Path) -> Non
     assert fast.chunk_counts.tolist() == [0, 3, 1]
     assert (fast.label, fast.load_value) == ("one", 4.0)
     pd.testing.assert_frame_equal(compare_table([fast], "r1"), compare_table([ref], "r1"))
+
+
+def test_load_runs_one_session_matches_load_run(tmp_path: Path) -> None:
+    from dataclasses import fields
+
+    from inferlab.runs_page import load_run, load_runs
+    from tests.runs_data import store_run
+
+    db = tmp_path / "batch.duckdb"
+    ids = [store_run(db, f"r{i}", n=50, seed=i, fail_every=7) for i in range(3)]
+    store = Store(db)
+    rows = {
+        str(r["run_id"]): {str(k): v for k, v in r.items()}
+        for r in store.list_runs().to_dict("records")
+    }
+    batch = load_runs(store, ids, rows)
+    assert [r.run_id for r in batch] == ids
+    for run in batch:
+        single = load_run(store, run.run_id, rows[run.run_id])
+        for f in fields(RunRequests):
+            a, b = getattr(run, f.name), getattr(single, f.name)
+            if isinstance(a, np.ndarray):
+                np.testing.assert_array_equal(a, b)
+            else:
+                assert a == b or (a != a and b != b), f.name
+    assert store.runs_metadata([*ids, "missing"]).keys() == set(ids)
