@@ -40,7 +40,7 @@ def main() -> None:
     busy_comparison()  # first: Streamlit's AppTest below leaves its runtime behind
 
     from inferlab.charts.probe import live_latency
-    from inferlab.jobs import JobError, JobManager, LivePoint
+    from inferlab.dashboard.jobs import JobError, JobManager, LivePoint
     from inferlab.netpolicy import NetPolicy
     from inferlab.probe import ProbeConfig
     from inferlab.records import RequestRecord
@@ -101,7 +101,7 @@ def main() -> None:
 
     from streamlit.testing.v1 import AppTest
 
-    import inferlab.jobs as jobs_module
+    import inferlab.dashboard.jobs as jobs_module
 
     jobs_module._MANAGER = manager  # the page shows this manager's (finished) job
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
@@ -119,7 +119,7 @@ def main() -> None:
 def busy_comparison(requests: int = 120, max_tokens: int = 64) -> None:
     """The same probe with the job in a thread (before) and in its own process (after)."""
     from inferlab.charts.probe import live_latency
-    from inferlab.jobs import JobManager, LivePoint, dashboard_sim_config
+    from inferlab.dashboard.jobs import JobManager, LivePoint, dashboard_sim_config
     from inferlab.netpolicy import NetPolicy
     from inferlab.probe import ProbeConfig
     from inferlab.store import Store, default_db_path

@@ -15,8 +15,8 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from inferlab.probe import MemorySink
+from inferlab.probe.quality import QualityProbeConfig, load_eval_set, run_quality_sync
 from inferlab.quality import QualityOutput, pareto_front, score_outputs
-from inferlab.quality_probe import QualityProbeConfig, load_eval_set, run_quality_sync
 from inferlab.sim import SimConfig, SimServer
 
 ROOT = Path(__file__).resolve().parents[1]

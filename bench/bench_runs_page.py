@@ -30,7 +30,7 @@ import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from inferlab.compare import RunRequests, compare_table  # noqa: E402
-from inferlab.runs_page import load_run  # noqa: E402
+from inferlab.compare.loaders import load_run  # noqa: E402
 from inferlab.store import Store  # noqa: E402
 from tests.runs_data import store_run  # noqa: E402
 

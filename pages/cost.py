@@ -7,7 +7,25 @@ from pathlib import Path
 import streamlit as st
 
 from inferlab import cost
-from inferlab.calc_ui import (
+from inferlab.catalog import (
+    MAX_EDIT_CHARS,
+    apply_price_edits,
+    encode_price_edits,
+    load_prices,
+    prices_from_frame,
+    prices_to_frame,
+)
+from inferlab.charts.cost import satisfaction_chart, session_chart
+from inferlab.compare.run_facts import RunFacts, try_load_run_facts
+from inferlab.dashboard.cost import (
+    COST_CHOICES,
+    COST_PARAMS,
+    CUSTOM,
+    PRICE_EDIT_PARAM,
+    RUN_PARAM,
+    chatbot_preset,
+)
+from inferlab.dashboard.widgets import (
     EditableCatalog,
     choice,
     edited_catalog,
@@ -19,25 +37,7 @@ from inferlab.calc_ui import (
     show_link_warnings,
     stored_runs,
 )
-from inferlab.catalog import (
-    MAX_EDIT_CHARS,
-    apply_price_edits,
-    encode_price_edits,
-    load_prices,
-    prices_from_frame,
-    prices_to_frame,
-)
-from inferlab.charts.cost import satisfaction_chart, session_chart
-from inferlab.cost_page import (
-    COST_CHOICES,
-    COST_PARAMS,
-    CUSTOM,
-    PRICE_EDIT_PARAM,
-    RUN_PARAM,
-    chatbot_preset,
-)
 from inferlab.exercise import CHATBOT
-from inferlab.run_facts import RunFacts, try_load_run_facts
 from inferlab.store import Slo
 
 SPEC = {p.name: p for p in COST_PARAMS}

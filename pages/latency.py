@@ -5,10 +5,10 @@ from pathlib import Path
 import streamlit as st
 
 from inferlab import charts, metrics
+from inferlab.dashboard.latency import LATENCY_PARAMS
+from inferlab.dashboard.params import check_params, seconds, share_url
+from inferlab.dashboard.urlguard import drop_seeds
 from inferlab.exercise import CHATBOT, check_answer
-from inferlab.latency_page import LATENCY_PARAMS
-from inferlab.share import check_params, seconds, share_url
-from inferlab.urlguard import drop_seeds
 
 SPEC = {p.name: p for p in LATENCY_PARAMS}
 PAGES_DIR = Path(__file__).parent

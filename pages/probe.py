@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import streamlit as st
 
 from inferlab.charts.probe import live_latency
-from inferlab.jobs import (
+from inferlab.dashboard.jobs import (
     SIM_MODEL,
     JobManager,
     JobSnapshot,
@@ -18,8 +18,8 @@ from inferlab.jobs import (
     get_manager,
     list_models,
 )
-from inferlab.netpolicy import PolicyError, load_policy
-from inferlab.probe_page import (
+from inferlab.dashboard.params import share_url
+from inferlab.dashboard.probe import (
     CHOICE,
     NUMBER,
     FormValues,
@@ -29,9 +29,9 @@ from inferlab.probe_page import (
     resolve_api_key,
     share_values,
 )
-from inferlab.share import share_url
+from inferlab.dashboard.urlguard import drop_infinite_seeds
+from inferlab.netpolicy import PolicyError, load_policy
 from inferlab.store import default_db_path
-from inferlab.urlguard import drop_infinite_seeds
 
 
 @st.cache_resource(show_spinner=False)

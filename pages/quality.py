@@ -9,9 +9,30 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from inferlab.calc_ui import number as url_number
 from inferlab.charts.quality import quality_scores_chart, satisfaction_curve, tradeoff_scatter
+from inferlab.dashboard.params import share_url
+from inferlab.dashboard.quality import (
+    AXIS_LABELS,
+    BASELINE_PARAM,
+    CHOICE_PARAMS,
+    DEFAULT_TEMPS,
+    EVAL_PARAM,
+    NUMBER_PARAMS,
+    OBJECTIVE_LABELS,
+    OPTIONAL_PARAMS,
+    PROBE_NUMBER_PARAMS,
+    PROBE_TARGETS,
+    RUN_PARAM,
+    TEMPS_PARAM,
+    check_probe_params,
+    check_quality_params,
+    constraints_from,
+    parse_temperatures,
+    satisfaction_model,
+)
+from inferlab.dashboard.widgets import number as url_number
 from inferlab.exercise import CHATBOT
+from inferlab.probe.quality import list_eval_sets, load_eval_set
 from inferlab.quality import (
     METRICS,
     Candidate,
@@ -23,36 +44,17 @@ from inferlab.quality import (
     score_outputs,
     violations,
 )
-from inferlab.quality_page import (
-    AXIS_LABELS,
-    BASELINE_PARAM,
+from inferlab.quality.table import (
     CANDIDATE_COLUMNS,
-    CHOICE_PARAMS,
-    DEFAULT_TEMPS,
-    EVAL_PARAM,
     EXAMPLE_CANDIDATES,
-    NUMBER_PARAMS,
-    OBJECTIVE_LABELS,
-    OPTIONAL_PARAMS,
-    PROBE_NUMBER_PARAMS,
-    PROBE_TARGETS,
-    RUN_PARAM,
     TABLE_PARAM,
-    TEMPS_PARAM,
     candidates_from_frame,
     candidates_to_frame,
-    check_probe_params,
-    check_quality_params,
-    constraints_from,
     decode_table,
     encode_table,
     parse_csv,
-    parse_temperatures,
-    satisfaction_model,
     to_csv,
 )
-from inferlab.quality_probe import list_eval_sets, load_eval_set
-from inferlab.share import share_url
 from inferlab.store import StoreError, default_db_path
 from inferlab.store_quality import QualityStore
 
@@ -245,7 +247,7 @@ with runs_col.popover("Add stored runs", icon=":material/database:", width="stre
         )
 
         def add_runs(run_ids: list[str]) -> None:
-            from inferlab.quality_runs import candidate_from_summary
+            from inferlab.quality.runs import candidate_from_summary
             from inferlab.store import Store, StoreError
             from inferlab.store_quality import QualityStore
 
@@ -624,11 +626,11 @@ def secrets_table() -> Mapping[str, object]:
 
 def run_probe_now() -> str | None:
     """Run the probe with the form's settings; the group id, or None after showing an error."""
+    from inferlab.dashboard.probe import KeySourceError, resolve_api_key
     from inferlab.netpolicy import PolicyError, TargetError, check_target, load_policy
     from inferlab.probe import ConfigError, PreflightError, SinkError
     from inferlab.probe.preflight import preflight_sync
-    from inferlab.probe_page import KeySourceError, resolve_api_key
-    from inferlab.quality_probe import QualityProbeConfig, QualityProgress, run_quality_sync
+    from inferlab.probe.quality import QualityProbeConfig, QualityProgress, run_quality_sync
     from inferlab.sim import SimConfig, SimServer
     from inferlab.store import Store, StoreError
 
@@ -863,7 +865,7 @@ if qscores is not None and shown_group:
             )
 
         def add_quality_runs(ids: list[str], rows: pd.DataFrame) -> None:
-            from inferlab.quality_runs import candidate_from_summary
+            from inferlab.quality.runs import candidate_from_summary
             from inferlab.store import Store
 
             store = Store()

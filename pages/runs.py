@@ -13,7 +13,7 @@ import streamlit as st
 
 from inferlab import compare
 from inferlab.charts import runs as charts
-from inferlab.runs_io import (
+from inferlab.compare.io import (
     FORMAT_CHOICES,
     UPLOAD_TYPES,
     export_file_bytes,
@@ -24,21 +24,18 @@ from inferlab.runs_io import (
     upload_limit_mb,
     upload_messages,
 )
-from inferlab.runs_page import (
+from inferlab.compare.loaders import (
     METRIC_KEYS,
     METRIC_NAMES,
-    SLO_SPEC,
     filter_runs,
-    link_problems,
     load_run,
     load_runs,
     run_option_label,
     run_table,
-    runs_share_url,
     slo_from_values,
-    url_run_ids,
     wide_delta_table,
 )
+from inferlab.dashboard.runs import SLO_SPEC, link_problems, runs_share_url, url_run_ids
 from inferlab.store import Store, StoreError, default_db_path
 
 st.title("Runs: compare benchmark results")
@@ -229,7 +226,7 @@ if all_runs.empty:
             "with the run's numbers and charts."
         )
         if st.button("Probe the built-in simulator", type="primary", icon=":material/play_arrow:"):
-            from inferlab.jobs import JobError, probe_simulator_once
+            from inferlab.dashboard.jobs import JobError, probe_simulator_once
 
             with st.spinner("Probing the simulator…"):
                 try:

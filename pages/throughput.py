@@ -5,7 +5,24 @@ from __future__ import annotations
 import streamlit as st
 
 from inferlab import capacity as cap
-from inferlab.calc_ui import (
+from inferlab.catalog import (
+    MAX_EDIT_CHARS,
+    apply_gpu_edits,
+    encode_gpu_edits,
+    gpus_from_frame,
+    gpus_to_frame,
+    load_gpus,
+)
+from inferlab.charts.capacity import roofline_chart, tradeoff_chart
+from inferlab.compare.run_facts import save_hardware, sweep_facts, try_load_run_facts
+from inferlab.dashboard.throughput import (
+    DEFAULT_GPU,
+    GPU_EDIT_PARAM,
+    RUN_PARAM,
+    THROUGHPUT_CHOICES,
+    THROUGHPUT_PARAMS,
+)
+from inferlab.dashboard.widgets import (
     EditableCatalog,
     choice,
     edited_catalog,
@@ -16,24 +33,7 @@ from inferlab.calc_ui import (
     show_link_warnings,
     stored_runs,
 )
-from inferlab.catalog import (
-    MAX_EDIT_CHARS,
-    apply_gpu_edits,
-    encode_gpu_edits,
-    gpus_from_frame,
-    gpus_to_frame,
-    load_gpus,
-)
-from inferlab.charts.capacity import roofline_chart, tradeoff_chart
-from inferlab.run_facts import save_hardware, sweep_facts, try_load_run_facts
 from inferlab.store import StoreError
-from inferlab.throughput_page import (
-    DEFAULT_GPU,
-    GPU_EDIT_PARAM,
-    RUN_PARAM,
-    THROUGHPUT_CHOICES,
-    THROUGHPUT_PARAMS,
-)
 
 SPEC = {p.name: p for p in THROUGHPUT_PARAMS}
 CHOICE = {c.name: c for c in THROUGHPUT_CHOICES}

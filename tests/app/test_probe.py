@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from inferlab.jobs import get_manager
+from inferlab.dashboard.jobs import get_manager
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import Store
 from tests.app.conftest import OpenPage, link_query, metric

@@ -4,7 +4,7 @@ from urllib.parse import urlparse
 from streamlit.testing.v1 import AppTest
 
 from inferlab.quality import Candidate
-from inferlab.quality_page import EXAMPLE_CANDIDATES, decode_table, encode_table
+from inferlab.quality.table import EXAMPLE_CANDIDATES, decode_table, encode_table
 from tests.app.conftest import OpenPage, link_query
 
 

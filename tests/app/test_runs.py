@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from inferlab.runs_page import fmt_value
+from inferlab.compare.loaders import fmt_value
 from inferlab.store import Slo, Store
 from tests.app.conftest import OpenPage
 from tests.runs_data import store_run

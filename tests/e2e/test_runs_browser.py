@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from inferlab.jobs import probe_simulator_once
-from inferlab.runs_page import fmt_value
+from inferlab.compare.loaders import fmt_value
+from inferlab.dashboard.jobs import probe_simulator_once
 from inferlab.store import Store
 from tests.e2e.conftest import _require_chromium, screenshot, serve_app
 

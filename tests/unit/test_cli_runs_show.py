@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from inferlab.cli import main
+from inferlab.metrics.summary import Slo, summarize
 from inferlab.store import Store
-from inferlab.summary import Slo, summarize
 from tests.unit.store_helpers import make_info, make_record
 
 

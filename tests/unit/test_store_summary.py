@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from inferlab.metrics.summary import RunSummary, Stats, summarize
 from inferlab.records import RequestRecord
 from inferlab.store import Slo, Store
-from inferlab.summary import RunSummary, Stats, summarize
 from tests.unit.store_helpers import make_info, make_record
 
 

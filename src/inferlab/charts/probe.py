@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 from inferlab.charts.layout import legend_above
 
 if TYPE_CHECKING:
-    from inferlab.jobs import LivePoint
+    from inferlab.dashboard.jobs import LivePoint
 
 __all__ = ["live_latency"]
 

@@ -19,7 +19,8 @@ from rich.table import Table
 
 from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
-from inferlab.compare import (
+from inferlab.compare.loaders import fmt_value, load_run
+from inferlab.compare.runs import (
     CONVENTIONS,
     METRIC_BY_KEY,
     NEGLIGIBLE_PCT,
@@ -28,7 +29,6 @@ from inferlab.compare import (
     negligible,
     parse_conditions,
 )
-from inferlab.runs_page import fmt_value, load_run
 from inferlab.store import StoreError
 
 __all__ = ["register"]

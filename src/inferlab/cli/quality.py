@@ -26,7 +26,7 @@ from rich.table import Table
 from inferlab.cli import UsageError, add_command
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
 from inferlab.probe import ConfigError, PreflightError, SinkError, preflight
-from inferlab.quality_probe import (
+from inferlab.probe.quality import (
     QualityProbeConfig,
     QualityProgress,
     QualityRunResult,

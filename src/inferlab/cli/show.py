@@ -13,8 +13,8 @@ from rich.table import Table
 
 from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
+from inferlab.metrics.summary import RunSummary, Stats
 from inferlab.store import Slo, StoreError, UnknownRunError
-from inferlab.summary import RunSummary, Stats
 
 __all__ = ["register", "render_summary"]
 

@@ -1,7 +1,7 @@
 """A self-contained HTML report of a comparison: the Runs page's tables and charts in one file.
 
 The figures are the Runs page's own (`inferlab.charts.runs`) over the same data
-(`inferlab.compare`, `inferlab.runs_page`); plotly.js is embedded once, so the
+(`inferlab.compare`, `inferlab.compare.loaders`); plotly.js is embedded once, so the
 file opens offline, with no server, and stays interactive.
 """
 
@@ -18,10 +18,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from inferlab import __version__, compare
+from inferlab import __version__
 from inferlab.charts import runs as charts
+from inferlab.compare import runs as compare
+from inferlab.compare.loaders import METRIC_NAMES, load_run, wide_delta_table
 from inferlab.importers import import_info, tool_comparison
-from inferlab.runs_page import METRIC_NAMES, load_run, wide_delta_table
 from inferlab.store import Store, UnknownRunError
 from inferlab.store.redact import clean_endpoint
 

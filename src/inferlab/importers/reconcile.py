@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from inferlab.importers.base import ToolMetric
-from inferlab.summary import RunSummary, Stats
+from inferlab.metrics.summary import RunSummary, Stats
 
 __all__ = ["DEFAULT_TOLERANCE", "Pairing", "pairings", "tool_comparison", "tool_metrics_frame"]
 

@@ -155,7 +155,7 @@ def _credentials_error(shown: str, status: int) -> PreflightError:
     )
 
 
-_connect_message = connect_message  # older name, used by inferlab.jobs
+_connect_message = connect_message  # older name, used by inferlab.dashboard.jobs
 
 
 async def _tiny_request(

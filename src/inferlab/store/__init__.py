@@ -3,6 +3,7 @@
 Never imports streamlit. Design and reasons: docs/DESIGN-storage.md.
 """
 
+from inferlab.metrics.summary import RunSummary, Slo, Stats
 from inferlab.store.db import (
     RUN_STATUSES,
     NewRun,
@@ -15,7 +16,6 @@ from inferlab.store.db import (
     records_to_arrow,
 )
 from inferlab.store.schema import SCHEMA_VERSION
-from inferlab.summary import RunSummary, Slo, Stats
 
 __all__ = [
     "RUN_STATUSES",

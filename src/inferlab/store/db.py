@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from inferlab.metrics.summary import RunSummary, Slo, Stats
 from inferlab.records import RequestRecord, RunInfo, RunStatus
 from inferlab.store import spool as spool_mod
 from inferlab.store.redact import clean_endpoint, clean_settings
@@ -39,7 +40,6 @@ from inferlab.store.sql import (
     SPOOL_COLUMNS,
     SUMMARY_SQL,
 )
-from inferlab.summary import RunSummary, Slo, Stats
 
 if TYPE_CHECKING:
     import duckdb
@@ -741,7 +741,7 @@ class Store:
         return out
 
     def summary(self, run_id: str, slo: Slo | None = None) -> RunSummary:
-        """The run's summary, computed in SQL (same conventions as `inferlab.summary`).
+        """The run's summary, computed in SQL (same conventions as `inferlab.metrics.summary`).
 
         The SLO-independent part is computed when the run finishes (or on first
         use) and cached until its requests change, so a call (any SLO, a page

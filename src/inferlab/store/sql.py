@@ -1,6 +1,6 @@
 """SQL of the run summary and of the cached per-run statistics.
 
-The summary mirrors `inferlab.summary.summarize` exactly (same filters, same
+The summary mirrors `inferlab.metrics.summary.summarize` exactly (same filters, same
 conventions); `tests/unit/test_store_summary.py` proves they agree. `{src}`
 is a relation holding the run's request rows (the `requests` table filtered
 on the run, or that plus a live spool file).

@@ -1,0 +1,78 @@
+"""Comparing benchmark runs: conventions, deltas, SLOs, sweeps, Little's law, the gate.
+
+:mod:`inferlab.compare.runs` holds the comparison itself, :mod:`~inferlab.compare.loaders`
+reads runs from the store for it, :mod:`~inferlab.compare.run_facts` gives the
+calculators a run's numbers, :mod:`~inferlab.compare.io` brings runs in and out.
+"""
+
+from __future__ import annotations
+
+from inferlab.compare.runs import (
+    BOOTSTRAP_RESAMPLES,
+    CONVENTIONS,
+    LATENCY_METRICS,
+    MAX_COMPARE,
+    METRICS,
+    NEGLIGIBLE_PCT,
+    PERCENTILES,
+    Condition,
+    Convention,
+    Delta,
+    GateResult,
+    LittleCheck,
+    MetricSpec,
+    RunRequests,
+    Slo,
+    SloResult,
+    SweepAnalysis,
+    SweepPoint,
+    bootstrap_delta_ci,
+    bootstrap_rate_delta_ci,
+    compare_table,
+    delta,
+    evaluate_conditions,
+    knee_index,
+    little_check,
+    negligible,
+    parse_conditions,
+    percentile,
+    run_metrics,
+    slo_result,
+    sorted_metric_values,
+    sweep_analysis,
+)
+
+__all__ = [
+    "BOOTSTRAP_RESAMPLES",
+    "CONVENTIONS",
+    "LATENCY_METRICS",
+    "MAX_COMPARE",
+    "METRICS",
+    "NEGLIGIBLE_PCT",
+    "PERCENTILES",
+    "Condition",
+    "Convention",
+    "Delta",
+    "GateResult",
+    "LittleCheck",
+    "MetricSpec",
+    "RunRequests",
+    "Slo",
+    "SloResult",
+    "SweepAnalysis",
+    "SweepPoint",
+    "bootstrap_delta_ci",
+    "bootstrap_rate_delta_ci",
+    "compare_table",
+    "delta",
+    "evaluate_conditions",
+    "knee_index",
+    "little_check",
+    "negligible",
+    "parse_conditions",
+    "percentile",
+    "run_metrics",
+    "slo_result",
+    "sorted_metric_values",
+    "sweep_analysis",
+]

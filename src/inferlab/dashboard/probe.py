@@ -1,0 +1,272 @@
+"""The Probe page's inputs: URL parameters, choices, the API key source, the probe config.
+
+Pure (no Streamlit): the page reads widgets and passes their values here.
+The API key itself is never a URL parameter; only where it comes from is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from inferlab.dashboard.params import NumberParam, check_params
+from inferlab.netpolicy import NetPolicy, TargetError, check_key_env_name
+from inferlab.probe import ProbeConfig
+
+__all__ = [
+    "CHOICES",
+    "NUMBER_PARAMS",
+    "TEXT_PARAMS",
+    "ChoiceParam",
+    "FormValues",
+    "KeySourceError",
+    "build_config",
+    "defaults",
+    "link_problems",
+    "parse_tags",
+    "resolve_api_key",
+    "share_values",
+]
+
+MAX_TIME_MS = 600_000.0
+
+
+@dataclass(frozen=True)
+class ChoiceParam:
+    """A radio choice bound to the URL: `options` maps code -> label.
+
+    Streamlit writes a bound radio's *label* into the URL, so links carry labels
+    (``target=Another+endpoint``); the page and the probe work with the codes.
+    """
+
+    name: str
+    label: str
+    options: Mapping[str, str]
+    default: str
+
+    def code(self, label: str) -> str | None:
+        return next((c for c, text in self.options.items() if text == label), None)
+
+
+CHOICES: tuple[ChoiceParam, ...] = (
+    ChoiceParam(
+        "target",
+        "Endpoint",
+        {"sim": "Built-in simulator", "url": "Another endpoint"},
+        "sim",
+    ),
+    ChoiceParam(
+        "api", "API style", {"chat": "Chat completions", "completions": "Completions"}, "chat"
+    ),
+    ChoiceParam(
+        "load_mode",
+        "Load mode",
+        {
+            "concurrency": "Fixed concurrency",
+            "constant": "Constant rate",
+            "poisson": "Poisson arrivals",
+        },
+        "concurrency",
+    ),
+    ChoiceParam(
+        "key_source",
+        "API key source",
+        {
+            "none": "No key",
+            "field": "Type it in",
+            "env": "Environment variable",
+            "secret": "secrets.toml entry",
+        },
+        "none",
+    ),
+)
+CHOICE = {c.name: c for c in CHOICES}
+
+NUMBER_PARAMS: tuple[NumberParam, ...] = (
+    NumberParam("sim_ttft_ms", "Simulator TTFT (ms)", 200.0, 0.0, MAX_TIME_MS),
+    NumberParam("sim_tpot_ms", "Simulator TPOT (ms)", 20.0, 0.0, 60_000.0),
+    NumberParam("sim_jitter_ms", "Simulator jitter (ms)", 0.0, 0.0, 60_000.0),
+    NumberParam("sim_capacity", "Simulator capacity (streams)", 256, 1, 100_000, integer=True),
+    NumberParam("sim_growth_ms", "TPOT growth per extra stream (ms)", 0.0, 0.0, 1_000.0),
+    NumberParam("sim_error_pct", "Simulated errors (%)", 0.0, 0.0, 100.0),
+    NumberParam("concurrency", "Concurrency", 8, 1, 100_000, integer=True),
+    NumberParam("rate_rps", "Rate (requests/s)", 4.0, 0.01, 100_000.0),
+    NumberParam("max_in_flight", "In-flight cap", 0, 0, 100_000, integer=True),
+    NumberParam("requests", "Requests", 50, 1, 10_000_000, integer=True),
+    NumberParam("duration_s", "Time limit (s)", 0.0, 0.0, 86_400.0),
+    NumberParam("warmup", "Warm-up requests", 0, 0, 100_000, integer=True),
+    NumberParam("prompt_tokens", "Prompt tokens", 128, 1, 1_000_000, integer=True),
+    NumberParam("max_tokens", "Output tokens", 128, 1, 1_000_000, integer=True),
+)
+NUMBER = {p.name: p for p in NUMBER_PARAMS}
+
+# Free-text URL parameters (checked when the probe starts, not when the link opens).
+TEXT_PARAMS = ("url", "model", "label", "tags", "key_env", "key_secret")
+
+
+def link_problems(query: Mapping[str, str | list[str]]) -> list[str]:
+    """Warnings for hand-edited link values Streamlit would drop silently."""
+    messages = [p.message(NUMBER[p.name].label) for p in check_params(query, NUMBER_PARAMS)]
+    for choice in CHOICES:
+        if choice.name not in query:
+            continue
+        raw = query[choice.name]
+        value = raw[-1] if isinstance(raw, list) else raw
+        if choice.code(value) is None:
+            allowed = ", ".join(f"'{v}'" for v in choice.options.values())
+            messages.append(
+                f"The link's `{choice.name}` ({choice.label}) was ignored: '{value}' is not one "
+                f"of {allowed}. Using '{choice.options[choice.default]}' instead; change it "
+                "in the form."
+            )
+    if "api_key" in query or "key" in query:
+        messages.append(
+            "The link carries an API key parameter; it was ignored. Keys are never taken "
+            "from or put into links: type the key in the form, or name an environment "
+            "variable or secrets.toml entry."
+        )
+    return messages
+
+
+class KeySourceError(ValueError):
+    """The API key cannot be found where the form says it is."""
+
+
+def resolve_api_key(
+    source: str,
+    *,
+    typed: str | None,
+    env_name: str | None,
+    secret_name: str | None,
+    environ: Mapping[str, str],
+    secrets: Mapping[str, object] | None,
+    policy: NetPolicy,
+) -> str | None:
+    """The key to send, from the source the form names; KeySourceError with what to do."""
+    if source == "none":
+        return None
+    if source == "field":
+        key = (typed or "").strip()
+        if not key:
+            raise KeySourceError("The API key field is empty; type the key or choose 'No key'.")
+        return key
+    if source == "env":
+        if not (env_name or "").strip():
+            raise KeySourceError(
+                "Name the environment variable that holds the key, e.g. OPENAI_API_KEY."
+            )
+        try:
+            name = check_key_env_name(env_name or "", policy)
+        except TargetError as exc:
+            raise KeySourceError(str(exc)) from None
+        value = environ.get(name, "").strip()
+        if not value:
+            raise KeySourceError(
+                f"${name} is not set in the environment of the dashboard's host; set it "
+                "before starting the dashboard, or type the key instead."
+            )
+        return value
+    if source == "secret":
+        name = (secret_name or "").strip()
+        if not name:
+            raise KeySourceError("Name the entry of [api_keys] in .streamlit/secrets.toml.")
+        table = (secrets or {}).get("api_keys")
+        entry = table.get(name) if isinstance(table, Mapping) else None
+        if not isinstance(entry, str) or not entry.strip():
+            raise KeySourceError(
+                f"No entry {name!r} in the [api_keys] table of .streamlit/secrets.toml; add "
+                f'`{name} = "..."` under [api_keys] and restart the dashboard.'
+            )
+        return entry.strip()
+    raise KeySourceError(f"Unknown key source {source!r}.")
+
+
+def parse_tags(text: str) -> tuple[str, ...]:
+    """'a, b ,, c' -> ('a', 'b', 'c'), duplicates dropped."""
+    seen: dict[str, None] = {}
+    for tag in text.split(","):
+        if tag.strip():
+            seen[tag.strip()] = None
+    return tuple(seen)
+
+
+@dataclass(frozen=True)
+class FormValues:
+    """Everything the form holds that shapes the probe (the key comes separately)."""
+
+    url: str
+    model: str
+    api: str = "chat"
+    load_mode: str = "concurrency"
+    concurrency: int = 8
+    rate_rps: float = 4.0
+    max_in_flight: int = 0
+    requests: int = 50
+    duration_s: float = 0.0
+    warmup: int = 0
+    prompt_tokens: int = 128
+    max_tokens: int = 128
+    label: str = ""
+    tags: str = ""
+
+
+def build_config(form: FormValues, api_key: str | None) -> ProbeConfig:
+    """The probe config of the form; validation happens when the job starts."""
+    rate_mode = form.load_mode != "concurrency"
+    duration = form.duration_s if form.duration_s and math.isfinite(form.duration_s) else None
+    return ProbeConfig(
+        url=form.url.strip(),
+        model=form.model.strip(),
+        api="completions" if form.api == "completions" else "chat",
+        api_key=api_key,
+        load_mode=form.load_mode,  # type: ignore[arg-type]
+        concurrency=int(form.max_in_flight if rate_mode else form.concurrency),
+        rate_rps=float(form.rate_rps) if rate_mode else None,
+        requests=int(form.requests),
+        duration_s=duration,
+        warmup=int(form.warmup),
+        prompt_tokens=int(form.prompt_tokens),
+        max_tokens=int(form.max_tokens),
+        label=form.label.strip(),
+        tags=parse_tags(form.tags),
+    )
+
+
+def share_values(
+    form: FormValues, target: str, key_source: str, extra: Mapping[str, object]
+) -> dict[str, object]:
+    """The URL parameters of the form (never the key itself)."""
+    values: dict[str, object] = {
+        "target": target,
+        "api": form.api,
+        "load_mode": form.load_mode,
+        "requests": form.requests,
+        "duration_s": form.duration_s,
+        "warmup": form.warmup,
+        "prompt_tokens": form.prompt_tokens,
+        "max_tokens": form.max_tokens,
+        "label": form.label or None,
+        "tags": form.tags or None,
+    }
+    if form.load_mode == "concurrency":
+        values["concurrency"] = form.concurrency
+    else:
+        values["rate_rps"] = form.rate_rps
+        values["max_in_flight"] = form.max_in_flight
+    if target == "url":
+        values["url"] = form.url or None
+        values["model"] = form.model or None
+        values["key_source"] = key_source
+    values.update(extra)
+    for choice in CHOICES:  # the URL carries the label, as Streamlit's binding writes it
+        if isinstance(values.get(choice.name), str):
+            values[choice.name] = choice.options.get(str(values[choice.name]), values[choice.name])
+    return values
+
+
+def defaults() -> dict[str, object]:
+    """Default of every URL parameter (left out of share links)."""
+    out: dict[str, object] = {p.name: p.default for p in NUMBER_PARAMS}
+    out.update({c.name: c.options[c.default] for c in CHOICES})
+    return out

@@ -1,0 +1,240 @@
+"""The Quality page's state: its URL parameters and their checks, the probe form.
+
+Every input is a bound widget checked here first, so a hand-edited link gets a
+warning that names the parameter instead of being silently dropped. The
+candidates table itself is :mod:`inferlab.quality.table`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from inferlab.dashboard.params import NumberParam
+from inferlab.exercise import CHATBOT
+from inferlab.quality import METRICS, Candidate, Constraints, SatisfactionModel
+
+__all__ = [
+    "AXIS_LABELS",
+    "CHOICE_PARAMS",
+    "NUMBER_PARAMS",
+    "OPTIONAL_PARAMS",
+    "check_probe_params",
+    "check_quality_params",
+    "parse_temperatures",
+    "satisfaction_model",
+]
+
+# ---------------------------------------------------------------------------
+# URL parameters
+
+AXIS_LABELS: dict[str, str] = {
+    "quality_pct": "Quality (%)",
+    "satisfaction_pct": "Satisfaction (%)",
+    "cost_per_request_usd": "Cost per request ($)",
+    "total_latency_s": "Total latency (s)",
+    "p95_latency_s": "p95 latency (s)",
+    "ttft_ms": "TTFT (ms)",
+    "tpot_ms": "TPOT (ms)",
+    "error_rate_pct": "Error rate (%)",
+}
+assert set(AXIS_LABELS) == set(METRICS)
+OBJECTIVE_LABELS: dict[str, str] = {
+    "satisfaction_pct": "Highest expected satisfaction",
+    "quality_pct": "Highest quality",
+    "cost_per_request_usd": "Lowest cost per request",
+    "total_latency_s": "Lowest total latency",
+    "p95_latency_s": "Lowest p95 latency",
+    "error_rate_pct": "Lowest error rate",
+}
+
+
+@dataclass(frozen=True)
+class ChoiceParam:
+    """A selectbox input in the URL; its value in the link is the option's label."""
+
+    name: str
+    label: str
+    options: Mapping[str, str]  # key -> label shown (and used in the URL)
+    default: str  # a key
+
+
+CHOICE_PARAMS: tuple[ChoiceParam, ...] = (
+    ChoiceParam("x", "Horizontal axis", AXIS_LABELS, "cost_per_request_usd"),
+    ChoiceParam("y", "Vertical axis", AXIS_LABELS, "satisfaction_pct"),
+    ChoiceParam("size", "Marker size and colour", AXIS_LABELS, "quality_pct"),
+    ChoiceParam("goal", "Optimise for", OBJECTIVE_LABELS, "satisfaction_pct"),
+)
+
+_MAX_S = 3_600.0
+NUMBER_PARAMS: tuple[NumberParam, ...] = (
+    NumberParam(
+        "sat_base_pct", "Satisfaction of the baseline (%)", CHATBOT.satisfaction * 100, 0, 100
+    ),
+    NumberParam("sat_per_s", "Satisfaction points per second", 3.0, 0, 100),
+    NumberParam("fast_enough_s", "Fast enough below (s)", 2.0, 0, _MAX_S),
+    NumberParam("sat_per_quality", "Satisfaction points per quality point", 1.0, 0, 10),
+)
+# Constraints: blank (absent from the link) means no limit.
+OPTIONAL_PARAMS: tuple[NumberParam, ...] = (
+    NumberParam("min_quality_pct", "Minimum quality (%)", 0, 0, 100),
+    NumberParam("max_p95_s", "Maximum p95 latency (s)", 0, 0, _MAX_S),
+    NumberParam("max_cost_usd", "Maximum cost per request ($)", 0, 0, 1_000),
+)
+BASELINE_PARAM = "baseline"
+
+
+def _last(raw: str | list[str]) -> str:
+    return raw[-1] if isinstance(raw, list) else raw
+
+
+def check_quality_params(
+    query: Mapping[str, str | list[str]], names: Sequence[str] | None = None
+) -> list[str]:
+    """Warnings (Markdown) for link values the page cannot use; each names the fallback.
+
+    `names` are the candidate names of the table in effect, used to check the baseline.
+    """
+    out: list[str] = []
+    for p in NUMBER_PARAMS:
+        if p.name in query:
+            raw = _last(query[p.name])
+            try:
+                p.parse(raw)
+            except ValueError as exc:
+                out.append(
+                    f"The link's `{p.name}` ({p.label}) was ignored: {exc}. "
+                    f"Using the default {p.default:g} instead; change it in the form."
+                )
+    for p in OPTIONAL_PARAMS:
+        if p.name in query:
+            raw = _last(query[p.name])
+            if not raw.strip():
+                continue
+            try:
+                p.parse(raw)
+            except ValueError as exc:
+                out.append(
+                    f"The link's `{p.name}` ({p.label}) was ignored: {exc}. "
+                    "No limit is applied; set one in the form."
+                )
+    for c in CHOICE_PARAMS:
+        if c.name in query:
+            raw = _last(query[c.name])
+            if raw not in c.options.values():
+                choices = ", ".join(f"'{v}'" for v in c.options.values())
+                out.append(
+                    f"The link's `{c.name}` ({c.label}) was ignored: '{raw}' is not one of "
+                    f"{choices}. Using '{c.options[c.default]}' instead."
+                )
+    if BASELINE_PARAM in query and names is not None:
+        raw = _last(query[BASELINE_PARAM])
+        if raw not in names:
+            first = names[0] if names else "none"
+            out.append(
+                f"The link's `{BASELINE_PARAM}` (baseline option) was ignored: '{raw}' is not "
+                f"an option in the table. Using '{first}' instead."
+            )
+    return out
+
+
+def constraints_from(
+    min_quality_pct: float | None, max_p95_s: float | None, max_cost_usd: float | None
+) -> Constraints:
+    return Constraints(min_quality_pct, max_p95_s, max_cost_usd)
+
+
+def satisfaction_model(
+    baseline: Candidate | None,
+    sat_base_pct: float,
+    sat_per_s: float,
+    fast_enough_s: float,
+    sat_per_quality: float,
+) -> SatisfactionModel | None:
+    """The model anchored on `baseline`; None when the baseline's latency is unknown."""
+    if baseline is None or baseline.total_latency_s is None:
+        return None
+    return SatisfactionModel(
+        baseline_satisfaction_pct=sat_base_pct,
+        baseline_latency_s=baseline.total_latency_s,
+        baseline_quality_pct=baseline.quality_pct,
+        pct_per_s=sat_per_s,
+        fast_enough_s=fast_enough_s,
+        pct_per_quality_pct=sat_per_quality,
+    )
+
+
+def with_source(candidates: Sequence[Candidate], source: str) -> list[Candidate]:
+    return [replace(c, source=c.source or source) for c in candidates]
+
+
+# ---------------------------------------------------------------------------
+# The quality probe's form
+
+PROBE_NUMBER_PARAMS: tuple[NumberParam, ...] = (
+    NumberParam("q_repeats", "Repeats per prompt", 3, 1, 20, integer=True),
+    NumberParam("q_concurrency", "Concurrency", 4, 1, 64, integer=True),
+    NumberParam("q_max_tokens", "Max tokens per answer", 64, 1, 4096, integer=True),
+    NumberParam("sim_accuracy_pct", "Simulator accuracy (%)", 80, 0, 100),
+    NumberParam("sim_determinism_pct", "Simulator determinism (%)", 50, 0, 100),
+)
+PROBE_TARGETS = {"sim": "Built-in simulator (answer mode)", "url": "Another endpoint"}
+TEMPS_PARAM = "q_temps"
+DEFAULT_TEMPS = "0, 1"
+EVAL_PARAM = "q_eval"
+RUN_PARAM = "qrun"
+MAX_TEMPERATURES = 4
+
+
+def parse_temperatures(text: str) -> tuple[float, ...]:
+    """'0, 0.7,1' -> (0.0, 0.7, 1.0); ValueError saying what to type."""
+    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+    if not parts:
+        raise ValueError("no temperature given; type e.g. 0 or 0, 0.7, 1")
+    values = []
+    for p in parts:
+        try:
+            v = float(p)
+        except ValueError:
+            raise ValueError(f"'{p}' is not a number; type e.g. 0, 0.7, 1") from None
+        if not (math.isfinite(v) and 0 <= v <= 2):
+            raise ValueError(f"{p} is outside 0–2")
+        values.append(v)
+    unique = tuple(dict.fromkeys(values))
+    if len(unique) > MAX_TEMPERATURES:
+        raise ValueError(f"at most {MAX_TEMPERATURES} temperatures per probe")
+    return unique
+
+
+def check_probe_params(query: Mapping[str, str | list[str]], eval_sets: Sequence[str]) -> list[str]:
+    """Warnings for the quality probe's link values (same wording as the other inputs)."""
+    out: list[str] = []
+    for p in PROBE_NUMBER_PARAMS:
+        if p.name in query:
+            try:
+                p.parse(_last(query[p.name]))
+            except ValueError as exc:
+                out.append(
+                    f"The link's `{p.name}` ({p.label}) was ignored: {exc}. "
+                    f"Using the default {p.default:g} instead; change it in the form."
+                )
+    if "q_target" in query and _last(query["q_target"]) not in PROBE_TARGETS.values():
+        out.append(
+            f"The link's `q_target` (endpoint) was ignored: '{_last(query['q_target'])}' is "
+            f"not one of {', '.join(repr(v) for v in PROBE_TARGETS.values())}."
+        )
+    if EVAL_PARAM in query and _last(query[EVAL_PARAM]) not in eval_sets:
+        out.append(
+            f"The link's `{EVAL_PARAM}` (evaluation set) was ignored: "
+            f"'{_last(query[EVAL_PARAM])}' is not one of {', '.join(eval_sets)}."
+        )
+    if TEMPS_PARAM in query:
+        try:
+            parse_temperatures(_last(query[TEMPS_PARAM]))
+        except ValueError as exc:
+            out.append(
+                f"The link's `{TEMPS_PARAM}` (temperatures) cannot be used: {exc}. "
+                "Fix it in the form before running."
+            )
+    return out

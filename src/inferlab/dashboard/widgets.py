@@ -1,0 +1,286 @@
+"""Streamlit widgets shared by the calculator pages (Throughput, Cost, Quality).
+
+Every widget is bound to the URL under its parameter's name, so the browser
+address is always a share link; values a link gets wrong are reported by
+:func:`show_link_warnings` before the widgets drop them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import pandas as pd
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from inferlab.compare.run_facts import list_run_choices
+from inferlab.dashboard.choices import ChoiceParam, check_choices, first_value, ignored_message
+from inferlab.dashboard.params import NumberParam, check_params, share_url
+from inferlab.dashboard.urlguard import drop_infinite_seeds, drop_seeds
+from inferlab.store import Store
+
+__all__ = [
+    "EditableCatalog",
+    "catalog_link_or_download",
+    "choice",
+    "edited_catalog",
+    "linked_catalog",
+    "number",
+    "pick_run",
+    "query_text",
+    "share_block",
+    "show_link_warnings",
+    "stored_runs",
+]
+
+C = TypeVar("C")
+
+
+def number(
+    col: DeltaGenerator,
+    spec: NumberParam,
+    step: float,
+    help_text: str,
+    fmt: str = "%g",
+    label: str | None = None,
+) -> float:
+    """A number input bound to the URL parameter `spec.name`."""
+    if spec.integer:
+        drop_infinite_seeds()  # pages that check links elsewhere: inf would crash the int widget
+        return col.number_input(
+            label or spec.label,
+            min_value=int(spec.min_value),
+            max_value=int(spec.max_value),
+            value=int(spec.default),
+            step=max(int(step), 1),
+            key=spec.name,
+            bind="query-params",
+            help=help_text,
+        )
+    return col.number_input(
+        label or spec.label,
+        min_value=float(spec.min_value),
+        max_value=float(spec.max_value),
+        value=float(spec.default),
+        step=float(step),
+        key=spec.name,
+        bind="query-params",
+        help=help_text,
+        format=fmt,
+    )
+
+
+def choice(
+    col: DeltaGenerator,
+    spec: ChoiceParam,
+    help_text: str,
+    *,
+    horizontal: bool = False,
+    on_change: Callable[[], None] | None = None,
+) -> str:
+    """A selectbox (or horizontal radio) bound to the URL parameter `spec.name`."""
+    if horizontal:
+        value = col.radio(
+            spec.label,
+            spec.options,
+            index=spec.options.index(spec.default),
+            key=spec.name,
+            bind="query-params",
+            help=help_text,
+            horizontal=True,
+            on_change=on_change,
+        )
+    else:
+        value = col.selectbox(
+            spec.label,
+            spec.options,
+            index=spec.options.index(spec.default),
+            key=spec.name,
+            bind="query-params",
+            help=help_text,
+            on_change=on_change,
+        )
+    return str(value if value is not None else spec.default)
+
+
+def query_text(name: str) -> str | None:
+    """The raw value of a URL parameter no widget is bound to."""
+    raw = st.query_params.to_dict().get(name)
+    return None if raw is None else first_value(raw)
+
+
+def show_link_warnings(numbers: Iterable[NumberParam], choices: Iterable[ChoiceParam]) -> None:
+    """One warning per link value the page cannot use, naming the parameter."""
+    query = st.query_params.to_dict()
+    numbers = list(numbers)
+    labels = {p.name: p.label for p in numbers}
+    problems = check_params(query, numbers)
+    drop_seeds(p.name for p in problems)  # the widgets then really start at the default
+    for problem in problems:
+        st.warning(problem.message(labels[problem.name]), icon=":material/link_off:")
+    for message in check_choices(query, choices):
+        st.warning(message, icon=":material/link_off:")
+
+
+def link_warning(name: str, label: str, reason: str, fallback: str) -> None:
+    st.warning(ignored_message(name, label, reason, fallback), icon=":material/link_off:")
+
+
+def catalog_link_or_download(
+    param: str, encoded: str, limit: int, frame: pd.DataFrame, file_name: str
+) -> None:
+    """Put small catalog edits in the URL; offer the edited catalog as CSV either way."""
+    current = query_text(param)
+    if not encoded:
+        if current is not None:
+            del st.query_params[param]
+        st.caption("No edits: the page uses the shipped catalog.")
+    elif len(encoded) <= limit:
+        if current != encoded:
+            st.query_params[param] = encoded
+        st.caption(f"Your edits are part of the share link (`{param}`).")
+    else:
+        if current is not None:
+            del st.query_params[param]
+        st.info(
+            f"These edits are too large for a link ({len(encoded):,} characters, the limit is "
+            f"{limit:,}): download the edited catalog as CSV to share it.",
+            icon=":material/download:",
+        )
+    st.download_button(
+        "Download this catalog as CSV",
+        frame.to_csv(index=False).encode(),
+        file_name=file_name,
+        mime="text/csv",
+        icon=":material/download:",
+        key=f"{param}_download",
+    )
+
+
+@dataclass(frozen=True)
+class EditableCatalog(Generic[C]):
+    """A shipped catalog a page lets people edit, with the edits carried in a URL parameter."""
+
+    what: str  # in messages: "price catalog"
+    shipped_file: str  # "data/catalog/prices.csv"
+    param: str  # the URL parameter holding the encoded edits
+    key: str  # session-state prefix: "<key>_start" is the editor's starting table
+    load: Callable[[], C]
+    apply_edits: Callable[[C, str], C]
+    encode_edits: Callable[[C, C], str]
+    from_frame: Callable[[pd.DataFrame], C]
+    to_frame: Callable[[C], pd.DataFrame]
+
+
+def linked_catalog(cat: EditableCatalog[C]) -> tuple[C, C]:
+    """The shipped catalog and the one the link's edits make of it.
+
+    Stops the page if the shipped file is broken; edits that do not apply get a warning
+    and the shipped catalog. The first run stores the editor's starting table.
+    """
+    try:
+        base = cat.load()
+    except ValueError as exc:
+        st.error(f"The shipped {cat.what} is broken: {exc}. Fix {cat.shipped_file}.")
+        st.stop()
+    current = base
+    raw_edit = query_text(cat.param)
+    if raw_edit:
+        try:
+            current = cat.apply_edits(base, raw_edit)
+        except ValueError as exc:
+            link_warning(
+                cat.param, f"{cat.what} edits", str(exc), "Using the shipped catalog instead."
+            )
+    if f"{cat.key}_start" not in st.session_state:
+        st.session_state[f"{cat.key}_start"] = cat.to_frame(current)
+    return base, current
+
+
+def edited_catalog(
+    cat: EditableCatalog[C], frame: pd.DataFrame, base: C, previous: C, limit: int
+) -> C:
+    """The catalog of the editor's table (or `previous` if it is not usable), shared or offered."""
+    try:
+        edited = cat.from_frame(frame)
+    except ValueError as exc:
+        st.error(f"The edited catalog is not usable: {exc}. The page keeps the previous one.")
+        edited = previous
+    catalog_link_or_download(
+        cat.param,
+        cat.encode_edits(base, edited),
+        limit,
+        cat.to_frame(edited),
+        Path(cat.shipped_file).name,
+    )
+    return edited
+
+
+def stored_runs(param: str) -> tuple[Store | None, dict[str, str], str | None]:
+    """The run database, its runs (run_id -> description) and the run the link names.
+
+    A database that cannot be opened is an error on the page and no runs; a linked run
+    that does not exist is a warning and is dropped from the link.
+    """
+    store: Store | None = None
+    try:
+        store = Store()
+        runs = list_run_choices(store)
+    except Exception as exc:  # a broken or locked database file: say so, never a traceback
+        st.error(f"Cannot open the run database: {exc}. Set INFERLAB_DB to a writable file.")
+        runs = {}
+    linked = query_text(param)
+    if linked and linked not in runs:
+        link_warning(
+            param,
+            "stored run",
+            f"there is no run '{linked}' in this database",
+            "Choose one of the stored runs instead.",
+        )
+        linked = None
+        del st.query_params[param]  # keep the bad id out of the share link
+    return store, runs, linked
+
+
+def pick_run(runs: Mapping[str, str], linked: str | None, param: str) -> str | None:
+    """A selectbox of the stored runs; the chosen one is written to the URL parameter."""
+    ids = list(runs)
+    run_id = st.selectbox(
+        "Run",
+        ids,
+        index=ids.index(linked) if linked else None,
+        format_func=lambda i: runs[i],
+        placeholder="Choose a stored run",
+        key="run_pick",
+    )
+    if run_id and query_text(param) != run_id:
+        st.query_params[param] = run_id
+    return run_id
+
+
+def share_block(
+    page_path: str,
+    numbers: Iterable[NumberParam],
+    choices: Iterable[ChoiceParam],
+    chosen: Mapping[str, str],
+    extra_params: Iterable[str],
+) -> None:
+    """The share link of the current inputs (defaults left out).
+
+    `chosen` holds the choice widgets' values; `extra_params` names the URL parameters
+    no widget is bound to (catalog edits, the stored run), copied from the current URL.
+    """
+    numbers = list(numbers)
+    values: dict[str, Any] = {p.name: st.session_state.get(p.name) for p in numbers}
+    values.update(chosen)
+    defaults: dict[str, Any] = {p.name: p.default for p in numbers}
+    defaults.update({c.name: c.default for c in choices})
+    extra = {name: query_text(name) or "" for name in extra_params}
+    st.markdown("**Share this view** — the link reopens the page with these inputs:")
+    all_values = {**values, **extra}
+    all_defaults = {**defaults, **{k: "" for k in extra}}
+    base = st.context.url or f"http://localhost:8501/{page_path}"
+    st.code(share_url(base, all_values, all_defaults), language=None)

@@ -1,0 +1,61 @@
+from urllib.parse import parse_qs, urlparse
+
+from inferlab.dashboard.latency import LATENCY_PARAMS
+from inferlab.dashboard.params import NumberParam, check_params, share_url
+
+TOKENS = NumberParam("tokens", "Output tokens", 256, 1, 1_000_000, integer=True)
+
+
+def test_valid_and_absent_params_have_no_problems() -> None:
+    assert check_params({"ttft_ms": "1200", "tpot_ms": "80", "tokens": "50"}, LATENCY_PARAMS) == []
+    assert check_params({}, LATENCY_PARAMS) == []
+
+
+def test_bad_values_are_named_with_reason_and_fallback() -> None:
+    problems = check_params(
+        {
+            "ttft_ms": "abc",
+            "tpot_ms": "-3",
+            "tokens": "2000000",
+            "ttft_b_ms": "nan",
+            "tpot_b_ms": "1e9",
+        },
+        LATENCY_PARAMS,
+    )
+    by_name = {p.name: p for p in problems}
+    assert set(by_name) == {"ttft_ms", "tpot_ms", "tokens", "ttft_b_ms", "tpot_b_ms"}
+    assert "not a number" in by_name["ttft_ms"].reason
+    assert "below the minimum" in by_name["tpot_ms"].reason
+    assert "above the maximum 1,000,000" in by_name["tokens"].reason
+    assert "finite" in by_name["ttft_b_ms"].reason
+    assert by_name["tokens"].fallback == 256
+    assert "default 256" in by_name["tokens"].message("Output tokens")
+
+
+def test_integer_param_rejects_fractions() -> None:
+    assert check_params({"tokens": "2.5"}, [TOKENS])[0].reason == "2.5 is not a whole number"
+    assert TOKENS.parse("50") == 50
+
+
+def test_repeated_param_uses_last_value() -> None:
+    assert check_params({"tokens": ["abc", "5"]}, [TOKENS]) == []
+
+
+def test_share_url_keeps_only_changed_values_and_round_trips() -> None:
+    defaults = {p.name: p.default for p in LATENCY_PARAMS}
+    values = {**defaults, "ttft_ms": 1200.0, "tpot_ms": 80.0, "tokens": 50}
+    url = share_url("http://localhost:8501/latency?old=1", values, defaults)
+    assert url == "http://localhost:8501/latency?ttft_ms=1200&tpot_ms=80&tokens=50"
+    query = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+    assert check_params(query, LATENCY_PARAMS) == []
+    assert share_url("http://x/latency", defaults, defaults) == "http://x/latency"
+
+
+def test_seconds_are_never_in_scientific_notation() -> None:
+    from inferlab.dashboard.params import seconds
+
+    assert seconds(5.2) == "5.2 s"
+    assert seconds(5.12, 4) == "5.12 s"
+    assert seconds(20000.2) == "20,000 s"
+    assert seconds(12345.6, 4) == "12,346 s"
+    assert "e+" not in seconds(1e7)
