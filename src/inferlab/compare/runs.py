@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 # One SLO type everywhere: the store's summary and the comparison use the same limits.
+from inferlab.metrics.percentile import percentile, percentiles
 from inferlab.metrics.summary import Slo
 
 __all__ = [
@@ -51,7 +52,6 @@ __all__ = [
     "little_check",
     "negligible",
     "parse_conditions",
-    "percentile",
     "run_metrics",
     "slo_result",
     "sorted_metric_values",
@@ -97,13 +97,6 @@ def _metric_specs() -> tuple[MetricSpec, ...]:
 
 METRICS: tuple[MetricSpec, ...] = _metric_specs()
 METRIC_BY_KEY: dict[str, MetricSpec] = {m.key: m for m in METRICS}
-
-
-def percentile(values: np.ndarray, pct: float) -> float:
-    """Linear-interpolation percentile (numpy default == DuckDB quantile_cont); NaN if empty."""
-    if values.size == 0:
-        return math.nan
-    return float(np.percentile(values, pct))
 
 
 # --------------------------------------------------------------------------- data
@@ -365,20 +358,6 @@ def _metric_values(run: RunRequests, base: str, convention: Convention) -> np.nd
 # --------------------------------------------------------------------------- table
 
 
-def _sorted_percentiles(sorted_values: np.ndarray, pcts: Sequence[float]) -> list[float]:
-    """Linear-interpolation percentiles of an already sorted array (numpy's default)."""
-    n = sorted_values.size
-    if n == 0:
-        return [math.nan for _ in pcts]
-    out = []
-    for p in pcts:
-        h = (n - 1) * p / 100.0
-        k = math.floor(h)
-        hi = min(k + 1, n - 1)
-        out.append(float(sorted_values[k] + (h - k) * (sorted_values[hi] - sorted_values[k])))
-    return out
-
-
 def sorted_metric_values(run: RunRequests, convention: str) -> dict[str, np.ndarray]:
     """Each latency metric's values of one run under `convention`, sorted (NaN dropped)."""
     conv = CONVENTIONS[convention]
@@ -395,7 +374,7 @@ def run_metrics(
         sorted_values = sorted_metric_values(run, convention)
     out: dict[str, float] = {}
     for m in LATENCY_METRICS:
-        ps = _sorted_percentiles(sorted_values[m], PERCENTILES)
+        ps = percentiles(sorted_values[m], PERCENTILES)
         out.update({f"{m}_p{p}": v for p, v in zip(PERCENTILES, ps, strict=True)})
     duration = run.duration_s()
     completed = int(run.ok.sum())
@@ -499,7 +478,7 @@ def bootstrap_delta_ci(
     )
     alpha = (1 - level) / 2
     diffs.sort()
-    lo, hi = _sorted_percentiles(diffs, (100 * alpha, 100 * (1 - alpha)))
+    lo, hi = percentiles(diffs, (100 * alpha, 100 * (1 - alpha)))
     return lo, hi
 
 
@@ -540,7 +519,7 @@ def bootstrap_rate_delta_ci(
         return (math.nan, math.nan)
     diffs.sort()
     alpha = (1 - level) / 2
-    lo, hi = _sorted_percentiles(diffs, (100 * alpha, 100 * (1 - alpha)))
+    lo, hi = percentiles(diffs, (100 * alpha, 100 * (1 - alpha)))
     return lo, hi
 
 
@@ -817,7 +796,7 @@ def little_check(run: RunRequests, tolerance: float = LITTLE_TOLERANCE) -> Littl
     """
     duration_ms = run.duration_s() * 1000.0
     queue = run.sent_ms - run.scheduled_ms
-    q99 = percentile(queue[~np.isnan(queue)], 99)
+    q99 = percentile(np.sort(queue[~np.isnan(queue)]), 99)
     configured = run.load_value if run.load_mode == "concurrency" else None
     if not duration_ms or math.isnan(duration_ms):
         return LittleCheck(

@@ -39,7 +39,7 @@ from typing import Any, Literal, cast
 
 import httpx
 
-from inferlab.metrics.summary import percentile
+from inferlab.metrics.percentile import percentile
 from inferlab.netpolicy import NetPolicy, TargetError, check_target, load_policy, redirect_refusal
 from inferlab.probe import (
     ConfigError,

@@ -20,6 +20,7 @@ from inferlab.metrics.latency import (
     total_latency_textbook_ms,
     ttft_share,
 )
+from inferlab.metrics.percentile import percentile, percentiles
 
 __all__ = [
     "READING_SPEED_SOURCE",
@@ -29,6 +30,8 @@ __all__ = [
     "Breakeven",
     "breakeven",
     "describe_breakeven",
+    "percentile",
+    "percentiles",
     "streaming_tokens_per_s",
     "total_latency_exact_ms",
     "total_latency_textbook_ms",

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from inferlab.metrics.percentile import percentile
 from inferlab.records import RequestRecord
 
 __all__ = [
@@ -33,7 +34,6 @@ __all__ = [
     "Slo",
     "Stats",
     "meets_slo",
-    "percentile",
     "stats",
     "summarize",
 ]
@@ -150,17 +150,6 @@ class RunSummary:
             "e2e_ms": self.e2e_ms.to_json(),
             "client_queue_ms": self.client_queue_ms.to_json(),
         }
-
-
-def percentile(sorted_values: Sequence[float], pct: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default method)."""
-    if not sorted_values:
-        raise ValueError("percentile of an empty sequence")
-    pos = (len(sorted_values) - 1) * pct / 100.0
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    frac = pos - lo
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * frac
 
 
 def stats(values: Iterable[float]) -> Stats:

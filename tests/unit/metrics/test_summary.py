@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from inferlab.metrics.summary import Slo, percentile, stats, summarize
+from inferlab.metrics.summary import Slo, stats, summarize
 from inferlab.records import RequestRecord
 from tests.unit.store_helpers import make_record
-
-
-def test_percentile_interpolates_linearly_like_numpy() -> None:
-    xs = [1.0, 2.0, 3.0, 4.0]
-    assert percentile(xs, 50) == pytest.approx(2.5)
-    assert percentile(xs, 90) == pytest.approx(3.7)
-    assert percentile([7.0], 99) == 7.0
-    with pytest.raises(ValueError):
-        percentile([], 50)
 
 
 def test_stats_use_population_std_and_are_empty_without_values() -> None:
