@@ -17,6 +17,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from inferlab.metrics.latency import total_latency_exact_ms
+
 __all__ = [
     "BYTES_PER_PARAM",
     "DEFAULT_MBU",
@@ -81,7 +83,7 @@ def request_latency_s(ttft_ms: float, tpot_ms: float, output_tokens: float) -> f
     _check("TTFT", ttft_ms, strict=False)
     _check("TPOT", tpot_ms, strict=False)
     _check("output tokens", output_tokens, low=1, strict=False)
-    return (ttft_ms + tpot_ms * (output_tokens - 1)) / 1000.0
+    return total_latency_exact_ms(ttft_ms, tpot_ms, output_tokens) / 1000.0
 
 
 def little_concurrency(rps: float, latency_s: float) -> float:
@@ -465,7 +467,7 @@ def max_batch_for_latency(
 
     def ok(b: int) -> bool:
         tpot = tpot_floor_ms(gpu, model, b, context, n_gpus, mbu, mfu)
-        return (pre_ms + tpot * (output_tokens - 1)) / 1000.0 <= latency_s
+        return total_latency_exact_ms(pre_ms, tpot, output_tokens) / 1000.0 <= latency_s
 
     if limit < 1 or not ok(1):
         return 0

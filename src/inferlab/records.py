@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from inferlab.metrics.requests import tpot_ms as _tpot_ms
+
 __all__ = ["RequestRecord", "RunInfo", "RunStatus", "TokenCountSource"]
 
 RunStatus = Literal["running", "completed", "cancelled", "interrupted", "failed"]
@@ -54,11 +56,7 @@ class RequestRecord:
     @property
     def tpot_ms(self) -> float | None:
         """(E2E - TTFT) / (output_tokens - 1), for requests with >= 2 output tokens."""
-        if self.ttft_ms is None or self.e2e_ms is None or not self.output_tokens:
-            return None
-        if self.output_tokens < 2:
-            return None
-        return (self.e2e_ms - self.ttft_ms) / (self.output_tokens - 1)
+        return _tpot_ms(self.ttft_ms, self.e2e_ms, self.output_tokens)
 
     @property
     def itls_ms(self) -> tuple[float, ...]:

@@ -20,8 +20,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-# One SLO type everywhere: the store's summary and the comparison use the same limits.
 from inferlab.metrics.percentile import percentile, percentiles
+
+# One SLO type everywhere: the store's summary and the comparison use the same limits.
+from inferlab.metrics.requests import goodput_rps, tpot_ms_array
 from inferlab.metrics.summary import Slo
 
 __all__ = [
@@ -205,9 +207,7 @@ class RunRequests:
 
     def tpot_ms(self) -> np.ndarray:
         """(E2E - TTFT) / (N - 1) per request; NaN for failures and N < 2."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            tpot = (self.e2e_ms - self.ttft_ms) / (self.output_tokens - 1)
-        return np.where(self.ok & (self.output_tokens >= 2), tpot, np.nan)
+        return tpot_ms_array(self.ttft_ms, self.e2e_ms, self.output_tokens, self.ok)
 
     @cached_property
     def _itl(self) -> tuple[np.ndarray, np.ndarray]:
@@ -638,7 +638,9 @@ def slo_result(run: RunRequests, slo: Slo) -> SloResult:
         miss |= over
     met = int(run.n - miss.sum())
     duration = run.duration_s()
-    goodput = met / duration if duration and not math.isnan(duration) else math.nan
+    goodput = goodput_rps(met, duration)
+    if goodput is None:
+        goodput = math.nan
     idx = np.flatnonzero(miss)
     misses = pd.DataFrame(
         {

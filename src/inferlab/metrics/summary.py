@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from inferlab.metrics.percentile import percentile
+from inferlab.metrics.requests import goodput_rps as goodput_of
 from inferlab.records import RequestRecord
 
 __all__ = [
@@ -203,7 +204,7 @@ def summarize(
     goodput_rps = attainment = None
     if slo is not None and slo.is_set:
         good = sum(1 for r in recs if meets_slo(r, slo))
-        goodput_rps = per_s(good)
+        goodput_rps = goodput_of(good, duration_s)
         attainment = good / len(recs) if recs else None
 
     return RunSummary(
