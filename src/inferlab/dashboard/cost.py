@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from inferlab.dashboard.choices import ChoiceParam
-from inferlab.dashboard.params import NumberParam
+from inferlab.dashboard.params import ChoiceParam, NumberParam
 from inferlab.exercise import CHATBOT
 
 __all__ = [
@@ -54,14 +53,14 @@ COST_PARAMS: tuple[NumberParam, ...] = (
 MODES = ("API", "Self-hosted")
 CUSTOM = "Custom (type the prices)"
 COST_CHOICES: tuple[ChoiceParam, ...] = (
-    ChoiceParam("mode", "Pricing mode", "API", MODES),
+    ChoiceParam("mode", "Pricing mode", MODES, "API"),
     # Options come from the (possibly edited) price catalog at run time.
-    ChoiceParam("api", "API price list", "OpenAI GPT-4o", ("OpenAI GPT-4o", CUSTOM)),
+    ChoiceParam("api", "API price list", ("OpenAI GPT-4o", CUSTOM), "OpenAI GPT-4o"),
     ChoiceParam(
         "gpu_offer",
         "GPU-hour price list",
-        "Lambda H100 SXM (8x node)",
         ("Lambda H100 SXM (8x node)", CUSTOM),
+        "Lambda H100 SXM (8x node)",
     ),
 )
 PRICE_EDIT_PARAM = "price_edit"

@@ -12,9 +12,20 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
-__all__ = ["NumberParam", "ParamProblem", "check_params", "seconds", "share_url"]
+__all__ = [
+    "ChoiceParam",
+    "NumberParam",
+    "ParamProblem",
+    "check_choices",
+    "check_params",
+    "ignored_message",
+    "last_value",
+    "seconds",
+    "share_url",
+]
 
 
 def seconds(value_s: float, digits: int = 3) -> str:
@@ -73,8 +84,101 @@ class ParamProblem:
         )
 
 
-def _first(raw: str | list[str]) -> str:
+def last_value(raw: str | list[str]) -> str:
+    """The value Streamlit uses for a parameter repeated in a link: the last one.
+
+    (Streamlit's ``st.query_params[name]`` returns the last of repeated values,
+    so the checks look at the same one the widget gets seeded with.)
+    """
     return raw[-1] if isinstance(raw, list) else raw
+
+
+def ignored_message(name: str, label: str, reason: str, fallback: str) -> str:
+    """The warning for a link value that could not be used."""
+    return f"The link's `{name}` ({label}) was ignored: {reason}. {fallback}"
+
+
+@dataclass(frozen=True)
+class ChoiceParam:
+    """A selectbox or radio input bound to the URL under `name`.
+
+    `options` maps a code (what the code works with) to the label shown;
+    Streamlit writes a bound widget's *label* into the URL, so links carry labels
+    (``target=Another+endpoint``). A plain sequence of labels is accepted too and
+    means code == label. `default` is a code.
+    """
+
+    name: str
+    label: str
+    options: Mapping[str, str]
+    default: str
+
+    def __init__(
+        self, name: str, label: str, options: Mapping[str, str] | Iterable[str], default: str
+    ) -> None:
+        opts: dict[str, str] = (
+            dict(options) if isinstance(options, Mapping) else {o: o for o in options}
+        )
+        if default not in opts:
+            raise ValueError(f"{name}: default {default!r} is not an option")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "label", label)
+        object.__setattr__(self, "options", opts)
+        object.__setattr__(self, "default", default)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.label, tuple(self.options.items()), self.default))
+
+    def __eq__(self, other: Any) -> bool:
+        if not isinstance(other, ChoiceParam):
+            return NotImplemented
+        return (self.name, self.label, dict(self.options), self.default) == (
+            other.name,
+            other.label,
+            dict(other.options),
+            other.default,
+        )
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.options.values())
+
+    @property
+    def default_label(self) -> str:
+        return self.options[self.default]
+
+    def code(self, label: str) -> str | None:
+        """The code of the option shown as `label`; None when no option is."""
+        return next((c for c, text in self.options.items() if text == label), None)
+
+    def with_options(self, options: Iterable[str], default: str | None = None) -> ChoiceParam:
+        """The same parameter over a different label list (e.g. an edited catalog)."""
+        opts = tuple(options)
+        fallback = default if default is not None else self.default
+        if fallback not in opts:
+            fallback = opts[0]
+        return ChoiceParam(self.name, self.label, opts, fallback)
+
+
+def check_choices(query: Mapping[str, str | list[str]], specs: Iterable[ChoiceParam]) -> list[str]:
+    """Warnings for URL values of `specs` that are not among their options' labels."""
+    messages = []
+    for spec in specs:
+        if spec.name not in query:
+            continue
+        raw = last_value(query[spec.name])
+        if raw not in spec.labels:
+            labels = spec.labels
+            shown = ", ".join(labels[:8]) + (", ..." if len(labels) > 8 else "")
+            messages.append(
+                ignored_message(
+                    spec.name,
+                    spec.label,
+                    f"'{raw}' is not one of {shown}",
+                    f"Using {spec.default_label} instead; choose in the form.",
+                )
+            )
+    return messages
 
 
 def check_params(
@@ -85,7 +189,7 @@ def check_params(
     for spec in specs:
         if spec.name not in query:
             continue
-        raw = _first(query[spec.name])
+        raw = last_value(query[spec.name])
         try:
             spec.parse(raw)
         except ValueError as exc:

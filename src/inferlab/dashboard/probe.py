@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from inferlab.dashboard.params import NumberParam, check_params
+from inferlab.dashboard.params import ChoiceParam, NumberParam, check_params, last_value
 from inferlab.netpolicy import NetPolicy, TargetError, check_key_env_name
 from inferlab.probe import ProbeConfig
 
@@ -30,23 +30,6 @@ __all__ = [
 ]
 
 MAX_TIME_MS = 600_000.0
-
-
-@dataclass(frozen=True)
-class ChoiceParam:
-    """A radio choice bound to the URL: `options` maps code -> label.
-
-    Streamlit writes a bound radio's *label* into the URL, so links carry labels
-    (``target=Another+endpoint``); the page and the probe work with the codes.
-    """
-
-    name: str
-    label: str
-    options: Mapping[str, str]
-    default: str
-
-    def code(self, label: str) -> str | None:
-        return next((c for c, text in self.options.items() if text == label), None)
 
 
 CHOICES: tuple[ChoiceParam, ...] = (
@@ -112,7 +95,7 @@ def link_problems(query: Mapping[str, str | list[str]]) -> list[str]:
         if choice.name not in query:
             continue
         raw = query[choice.name]
-        value = raw[-1] if isinstance(raw, list) else raw
+        value = last_value(raw)
         if choice.code(value) is None:
             allowed = ", ".join(f"'{v}'" for v in choice.options.values())
             messages.append(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from inferlab.dashboard.params import NumberParam
+from inferlab.dashboard.params import ChoiceParam, NumberParam, last_value
 from inferlab.exercise import CHATBOT
 from inferlab.quality import METRICS, Candidate, Constraints, SatisfactionModel
 
@@ -50,16 +50,6 @@ OBJECTIVE_LABELS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class ChoiceParam:
-    """A selectbox input in the URL; its value in the link is the option's label."""
-
-    name: str
-    label: str
-    options: Mapping[str, str]  # key -> label shown (and used in the URL)
-    default: str  # a key
-
-
 CHOICE_PARAMS: tuple[ChoiceParam, ...] = (
     ChoiceParam("x", "Horizontal axis", AXIS_LABELS, "cost_per_request_usd"),
     ChoiceParam("y", "Vertical axis", AXIS_LABELS, "satisfaction_pct"),
@@ -85,10 +75,6 @@ OPTIONAL_PARAMS: tuple[NumberParam, ...] = (
 BASELINE_PARAM = "baseline"
 
 
-def _last(raw: str | list[str]) -> str:
-    return raw[-1] if isinstance(raw, list) else raw
-
-
 def check_quality_params(
     query: Mapping[str, str | list[str]], names: Sequence[str] | None = None
 ) -> list[str]:
@@ -99,7 +85,7 @@ def check_quality_params(
     out: list[str] = []
     for p in NUMBER_PARAMS:
         if p.name in query:
-            raw = _last(query[p.name])
+            raw = last_value(query[p.name])
             try:
                 p.parse(raw)
             except ValueError as exc:
@@ -109,7 +95,7 @@ def check_quality_params(
                 )
     for p in OPTIONAL_PARAMS:
         if p.name in query:
-            raw = _last(query[p.name])
+            raw = last_value(query[p.name])
             if not raw.strip():
                 continue
             try:
@@ -121,7 +107,7 @@ def check_quality_params(
                 )
     for c in CHOICE_PARAMS:
         if c.name in query:
-            raw = _last(query[c.name])
+            raw = last_value(query[c.name])
             if raw not in c.options.values():
                 choices = ", ".join(f"'{v}'" for v in c.options.values())
                 out.append(
@@ -129,7 +115,7 @@ def check_quality_params(
                     f"{choices}. Using '{c.options[c.default]}' instead."
                 )
     if BASELINE_PARAM in query and names is not None:
-        raw = _last(query[BASELINE_PARAM])
+        raw = last_value(query[BASELINE_PARAM])
         if raw not in names:
             first = names[0] if names else "none"
             out.append(
@@ -213,25 +199,25 @@ def check_probe_params(query: Mapping[str, str | list[str]], eval_sets: Sequence
     for p in PROBE_NUMBER_PARAMS:
         if p.name in query:
             try:
-                p.parse(_last(query[p.name]))
+                p.parse(last_value(query[p.name]))
             except ValueError as exc:
                 out.append(
                     f"The link's `{p.name}` ({p.label}) was ignored: {exc}. "
                     f"Using the default {p.default:g} instead; change it in the form."
                 )
-    if "q_target" in query and _last(query["q_target"]) not in PROBE_TARGETS.values():
+    if "q_target" in query and last_value(query["q_target"]) not in PROBE_TARGETS.values():
         out.append(
-            f"The link's `q_target` (endpoint) was ignored: '{_last(query['q_target'])}' is "
+            f"The link's `q_target` (endpoint) was ignored: '{last_value(query['q_target'])}' is "
             f"not one of {', '.join(repr(v) for v in PROBE_TARGETS.values())}."
         )
-    if EVAL_PARAM in query and _last(query[EVAL_PARAM]) not in eval_sets:
+    if EVAL_PARAM in query and last_value(query[EVAL_PARAM]) not in eval_sets:
         out.append(
             f"The link's `{EVAL_PARAM}` (evaluation set) was ignored: "
-            f"'{_last(query[EVAL_PARAM])}' is not one of {', '.join(eval_sets)}."
+            f"'{last_value(query[EVAL_PARAM])}' is not one of {', '.join(eval_sets)}."
         )
     if TEMPS_PARAM in query:
         try:
-            parse_temperatures(_last(query[TEMPS_PARAM]))
+            parse_temperatures(last_value(query[TEMPS_PARAM]))
         except ValueError as exc:
             out.append(
                 f"The link's `{TEMPS_PARAM}` (temperatures) cannot be used: {exc}. "

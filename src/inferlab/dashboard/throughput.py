@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from inferlab.capacity import PRECISIONS
-from inferlab.dashboard.choices import ChoiceParam
-from inferlab.dashboard.params import NumberParam
+from inferlab.dashboard.params import ChoiceParam, NumberParam
 
 __all__ = [
     "DEFAULT_GPU",
@@ -49,9 +48,9 @@ THROUGHPUT_PARAMS: tuple[NumberParam, ...] = (
 DEFAULT_GPU = "H100 SXM"
 THROUGHPUT_CHOICES: tuple[ChoiceParam, ...] = (
     # The GPU's options come from the (possibly edited) catalog at run time.
-    ChoiceParam("gpu", "GPU", DEFAULT_GPU, (DEFAULT_GPU,)),
-    ChoiceParam("wprec", "Weight precision", "BF16", PRECISIONS),
-    ChoiceParam("kvprec", "KV-cache precision", "BF16", PRECISIONS),
+    ChoiceParam("gpu", "GPU", (DEFAULT_GPU,), DEFAULT_GPU),
+    ChoiceParam("wprec", "Weight precision", PRECISIONS, "BF16"),
+    ChoiceParam("kvprec", "KV-cache precision", PRECISIONS, "BF16"),
 )
 MODEL_PRESET_PARAM = "model"  # a button row, not state: presets fill params_b/layers/...
 GPU_EDIT_PARAM = "gpu_edit"

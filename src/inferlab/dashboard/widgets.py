@@ -17,8 +17,15 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from inferlab.compare.run_facts import list_run_choices
-from inferlab.dashboard.choices import ChoiceParam, check_choices, first_value, ignored_message
-from inferlab.dashboard.params import NumberParam, check_params, share_url
+from inferlab.dashboard.params import (
+    ChoiceParam,
+    NumberParam,
+    check_choices,
+    check_params,
+    ignored_message,
+    last_value,
+    share_url,
+)
 from inferlab.dashboard.urlguard import drop_infinite_seeds, drop_seeds
 from inferlab.store import Store
 
@@ -85,8 +92,8 @@ def choice(
     if horizontal:
         value = col.radio(
             spec.label,
-            spec.options,
-            index=spec.options.index(spec.default),
+            spec.labels,
+            index=spec.labels.index(spec.default_label),
             key=spec.name,
             bind="query-params",
             help=help_text,
@@ -96,8 +103,8 @@ def choice(
     else:
         value = col.selectbox(
             spec.label,
-            spec.options,
-            index=spec.options.index(spec.default),
+            spec.labels,
+            index=spec.labels.index(spec.default_label),
             key=spec.name,
             bind="query-params",
             help=help_text,
@@ -109,7 +116,7 @@ def choice(
 def query_text(name: str) -> str | None:
     """The raw value of a URL parameter no widget is bound to."""
     raw = st.query_params.to_dict().get(name)
-    return None if raw is None else first_value(raw)
+    return None if raw is None else last_value(raw)
 
 
 def show_link_warnings(numbers: Iterable[NumberParam], choices: Iterable[ChoiceParam]) -> None:
