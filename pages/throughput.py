@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from inferlab import capacity as cap
+from inferlab import planning
 from inferlab.catalog import (
     MAX_EDIT_CHARS,
     apply_gpu_edits,
@@ -14,13 +15,14 @@ from inferlab.catalog import (
     load_gpus,
 )
 from inferlab.charts.capacity import roofline_chart, tradeoff_chart
-from inferlab.compare.run_facts import save_hardware, sweep_facts, try_load_run_facts
+from inferlab.compare.run_facts import RunFacts, save_hardware, sweep_facts, try_load_run_facts
 from inferlab.dashboard.throughput import (
     DEFAULT_GPU,
     GPU_EDIT_PARAM,
     RUN_PARAM,
     THROUGHPUT_CHOICES,
     THROUGHPUT_PARAMS,
+    show_plan,
 )
 from inferlab.dashboard.widgets import (
     EditableCatalog,
@@ -33,6 +35,7 @@ from inferlab.dashboard.widgets import (
     show_link_warnings,
     stored_runs,
 )
+from inferlab.planning import plural
 from inferlab.store import StoreError
 
 SPEC = {p.name: p for p in THROUGHPUT_PARAMS}
@@ -106,23 +109,41 @@ r2.info(
 )
 
 # ---------------------------------------------------------------- capacity planning
-st.subheader("Capacity planning: how many replicas?", divider="gray")
+st.subheader("Capacity planning: how many replicas and GPUs?", divider="gray")
 st.markdown(
-    "Users send requests at a rate λ; each request stays for the target latency W; "
-    "Little's law gives the requests in flight L = λ × W. Divide by what one replica "
-    "serves at that latency, filled to the target utilisation to absorb bursts."
+    "One model from demand to GPUs: the demand gives an arrival rate λ; one replica serves "
+    "a number of requests at once, each taking a time W (from the roofline, a measured run "
+    "or your own number — the source is named below); Little's law gives the requests in "
+    "flight L = λ × W; replicas = L / (per replica × utilisation), rounded up."
 )
+d1, d2 = st.columns([2, 3])
+demand_label = choice(d1, CHOICE["demand"], "How you know the load.", horizontal=False)
+demand_mode = CHOICE["demand"].code(demand_label) or "users"
 p1, p2, p3 = st.columns(3)
-users = int(num(p1, "users", 100, "People using the service at the busiest hour."))
-rpm = num(p2, "rpm_user", 0.1, "How often one active user sends a request.")
+if demand_mode == "users":
+    users = int(num(p1, "users", 100, "People using the service at the busiest hour."))
+    rpm = num(p2, "rpm_user", 0.1, "How often one active user sends a request.")
+elif demand_mode == "rate":
+    plan_rps = num(p1, "plan_rps", 1.0, "Requests per second at the busiest time.")
+else:
+    c_users = int(num(p1, "c_users", 10, "Users in a conversation at the same moment."))
+    think_s = num(
+        p2,
+        "think_s",
+        1.0,
+        "Time a user reads and types between getting an answer and asking again.",
+    )
 in_tokens = int(num(p3, "in_tokens", 100, "Prompt length; also used by the roofline."))
 p4, p5, p6 = st.columns(3)
 target_s = num(p4, "target_s", 1.0, "End-to-end time a request may take at most.")
-per_replica = int(
-    num(p5, "per_replica", 1, "Requests one replica serves at once within the target latency.")
-)
+source_label = choice(p5, CHOICE["source"], "Where one replica's capacity comes from.")
+source = CHOICE["source"].code(source_label) or "roofline"
 util = num(p6, "util_pct", 5.0, "Plan to fill replicas only this far (headroom for bursts).") / 100
-plan_box = st.container()  # filled once the roofline below is known
+if source == "user":
+    per_replica = int(
+        num(p5, "per_replica", 1, "Requests one replica serves at once within the target latency.")
+    )
+plan_box = st.container()  # filled once the roofline and the stored run below are known
 
 st.subheader("Roofline: what the hardware allows", divider="gray")
 st.markdown(
@@ -290,61 +311,6 @@ st.plotly_chart(
     width="stretch",
 )
 
-# ---------------------------------------------------------------- capacity planning (shown above)
-with plan_box:
-    suggestion = cap.max_batch_for_latency(
-        gpu, model, in_tokens, out_tokens, target_s, n_gpus, mbu, mfu, mem_util
-    )
-    try:
-        plan = cap.plan_capacity(users, rpm, in_tokens, out_tokens, target_s, per_replica, util)
-    except ValueError as exc:
-        st.error(f"Cannot plan the capacity: {exc}.")
-        st.stop()
-    q1, q2, q3, q4 = st.columns(4)
-    q1.metric("Arrival rate", f"{plan.arrival_rps:,.3g} req/s", help="users × requests/min / 60")
-    q2.metric("Requests in flight", f"{plan.required_concurrency:,.1f}", help="λ × target latency")
-    q3.metric(
-        "Replicas",
-        f"{plan.replicas:,}",
-        delta=f"{plan.replicas * n_gpus:,} GPUs"
-        + (f" ({n_gpus} per replica)" if n_gpus > 1 else ""),
-        delta_color="off",
-        delta_arrow="off",
-        help="ceil(requests in flight / (per replica × utilisation))",
-    )
-    q4.metric(
-        "Output tokens/s needed",
-        f"{plan.output_tokens_per_s:,.0f}",
-        help="λ × output tokens per request",
-    )
-    st.markdown(
-        f"{users:,} users × {rpm:g} requests/min / 60 = **{plan.arrival_rps:,.3g} requests/s**; "
-        f"× {target_s:g} s = **{plan.required_concurrency:,.1f} in flight**; / ({per_replica:,} "
-        f"per replica × {util:.0%}) → **{plan.replicas:,} replica(s)**, each "
-        f"{plan.utilisation:.0%} busy on average."
-    )
-    if suggestion > 0:
-        s1, s2 = st.columns([3, 1], vertical_alignment="center")
-        s1.caption(
-            f"The roofline below ({gpu.name} × {n_gpus}, {params_b:g} B {wprec}, MBU {mbu:.0%}) "
-            f"estimates that one replica keeps requests within {target_s:g} s at up to "
-            f"**{suggestion:,} concurrent requests** (limited by "
-            + ("the KV cache" if suggestion >= roof.kv.max_batch else "the latency target")
-            + ")."
-        )
-        s2.button(
-            f"Use {suggestion:,} per replica",
-            on_click=lambda: st.session_state.update(per_replica=suggestion),
-            icon=":material/south:",
-        )
-    else:
-        st.warning(
-            f"On {gpu.name} × {n_gpus} the roofline estimates that not even one request of "
-            f"{in_tokens:,} + {out_tokens:,} tokens finishes within {target_s:g} s (or the "
-            "weights do not fit): raise the target, shorten answers or use more GPUs.",
-            icon=":material/speed:",
-        )
-
 # ---------------------------------------------------------------- trade-off chart
 st.subheader("Latency vs throughput across batch sizes", divider="gray")
 st.markdown(
@@ -369,6 +335,7 @@ points = cap.tradeoff_curve(
 
 st.subheader("Measured vs predicted: a stored run", divider="gray")
 store, runs, linked = stored_runs(RUN_PARAM)
+plan_run: RunFacts | None = None
 if not runs:
     st.caption(
         "No stored runs yet. Probe an endpoint (or the built-in simulator) first, then "
@@ -379,6 +346,7 @@ else:
     run_id = pick_run(runs, linked, RUN_PARAM)
 if run_id and store is not None:
     facts, problem = try_load_run_facts(store, run_id)
+    plan_run = facts
     if facts is None:
         st.error(f"{problem}.", icon=":material/database:")
     elif not facts.has_hardware:
@@ -489,16 +457,92 @@ if run_id and store is not None:
                 )
             )
 
-chart_box.plotly_chart(
-    tradeoff_chart(points, kv.max_batch if kv.fits else None, run_points),
-    width="stretch",
-)
+# ---------------------------------------------------------------- capacity planning (shown above)
+with plan_box:
+    context_tokens = in_tokens + out_tokens
+    min_gpus = planning.min_gpus_per_replica(gpu, model, context_tokens, mem_util)
+    fits = kv.fits and kv.max_batch >= 1
+    replica: planning.ReplicaCapacity | None = None
+    try:
+        if source == "roofline":
+            replica = planning.replica_from_roofline(
+                gpu, model, in_tokens, out_tokens, target_s, n_gpus, mbu, mfu, mem_util
+            )
+        elif source == "user":
+            replica = planning.replica_from_user(per_replica, tp.latency_s)
+        elif plan_run is None:
+            st.info(
+                "Pick a stored concurrency run under *Measured vs predicted* below: its "
+                "concurrency and measured latency become one replica's capacity.",
+                icon=":material/table_rows:",
+            )
+        else:
+            replica = planning.replica_from_run(
+                plan_run.label or plan_run.run_id,
+                plan_run.concurrency or 0,
+                (plan_run.e2e_mean_ms or float("nan")) / 1000.0,
+                plan_run.e2e_p95_ms / 1000.0 if plan_run.e2e_p95_ms else None,
+            )
+    except ValueError as exc:
+        st.error(f"Cannot take one replica's capacity from {source_label.lower()}: {exc}.")
+    if replica is not None:
+        demand = planning.Demand(
+            demand_mode,  # type: ignore[arg-type]
+            users=users if demand_mode == "users" else 0,
+            requests_per_user_per_min=rpm if demand_mode == "users" else 0,
+            rps=plan_rps if demand_mode == "rate" else 0,
+            concurrent_users=c_users if demand_mode == "concurrent" else 0,
+            think_time_s=think_s if demand_mode == "concurrent" else 0,
+        )
+        try:
+            plan = planning.plan_deployment(
+                demand,
+                replica,
+                target_s,
+                util,
+                in_tokens,
+                out_tokens,
+                fits if source != "run" else True,
+                n_gpus,
+                min_gpus,
+            )
+        except ValueError as exc:
+            st.error(f"Cannot plan the capacity: {exc}.")
+        else:
+            show_plan(plan, source_label, target_s, util, demand_mode, n_gpus, min_gpus)
+
+if kv.fits and kv.max_batch >= 1:
+    chart_box.plotly_chart(
+        tradeoff_chart(points, kv.max_batch, run_points),
+        width="stretch",
+    )
+else:
+    chart_box.info(
+        f"No batch-size curve: {params_b:g} B parameters in {wprec} do not leave room for even "
+        f"one sequence's KV cache on {plural(n_gpus, 'GPU')} of {gpu.memory_gb:g} GB. "
+        + (
+            f"It needs at least {plural(need_gpus, 'GPU')} per replica (tensor parallel)."
+            if (
+                need_gpus := planning.min_gpus_per_replica(
+                    gpu, model, in_tokens + out_tokens, mem_util
+                )
+            )
+            else "Even 64 GPUs per replica are not enough: use a lower precision."
+        ),
+        icon=":material/memory:",
+    )
 
 st.divider()
 share_block(
     "throughput",
     THROUGHPUT_PARAMS,
     THROUGHPUT_CHOICES,
-    {"gpu": gpu_name, "wprec": wprec, "kvprec": kvprec},
+    {
+        "gpu": gpu_name,
+        "wprec": wprec,
+        "kvprec": kvprec,
+        "demand": demand_label,
+        "source": source_label,
+    },
     [GPU_EDIT_PARAM, RUN_PARAM],
 )

@@ -12,10 +12,14 @@ APP = str(ROOT / "app.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests run last: Playwright's sync API keeps an event loop running in
+    """Browser tests run last and are marked `e2e`: Playwright's sync API keeps an event loop running in
     the main thread while a browser is open, which would break asyncio.run() in
     any test scheduled after it."""
     items.sort(key=lambda item: "/tests/e2e/" in str(item.path))
+    # Every browser test carries the e2e marker, so `-m "not e2e"` skips them all.
+    for item in items:
+        if "/tests/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,11 @@
 from urllib.parse import urlparse
 
+from streamlit.testing.v1 import AppTest
+
 from inferlab.store import Store
 from tests.app.calc_fixtures import make_run
 from tests.app.conftest import OpenPage, link_query, metric
+from tests.conftest import APP
 
 
 def test_default_render_shows_little_law_plan_and_roofline(open_page: OpenPage) -> None:
@@ -11,7 +14,14 @@ def test_default_render_shows_little_law_plan_and_roofline(open_page: OpenPage) 
     assert metric(at, "Latency per request") == "5.3 s"
     assert metric(at, "Requests per second") == "6.04"
     assert metric(at, "Output tokens per second") == "1,546"
-    assert metric(at, "Replicas") == "5"
+    # 1,000 users x 0.5/min = 8.33 req/s; the roofline serves 340 at once on one H100, and
+    # at the 17.4 requests in flight this load needs, each takes 2.08 s
+    assert metric(at, "Arrival rate") == "8.33 req/s"
+    assert metric(at, "Requests in flight") == "17.4"
+    assert metric(at, "Replicas") == "1"
+    assert "Capacity source: Roofline estimate" in " ".join(m.value for m in at.markdown)
+    assert "1 replica** of 1 GPU = **1 GPU**" in " ".join(m.value for m in at.markdown)
+    assert "replica(s)" not in " ".join(m.value for m in at.markdown)
     assert metric(at, "TPOT floor (batch 1)") == "4.78 ms"
     assert metric(at, "Ridge point") == "295 FLOP/byte"
     text = " ".join(m.value for m in at.markdown)
@@ -44,11 +54,58 @@ def test_model_preset_fills_the_shape(open_page: OpenPage) -> None:
     assert any("do not fit" in e.value for e in at.error)
 
 
-def test_roofline_suggestion_sets_the_replica_size(open_page: OpenPage) -> None:
+def test_own_per_replica_number_uses_the_little_law_latency_not_the_target(
+    open_page: OpenPage,
+) -> None:
     at = open_page("throughput")
-    next(b for b in at.button if b.label == "Use 340 per replica").click().run()
-    assert at.number_input(key="per_replica").value == 340
-    assert metric(at, "Replicas") == "1"
+    at.selectbox(key="source").set_value("My own number").run()
+    at.number_input(key="per_replica").set_value(32).run()
+    assert not at.exception
+    # 8.33 req/s x 5.3 s (TTFT + TPOT x 255 above) = 44.2 in flight; / (32 x 0.8) -> 2
+    assert metric(at, "Requests in flight") == "44.2"
+    assert metric(at, "Replicas") == "2"
+    assert link_query(at)["source"] == "My own number"
+
+
+def test_request_rate_and_concurrent_users_are_inputs_too(open_page: OpenPage) -> None:
+    at = open_page("throughput", {"demand": "Request rate", "plan_rps": "50"})
+    assert not at.exception and not at.warning
+    assert metric(at, "Arrival rate") == "50 req/s"
+    at = open_page(
+        "throughput",
+        {"demand": "Concurrent users (with think time)", "c_users": "600", "think_s": "10"},
+    )
+    assert not at.exception and not at.warning
+    rps = float(metric(at, "Arrival rate").split()[0])
+    assert 600 / (10 + 15) < rps < 600 / 10  # users / (latency + think time), latency < 15 s
+
+
+def test_model_that_does_not_fit_shows_gpus_needed_not_replicas(open_page: OpenPage) -> None:
+    at = open_page("throughput")
+    next(b for b in at.button if b.label == "Llama 3.1 70B").click().run()
+    assert metric(at, "Replicas") == "—"
+    assert metric(at, "GPUs per replica needed") == "2"
+    errors = " ".join(e.value for e in at.error)
+    assert "at least 2 GPUs per replica" in errors
+    assert len(at.get("plotly_chart")) == 1  # no batch curve collapsed to a dot
+    assert any("No batch-size curve" in i.value for i in at.info)
+    next(b for b in at.button if b.label == "Use 2 GPUs per replica").click().run()
+    assert at.number_input(key="n_gpus").value == 2
+    assert metric(at, "Replicas") != "—"
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_unusual_and_repeated_link_values_are_pointed_out(open_page: OpenPage) -> None:
+    at = open_page("throughput", {"conc": "100000", "params_b": "99999", "tpot_ms": "99999"})
+    warnings = " ".join(w.value for w in at.warning)
+    for name in ("conc", "params_b", "tpot_ms"):
+        assert f"`{name}`: " in warnings and "unusually large" in warnings, name
+    assert at.number_input(key="conc").value == 100000  # used as given
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.switch_page("pages/throughput.py")
+    at.query_params["conc"] = ["8", "64"]
+    at.run()
+    assert any("gives `conc`" in w.value and "using the last, 64" in w.value for w in at.warning)
 
 
 def test_share_link_round_trip_reopens_the_same_view(open_page: OpenPage) -> None:
@@ -69,6 +126,7 @@ def test_share_link_round_trip_reopens_the_same_view(open_page: OpenPage) -> Non
     for label in (
         "Requests per second",
         "Replicas",
+        "Requests in flight",
         "TPOT floor (batch 1)",
         "TPOT estimate (batch 16)",
     ):

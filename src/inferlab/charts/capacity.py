@@ -107,7 +107,13 @@ def tradeoff_chart(
             annotation_text=f"TPOT target {tpot_target_ms:g} ms",
             annotation_position="bottom right",
         )
-    fig.update_xaxes(title_text="Batch size (concurrent sequences), log scale", type="log")
+    # Ticks at the batch sizes drawn (1, 2, 4, ...): plotly's own log ticks read "5 1 2 5 10".
+    fig.update_xaxes(
+        title_text="Batch size (concurrent sequences), log scale",
+        type="log",
+        tickvals=xs if len(xs) <= 14 else xs[:: -(-len(xs) // 14)],
+        tickformat=",d",
+    )
     fig.update_yaxes(title_text="TPOT (ms per token)", rangemode="tozero", secondary_y=False)
     fig.update_yaxes(
         title_text="Total output tokens/s", rangemode="tozero", secondary_y=True, showgrid=False
@@ -168,7 +174,15 @@ def roofline_chart(
                 hovertemplate=f"{label}<br>%{{x:.3g}} FLOP/byte<br>≤ %{{y:,.1f}} TFLOPS<extra></extra>",
             )
         )
-    fig.update_xaxes(title_text="Arithmetic intensity (FLOP per byte read), log scale", type="log")
-    fig.update_yaxes(title_text="Attainable TFLOPS (dense), log scale", type="log")
+    # One labelled tick per power of ten (plotly's default labels "2 5" between them too).
+    fig.update_xaxes(
+        title_text="Arithmetic intensity (FLOP per byte read), log scale",
+        type="log",
+        dtick=1,
+        tickformat=",~g",
+    )
+    fig.update_yaxes(
+        title_text="Attainable TFLOPS (dense), log scale", type="log", dtick=1, tickformat=",~g"
+    )
     plain_layout(fig, 380)
     return fig

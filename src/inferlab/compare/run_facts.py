@@ -48,6 +48,8 @@ class RunFacts:
     ttft_p50_ms: float | None
     tpot_p50_ms: float | None
     tpot_mean_ms: float | None
+    e2e_mean_ms: float | None
+    e2e_p95_ms: float | None
     mean_input_tokens: float | None
     mean_output_tokens: float | None
     gpu: str | None
@@ -126,6 +128,8 @@ def load_run_facts(store: Store, run_id: str, slo: Slo | None = None) -> RunFact
         ttft_p50_ms=summary.ttft_ms.p50,
         tpot_p50_ms=summary.tpot_ms.p50,
         tpot_mean_ms=summary.tpot_ms.mean,
+        e2e_mean_ms=summary.e2e_ms.mean,
+        e2e_p95_ms=summary.e2e_ms.p95,
         mean_input_tokens=_mean(frame, "input_tokens"),
         mean_output_tokens=_mean(frame, "output_tokens"),
         gpu=str(meta["gpu"]) if meta.get("gpu") else None,

@@ -23,8 +23,10 @@ __all__ = [
     "check_params",
     "ignored_message",
     "last_value",
+    "repeated_messages",
     "seconds",
     "share_url",
+    "unusual_messages",
 ]
 
 
@@ -50,6 +52,18 @@ class NumberParam:
     min_value: float
     max_value: float
     integer: bool = False
+    # Above this a value is allowed but unusual (a typo, or a link made to break the page):
+    # the page uses it and says so.
+    typical_max: float | None = None
+
+    def unusual(self, value: float) -> str | None:
+        """Why `value` deserves a second look, or None when it is ordinary."""
+        if self.typical_max is not None and value > self.typical_max:
+            return (
+                f"{_num(value)} is unusually large for {self.label} "
+                f"(typical values are up to {_num(self.typical_max)})"
+            )
+        return None
 
     def parse(self, raw: str) -> float | int:
         """The value `raw` stands for; ValueError with a reason when unusable."""
@@ -179,6 +193,38 @@ def check_choices(query: Mapping[str, str | list[str]], specs: Iterable[ChoicePa
                 )
             )
     return messages
+
+
+def unusual_messages(
+    query: Mapping[str, str | list[str]], specs: Iterable[NumberParam]
+) -> list[str]:
+    """Notices for link values that are valid but far outside what is typical."""
+    messages = []
+    for spec in specs:
+        if spec.name not in query:
+            continue
+        try:
+            value = spec.parse(last_value(query[spec.name]))
+        except ValueError:
+            continue  # check_params reports it
+        reason = spec.unusual(value)
+        if reason:
+            messages.append(
+                f"The link's `{spec.name}`: {reason}. It is used as given; check the link "
+                "if that was not meant."
+            )
+    return messages
+
+
+def repeated_messages(repeated: Mapping[str, list[str]], labels: Mapping[str, str]) -> list[str]:
+    """Notices for parameters a link gives more than once (Streamlit uses the last one)."""
+    return [
+        f"The link gives `{name}` ({labels.get(name, name)}) {len(values)} times "
+        f"({', '.join(values[:5])}{', ...' if len(values) > 5 else ''}): using the last, "
+        f"{values[-1]}."
+        for name, values in repeated.items()
+        if len(values) > 1
+    ]
 
 
 def check_params(

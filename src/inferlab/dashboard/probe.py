@@ -73,7 +73,7 @@ NUMBER_PARAMS: tuple[NumberParam, ...] = (
     NumberParam("sim_capacity", "Simulator capacity (streams)", 256, 1, 100_000, integer=True),
     NumberParam("sim_growth_ms", "TPOT growth per extra stream (ms)", 0.0, 0.0, 1_000.0),
     NumberParam("sim_error_pct", "Simulated errors (%)", 0.0, 0.0, 100.0),
-    NumberParam("concurrency", "Concurrency", 8, 1, 100_000, integer=True),
+    NumberParam("concurrency", "Concurrency", 8, 1, 100_000, integer=True, typical_max=2_000),
     NumberParam("rate_rps", "Rate (requests/s)", 4.0, 0.01, 100_000.0),
     NumberParam("max_in_flight", "In-flight cap", 0, 0, 100_000, integer=True),
     NumberParam("requests", "Requests", 50, 1, 10_000_000, integer=True),

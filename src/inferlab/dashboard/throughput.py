@@ -1,9 +1,12 @@
-"""The Throughput & capacity page's inputs: URL parameter specs and their defaults."""
+"""The Throughput & capacity page's inputs (URL parameter specs) and its capacity-plan view."""
 
 from __future__ import annotations
 
+import streamlit as st
+
 from inferlab.capacity import PRECISIONS
 from inferlab.dashboard.params import ChoiceParam, NumberParam
+from inferlab.planning import DEMAND_MODES, SOURCES, DeploymentPlan, plural
 
 __all__ = [
     "DEFAULT_GPU",
@@ -12,6 +15,7 @@ __all__ = [
     "RUN_PARAM",
     "THROUGHPUT_CHOICES",
     "THROUGHPUT_PARAMS",
+    "show_plan",
 ]
 
 MAX_TIME_MS = 3_600_000.0
@@ -19,14 +23,17 @@ MAX_TOKENS = 10_000_000
 
 THROUGHPUT_PARAMS: tuple[NumberParam, ...] = (
     # Little's law
-    NumberParam("conc", "Concurrent requests", 32, 1, 1_000_000, integer=True),
-    NumberParam("ttft_ms", "TTFT (ms)", 200.0, 0.0, MAX_TIME_MS),
-    NumberParam("tpot_ms", "TPOT (ms)", 20.0, 0.0, MAX_TIME_MS),
+    NumberParam("conc", "Concurrent requests", 32, 1, 1_000_000, integer=True, typical_max=10_000),
+    NumberParam("ttft_ms", "TTFT (ms)", 200.0, 0.0, MAX_TIME_MS, typical_max=60_000),
+    NumberParam("tpot_ms", "TPOT (ms)", 20.0, 0.0, MAX_TIME_MS, typical_max=1_000),
     NumberParam("out_tokens", "Output tokens per request", 256, 1, MAX_TOKENS, integer=True),
     NumberParam("target_rps", "Target requests/s", 10.0, 0.0, 1e7),
     # capacity planning
     NumberParam("users", "Active users", 1000, 0, 1e10, integer=True),
     NumberParam("rpm_user", "Requests per user per minute", 0.5, 0.0, 10_000.0),
+    NumberParam("plan_rps", "Requests per second", 10.0, 0.0, 1e7),
+    NumberParam("c_users", "Concurrent users", 100, 0, 1e9, integer=True),
+    NumberParam("think_s", "Think time between a user's requests (s)", 10.0, 0.0, 86_400.0),
     NumberParam(
         "in_tokens", "Input (prompt) tokens per request", 1000, 0, MAX_TOKENS, integer=True
     ),
@@ -34,8 +41,12 @@ THROUGHPUT_PARAMS: tuple[NumberParam, ...] = (
     NumberParam("per_replica", "Concurrent requests per replica", 32, 1, 1_000_000, integer=True),
     NumberParam("util_pct", "Target utilisation (%)", 80.0, 1.0, 100.0),
     # roofline
-    NumberParam("n_gpus", "GPUs per replica (tensor parallel)", 1, 1, 1024, integer=True),
-    NumberParam("params_b", "Model size (billion parameters)", 8.0, 0.001, 100_000.0),
+    NumberParam(
+        "n_gpus", "GPUs per replica (tensor parallel)", 1, 1, 1024, integer=True, typical_max=64
+    ),
+    NumberParam(
+        "params_b", "Model size (billion parameters)", 8.0, 0.001, 100_000.0, typical_max=2_000
+    ),
     NumberParam("layers", "Layers", 32, 1, 10_000, integer=True),
     NumberParam("kv_heads", "KV heads", 8, 1, 10_000, integer=True),
     NumberParam("head_dim", "Head dimension", 128, 1, 100_000, integer=True),
@@ -51,7 +62,80 @@ THROUGHPUT_CHOICES: tuple[ChoiceParam, ...] = (
     ChoiceParam("gpu", "GPU", (DEFAULT_GPU,), DEFAULT_GPU),
     ChoiceParam("wprec", "Weight precision", PRECISIONS, "BF16"),
     ChoiceParam("kvprec", "KV-cache precision", PRECISIONS, "BF16"),
+    ChoiceParam("demand", "Demand given as", DEMAND_MODES, "users"),
+    ChoiceParam("source", "What one replica serves, from", SOURCES, "roofline"),
 )
 MODEL_PRESET_PARAM = "model"  # a button row, not state: presets fill params_b/layers/...
 GPU_EDIT_PARAM = "gpu_edit"
 RUN_PARAM = "run"
+
+
+def show_plan(
+    plan: DeploymentPlan,
+    source_label: str,
+    target_s: float,
+    util: float,
+    demand_mode: str,
+    n_gpus: int,
+    min_gpus: int | None,
+) -> None:
+    """The capacity plan's headline and its worked sentence; no replica count when none holds."""
+    q1, q2, q3, q4 = st.columns(4)
+    q1.metric("Arrival rate", f"{plan.arrival_rps:,.3g} req/s", help=_RATE_HELP[demand_mode])
+    q2.metric(
+        "Requests in flight",
+        f"{plan.required_concurrency:,.1f}",
+        help="L = λ × W, with W the latency of one request at the replica's load",
+    )
+    if plan.replicas is None or plan.total_gpus is None:
+        q3.metric("Replicas", "—", help="No count: the model does not fit or misses the target.")
+        q4.metric("GPUs per replica needed", f"{min_gpus:,}" if min_gpus else "more than 64")
+        st.error(plan.problem or "No replica count can be given.", icon=":material/memory:")
+        if not plan.fits and min_gpus is not None and min_gpus != n_gpus:
+            st.button(
+                f"Use {plural(min_gpus, 'GPU')} per replica",
+                on_click=lambda: st.session_state.update(n_gpus=min_gpus),
+                icon=":material/south:",
+            )
+        st.caption(f"Capacity source: {source_label}. {plan.replica.explanation}")
+        return
+    q3.metric(
+        "Replicas",
+        f"{plan.replicas:,}",
+        delta=f"{plural(plan.total_gpus, 'GPU')} in all"
+        + (f" ({n_gpus:,} per replica)" if n_gpus > 1 else ""),
+        delta_color="off",
+        delta_arrow="off",
+        help="ceil(requests in flight / (per replica × utilisation))",
+    )
+    q4.metric(
+        "Output tokens/s needed", f"{plan.output_tokens_per_s:,.0f}", help="λ × output tokens"
+    )
+    r = plan.replica
+    st.markdown(
+        f"**Capacity source: {source_label}.** {r.explanation}  \n"
+        f"{plan.arrival_rps:,.3g} requests/s × {plan.latency_s:,.3g} s"
+        + (
+            f" (the latency at this load: {plan.required_concurrency / plan.replicas:,.1f} in "
+            "flight per replica)"
+            if r.latency_at is not None
+            else ""
+        )
+        + f" = **{plan.required_concurrency:,.1f} in flight**; / ({r.concurrency:,} per replica × "
+        f"{util:.0%}) → **{plural(plan.replicas, 'replica')}** of "
+        f"{plural(n_gpus, 'GPU')} = **{plural(plan.total_gpus, 'GPU')}**, each replica "
+        f"{(plan.utilisation or 0):.0%} busy on average."
+    )
+    if not plan.meets_target:
+        st.warning(
+            f"At this load one request takes {plan.latency_s:,.3g} s, more than the "
+            f"{target_s:g} s target: lower the concurrency per replica or choose another source.",
+            icon=":material/speed:",
+        )
+
+
+_RATE_HELP = {
+    "users": "users × requests per user per minute / 60",
+    "rate": "the request rate you entered",
+    "concurrent": "concurrent users / (latency + think time): each user waits, then thinks",
+}

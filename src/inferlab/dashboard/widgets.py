@@ -24,7 +24,9 @@ from inferlab.dashboard.params import (
     check_params,
     ignored_message,
     last_value,
+    repeated_messages,
     share_url,
+    unusual_messages,
 )
 from inferlab.dashboard.urlguard import drop_infinite_seeds, drop_seeds
 from inferlab.store import Store
@@ -128,8 +130,15 @@ def show_link_warnings(numbers: Iterable[NumberParam], choices: Iterable[ChoiceP
     drop_seeds(p.name for p in problems)  # the widgets then really start at the default
     for problem in problems:
         st.warning(problem.message(labels[problem.name]), icon=":material/link_off:")
+    choices = list(choices)
     for message in check_choices(query, choices):
         st.warning(message, icon=":material/link_off:")
+    for message in unusual_messages(query, numbers):
+        st.warning(message, icon=":material/priority_high:")
+    labels.update({c.name: c.label for c in choices})
+    repeated = {name: st.query_params.get_all(name) for name in labels}
+    for message in repeated_messages(repeated, labels):
+        st.warning(message, icon=":material/link:")
 
 
 def link_warning(name: str, label: str, reason: str, fallback: str) -> None:
@@ -284,7 +293,7 @@ def share_block(
     values: dict[str, Any] = {p.name: st.session_state.get(p.name) for p in numbers}
     values.update(chosen)
     defaults: dict[str, Any] = {p.name: p.default for p in numbers}
-    defaults.update({c.name: c.default for c in choices})
+    defaults.update({c.name: c.default_label for c in choices})  # links carry labels
     extra = {name: query_text(name) or "" for name in extra_params}
     st.markdown("**Share this view** — the link reopens the page with these inputs:")
     all_values = {**values, **extra}
