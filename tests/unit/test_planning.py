@@ -108,6 +108,7 @@ def test_roofline_plan_uses_the_latency_at_its_own_load() -> None:
         1,
     )
     assert plan.replicas is not None and plan.utilisation is not None
+    assert replica.latency_at is not None
     per_replica = plan.required_concurrency / plan.replicas
     # self-consistent: W is the latency at the load each replica really carries
     assert plan.latency_s == pytest.approx(replica.latency_at(per_replica), rel=1e-4)
