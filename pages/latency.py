@@ -5,10 +5,11 @@ from pathlib import Path
 import streamlit as st
 
 from inferlab import charts, metrics
+from inferlab.dashboard import widgets
 from inferlab.dashboard.latency import LATENCY_PARAMS
-from inferlab.dashboard.params import check_params, seconds, share_url
-from inferlab.dashboard.urlguard import drop_seeds
-from inferlab.exercise import CHATBOT, check_answer
+from inferlab.dashboard.params import seconds, share_url
+from inferlab.dashboard.widgets import show_link_warnings
+from inferlab.exercise import CHATBOT, EXACT_FORM_HINT, check_answer
 
 SPEC = {p.name: p for p in LATENCY_PARAMS}
 PAGES_DIR = Path(__file__).parent
@@ -20,32 +21,19 @@ st.markdown(
     "Total latency ≈ **TTFT + TPOT × N** for N output tokens."
 )
 
-link_problems = check_params(st.query_params.to_dict(), LATENCY_PARAMS)
-drop_seeds(p.name for p in link_problems)  # the widgets then really start at the default
-for problem in link_problems:
-    st.warning(problem.message(SPEC[problem.name].label), icon=":material/link_off:")
+show_link_warnings(LATENCY_PARAMS, [])
 
 
 def load_exercise() -> None:
     for key, value in CHATBOT.preset().items():
-        st.session_state[key] = value
+        # Whole numbers as int, so the address bar reads ttft_ms=1200 like the share box.
+        st.session_state[key] = int(value) if float(value).is_integer() else value
     for key in ("q1_checked", "q2_checked", "q3_checked", "show_solution"):
         st.session_state.pop(key, None)
 
 
 def number(col: st.delta_generator.DeltaGenerator, name: str, step: float, help_text: str) -> float:
-    p = SPEC[name]
-    return col.number_input(
-        p.label,
-        min_value=p.min_value if not p.integer else int(p.min_value),
-        max_value=p.max_value if not p.integer else int(p.max_value),
-        value=p.default if not p.integer else int(p.default),
-        step=step if not p.integer else int(step),
-        key=name,
-        bind="query-params",
-        help=help_text,
-        format="%g",
-    )
+    return widgets.number(col, SPEC[name], step, help_text)
 
 
 with st.container(border=True):
@@ -85,8 +73,9 @@ m3.metric(
 )
 m4.metric(
     "Share of the wait before token 1",
-    f"{share:.0%}",
-    help="TTFT / exact total: the share of the wait with nothing on screen.",
+    f"{share:.0%}" if exact_s > 0 else "no wait",
+    help="TTFT / exact total: the share of the wait with nothing on screen."
+    + ("" if exact_s > 0 else " With TTFT and TPOT both 0 there is no wait to share."),
 )
 st.caption(
     f"Reading speed for comparison: {metrics.READING_WORDS_PER_MIN:.0f} words/min ≈ "
@@ -153,8 +142,18 @@ if st.button("Check my answers", icon=":material/check:"):
     st.session_state["answers_checked"] = True
 if st.session_state.get("answers_checked"):
     for label, check in (
-        ("Q1", check_answer(a1, CHATBOT.q1_total_s, "s")),
-        ("Q2", check_answer(a2, CHATBOT.q2_total_s, "s")),
+        (
+            "Q1",
+            check_answer(
+                a1, CHATBOT.q1_total_s, "s", alternatives={CHATBOT.q1_exact_s: EXACT_FORM_HINT}
+            ),
+        ),
+        (
+            "Q2",
+            check_answer(
+                a2, CHATBOT.q2_total_s, "s", alternatives={CHATBOT.q2_exact_s: EXACT_FORM_HINT}
+            ),
+        ),
         ("Q2 breakeven", check_answer(a2b, CHATBOT.breakeven_tokens, "tokens", tolerance=0.5)),
     ):
         (st.success if check.correct else st.error)(f"{label}: {check.message}")

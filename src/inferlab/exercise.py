@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from inferlab.metrics import breakeven, total_latency_textbook_ms
+from inferlab.metrics import breakeven, total_latency_exact_ms, total_latency_textbook_ms
 
-__all__ = ["CHATBOT", "ChatbotExercise", "Check", "check_answer"]
+__all__ = ["CHATBOT", "EXACT_FORM_HINT", "ChatbotExercise", "Check", "check_answer"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,14 @@ class ChatbotExercise:
     @property
     def q1_total_s(self) -> float:
         return total_latency_textbook_ms(self.ttft_ms, self.tpot_ms, self.tokens) / 1000.0
+
+    @property
+    def q1_exact_s(self) -> float:
+        return total_latency_exact_ms(self.ttft_ms, self.tpot_ms, self.tokens) / 1000.0
+
+    @property
+    def q2_exact_s(self) -> float:
+        return total_latency_exact_ms(self.ttft_b_ms, self.tpot_b_ms, self.tokens) / 1000.0
 
     @property
     def q2_total_s(self) -> float:
@@ -53,12 +62,31 @@ class Check:
     message: str
 
 
-def check_answer(given: float | None, expected: float, unit: str, tolerance: float = 0.05) -> Check:
-    """Compare a typed answer with the expected one within `tolerance` (absolute, same unit)."""
+EXACT_FORM_HINT = (
+    "that is the exact form, TTFT + TPOT × (N − 1). The question asks for the textbook "
+    "form, TTFT + TPOT × N: one TPOT more"
+)
+
+
+def check_answer(
+    given: float | None,
+    expected: float,
+    unit: str,
+    tolerance: float = 0.05,
+    alternatives: Mapping[float, str] | None = None,
+) -> Check:
+    """Compare a typed answer with the expected one within `tolerance` (absolute, same unit).
+
+    `alternatives` maps other defensible answers (e.g. the exact form of a textbook
+    question) to what to tell a learner who gave one of them, instead of "too low".
+    """
     if given is None:
         return Check(False, "Type a number first.")
     if abs(given - expected) <= tolerance:
         return Check(True, f"Correct: {expected:g} {unit}.")
+    for value, hint in (alternatives or {}).items():
+        if abs(given - value) <= tolerance:
+            return Check(False, f"Close: {given:g} {unit} — {hint} ({expected:g} {unit}).")
     hint = "too high" if given > expected else "too low"
     return Check(
         False, f"Not quite: {given:g} {unit} is {hint}. Try again, or reveal the solution."

@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 
 from tests.app.conftest import OpenPage, link_query, metric
@@ -130,3 +132,28 @@ def test_a_fractional_token_count_really_falls_back_to_the_default(open_page: Op
     at = open_page("latency", {"tokens": "50.7"})
     assert any("not a whole number" in w.value and "default 256" in w.value for w in at.warning)
     assert at.number_input(key="tokens").value == 256
+
+
+def test_exercise_address_bar_matches_the_share_box_and_logs_no_warning(
+    open_page: OpenPage, caplog: pytest.LogCaptureFixture
+) -> None:
+    at = open_page("latency")
+    with caplog.at_level(logging.WARNING):
+        next(b for b in at.button if b.label == "Load the chatbot exercise").click().run()
+    assert not any("Session State API" in r.getMessage() for r in caplog.records)
+    assert dict(at.query_params) == link_query(at)  # ttft_ms=1200 in both, not 1200.0
+    assert link_query(at)["ttft_ms"] == "1200"
+
+
+def test_typing_the_exact_form_explains_textbook_vs_exact(open_page: OpenPage) -> None:
+    at = open_page("latency")
+    at.number_input(key="q1_answer").set_value(5.12)
+    next(b for b in at.button if b.label == "Check my answers").click().run()
+    message = at.error[0].value
+    assert "exact form" in message and "textbook" in message and "too low" not in message
+
+
+def test_zero_ttft_and_tpot_is_no_wait_not_100_percent(open_page: OpenPage) -> None:
+    at = open_page("latency", {"ttft_ms": "0", "tpot_ms": "0"})
+    assert not at.exception
+    assert metric(at, "Share of the wait before token 1") == "no wait"

@@ -46,3 +46,24 @@ def test_satisfaction_chart_marks_the_breakeven() -> None:
     fig = satisfaction_chart(0.05, 0.85, 0.08, 0.92, 0.4286, 0.5)
     assert len(fig.data) == 3
     assert "equal at a loss of $0.429" in fig.data[2].name
+
+
+def test_every_bar_colour_of_the_latency_timeline_is_in_its_legend() -> None:
+    from inferlab.charts import latency_timeline
+
+    for tokens in (5, 200):
+        fig = latency_timeline(200.0, 20.0, tokens)
+        bars = [t for t in fig.data if t.type == "bar"]
+        used = {c for t in bars if t.showlegend is False for c in t.marker.color}
+        legend = {t.marker.color for t in bars if t.showlegend is not False and t.name}
+        assert used and used <= legend, (used, legend)
+
+
+def test_log_axes_label_powers_of_ten_or_the_batch_sizes() -> None:
+    from inferlab.capacity import BatchPoint
+
+    points = [BatchPoint(b, 5.0 + b / 100, b * 100.0, False, True) for b in (1, 2, 4, 8, 16)]
+    fig = tradeoff_chart(points, 16)
+    assert list(fig.layout.xaxis.tickvals) == [1, 2, 4, 8, 16]
+    roof = roofline_chart(989.0, 3.35, [("decode", 1.0)])
+    assert roof.layout.xaxis.dtick == 1 and roof.layout.yaxis.dtick == 1

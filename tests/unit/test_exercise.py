@@ -1,4 +1,4 @@
-from inferlab.exercise import CHATBOT, check_answer
+from inferlab.exercise import CHATBOT, EXACT_FORM_HINT, check_answer
 
 
 def test_preset_holds_the_exercise_numbers_by_url_key() -> None:
@@ -18,3 +18,13 @@ def test_check_answer_accepts_within_tolerance_and_says_why_not() -> None:
     assert not wrong.correct and "too low" in wrong.message
     assert "too high" in check_answer(9, 5.2, "s").message
     assert not check_answer(None, 5.2, "s").correct
+
+
+def test_the_exact_form_answer_gets_a_hint_not_too_low() -> None:
+    check = check_answer(
+        5.12, CHATBOT.q1_total_s, "s", alternatives={CHATBOT.q1_exact_s: EXACT_FORM_HINT}
+    )
+    assert not check.correct
+    assert "exact form" in check.message and "textbook" in check.message
+    assert "too low" not in check.message
+    assert CHATBOT.q1_exact_s == 5.12 and CHATBOT.q2_exact_s == 5.7

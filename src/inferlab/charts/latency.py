@@ -14,7 +14,6 @@ __all__ = ["TimeBar", "add_time_bars", "latency_comparison", "latency_timeline"]
 
 PREFILL_COLOR = "#E4572E"
 DECODE_COLOR = "#17BEBB"
-DECODE_ALT_COLOR = "#0E7C7B"
 A_COLOR = "#2E86AB"
 B_COLOR = "#F18F01"
 # Up to this many tokens every token gets its own row; beyond, the middle folds into one bar.
@@ -103,10 +102,9 @@ def latency_timeline(ttft_ms: float, tpot_ms: float, output_tokens: int) -> go.F
         shown_tail = [n - 1, n]
     for k in shown:
         start = ttft_ms + (k - 2) * tpot_ms
-        color = DECODE_COLOR if k % 2 else DECODE_ALT_COLOR
         # Only the first decode bar is labelled; repeating the label clutters the chart.
         label = f"TPOT = {t(tpot_ms):.3g} {unit}" if k == 2 else ""
-        rows.append((f"Token {k:,}", start, tpot_ms, color, label))
+        rows.append((f"Token {k:,}", start, tpot_ms, DECODE_COLOR, label))
     if folded is not None:
         lo, hi = folded
         count = hi - lo + 1
@@ -122,8 +120,7 @@ def latency_timeline(ttft_ms: float, tpot_ms: float, output_tokens: int) -> go.F
         )
         for k in shown_tail:
             start = ttft_ms + (k - 2) * tpot_ms
-            color = DECODE_COLOR if k % 2 else DECODE_ALT_COLOR
-            rows.append((f"Token {k:,}", start, tpot_ms, color, ""))
+            rows.append((f"Token {k:,}", start, tpot_ms, DECODE_COLOR, ""))
 
     fig = go.Figure()
     add_time_bars(

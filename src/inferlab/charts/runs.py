@@ -17,7 +17,6 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from inferlab.charts.latency import (
-    DECODE_ALT_COLOR,
     DECODE_COLOR,
     PREFILL_COLOR,
     TimeBar,
@@ -267,7 +266,7 @@ def request_timeline(
             f"Chunk {k + 1:,}{tok}",
             offs[k - 1],
             gap,
-            DECODE_COLOR if k % 2 else DECODE_ALT_COLOR,
+            DECODE_COLOR,
             f"{t(gap):.3g} {unit}" if k == 1 else "",
         )
 

@@ -63,22 +63,22 @@ def number(
             label or spec.label,
             min_value=int(spec.min_value),
             max_value=int(spec.max_value),
-            value=int(spec.default),
             step=max(int(step), 1),
             key=spec.name,
             bind="query-params",
             help=help_text,
+            value=int(spec.default),
         )
     return col.number_input(
         label or spec.label,
         min_value=float(spec.min_value),
         max_value=float(spec.max_value),
-        value=float(spec.default),
         step=float(step),
         key=spec.name,
         bind="query-params",
         help=help_text,
         format=fmt,
+        value=float(spec.default),
     )
 
 
