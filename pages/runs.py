@@ -571,7 +571,9 @@ if slo.is_set:
     st.dataframe(
         pd.DataFrame(
             {
-                "Run": [rows_by_id[r.run_id].get("label") or r.run_id for r in results],
+                "Run": [
+                    compare.run_names(runs_for(DB, keys)).get(r.run_id, r.run_id) for r in results
+                ],
                 "Run id": [r.run_id for r in results],
                 "Requests": [r.requests for r in results],
                 "Met the SLO": [r.met for r in results],
@@ -696,15 +698,16 @@ st.caption(
     "held-open failures or an overloaded load generator."
 )
 checks = little_view(DB, keys)
+names = compare.run_names(runs_for(DB, keys))
 st.dataframe(
     pd.DataFrame(
         {
-            "Run": [rows_by_id[c.run_id].get("label") or c.run_id for c in checks],
+            "Run": [names.get(c.run_id, c.run_id) for c in checks],
             "Measured concurrency": [c.measured_concurrency for c in checks],
             "RPS × mean E2E": [c.little_concurrency for c in checks],
             "Configured concurrency": [c.configured_concurrency for c in checks],
             "Client queue p99 (ms)": [c.client_queue_p99_ms for c in checks],
-            "Verdict": ["ok" if c.agrees and not c.short_of_target else "check" for c in checks],
+            "Verdict": [c.verdict for c in checks],
         }
     ),
     hide_index=True,
@@ -716,9 +719,11 @@ st.dataframe(
     },
 )
 for c in checks:
+    name = names.get(c.run_id, c.run_id)
     if not c.agrees or c.short_of_target:
-        name = rows_by_id[c.run_id].get("label") or c.run_id
         st.warning(f"**{name}**: {c.message}", icon=":material/warning:")
+    elif c.below_configured_in_tail:
+        st.info(f"**{name}**: {c.message}", icon=":material/info:")
 
 # -- export --------------------------------------------------------------------------------
 

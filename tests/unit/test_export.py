@@ -153,6 +153,24 @@ def test_report_is_one_self_contained_interactive_file(store: Store) -> None:
     assert "Little's law" in page
     assert "aiperf's numbers vs inferlab's" in page
     assert "inter_token_latency avg" in page  # the tool's own metric names
+    # the dashboard's white look, not plotly's grey default theme
+    assert '"plot_bgcolor":"#FFFFFF"' in page.replace(" ", "")
+    assert "#E5ECF6" not in page  # plotly's grey plot background
+
+
+def test_report_tables_name_runs_by_label_not_id(store: Store) -> None:
+    from inferlab.compare import Slo
+
+    ids = [r.run_id for r in import_file(store, FILES[1])]  # a guidellm sweep: one label
+    page = build_report(store, ids, slo=Slo(ttft_ms=500.0))
+    for heading in ("Service-level objectives", "Little's law check"):
+        section = page[page.index(heading) :]
+        table = section[: section.index("</table>")]
+        rows = re.findall(r"<tr><td>([^<]*)</td>", table)
+        assert len(rows) == len(ids), rows
+        assert all(r.startswith("guidellm concurrent") for r in rows), rows
+        assert not any(rid in r for rid in ids for r in rows)
+        assert len(set(rows)) == len(rows)
 
 
 def test_report_refuses_unknown_runs_and_bad_baseline(store: Store) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -55,6 +56,7 @@ __all__ = [
     "negligible",
     "parse_conditions",
     "run_metrics",
+    "run_names",
     "slo_result",
     "sorted_metric_values",
     "sweep_analysis",
@@ -777,6 +779,42 @@ class LittleCheck:
     agrees: bool
     short_of_target: bool
     message: str
+    below_configured_in_tail: bool = False  # below the setting only while the run drained
+
+    @property
+    def verdict(self) -> str:
+        """Short words for a table cell; the message says the rest."""
+        if math.isnan(self.measured_concurrency):
+            return "not checked"
+        if not self.agrees:
+            return "mismatch: see below"
+        if self.short_of_target:
+            return "below configured: client overload"
+        if self.below_configured_in_tail:
+            return "ok (below configured only in the tail)"
+        return "ok"
+
+
+def run_names(runs: Sequence[RunRequests]) -> dict[str, str]:
+    """run_id -> a name to show in tables: the label, made unique.
+
+    Runs of one sweep share a label, so "sweep" x 3 becomes "sweep · c=1",
+    "sweep · c=4", ...; a label still shared after that gets its run id.
+    """
+
+    def load(r: RunRequests) -> str:
+        if math.isnan(r.load_value):
+            return r.load_mode
+        return f"c={r.load_value:g}" if r.load_mode == "concurrency" else f"{r.load_value:g} req/s"
+
+    names = {r.run_id: r.label or r.run_id for r in runs}
+    counts = Counter(names.values())
+    names = {
+        r.run_id: names[r.run_id] + (f" · {load(r)}" if counts[names[r.run_id]] > 1 else "")
+        for r in runs
+    }
+    counts = Counter(names.values())
+    return {rid: (f"{n} ({rid})" if counts[n] > 1 else n) for rid, n in names.items()}
 
 
 def _in_flight_integral_ms(start: np.ndarray, end: np.ndarray, lo: float, hi: float) -> float:
@@ -856,7 +894,15 @@ def little_check(run: RunRequests, tolerance: float = LITTLE_TOLERANCE) -> Littl
             "its slots busy."
         )
     return LittleCheck(
-        run.run_id, measured, little, configured, q99, agrees, short, " ".join(parts)
+        run.run_id,
+        measured,
+        little,
+        configured,
+        q99,
+        agrees,
+        short,
+        " ".join(parts),
+        below_configured_in_tail=below and not short,
     )
 
 

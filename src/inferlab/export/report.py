@@ -20,6 +20,7 @@ import plotly.io as pio
 
 from inferlab import __version__
 from inferlab.charts import runs as charts
+from inferlab.charts.layout import dashboard_look
 from inferlab.compare import runs as compare
 from inferlab.compare.loaders import METRIC_NAMES, load_run, wide_delta_table
 from inferlab.importers import import_info, tool_comparison
@@ -78,7 +79,7 @@ class _Figures:
 
     def __call__(self, fig: go.Figure) -> str:
         out: str = pio.to_html(
-            fig,
+            dashboard_look(fig),
             full_html=False,
             include_plotlyjs=self.first,
             config={"displaylogo": False, "responsive": True},
@@ -142,6 +143,7 @@ def build_report(
     if baseline not in run_ids:
         raise ValueError(f"baseline {baseline!r} is not among the runs of the report")
     runs = [load_run(store, rid) for rid in run_ids]
+    names = compare.run_names(runs)
     conv = compare.CONVENTIONS[convention]
     fig = _Figures()
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -223,7 +225,7 @@ def build_report(
             _table(
                 pd.DataFrame(
                     {
-                        "run": [r.run_id for r in res],
+                        "run": [names[r.run_id] for r in res],
                         "requests": [r.requests for r in res],
                         "met": [r.met for r in res],
                         "attainment %": [100 * r.attainment for r in res],
@@ -265,13 +267,12 @@ def build_report(
         _table(
             pd.DataFrame(
                 {
-                    "run": [c.run_id for c in checks],
+                    "run": [names[c.run_id] for c in checks],
                     "measured concurrency": [c.measured_concurrency for c in checks],
                     "RPS × mean E2E": [c.little_concurrency for c in checks],
                     "configured": [c.configured_concurrency for c in checks],
-                    "verdict": [
-                        "ok" if c.agrees and not c.short_of_target else c.message for c in checks
-                    ],
+                    "verdict": [c.verdict for c in checks],
+                    "why": [c.message if c.verdict != "ok" else "" for c in checks],
                 }
             )
         )

@@ -21,6 +21,7 @@ from inferlab.compare import (
     little_check,
     parse_conditions,
     run_metrics,
+    run_names,
     slo_result,
     sweep_analysis,
 )
@@ -276,6 +277,29 @@ def test_little_law_blames_the_tail_not_the_client_when_slots_stayed_busy() -> N
     assert check.measured_concurrency == pytest.approx(5000 / 3000)  # below 2 ...
     assert not check.short_of_target  # ... only because of the tail
     assert "tail" in check.message and "client overload" not in check.message
+    # the table cell must not just say "ok" next to text that calls the shortfall a problem
+    assert check.below_configured_in_tail
+    assert check.verdict == "ok (below configured only in the tail)"
+
+
+def test_little_law_verdict_words() -> None:
+    assert little_check(example()).verdict == "ok"
+    run = RunRequests.from_frame("c", frame(EXAMPLE[:3]), load_mode="concurrency", load_value=16)
+    assert little_check(run).verdict == "below configured: client overload"
+
+
+def test_run_names_make_shared_labels_unique() -> None:
+    runs = [
+        RunRequests.from_frame(f"r{c}", frame(EXAMPLE), label="sweep", load_value=c)
+        for c in (1, 4, 16)
+    ]
+    runs.append(RunRequests.from_frame("solo", frame(EXAMPLE), label="baseline", load_value=8))
+    runs.append(RunRequests.from_frame("twin", frame(EXAMPLE), label="sweep", load_value=16))
+    names = run_names(runs)
+    assert names["r1"] == "sweep · c=1" and names["r4"] == "sweep · c=4"
+    assert names["solo"] == "baseline"
+    assert names["r16"] == "sweep · c=16 (r16)" and names["twin"] == "sweep · c=16 (twin)"
+    assert len(set(names.values())) == len(names)
 
 
 def test_fail_on_parsing_and_evaluation() -> None:
