@@ -23,7 +23,16 @@ from inferlab.dashboard.cost import (
     CUSTOM,
     PRICE_EDIT_PARAM,
     RUN_PARAM,
+    api_catalog_caption,
+    api_request_caption,
     chatbot_preset,
+    cost_views,
+    exercise_verdict,
+    gpu_catalog_caption,
+    run_throughput_text,
+    run_throughput_update,
+    self_hosted_caption,
+    session_caption,
 )
 from inferlab.dashboard.widgets import (
     EditableCatalog,
@@ -207,27 +216,10 @@ with api_col:
         f"${blended:,.4g}",
         help="(ratio × input price + output price) / (ratio + 1)",
     )
-    st.caption(
-        f"{in_tokens:,} × ${in_price:g}/1M + {out_tokens:,} × ${out_price:g}/1M = "
-        f"${in_tokens * in_price / 1e6:,.4g} + ${out_tokens * out_price / 1e6:,.4g} = "
-        f"**${api_req:,.4g}** per request; {1 / api_req:,.0f} requests per dollar."
-        if api_req > 0
-        else "Both prices are 0: requests are free."
-    )
+    st.caption(api_request_caption(in_tokens, out_tokens, api, api_req))
     offer = api_by_name.get(api_name)
     if offer is not None:
-        p = offer.prices
-        same = (p.input_per_mtok, p.output_per_mtok, p.cached_or_input_per_mtok) == (
-            in_price,
-            out_price,
-            cached_price,
-        )
-        st.caption(
-            f"Catalog: {offer.name}, source {offer.source_url or 'not given'}"
-            + (f", as of {offer.as_of}" if offer.as_of else "")
-            + ". Example prices: check the source for today's."
-            + ("" if same else " The prices above differ from this entry: they are your own.")
-        )
+        st.caption(api_catalog_caption(offer, api))
 
 # ---------------------------------------------------------------- self-hosted
 with self_col:
@@ -270,27 +262,11 @@ with self_col:
         delta_color="off",
         delta_arrow="off",
     )
-    st.caption(
-        f"{n_gpus} GPU × ${gpu_hour:g}/h = **${at_slo.cost_per_hour_usd:,.4g} per hour**. At "
-        f"{slo_rps:g} req/s × 3600 × {util:.0%} busy = {at_slo.requests_per_hour:,.0f} requests "
-        f"per hour → ${at_slo.cost_per_request_usd:,.4g} each. Peak throughput "
-        f"({peak_rps:g} req/s) looks {peak_rps / slo_rps:,.2g}× cheaper, but only if users "
-        "accept the latency that comes with it."
-    )
+    st.caption(self_hosted_caption(n_gpus, gpu_hour, slo_rps, util, peak_rps, at_slo))
 
     gpu_offer = offer_by_name.get(offer_name)
     if gpu_offer is not None:
-        st.caption(
-            f"Catalog: {gpu_offer.name} (${gpu_offer.usd_per_gpu_hour:g}/GPU-hour), source "
-            f"{gpu_offer.source_url or 'not given'}"
-            + (f", as of {gpu_offer.as_of}" if gpu_offer.as_of else "")
-            + ". Example price: check the source for today's."
-            + (
-                ""
-                if gpu_offer.usd_per_gpu_hour == gpu_hour
-                else " The price above differs from this entry: it is your own."
-            )
-        )
+        st.caption(gpu_catalog_caption(gpu_offer, gpu_hour))
 
     with st.expander(
         "Take the throughput from a stored run",
@@ -317,21 +293,10 @@ with self_col:
             elif not facts.rps:
                 st.warning("This run has no completed requests to take a throughput from.")
             else:
-                st.markdown(
-                    f"Measured **{facts.rps:,.3g} req/s** at peak; **{facts.goodput_rps or 0:,.3g} "
-                    f"req/s** met TTFT ≤ {slo_ttft:g} ms and TPOT ≤ {slo_tpot:g} ms "
-                    f"({(facts.slo_attainment or 0):.0%} of requests)."
-                )
+                st.markdown(run_throughput_text(facts, slo_ttft, slo_tpot))
 
                 def use_run(f: RunFacts = facts) -> None:
-                    update: dict[str, float | int] = {"peak_rps": round(float(f.rps or 0), 6)}
-                    if f.goodput_rps:
-                        update["slo_rps"] = round(f.goodput_rps, 6)
-                    if f.mean_output_tokens:
-                        update["out_tokens"] = max(1, round(f.mean_output_tokens))
-                    if f.mean_input_tokens:
-                        update["in_tokens"] = round(f.mean_input_tokens)
-                    st.session_state.update(update)
+                    st.session_state.update(run_throughput_update(f))
 
                 if not facts.goodput_rps:
                     st.warning(
@@ -359,50 +324,22 @@ try:
 except ValueError as exc:
     st.error(f"Cannot price the session: {exc}.")
     st.stop()
-last = session.turns[-1]
 y1, y2, y3 = st.columns(3)
 y1.metric("Session cost, with caching", f"${session.total_usd:,.4g}")
 y2.metric("Without caching", f"${session.total_no_cache_usd:,.4g}")
 y3.metric("Saved by caching", f"{session.savings_share:.0%}")
-st.caption(
-    f"Turn 1 sends {shape.input_tokens(1):,.0f} input tokens; turn {turns} sends "
-    f"{last.input_tokens:,.0f}, of which {last.cached_tokens:,.0f} are cache hits. The whole "
-    f"session sends {session.input_tokens:,.0f} input and {session.output_tokens:,.0f} output "
-    "tokens, priced with the API prices above"
-    + (
-        " (the session view always uses them: caching is an API discount)."
-        if mode != "API"
-        else "."
-    )
-    + " Cache-write surcharges are not modelled."
-)
+st.caption(session_caption(shape, session, mode))
 st.plotly_chart(session_chart(session, hit), width="stretch")
 
 # ---------------------------------------------------------------- three views + monthly
 st.subheader("Per request, per token, per session — and the monthly bill", divider="gray")
 sessions_pm = int(num(st.columns(4)[0], "sessions_pm", 1000, "Conversations per month."))
-requests_pm = sessions_pm * turns
-if mode == "API":
-    per_request = session.total_usd / turns
-    per_mtok = session.total_usd / ((session.input_tokens + session.output_tokens) / 1e6)
-    per_session = session.total_usd
-    bill = sessions_pm * per_session
-    bill_note = f"{sessions_pm:,} sessions × ${per_session:,.4g}"
-else:
-    per_request = at_slo.cost_per_request_usd
-    per_mtok = at_slo.cost_per_mtok_output_usd
-    per_session = per_request * turns
-    monthly = cost.monthly_self_hosted(requests_pm, slo_rps, n_gpus, gpu_hour, util)
-    bill = monthly.bill_usd
-    bill_note = (
-        f"{monthly.replicas:,} always-on replica(s) × {n_gpus} GPU × {cost.HOURS_PER_MONTH:g} h "
-        f"× ${gpu_hour:g} for an average {monthly.average_rps:,.3g} req/s"
-    )
+views, bill_note = cost_views(mode, session, sessions_pm, at_slo, slo_rps, n_gpus, gpu_hour, util)
 v1, v2, v3, v4 = st.columns(4)
-v1.metric("Per request", f"${per_request:,.4g}")
-v2.metric("Per 1M tokens" + (" (output)" if mode != "API" else ""), f"${per_mtok:,.4g}")
-v3.metric("Per session", f"${per_session:,.4g}")
-v4.metric("Monthly bill", f"${bill:,.0f}", help=bill_note)
+v1.metric("Per request", f"${views.per_request_usd:,.4g}")
+v2.metric("Per 1M tokens" + (" (output)" if mode != "API" else ""), f"${views.per_mtok_usd:,.4g}")
+v3.metric("Per session", f"${views.per_session_usd:,.4g}")
+v4.metric("Monthly bill", f"${views.monthly_bill_usd:,.0f}", help=bill_note)
 st.caption(f"Monthly bill: {bill_note}.")
 w_1, w_2, w_3 = st.columns(3)
 w_1.markdown(
@@ -448,8 +385,6 @@ try:
 except ValueError as exc:
     st.error(f"Cannot compare A and B: {exc}.")
     st.stop()
-total_a = ex_cost + (1 - ex_sat) * loss
-total_b = ex_cost_b + (1 - ex_sat_b) * loss
 z1, z2, z3 = st.columns(3)
 z1.metric("A: cost per satisfied answer", f"${per_sat_a:,.4g}", help="cost / satisfaction")
 z2.metric("B: cost per satisfied answer", f"${per_sat_b:,.4g}")
@@ -458,20 +393,10 @@ z3.metric(
     "none" if breakeven is None else f"${breakeven:,.3g}",
     help="(cost B − cost A) / (satisfaction B − satisfaction A)",
 )
-if breakeven is None:
-    better = "A" if (ex_cost <= ex_cost_b and ex_sat >= ex_sat_b) else "B"
-    st.info(f"{better} is cheaper and at least as satisfying: there is no trade-off to make.")
-else:
-    pricier = "B" if ex_cost_b > ex_cost else "A"
-    st.info(
-        f"With a loss of ${loss:g} per dissatisfied user, A costs ${ex_cost:g} + "
-        f"{1 - ex_sat:.0%} × ${loss:g} = **${total_a:,.4g}** per request and B costs "
-        f"**${total_b:,.4g}**. The pricier, better option ({pricier}) pays for itself when an "
-        f"unhappy user costs you more than **${breakeven:,.3g}**. Over {requests_pm:,} requests "
-        f"a month the difference is ${abs(total_a - total_b) * requests_pm:,.0f} in favour of "
-        f"{'A' if total_a < total_b else 'B'}.",
-        icon=":material/balance:",
-    )
+verdict, trade_off = exercise_verdict(
+    ex_cost, ex_sat, ex_cost_b, ex_sat_b, loss, breakeven, sessions_pm * turns
+)
+st.info(verdict, icon=":material/balance:" if trade_off else None)
 st.plotly_chart(
     satisfaction_chart(ex_cost, ex_sat, ex_cost_b, ex_sat_b, breakeven, loss), width="stretch"
 )

@@ -56,7 +56,7 @@ from inferlab.quality.table import (
     to_csv,
 )
 from inferlab.store import StoreError, default_db_path
-from inferlab.store_quality import QualityStore
+from inferlab.store.quality import QualityStore
 
 NUM = {p.name: p for p in NUMBER_PARAMS}
 OPT = {p.name: p for p in OPTIONAL_PARAMS}
@@ -249,7 +249,7 @@ with runs_col.popover("Add stored runs", icon=":material/database:", width="stre
         def add_runs(run_ids: list[str]) -> None:
             from inferlab.quality.runs import candidate_from_summary
             from inferlab.store import Store, StoreError
-            from inferlab.store_quality import QualityStore
+            from inferlab.store.quality import QualityStore
 
             store = Store()
             added, notes = [], []
@@ -258,7 +258,7 @@ with runs_col.popover("Add stored runs", icon=":material/database:", width="stre
                     info = store.get_run(run_id)
                     summary = store.summary(run_id)
                     meta = store.run_metadata(run_id)
-                    quality = QualityStore(store.path).exact_match_pct(run_id)
+                    quality = QualityStore(store).exact_match_pct(run_id)
                 except StoreError as exc:
                     notes.append(f"Run {run_id} could not be read: {exc}")
                     continue
@@ -670,7 +670,7 @@ def run_probe_now() -> str | None:
         )
 
     store = Store()
-    qstore = QualityStore(store.path)
+    qstore = QualityStore(store)
 
     def save(result: Any) -> None:
         if result.report.by_temperature:

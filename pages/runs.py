@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -35,7 +33,33 @@ from inferlab.compare.loaders import (
     slo_from_values,
     wide_delta_table,
 )
-from inferlab.dashboard.runs import SLO_SPEC, link_problems, runs_share_url, url_run_ids
+from inferlab.dashboard.runs import (
+    MISS_COLUMNS,
+    SLO_SPEC,
+    comparison_view,
+    first_sweep_with,
+    link_problems,
+    little_frame,
+    metric_label,
+    parse_tags,
+    request_position,
+    request_title,
+    rows_by_run_id,
+    run_name,
+    run_version,
+    runs_share_url,
+    runs_without_requests,
+    scatter_series,
+    slo_frame,
+    slowest_completed,
+    source_options,
+    sweep_group_label,
+    sweep_groups,
+    sweep_sentences,
+    tag_options,
+    tags_text,
+    url_run_ids,
+)
 from inferlab.store import Store, StoreError, default_db_path
 
 st.title("Runs: compare benchmark results")
@@ -66,11 +90,7 @@ def list_runs(db: str) -> pd.DataFrame:
 @st.cache_data(max_entries=48, show_spinner=False)
 def run_data(db: str, run_id: str, version: str) -> compare.RunRequests:
     """One run's requests; `version` (status + request count) invalidates a growing run."""
-    rows = list_runs(db)
-    match = rows[rows["run_id"] == run_id].to_dict("records")
-    return load_run(
-        store_for(db), run_id, {str(k): v for k, v in match[0].items()} if match else None
-    )
+    return load_run(store_for(db), run_id, rows_by_run_id(list_runs(db)).get(run_id))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -80,10 +100,7 @@ def runs_for(db: str, keys: tuple[tuple[str, str], ...]) -> list[compare.RunRequ
     A resource cache: the comparison, SLO, Little's-law and sweep views share the
     same read-only arrays instead of each unpickling a copy of all 12 runs.
     """
-    rows = {
-        str(r["run_id"]): {str(k): v for k, v in r.items()}
-        for r in list_runs(db).to_dict("records")
-    }
+    rows = rows_by_run_id(list_runs(db))
     runs: list[compare.RunRequests] = load_runs(store_for(db), [rid for rid, _ in keys], rows)
     return runs
 
@@ -93,26 +110,7 @@ def comparison(
     db: str, keys: tuple[tuple[str, str], ...], baseline: str, convention: str
 ) -> tuple[pd.DataFrame, dict[str, dict[str, np.ndarray]]]:
     """The delta table and, per latency metric, each run's values (for CDF/histograms)."""
-    runs = runs_for(db, keys)
-    # numpy sorts without the GIL: sort the runs' values on all cores (same arrays).
-    with ThreadPoolExecutor(max_workers=min(len(runs), os.cpu_count() or 1) or 1) as pool:
-        sorted_list = list(
-            pool.map(partial(compare.sorted_metric_values, convention=convention), runs)
-        )
-    sorted_by_run = {r.run_id: v for r, v in zip(runs, sorted_list, strict=True)}
-    table = compare.compare_table(
-        runs, baseline, convention=convention, sorted_by_run=sorted_by_run
-    )
-    values: dict[str, dict[str, np.ndarray]] = {}
-    for metric in compare.LATENCY_METRICS:
-        values[metric] = {}
-        for r in runs:
-            v = sorted_by_run[r.run_id][metric]
-            # A CDF or histogram needs no more than 20,000 evenly spaced order statistics.
-            if v.size > 20_000:
-                v = v[np.linspace(0, v.size - 1, 20_000).round().astype(np.int64)]
-            values[metric][f"{r.label} · {r.run_id}"] = v
-    return table, values
+    return comparison_view(runs_for(db, keys), baseline, convention)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -131,29 +129,7 @@ def little_view(db: str, keys: tuple[tuple[str, str], ...]) -> list[compare.Litt
 def scatter_view(
     db: str, keys: tuple[tuple[str, str], ...], metric: str, convention: str
 ) -> list[charts.ScatterSeries]:
-    conv = compare.CONVENTIONS[convention]
-    out = []
-    for r in runs_for(db, keys):
-        if metric == "ttft":
-            y = r.ttft_ms
-        elif metric == "e2e":
-            y = r.e2e_ms
-        elif metric == "tpot":
-            y = conv.tpot_ms(r)
-        else:  # per-request mean chunk gap: the ITL a single request saw
-            with np.errstate(invalid="ignore", divide="ignore"):
-                y = np.where(
-                    r.chunk_counts > 1, (r.e2e_ms - r.ttft_ms) / (r.chunk_counts - 1), np.nan
-                )
-            if conv.itl_per_request():
-                y = conv.itl_ms(r)
-        start_s = (r.sent_ms - np.nanmin(r.sent_ms)) / 1000.0 if r.n else r.sent_ms
-        out.append(
-            charts.ScatterSeries(
-                f"{r.label} · {r.run_id}", start_s, y, r.ok, r.index, r.error_class
-            )
-        )
-    return out
+    return scatter_series(runs_for(db, keys), metric, convention)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -252,17 +228,13 @@ for message in link_problems(query, existing_ids):
 
 # -- run table -----------------------------------------------------------------------------
 
-rows_by_id: dict[str, dict[str, Any]] = {
-    str(r["run_id"]): {str(k): v for k, v in r.items()} for r in all_runs.to_dict("records")
-}
+rows_by_id = rows_by_run_id(all_runs)
 
 st.subheader(f"All runs ({len(all_runs):,})")
 f1, f2, f3 = st.columns([2, 1, 1])
 text = f1.text_input("Filter", placeholder="label, model, endpoint or run id", key="filter_text")
-all_tags = sorted({str(t) for tags in all_runs["tags"] if tags is not None for t in tags})
-tag_filter = f2.multiselect("Tags", all_tags, key="filter_tags")
-sources = sorted(set(all_runs["source_tool"]))
-source_filter = f3.multiselect("Source tool", sources, key="filter_sources")
+tag_filter = f2.multiselect("Tags", tag_options(all_runs), key="filter_tags")
+source_filter = f3.multiselect("Source tool", source_options(all_runs), key="filter_sources")
 shown = filter_runs(all_runs, text, tag_filter, source_filter)
 st.dataframe(
     run_table(shown),
@@ -290,17 +262,11 @@ with st.expander("Rename, tag or delete a run", icon=":material/edit:"):
     row = rows_by_id[target]
     m1, m2 = st.columns(2)
     new_label = m1.text_input("Label", value=str(row.get("label") or ""), key=f"label_{target}")
-    row_tags: Any = row.get("tags")
-    new_tags = m2.text_input(
-        "Tags (comma-separated)",
-        value=", ".join(str(t) for t in row_tags) if row_tags is not None else "",
-        key=f"tags_{target}",
-    )
+    new_tags = m2.text_input("Tags (comma-separated)", value=tags_text(row), key=f"tags_{target}")
     b1, b2 = st.columns(2)
     if b1.button("Save label and tags", icon=":material/save:"):
-        tags = [t.strip() for t in new_tags.split(",") if t.strip()]
         try:
-            store_for(DB).update_run(target, label=new_label.strip(), tags=tags)
+            store_for(DB).update_run(target, label=new_label.strip(), tags=parse_tags(new_tags))
         except StoreError as exc:
             st.error(f"Could not save: {exc}", icon=":material/error:")
         else:
@@ -369,7 +335,7 @@ if st.session_state.get("baseline") not in selected:
 baseline: str = s2.selectbox(
     "Baseline",
     selected,
-    format_func=lambda rid: str(rows_by_id[rid].get("label") or rid),
+    format_func=lambda rid: run_name(rows_by_id, rid),
     key="baseline",
 )
 st.query_params["baseline"] = baseline
@@ -395,16 +361,15 @@ with st.container(border=True):
 
 
 def version(rid: str) -> str:
-    r = rows_by_id[rid]
-    return f"{r.get('status')}:{r.get('requests')}"
+    return run_version(rows_by_id[rid])
 
 
 keys = tuple((rid, version(rid)) for rid in selected)
-empty_runs = [rid for rid in selected if not (rows_by_id[rid].get("requests") or 0) > 0]
+empty_runs = runs_without_requests(rows_by_id, selected)
 if empty_runs:
     st.info(
         "No per-request data in "
-        + ", ".join(f"**{rows_by_id[r].get('label') or r}** ({r})" for r in empty_runs)
+        + ", ".join(f"**{run_name(rows_by_id, r)}** ({r})" for r in empty_runs)
         + " (a file holding only aggregate numbers, or a run that measured nothing): its cells "
         "stay blank. `inferlab show RUN_ID` lists the numbers the file holds.",
         icon=":material/info:",
@@ -441,7 +406,7 @@ for rid in selected:
         continue
     differ = f" — {panel.disagreements} differ" if panel.disagreements else ""
     with st.expander(
-        f"{rows_by_id[rid].get('label') or rid}: the tool's own numbers vs inferlab's{differ}",
+        f"{run_name(rows_by_id, rid)}: the tool's own numbers vs inferlab's{differ}",
         icon=":material/compare_arrows:",
     ):
         st.caption(panel.caption)
@@ -462,11 +427,7 @@ for rid in selected:
 
 # -- charts --------------------------------------------------------------------------------
 
-label_m = METRIC_NAMES[metric]
-if metric == "tpot":
-    label_m = conv.tpot_label
-elif metric == "itl":
-    label_m = conv.itl_label
+label_m = metric_label(metric, convention)
 tab_cdf, tab_dist, tab_time, tab_one = st.tabs(
     ["CDF", "Distribution", "Over time", "One request's timeline"]
 )
@@ -495,15 +456,14 @@ with tab_one:
     one_run = o1.selectbox(
         "Run",
         selected,
-        format_func=lambda rid: str(rows_by_id[rid].get("label") or rid),
+        format_func=lambda rid: run_name(rows_by_id, rid),
         key="one_run",
     )
     run = run_data(DB, one_run, version(one_run))
-    completed = np.flatnonzero(run.ok & (run.chunk_counts > 0))
-    if completed.size == 0:
+    slowest = slowest_completed(run)
+    if slowest is None:
         st.info("This run has no completed request with streamed chunks.")
     else:
-        slowest = int(completed[np.nanargmax(run.e2e_ms[completed])])
         idx = o2.number_input(
             "Request number (empty: the slowest)",
             min_value=int(run.index.min()),
@@ -512,21 +472,12 @@ with tab_one:
             step=1,
             key="one_request",
         )
-        pos = slowest
-        if idx is not None:
-            hits = np.flatnonzero(run.index == int(idx))
-            if hits.size == 0:
-                st.warning(f"Run {one_run} has no request number {idx}; showing the slowest.")
-            else:
-                pos = int(hits[0])
-        status = "completed" if run.ok[pos] else f"failed ({run.error_class[pos] or 'error'})"
+        pos = slowest if idx is None else request_position(run, int(idx))
+        if pos is None:
+            st.warning(f"Run {one_run} has no request number {idx}; showing the slowest.")
+            pos = slowest
         st.plotly_chart(
-            charts.request_timeline(
-                run.chunks_of(pos),
-                title=f"Request {int(run.index[pos])} of {run.label}: {status}, "
-                f"{int(run.output_tokens[pos]) if not np.isnan(run.output_tokens[pos]) else '?'}"
-                " output tokens",
-            ),
+            charts.request_timeline(run.chunks_of(pos), title=request_title(run, pos)),
             width="stretch",
         )
         st.caption(
@@ -569,21 +520,7 @@ slo = slo_from_values(slo_ttft, slo_tpot, slo_e2e)
 if slo.is_set:
     results = slo_view(DB, keys, slo)
     st.dataframe(
-        pd.DataFrame(
-            {
-                "Run": [
-                    compare.run_names(runs_for(DB, keys)).get(r.run_id, r.run_id) for r in results
-                ],
-                "Run id": [r.run_id for r in results],
-                "Requests": [r.requests for r in results],
-                "Met the SLO": [r.met for r in results],
-                "Attainment (%)": [100 * r.attainment for r in results],
-                "Goodput (req/s)": [r.goodput_rps for r in results],
-                f"Meets the {slo_target:g}% target": [
-                    "yes" if 100 * r.attainment >= slo_target else "no" for r in results
-                ],
-            }
-        ),
+        slo_frame(results, compare.run_names(runs_for(DB, keys)), slo_target),
         hide_index=True,
         width="stretch",
         column_config={
@@ -593,20 +530,11 @@ if slo.is_set:
     )
     with st.expander("Requests that missed the SLO", icon=":material/report:"):
         for r in results:
-            name = rows_by_id[r.run_id].get("label") or r.run_id
+            name = run_name(rows_by_id, r.run_id)
             st.markdown(f"**{name}** ({r.run_id}): {len(r.misses):,} missed ({slo.describe()})")
             if len(r.misses):
                 st.dataframe(
-                    r.misses.rename(
-                        columns={
-                            "request": "Request",
-                            "missed": "Missed",
-                            "sent_s": "Sent at (s)",
-                            "ttft_ms": "TTFT (ms)",
-                            "tpot_ms": "TPOT (ms)",
-                            "e2e_ms": "E2E (ms)",
-                        }
-                    ),
+                    r.misses.rename(columns=MISS_COLUMNS),
                     hide_index=True,
                     width="stretch",
                     height=min(300, 38 + 35 * len(r.misses)),
@@ -616,71 +544,30 @@ else:
 
 # -- sweeps --------------------------------------------------------------------------------
 
-groups = all_runs.dropna(subset=["group_id"]).groupby("group_id")["run_id"].apply(list)
-groups = groups[groups.map(len) >= 2]
+groups = sweep_groups(all_runs)
 st.subheader("Sweep: throughput against latency")
-if groups.empty:
+if not groups:
     st.caption(
         "No sweep in the store yet. `inferlab probe --url URL --model NAME --sweep 1,2,4,8,16` "
         "stores one run per load step in a group, shown here; so does importing a multi-rate "
         "guidellm file or vLLM `--append-result` lines."
     )
 else:
-    selected_groups = [g for g in groups.index if set(groups[g]) & set(selected)]
-    group_options = list(groups.index)
-
-    def group_label(g: str) -> str:
-        steps = [rows_by_id[r] for r in groups[g]]
-        loads = sorted(float(r.get("load_value") or 0) for r in steps)
-        first = steps[-1]
-        return (
-            f"{first.get('label') or 'sweep'} · {first.get('model')} · {first.get('load_mode')} "
-            f"{loads[0]:g}–{loads[-1]:g} · {len(steps)} steps ({g})"
-        )
-
+    group_options = list(groups)
     group = st.selectbox(
         "Sweep (run group)",
         group_options,
-        index=group_options.index(selected_groups[0]) if selected_groups else 0,
-        format_func=group_label,
+        index=group_options.index(first_sweep_with(groups, selected)),
+        format_func=lambda g: sweep_group_label(rows_by_id, groups[g], g),
         key="sweep_group",
     )
-    gids = list(groups[group])[: 4 * compare.MAX_COMPARE]
+    gids = groups[group][: 4 * compare.MAX_COMPARE]
     sweep = sweep_view(DB, tuple((rid, version(rid)) for rid in gids), slo, slo_target / 100)
     st.plotly_chart(
         charts.sweep_figure(sweep, ttft_limit_ms=slo.ttft_ms, tpot_limit_ms=slo.tpot_ms),
         width="stretch",
     )
-    sentences = []
-    if sweep.knee is not None:
-        k = sweep.points[sweep.knee]
-        after = sweep.points[sweep.knee + 1] if sweep.knee + 1 < len(sweep.points) else None
-        sentences.append(
-            f"**Knee** at load {k.load_value:g} ({k.output_tps:,.0f} output tokens/s): "
-            "beyond it more load adds little throughput and mostly waiting"
-            + (
-                f" (at load {after.load_value:g}: {after.output_tps:,.0f} tokens/s, "
-                f"TTFT p99 {after.ttft_p99_ms:,.0f} ms vs {k.ttft_p99_ms:,.0f} ms)."
-                if after is not None
-                else "."
-            )
-        )
-    else:
-        sentences.append(
-            "No knee: throughput grows steadily with load over this sweep; sweep higher loads "
-            "to find where it saturates."
-        )
-    if slo.is_set:
-        if sweep.best_under_slo is not None:
-            b = sweep.points[sweep.best_under_slo]
-            sentences.append(
-                f"**Highest load meeting the SLO** ({slo.describe()} for {slo_target:g}% of "
-                f"requests): load {b.load_value:g} ({b.output_tps:,.0f} output tokens/s)."
-            )
-        else:
-            sentences.append(f"No step meets the SLO ({slo.describe()}) for {slo_target:g}%.")
-    else:
-        sentences.append("Set SLO limits above to find the highest load that meets them.")
+    sentences = sweep_sentences(sweep, slo, slo_target)
     st.markdown("  \n".join(sentences))
     st.caption(
         "Knee method (Kneedle, Satopää et al. 2011): output tokens/s against load (load on a "
@@ -700,16 +587,7 @@ st.caption(
 checks = little_view(DB, keys)
 names = compare.run_names(runs_for(DB, keys))
 st.dataframe(
-    pd.DataFrame(
-        {
-            "Run": [names.get(c.run_id, c.run_id) for c in checks],
-            "Measured concurrency": [c.measured_concurrency for c in checks],
-            "RPS × mean E2E": [c.little_concurrency for c in checks],
-            "Configured concurrency": [c.configured_concurrency for c in checks],
-            "Client queue p99 (ms)": [c.client_queue_p99_ms for c in checks],
-            "Verdict": [c.verdict for c in checks],
-        }
-    ),
+    little_frame(checks, names),
     hide_index=True,
     width="stretch",
     column_config={

@@ -15,18 +15,23 @@ from dataclasses import dataclass
 __all__ = [
     "HOURS_PER_MONTH",
     "ApiPrices",
+    "CostViews",
     "MonthlySelfHosted",
     "SelfHostedCosts",
     "SessionCost",
     "SessionShape",
     "TurnCost",
     "api_request_cost_usd",
+    "api_views",
     "blended_price_per_mtok",
     "cost_per_satisfied_request_usd",
+    "cost_with_dissatisfaction_usd",
     "dissatisfaction_breakeven_usd",
     "monthly_self_hosted",
     "self_hosted_costs",
+    "self_hosted_views",
     "session_cost",
+    "token_cost_usd",
 ]
 
 HOURS_PER_MONTH = 730.0  # 365 x 24 / 12
@@ -71,6 +76,11 @@ class ApiPrices:
             if self.cached_input_per_mtok is None
             else self.cached_input_per_mtok
         )
+
+
+def token_cost_usd(tokens: float, price_per_mtok: float) -> float:
+    """What `tokens` cost at `price_per_mtok` US$ per million tokens."""
+    return tokens * price_per_mtok / 1e6
 
 
 def api_request_cost_usd(
@@ -260,6 +270,41 @@ def session_cost(
     return SessionCost(tuple(rows))
 
 
+# ---------------------------------------------------------------- the three views
+
+
+@dataclass(frozen=True)
+class CostViews:
+    """One workload priced three ways, and the monthly bill."""
+
+    per_request_usd: float
+    per_mtok_usd: float  # API: all tokens of the session; self-hosted: output tokens
+    per_session_usd: float
+    monthly_bill_usd: float
+
+
+def api_views(session: SessionCost, sessions_per_month: float) -> CostViews:
+    """API prices: the session's average turn, its tokens, the session, the month's sessions."""
+    turns = len(session.turns)
+    mtok = (session.input_tokens + session.output_tokens) / 1e6
+    return CostViews(
+        per_request_usd=session.total_usd / turns,
+        per_mtok_usd=session.total_usd / mtok if mtok > 0 else math.nan,
+        per_session_usd=session.total_usd,
+        monthly_bill_usd=sessions_per_month * session.total_usd,
+    )
+
+
+def self_hosted_views(at_slo: SelfHostedCosts, turns: int, monthly: MonthlySelfHosted) -> CostViews:
+    """Self-hosted at the SLO throughput: per request x turns per session; always-on replicas."""
+    return CostViews(
+        per_request_usd=at_slo.cost_per_request_usd,
+        per_mtok_usd=at_slo.cost_per_mtok_output_usd,
+        per_session_usd=at_slo.cost_per_request_usd * turns,
+        monthly_bill_usd=monthly.bill_usd,
+    )
+
+
 # ---------------------------------------------------------------- cost vs satisfaction
 
 
@@ -268,6 +313,13 @@ def cost_per_satisfied_request_usd(cost_per_request_usd: float, satisfaction: fl
     _nonneg("cost per request", cost_per_request_usd)
     _share("satisfaction", satisfaction, allow_zero=False)
     return cost_per_request_usd / satisfaction
+
+
+def cost_with_dissatisfaction_usd(
+    cost_per_request_usd: float, satisfaction: float, loss_per_dissatisfied_usd: float
+) -> float:
+    """Price + (1 - satisfaction) x loss: a request's cost once an unhappy user counts."""
+    return cost_per_request_usd + (1 - satisfaction) * loss_per_dissatisfied_usd
 
 
 def dissatisfaction_breakeven_usd(

@@ -86,6 +86,44 @@ def test_no_breakeven_when_one_option_dominates() -> None:
     assert cost.dissatisfaction_breakeven_usd(0.05, 0.85, 0.08, 0.85) is None
 
 
+def test_token_cost_is_tokens_times_price_per_million() -> None:
+    assert cost.token_cost_usd(1000, 2.5) == pytest.approx(0.0025)
+    assert cost.token_cost_usd(0, 2.5) == 0.0
+
+
+def test_api_views_price_the_average_turn_the_tokens_and_the_month() -> None:
+    s = cost.session_cost(cost.SessionShape(10, 500, 100, 250), GPT_4O, 0.8)
+    v = cost.api_views(s, 100_000)
+    assert v.per_session_usd == pytest.approx(0.058625)
+    assert v.per_request_usd == pytest.approx(0.0058625)
+    assert v.per_mtok_usd == pytest.approx(0.058625 / ((21_750 + 2_500) / 1e6))
+    assert v.monthly_bill_usd == pytest.approx(5862.5)
+
+
+def test_api_views_of_a_session_without_tokens_have_no_price_per_token() -> None:
+    s = cost.session_cost(cost.SessionShape(1, 0, 0, 0), GPT_4O, 0.0)
+    assert math.isnan(cost.api_views(s, 10).per_mtok_usd)
+
+
+def test_self_hosted_views_multiply_per_request_by_turns() -> None:
+    at_slo = cost.self_hosted_costs(2.99, 1, 2.5, 1000, 250, 0.6)
+    monthly = cost.monthly_self_hosted(1_000_000, 2.5, 1, 2.99, 0.6)
+    v = cost.self_hosted_views(at_slo, 10, monthly)
+    assert v.per_request_usd == pytest.approx(2.99 / 5400)
+    assert v.per_session_usd == pytest.approx(10 * 2.99 / 5400)
+    assert v.per_mtok_usd == pytest.approx(at_slo.cost_per_mtok_output_usd)
+    assert v.monthly_bill_usd == pytest.approx(730 * 2.99)
+
+
+def test_cost_with_dissatisfaction_meets_at_the_breakeven_loss() -> None:
+    assert cost.cost_with_dissatisfaction_usd(0.05, 0.85, 0.5) == pytest.approx(0.125)
+    loss = cost.dissatisfaction_breakeven_usd(0.05, 0.85, 0.08, 0.92)
+    assert loss is not None
+    assert cost.cost_with_dissatisfaction_usd(0.05, 0.85, loss) == pytest.approx(
+        cost.cost_with_dissatisfaction_usd(0.08, 0.92, loss)
+    )
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [

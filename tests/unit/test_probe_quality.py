@@ -18,7 +18,7 @@ from inferlab.probe.quality import (
 from inferlab.records import RunInfo
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import Store
-from inferlab.store_quality import QualityStore
+from inferlab.store.quality import QualityStore
 
 
 def test_shipped_eval_sets_are_well_formed() -> None:

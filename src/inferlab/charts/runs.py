@@ -27,6 +27,7 @@ from inferlab.compare import SweepAnalysis
 
 __all__ = [
     "CDF_POINTS",
+    "CDF_VALUES",
     "MAX_POINTS",
     "PALETTE",
     "WEBGL_ABOVE",
@@ -34,6 +35,7 @@ __all__ = [
     "cdf_figure",
     "distribution_figure",
     "downsample",
+    "order_statistics",
     "request_timeline",
     "scatter_over_time",
     "sweep_figure",
@@ -42,6 +44,7 @@ __all__ = [
 MAX_POINTS = 50_000
 WEBGL_ABOVE = 5_000
 CDF_POINTS = 400
+CDF_VALUES = 20_000  # order statistics kept per run for a CDF or histogram
 MAX_CHUNK_ROWS = 24
 ERROR_COLOR = "#D62728"
 PALETTE = (
@@ -155,6 +158,19 @@ def downsample(n: int, budget: int, keep: np.ndarray, seed: int = 0) -> np.ndarr
     room = max(budget - must.size, 0)
     picked = np.random.default_rng(seed).choice(rest, size=min(room, rest.size), replace=False)
     return np.sort(np.concatenate([must, picked]))
+
+
+def order_statistics(sorted_values: np.ndarray, budget: int = CDF_VALUES) -> np.ndarray:
+    """At most `budget` evenly spaced order statistics of sorted values (all of them if fewer).
+
+    Enough for a CDF or a histogram of any size: the first and last value are always kept.
+    """
+    if sorted_values.size <= budget:
+        return sorted_values
+    out: np.ndarray = sorted_values[
+        np.linspace(0, sorted_values.size - 1, budget).round().astype(np.int64)
+    ]
+    return out
 
 
 def scatter_over_time(

@@ -36,7 +36,7 @@ from inferlab.probe.quality import (
 )
 from inferlab.records import RunInfo
 from inferlab.store import StoreError
-from inferlab.store_quality import QualityStore
+from inferlab.store.quality import QualityStore
 
 __all__ = ["build_config", "register", "result_json"]
 
@@ -210,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
         store = open_store(args)
     except StoreFailure as exc:
         return fail(str(exc))
-    qstore = QualityStore(store.path)
+    qstore = QualityStore(store)
 
     def open_sink(info: RunInfo) -> Any:
         return store.run_writer(info)

@@ -24,7 +24,7 @@ import pandas as pd
 from inferlab.metrics.percentile import percentile, percentiles
 
 # One SLO type everywhere: the store's summary and the comparison use the same limits.
-from inferlab.metrics.requests import goodput_rps, tpot_ms_array
+from inferlab.metrics.requests import goodput_rps, mean_chunk_gap_ms_array, tpot_ms_array
 from inferlab.metrics.summary import Slo
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "little_check",
     "negligible",
     "parse_conditions",
+    "request_values",
     "run_metrics",
     "run_names",
     "slo_result",
@@ -290,6 +291,12 @@ class Convention:
     def itl_per_request(self) -> bool:
         return self.key in ("guidellm", "aiperf")
 
+    def request_itl_ms(self, run: RunRequests) -> np.ndarray:
+        """The ITL each request saw: the convention's per-request ITL, else its mean chunk gap."""
+        if self.itl_per_request():
+            return self.itl_ms(run)
+        return mean_chunk_gap_ms_array(run.ttft_ms, run.e2e_ms, run.chunk_counts)
+
 
 CONVENTIONS: dict[str, Convention] = {
     c.key: c
@@ -355,6 +362,20 @@ def _metric_values(run: RunRequests, base: str, convention: Convention) -> np.nd
         raise KeyError(base)
     out: np.ndarray = v[~np.isnan(v)]
     return out
+
+
+def request_values(run: RunRequests, metric: str, convention: str) -> np.ndarray:
+    """One value per request (NaN where it has none) of `metric` under `convention`."""
+    conv = CONVENTIONS[convention]
+    if metric == "ttft":
+        return run.ttft_ms
+    if metric == "e2e":
+        return run.e2e_ms
+    if metric == "tpot":
+        return conv.tpot_ms(run)
+    if metric == "itl":
+        return conv.request_itl_ms(run)
+    raise KeyError(metric)
 
 
 # --------------------------------------------------------------------------- table

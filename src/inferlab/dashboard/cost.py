@@ -1,7 +1,12 @@
-"""The Cost page's inputs: URL parameter specs, defaults and the chatbot exercise preset."""
+"""The Cost page's state: URL parameter specs, defaults, the chatbot exercise preset,
+and the sentences that explain its numbers (every formula is in :mod:`inferlab.cost`).
+"""
 
 from __future__ import annotations
 
+from inferlab import cost
+from inferlab.catalog import ApiOffer, GpuOffer
+from inferlab.compare.run_facts import RunFacts
 from inferlab.dashboard.params import ChoiceParam, NumberParam
 from inferlab.exercise import CHATBOT
 
@@ -13,7 +18,16 @@ __all__ = [
     "MODES",
     "PRICE_EDIT_PARAM",
     "RUN_PARAM",
+    "api_catalog_caption",
+    "api_request_caption",
     "chatbot_preset",
+    "cost_views",
+    "exercise_verdict",
+    "gpu_catalog_caption",
+    "run_throughput_text",
+    "run_throughput_update",
+    "self_hosted_caption",
+    "session_caption",
 ]
 
 MAX_PRICE = 1_000_000.0
@@ -78,3 +92,163 @@ def chatbot_preset() -> dict[str, float | int]:
         "out_tokens": CHATBOT.tokens,
         **ALTERNATIVE,
     }
+
+
+def api_request_caption(
+    input_tokens: int, output_tokens: int, prices: cost.ApiPrices, request_usd: float
+) -> str:
+    """The worked sum under "Cost per request"."""
+    if not request_usd > 0:
+        return "Both prices are 0: requests are free."
+    in_usd = cost.token_cost_usd(input_tokens, prices.input_per_mtok)
+    out_usd = cost.token_cost_usd(output_tokens, prices.output_per_mtok)
+    return (
+        f"{input_tokens:,} × ${prices.input_per_mtok:g}/1M + {output_tokens:,} × "
+        f"${prices.output_per_mtok:g}/1M = ${in_usd:,.4g} + ${out_usd:,.4g} = "
+        f"**${request_usd:,.4g}** per request; {1 / request_usd:,.0f} requests per dollar."
+    )
+
+
+def _source(url: str, as_of: str) -> str:
+    return f"source {url or 'not given'}" + (f", as of {as_of}" if as_of else "")
+
+
+def api_catalog_caption(offer: ApiOffer, prices: cost.ApiPrices) -> str:
+    """Where the catalog entry comes from, and whether the typed prices are still its own."""
+    p = offer.prices
+    same = (p.input_per_mtok, p.output_per_mtok, p.cached_or_input_per_mtok) == (
+        prices.input_per_mtok,
+        prices.output_per_mtok,
+        prices.cached_or_input_per_mtok,
+    )
+    return (
+        f"Catalog: {offer.name}, {_source(offer.source_url, offer.as_of)}"
+        ". Example prices: check the source for today's."
+        + ("" if same else " The prices above differ from this entry: they are your own.")
+    )
+
+
+def gpu_catalog_caption(offer: GpuOffer, gpu_hour_usd: float) -> str:
+    """Where the GPU-hour entry comes from, and whether the typed price is still its own."""
+    return (
+        f"Catalog: {offer.name} (${offer.usd_per_gpu_hour:g}/GPU-hour), "
+        f"{_source(offer.source_url, offer.as_of)}. Example price: check the source for today's."
+        + (
+            ""
+            if offer.usd_per_gpu_hour == gpu_hour_usd
+            else " The price above differs from this entry: it is your own."
+        )
+    )
+
+
+def self_hosted_caption(
+    n_gpus: int,
+    gpu_hour_usd: float,
+    slo_rps: float,
+    utilisation: float,
+    peak_rps: float,
+    at_slo: cost.SelfHostedCosts,
+) -> str:
+    """The worked sum under the self-hosted numbers."""
+    return (
+        f"{n_gpus} GPU × ${gpu_hour_usd:g}/h = **${at_slo.cost_per_hour_usd:,.4g} per hour**. At "
+        f"{slo_rps:g} req/s × 3600 × {utilisation:.0%} busy = {at_slo.requests_per_hour:,.0f} "
+        f"requests per hour → ${at_slo.cost_per_request_usd:,.4g} each. Peak throughput "
+        f"({peak_rps:g} req/s) looks {peak_rps / slo_rps:,.2g}× cheaper, but only if users "
+        "accept the latency that comes with it."
+    )
+
+
+def run_throughput_text(facts: RunFacts, slo_ttft_ms: float, slo_tpot_ms: float) -> str:
+    """What a stored run measured, at peak and within the SLO."""
+    return (
+        f"Measured **{facts.rps or 0:,.3g} req/s** at peak; **{facts.goodput_rps or 0:,.3g} "
+        f"req/s** met TTFT ≤ {slo_ttft_ms:g} ms and TPOT ≤ {slo_tpot_ms:g} ms "
+        f"({(facts.slo_attainment or 0):.0%} of requests)."
+    )
+
+
+def run_throughput_update(facts: RunFacts) -> dict[str, float | int]:
+    """Widget values (by URL key) that take a stored run's throughput and token counts."""
+    update: dict[str, float | int] = {"peak_rps": round(float(facts.rps or 0), 6)}
+    if facts.goodput_rps:
+        update["slo_rps"] = round(facts.goodput_rps, 6)
+    if facts.mean_output_tokens:
+        update["out_tokens"] = max(1, round(facts.mean_output_tokens))
+    if facts.mean_input_tokens:
+        update["in_tokens"] = round(facts.mean_input_tokens)
+    return update
+
+
+def session_caption(shape: cost.SessionShape, session: cost.SessionCost, mode: str) -> str:
+    """How the session's history grows, and which prices it uses."""
+    last = session.turns[-1]
+    return (
+        f"Turn 1 sends {shape.input_tokens(1):,.0f} input tokens; turn {shape.turns} sends "
+        f"{last.input_tokens:,.0f}, of which {last.cached_tokens:,.0f} are cache hits. The whole "
+        f"session sends {session.input_tokens:,.0f} input and {session.output_tokens:,.0f} output "
+        "tokens, priced with the API prices above"
+        + (
+            " (the session view always uses them: caching is an API discount)."
+            if mode != "API"
+            else "."
+        )
+        + " Cache-write surcharges are not modelled."
+    )
+
+
+def cost_views(
+    mode: str,
+    session: cost.SessionCost,
+    sessions_per_month: int,
+    at_slo: cost.SelfHostedCosts,
+    slo_rps: float,
+    n_gpus: int,
+    gpu_hour_usd: float,
+    utilisation: float,
+) -> tuple[cost.CostViews, str]:
+    """The three views and the monthly bill in the chosen mode, and how the bill is made up."""
+    turns = len(session.turns)
+    if mode == "API":
+        views = cost.api_views(session, sessions_per_month)
+        note = f"{sessions_per_month:,} sessions × ${views.per_session_usd:,.4g}"
+        return views, note
+    monthly = cost.monthly_self_hosted(
+        sessions_per_month * turns, slo_rps, n_gpus, gpu_hour_usd, utilisation
+    )
+    note = (
+        f"{monthly.replicas:,} always-on replica(s) × {n_gpus} GPU × {cost.HOURS_PER_MONTH:g} h "
+        f"× ${gpu_hour_usd:g} for an average {monthly.average_rps:,.3g} req/s"
+    )
+    return cost.self_hosted_views(at_slo, turns, monthly), note
+
+
+def exercise_verdict(
+    cost_a_usd: float,
+    satisfaction_a: float,
+    cost_b_usd: float,
+    satisfaction_b: float,
+    loss_usd: float,
+    breakeven_usd: float | None,
+    requests_per_month: int,
+) -> tuple[str, bool]:
+    """Q3's answer in words, and whether there is a trade-off (a break-even loss) at all."""
+    if breakeven_usd is None:
+        better = "A" if (cost_a_usd <= cost_b_usd and satisfaction_a >= satisfaction_b) else "B"
+        return (
+            f"{better} is cheaper and at least as satisfying: there is no trade-off to make.",
+            False,
+        )
+    total_a = cost.cost_with_dissatisfaction_usd(cost_a_usd, satisfaction_a, loss_usd)
+    total_b = cost.cost_with_dissatisfaction_usd(cost_b_usd, satisfaction_b, loss_usd)
+    pricier = "B" if cost_b_usd > cost_a_usd else "A"
+    return (
+        f"With a loss of ${loss_usd:g} per dissatisfied user, A costs ${cost_a_usd:g} + "
+        f"{1 - satisfaction_a:.0%} × ${loss_usd:g} = **${total_a:,.4g}** per request and B costs "
+        f"**${total_b:,.4g}**. The pricier, better option ({pricier}) pays for itself when an "
+        f"unhappy user costs you more than **${breakeven_usd:,.3g}**. Over "
+        f"{requests_per_month:,} requests a month the difference is "
+        f"${abs(total_a - total_b) * requests_per_month:,.0f} in favour of "
+        f"{'A' if total_a < total_b else 'B'}.",
+        True,
+    )

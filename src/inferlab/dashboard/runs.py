@@ -1,24 +1,70 @@
 """The Runs page's state: its URL parameters (runs, baseline, convention, metric, SLO),
-their checks and the share link. The page lays these out; the data comes from
-:mod:`inferlab.compare`.
+their checks and the share link, and the views it shows (comparison values, the
+scatter, sweep sentences, the SLO and Little's-law tables). The page lays these
+out; every number comes from :mod:`inferlab.compare`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
 from urllib.parse import urlencode
 
+import numpy as np
+import pandas as pd
+
+from inferlab.charts.runs import ScatterSeries, order_statistics
 from inferlab.compare.loaders import DEFAULT_CONVENTION, DEFAULT_METRIC, METRIC_KEYS, METRIC_NAMES
-from inferlab.compare.runs import CONVENTIONS, MAX_COMPARE
+from inferlab.compare.runs import (
+    CONVENTIONS,
+    LATENCY_METRICS,
+    MAX_COMPARE,
+    LittleCheck,
+    RunRequests,
+    Slo,
+    SloResult,
+    SweepAnalysis,
+    compare_table,
+    request_values,
+    sorted_metric_values,
+)
 from inferlab.dashboard.params import NumberParam, check_params
 
 __all__ = [
+    "MISS_COLUMNS",
     "SLO_PARAMS",
     "SLO_SPEC",
+    "Rows",
+    "comparison_view",
+    "first_sweep_with",
     "link_problems",
+    "little_frame",
+    "metric_label",
+    "parse_tags",
+    "request_position",
+    "request_title",
+    "rows_by_run_id",
+    "run_name",
+    "run_version",
     "runs_share_url",
+    "runs_without_requests",
+    "scatter_series",
+    "series_name",
+    "slo_frame",
+    "slowest_completed",
+    "source_options",
+    "sweep_group_label",
+    "sweep_groups",
+    "sweep_sentences",
+    "tag_options",
+    "tags_text",
     "url_run_ids",
 ]
+
+Rows = Mapping[str, Mapping[str, Any]]  # run id -> its row of `Store.list_runs`
 
 MAX_LIMIT_MS = 3_600_000.0
 SLO_PARAMS: tuple[NumberParam, ...] = (
@@ -112,3 +158,221 @@ def runs_share_url(
         if v is not None and v != p.default:
             params.append((p.name, f"{v:g}"))
     return f"{base}?{urlencode(params)}" if params else base
+
+
+# -- the run table -------------------------------------------------------------------------
+
+
+def rows_by_run_id(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """`Store.list_runs` rows keyed by run id."""
+    return {str(r["run_id"]): {str(k): v for k, v in r.items()} for r in runs.to_dict("records")}
+
+
+def run_name(rows: Rows, run_id: str) -> str:
+    """A run's label, or its id when it has none."""
+    return str(rows[run_id].get("label") or run_id)
+
+
+def run_version(row: Mapping[str, Any]) -> str:
+    """Status and request count: changes while a run grows, so cached views refresh."""
+    return f"{row.get('status')}:{row.get('requests')}"
+
+
+def runs_without_requests(rows: Rows, run_ids: Sequence[str]) -> list[str]:
+    """The runs that hold no per-request data (aggregate-only imports, empty runs)."""
+    return [rid for rid in run_ids if not (rows[rid].get("requests") or 0) > 0]
+
+
+def tag_options(runs: pd.DataFrame) -> list[str]:
+    """Every tag used by any run, sorted."""
+    return sorted({str(t) for tags in runs["tags"] if tags is not None for t in tags})
+
+
+def source_options(runs: pd.DataFrame) -> list[str]:
+    """Every tool that produced a run, sorted."""
+    return sorted({str(s) for s in runs["source_tool"]})
+
+
+def tags_text(row: Mapping[str, Any]) -> str:
+    """A run's tags as the comma-separated text the tag field edits."""
+    tags = row.get("tags")
+    return ", ".join(str(t) for t in tags) if tags is not None else ""
+
+
+def parse_tags(text: str) -> list[str]:
+    """Comma-separated tags, trimmed, empty ones dropped."""
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+# -- comparison and charts -----------------------------------------------------------------
+
+
+def series_name(run: RunRequests) -> str:
+    return f"{run.label} · {run.run_id}"
+
+
+def comparison_view(
+    runs: Sequence[RunRequests], baseline: str, convention: str
+) -> tuple[pd.DataFrame, dict[str, dict[str, np.ndarray]]]:
+    """The delta table and, per latency metric, each run's sorted values (for CDF/histograms).
+
+    At most :data:`inferlab.charts.runs.CDF_VALUES` order statistics per run are kept.
+    """
+    # numpy sorts without the GIL: sort the runs' values on all cores (same arrays).
+    with ThreadPoolExecutor(max_workers=min(len(runs), os.cpu_count() or 1) or 1) as pool:
+        sorted_list = list(pool.map(partial(sorted_metric_values, convention=convention), runs))
+    sorted_by_run = {r.run_id: v for r, v in zip(runs, sorted_list, strict=True)}
+    table = compare_table(runs, baseline, convention=convention, sorted_by_run=sorted_by_run)
+    values = {
+        metric: {series_name(r): order_statistics(sorted_by_run[r.run_id][metric]) for r in runs}
+        for metric in LATENCY_METRICS
+    }
+    return table, values
+
+
+def metric_label(metric: str, convention: str) -> str:
+    """The chart axis name of a metric under a convention (guidellm's TPOT, ...)."""
+    conv = CONVENTIONS[convention]
+    if metric == "tpot":
+        return conv.tpot_label
+    if metric == "itl":
+        return conv.itl_label
+    return METRIC_NAMES[metric]
+
+
+def scatter_series(
+    runs: Sequence[RunRequests], metric: str, convention: str
+) -> list[ScatterSeries]:
+    """Every request's value of `metric` against its send time (s since the run began)."""
+    out = []
+    for r in runs:
+        start_s = (r.sent_ms - np.nanmin(r.sent_ms)) / 1000.0 if r.n else r.sent_ms
+        y = request_values(r, metric, convention)
+        out.append(ScatterSeries(series_name(r), start_s, y, r.ok, r.index, r.error_class))
+    return out
+
+
+def slowest_completed(run: RunRequests) -> int | None:
+    """Position of the completed request (with chunks) that took longest; None without one."""
+    completed = np.flatnonzero(run.ok & (run.chunk_counts > 0))
+    if completed.size == 0:
+        return None
+    return int(completed[np.nanargmax(run.e2e_ms[completed])])
+
+
+def request_position(run: RunRequests, request_index: int) -> int | None:
+    """Position of the request numbered `request_index`; None when the run has none."""
+    hits = np.flatnonzero(run.index == int(request_index))
+    return int(hits[0]) if hits.size else None
+
+
+def request_title(run: RunRequests, position: int) -> str:
+    """The title of one request's timeline: number, outcome, output tokens."""
+    status = "completed" if run.ok[position] else f"failed ({run.error_class[position] or 'error'})"
+    tokens = run.output_tokens[position]
+    shown = str(int(tokens)) if not np.isnan(tokens) else "?"
+    return f"Request {int(run.index[position])} of {run.label}: {status}, {shown} output tokens"
+
+
+# -- SLO, sweeps, Little's law -------------------------------------------------------------
+
+
+def slo_frame(
+    results: Sequence[SloResult], names: Mapping[str, str], target_pct: float
+) -> pd.DataFrame:
+    """One row per run (named by :func:`inferlab.compare.run_names`): attainment, goodput
+    and whether it meets the target."""
+    return pd.DataFrame(
+        {
+            "Run": [names.get(r.run_id, r.run_id) for r in results],
+            "Run id": [r.run_id for r in results],
+            "Requests": [r.requests for r in results],
+            "Met the SLO": [r.met for r in results],
+            "Attainment (%)": [100 * r.attainment for r in results],
+            "Goodput (req/s)": [r.goodput_rps for r in results],
+            f"Meets the {target_pct:g}% target": [
+                "yes" if 100 * r.attainment >= target_pct else "no" for r in results
+            ],
+        }
+    )
+
+
+MISS_COLUMNS = {
+    "request": "Request",
+    "missed": "Missed",
+    "sent_s": "Sent at (s)",
+    "ttft_ms": "TTFT (ms)",
+    "tpot_ms": "TPOT (ms)",
+    "e2e_ms": "E2E (ms)",
+}
+
+
+def little_frame(checks: Sequence[LittleCheck], names: Mapping[str, str]) -> pd.DataFrame:
+    """One row per run: measured against Little's-law concurrency, and a verdict."""
+    return pd.DataFrame(
+        {
+            "Run": [names.get(c.run_id, c.run_id) for c in checks],
+            "Measured concurrency": [c.measured_concurrency for c in checks],
+            "RPS × mean E2E": [c.little_concurrency for c in checks],
+            "Configured concurrency": [c.configured_concurrency for c in checks],
+            "Client queue p99 (ms)": [c.client_queue_p99_ms for c in checks],
+            "Verdict": [c.verdict for c in checks],
+        }
+    )
+
+
+def sweep_groups(runs: pd.DataFrame) -> dict[str, list[str]]:
+    """Run groups with at least two runs (sweeps), each with its run ids in list order."""
+    grouped = runs.dropna(subset=["group_id"]).groupby("group_id")["run_id"].apply(list)
+    return {str(g): [str(r) for r in ids] for g, ids in grouped.items() if len(ids) >= 2}
+
+
+def first_sweep_with(groups: Mapping[str, Sequence[str]], run_ids: Sequence[str]) -> str:
+    """The first sweep holding one of the runs, else the first sweep (`groups` is not empty)."""
+    chosen = set(run_ids)
+    return next((g for g, ids in groups.items() if chosen & set(ids)), next(iter(groups)))
+
+
+def sweep_group_label(rows: Rows, run_ids: Sequence[str], group_id: str) -> str:
+    """A sweep's label · model · load range · steps (group id)."""
+    steps = [rows[r] for r in run_ids]
+    loads = sorted(float(r.get("load_value") or 0) for r in steps)
+    first = steps[-1]
+    return (
+        f"{first.get('label') or 'sweep'} · {first.get('model')} · {first.get('load_mode')} "
+        f"{loads[0]:g}–{loads[-1]:g} · {len(steps)} steps ({group_id})"
+    )
+
+
+def sweep_sentences(sweep: SweepAnalysis, slo: Slo, target_pct: float) -> list[str]:
+    """What the sweep says: where its knee is and the highest load meeting the SLO."""
+    sentences = []
+    if sweep.knee is not None:
+        k = sweep.points[sweep.knee]
+        after = sweep.points[sweep.knee + 1] if sweep.knee + 1 < len(sweep.points) else None
+        sentences.append(
+            f"**Knee** at load {k.load_value:g} ({k.output_tps:,.0f} output tokens/s): "
+            "beyond it more load adds little throughput and mostly waiting"
+            + (
+                f" (at load {after.load_value:g}: {after.output_tps:,.0f} tokens/s, "
+                f"TTFT p99 {after.ttft_p99_ms:,.0f} ms vs {k.ttft_p99_ms:,.0f} ms)."
+                if after is not None
+                else "."
+            )
+        )
+    else:
+        sentences.append(
+            "No knee: throughput grows steadily with load over this sweep; sweep higher loads "
+            "to find where it saturates."
+        )
+    if not slo.is_set:
+        sentences.append("Set SLO limits above to find the highest load that meets them.")
+    elif sweep.best_under_slo is not None:
+        b = sweep.points[sweep.best_under_slo]
+        sentences.append(
+            f"**Highest load meeting the SLO** ({slo.describe()} for {target_pct:g}% of "
+            f"requests): load {b.load_value:g} ({b.output_tps:,.0f} output tokens/s)."
+        )
+    else:
+        sentences.append(f"No step meets the SLO ({slo.describe()}) for {target_pct:g}%.")
+    return sentences

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["goodput_rps", "tpot_ms", "tpot_ms_array"]
+__all__ = ["goodput_rps", "mean_chunk_gap_ms_array", "tpot_ms", "tpot_ms_array"]
 
 
 def tpot_ms(ttft_ms: float | None, e2e_ms: float | None, output_tokens: int | None) -> float | None:
@@ -29,6 +29,19 @@ def tpot_ms_array(
     with np.errstate(invalid="ignore", divide="ignore"):
         tpot = (e2e_ms - ttft_ms) / (output_tokens - 1)
     out: np.ndarray = np.where(ok & (output_tokens >= 2), tpot, np.nan)
+    return out
+
+
+def mean_chunk_gap_ms_array(
+    ttft_ms: np.ndarray, e2e_ms: np.ndarray, chunk_counts: np.ndarray
+) -> np.ndarray:
+    """Each request's mean gap between content chunks, (E2E - TTFT) / (chunks - 1).
+
+    The ITL one request saw (its per-chunk gaps averaged); NaN with fewer than 2 chunks.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap = (e2e_ms - ttft_ms) / (chunk_counts - 1)
+    out: np.ndarray = np.where(chunk_counts > 1, gap, np.nan)
     return out
 
 

@@ -7,7 +7,7 @@ TTFT, TPOT and errors of the quality run mean what they mean everywhere else.
 The engine's records carry no text, so the client's transport keeps a copy of
 each response body as it streams through (appending bytes, nothing parsed
 while the worker stamps arrivals); the answers are then parsed, scored and
-saved by `inferlab.store_quality`.
+saved by `inferlab.store.quality`.
 
 Prompts are sent in order, each repeated `repeats` times, with `concurrency`
 requests in flight.

@@ -577,7 +577,14 @@ class Store:
         with self._session() as con:
             self._require(con, run_id)
             con.execute("BEGIN TRANSACTION")
-            for table in ("requests", "run_stats", "run_summaries", "runs"):
+            for table in (
+                "requests",
+                "run_stats",
+                "run_summaries",
+                "quality_outputs",
+                "quality_scores",
+                "runs",
+            ):
                 con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
             con.execute("COMMIT")
 

@@ -89,7 +89,44 @@ _V2 = [
     "CREATE TABLE run_summaries (run_id VARCHAR PRIMARY KEY, summary VARCHAR NOT NULL)",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2]
+# Version 3: quality runs' answers and scores (`inferlab.store.quality`). Files
+# written before this migration may already hold both tables (the quality store
+# used to create them itself), hence IF NOT EXISTS.
+_V3 = [
+    """
+    CREATE TABLE IF NOT EXISTS quality_outputs (
+        run_id VARCHAR NOT NULL,
+        idx INTEGER NOT NULL,
+        prompt_id VARCHAR NOT NULL,
+        repeat INTEGER NOT NULL,
+        temperature DOUBLE NOT NULL,
+        prompt VARCHAR NOT NULL,
+        reference VARCHAR NOT NULL,
+        output VARCHAR,
+        ok BOOLEAN NOT NULL,
+        error_class VARCHAR,
+        PRIMARY KEY (run_id, idx)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS quality_scores (
+        run_id VARCHAR PRIMARY KEY,
+        group_id VARCHAR,
+        eval_set VARCHAR NOT NULL,
+        temperature DOUBLE NOT NULL,
+        repeats INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        failed INTEGER NOT NULL,
+        exact_match DOUBLE,
+        rouge_l DOUBLE,
+        identical_share DOUBLE,
+        pairwise_similarity DOUBLE,
+        created_at TIMESTAMP NOT NULL
+    )
+    """,
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

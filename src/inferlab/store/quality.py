@@ -1,95 +1,53 @@
-"""The quality probe's own tables, next to the run store's in the same DuckDB file.
+"""Answers and scores of quality runs, in the run store's database file.
 
 A quality run is a normal run in the store (timings of every request, tag
-"quality"); what the store does not keep is the text that came back. This
-module adds two tables for that, with short-lived connections like the
-store's own: `quality_outputs` (one row per request: prompt, reference, the
-answer) and `quality_scores` (one row per run: its scores). Answers are model
+"quality"); what the `requests` table does not keep is the text that came
+back. Two tables hold that, created by the store's migrations
+(`inferlab.store.schema`, version 3): `quality_outputs` (one row per request:
+prompt, reference, the answer) and `quality_scores` (one row per run: its
+scores). Every call goes through the store's one connect (lock retry, clear
+errors); `Store.delete_run` removes these rows with the run. Answers are model
 output, never credentials.
 """
 
 from __future__ import annotations
 
-import random
-import time
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
-import pandas as pd
+from inferlab.quality.scoring import QualityOutput, TemperatureScores
+from inferlab.store.db import Store
 
-from inferlab.quality import QualityOutput, TemperatureScores
-from inferlab.store import StoreBusyError, StoreError, default_db_path
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+else:
+    from inferlab.store._lazy import LazyModule
+
+    pd = LazyModule("pandas")
 
 __all__ = ["QualityStore"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS quality_outputs (
-    run_id VARCHAR NOT NULL,
-    idx INTEGER NOT NULL,
-    prompt_id VARCHAR NOT NULL,
-    repeat INTEGER NOT NULL,
-    temperature DOUBLE NOT NULL,
-    prompt VARCHAR NOT NULL,
-    reference VARCHAR NOT NULL,
-    output VARCHAR,
-    ok BOOLEAN NOT NULL,
-    error_class VARCHAR,
-    PRIMARY KEY (run_id, idx)
-);
-CREATE TABLE IF NOT EXISTS quality_scores (
-    run_id VARCHAR PRIMARY KEY,
-    group_id VARCHAR,
-    eval_set VARCHAR NOT NULL,
-    temperature DOUBLE NOT NULL,
-    repeats INTEGER NOT NULL,
-    requests INTEGER NOT NULL,
-    failed INTEGER NOT NULL,
-    exact_match DOUBLE,
-    rouge_l DOUBLE,
-    identical_share DOUBLE,
-    pairwise_similarity DOUBLE,
-    created_at TIMESTAMP NOT NULL
-);
-"""
 
 
 class QualityStore:
     """Answers and scores of quality runs in the store's database file."""
 
-    def __init__(self, path: str | Path | None = None, *, busy_timeout_s: float = 30.0) -> None:
-        self.path = Path(path).expanduser() if path is not None else default_db_path()
-        self.busy_timeout_s = busy_timeout_s
+    def __init__(
+        self, store: Store | str | os.PathLike[str] | None = None, *, busy_timeout_s: float = 30.0
+    ) -> None:
+        self.store = (
+            store if isinstance(store, Store) else Store(store, busy_timeout_s=busy_timeout_s)
+        )
+        self.path = self.store.path
 
     @contextmanager
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        deadline = time.monotonic() + self.busy_timeout_s
-        delay = 0.005
-        while True:
-            try:
-                con = duckdb.connect(str(self.path))
-                break
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower():
-                    raise StoreError(f"cannot open {self.path}: {exc}") from exc
-                if time.monotonic() >= deadline:
-                    raise StoreBusyError(
-                        f"{self.path} stayed locked by another process for "
-                        f"{self.busy_timeout_s:g} s; close long-running tools using it and retry"
-                    ) from exc
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 0.25)
-            except duckdb.Error as exc:
-                raise StoreError(f"cannot open {self.path}: {exc}") from exc
-        try:
-            con.execute(_SCHEMA)
+        # The store's one connect: lock retry, "not a DuckDB file", migrations, spools.
+        with self.store._session() as con:
             yield con
-        except duckdb.Error as exc:
-            raise StoreError(f"quality tables in {self.path}: {exc}") from exc
-        finally:
-            con.close()
 
     def save(
         self,
@@ -166,18 +124,11 @@ class QualityStore:
     def scores(self) -> pd.DataFrame:
         """One row per quality run still in the store, newest first."""
         with self._connect() as con:
-            has_runs = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'runs'"
-            ).fetchone()
-            if has_runs and has_runs[0]:
-                cols, join = "r.label, r.model", "JOIN runs r USING (run_id)"
-            else:  # no store tables yet: nothing to join
-                cols, join = "NULL AS label, NULL AS model", ""
             return con.execute(
-                f"SELECT q.run_id, q.group_id, {cols}, q.eval_set, q.temperature, "
+                "SELECT q.run_id, q.group_id, r.label, r.model, q.eval_set, q.temperature, "
                 "q.repeats, q.requests, q.failed, q.exact_match, q.rouge_l, q.identical_share, "
-                f"q.pairwise_similarity, q.created_at FROM quality_scores q {join} "
-                "ORDER BY q.created_at DESC, q.run_id"
+                "q.pairwise_similarity, q.created_at FROM quality_scores q "
+                "JOIN runs r USING (run_id) ORDER BY q.created_at DESC, q.run_id"
             ).df()
 
     def exact_match_pct(self, run_id: str) -> float | None:

@@ -1,0 +1,217 @@
+"""A verdict at the top of every comparison: one sentence per run, and what to do next.
+
+Built from the comparison table (:func:`inferlab.compare.runs.compare_table`), the SLO
+results and the Little's-law checks, so the page, `inferlab compare` and the HTML
+report say the same thing: what changed beyond noise, whether the run meets the SLO
+(and where it misses: its first wave, or which limit), and what limits it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from inferlab.compare.runs import NEGLIGIBLE_PCT, LittleCheck, RunRequests, SloResult, negligible
+
+__all__ = [
+    "ChangeKind",
+    "RunVerdict",
+    "change_kind",
+    "comparison_verdict",
+    "first_wave_share",
+    "next_step",
+]
+
+ChangeKind = Literal["same", "noise", "negligible", "better", "worse"]
+# The metrics a sentence talks about, with the words it uses for them.
+HEADLINE: tuple[tuple[str, str], ...] = (
+    ("output_tps", "throughput"),
+    ("ttft_p95", "TTFT p95"),
+    ("tpot_p95", "TPOT p95"),
+    ("e2e_p95", "E2E p95"),
+    ("error_rate", "error rate"),
+)
+# Always said when unchanged within noise: what a reader looks for first.
+ALWAYS_SAID = ("output_tps", "ttft_p95")
+ADVICE = {
+    "failed": "fix the failing requests first (see the error classes)",
+    "TTFT": "TTFT misses point at queueing or prefill: lower the concurrency or add replicas",
+    "TPOT": "TPOT misses point at decoding slowing with the batch: lower the concurrency, "
+    "or use a faster GPU or a smaller model",
+    "E2E": "E2E misses: shorten answers (max tokens) or lower the concurrency",
+}
+
+
+def change_kind(
+    is_better: bool | None, pct_delta: float, has_ci: bool, significant: bool | None
+) -> ChangeKind:
+    """How one metric moved against the baseline (the CLI's Verdict column, the sentences)."""
+    if is_better is None:
+        return "same"
+    if has_ci and not significant:
+        return "noise"
+    if negligible(pct_delta):
+        return "negligible"
+    return "better" if is_better else "worse"
+
+
+def first_wave_share(run: RunRequests, misses: pd.DataFrame) -> float | None:
+    """Share of a run's SLO misses among its first wave (the first `concurrency` requests
+    sent); None when the run has no wave (rate-driven) or no misses."""
+    if run.load_mode != "concurrency" or math.isnan(run.load_value) or misses.empty:
+        return None
+    wave = int(run.load_value)
+    if wave < 1 or wave * 2 > run.n:  # a "first wave" must be a small part of the run
+        return None
+    order = np.argsort(np.where(np.isnan(run.sent_ms), np.inf, run.sent_ms), kind="stable")
+    first = {int(i) for i in run.index[order[:wave]]}
+    in_first = sum(int(i) in first for i in misses["index"])
+    return in_first / len(misses)
+
+
+def _main_reason(misses: pd.DataFrame) -> str | None:
+    if misses.empty or "reason" not in misses:
+        return None
+    counts = Counter(
+        part.strip() for reasons in misses["reason"] for part in str(reasons).split(",")
+    )
+    return counts.most_common(1)[0][0] if counts else None
+
+
+@dataclass(frozen=True)
+class RunVerdict:
+    run_id: str
+    name: str
+    is_baseline: bool
+    changes: tuple[str, ...]  # "throughput +75%", "TTFT p95 within noise"
+    meets_slo: bool | None  # None: no SLO set
+    attainment_pct: float | None
+    slo_note: str | None  # "fails the 95% SLO (61%), mostly in its first wave"
+    limits: tuple[str, ...]  # "client overload", "3.1% errors"
+    main_miss: str | None  # "TTFT", "TPOT", "E2E" or "failed"
+
+    @property
+    def sentence(self) -> str:
+        parts: list[str] = []
+        if self.is_baseline:
+            parts.append("the baseline")
+        else:
+            parts.append(", ".join(self.changes) if self.changes else "no change beyond noise")
+        if self.slo_note:
+            parts.append(self.slo_note)
+        if self.limits:
+            parts.append("limited by " + " and ".join(self.limits))
+        return f"{self.name}: " + ", ".join(parts) + "."
+
+
+def _changes(table: pd.DataFrame, run_id: str) -> tuple[str, ...]:
+    rows = table[table["run_id"] == run_id].set_index("metric")
+    out: list[str] = []
+    for key, words in HEADLINE:
+        if key not in rows.index:
+            continue
+        r: Any = rows.loc[key]
+        has_ci = r["ci_low"] is not None and not pd.isna(r["ci_low"])
+        kind = change_kind(r["is_better"], float(r["pct_delta"]), has_ci, r["significant"])
+        if kind in ("better", "worse"):
+            pct = float(r["pct_delta"])
+            if key == "error_rate" or math.isnan(pct):
+                change = f"{float(r['abs_delta']):+.2g} pp" if key == "error_rate" else ""
+            else:
+                change = f"{pct:+.0f}%"
+            out.append(f"{words} {change}".strip() + ("" if kind == "better" else " (worse)"))
+        elif kind == "noise" and key in ALWAYS_SAID:
+            out.append(f"{words} within noise")
+    return tuple(out)
+
+
+def comparison_verdict(
+    table: pd.DataFrame,
+    runs: Sequence[RunRequests],
+    baseline_id: str,
+    names: Mapping[str, str],
+    *,
+    slo_results: Mapping[str, SloResult] | None = None,
+    slo_target_pct: float = 95.0,
+    little: Mapping[str, LittleCheck] | None = None,
+    suspect: Mapping[str, str] | None = None,
+) -> list[RunVerdict]:
+    """One verdict per run, the baseline first. `suspect` maps run ids whose own client
+    measurements are in doubt to the reason (the run's validity verdict)."""
+    verdicts = []
+    ordered = sorted(runs, key=lambda r: r.run_id != baseline_id)
+    for run in ordered:
+        rid = run.run_id
+        meets = attainment = note = main = None
+        if slo_results and rid in slo_results:
+            res = slo_results[rid]
+            attainment = 100.0 * res.attainment
+            meets = attainment >= slo_target_pct - 1e-9
+            verb = "meets" if meets else "fails"
+            note = f"{verb} the {slo_target_pct:g}% SLO ({attainment:.1f}% of requests)"
+            if not meets:
+                main = _main_reason(res.misses)
+                share = first_wave_share(run, res.misses)
+                if share is not None and share >= 0.5:
+                    note += f", {share:.0%} of its misses in its first wave"
+                elif main:
+                    note += f", mostly on {main}" if main != "failed" else ", mostly failures"
+        limits: list[str] = []
+        if suspect and rid in suspect:
+            limits.append(f"its own client ({suspect[rid]})")
+        check = little.get(rid) if little else None
+        if check is not None and check.short_of_target:
+            limits.append(
+                f"the client keeping only {check.measured_concurrency:.1f} of "
+                f"{check.configured_concurrency:g} in flight"
+            )
+        failed = int((~run.ok).sum())
+        if failed:
+            limits.append(f"{failed / max(run.n, 1):.1%} failed requests")
+        verdicts.append(
+            RunVerdict(
+                rid,
+                names.get(rid, rid),
+                rid == baseline_id,
+                () if rid == baseline_id else _changes(table, rid),
+                meets,
+                attainment,
+                note,
+                tuple(limits),
+                main,
+            )
+        )
+    return verdicts
+
+
+def next_step(verdicts: Sequence[RunVerdict], slo_target_pct: float = 95.0) -> str | None:
+    """What to do when the SLO is set and no run meets it (None otherwise)."""
+    judged = [v for v in verdicts if v.meets_slo is not None]
+    if not judged or any(v.meets_slo for v in judged):
+        return None
+    closest = max(judged, key=lambda v: v.attainment_pct or 0.0)
+    advice = ADVICE.get(closest.main_miss or "", "lower the load or relax the limits")
+    wave = "first wave" in (closest.slo_note or "")
+    return (
+        f"No run meets the {slo_target_pct:g}% SLO. The closest is {closest.name} at "
+        f"{(closest.attainment_pct or 0):.1f}%"
+        + (
+            "; most of its misses are in its first wave, a cold start: add warm-up requests "
+            "(they are left out of the numbers) and measure again"
+            if wave
+            else f"; {advice}"
+        )
+        + "."
+    )
+
+
+NOISE_NOTE = (
+    "'within noise': the 95% bootstrap interval of the change includes 0; changes under "
+    f"{NEGLIGIBLE_PCT:g}% are not mentioned."
+)
