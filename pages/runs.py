@@ -33,6 +33,7 @@ from inferlab.compare.loaders import (
     slo_from_values,
     wide_delta_table,
 )
+from inferlab.compare.verdict import comparison_verdict, next_step
 from inferlab.dashboard.runs import (
     MISS_COLUMNS,
     SLO_SPEC,
@@ -376,6 +377,7 @@ if empty_runs:
     )
 table, values = comparison(DB, keys, baseline, convention)
 view = wide_delta_table(table, baseline)
+verdict_box = st.container()  # filled once the SLO and Little's-law checks below are known
 palette = {
     "better": "background-color: rgba(59,178,115,0.25)",
     "worse": "background-color: rgba(214,39,40,0.22)",
@@ -602,6 +604,21 @@ for c in checks:
         st.warning(f"**{name}**: {c.message}", icon=":material/warning:")
     elif c.below_configured_in_tail:
         st.info(f"**{name}**: {c.message}", icon=":material/info:")
+
+with verdict_box:
+    verdicts = comparison_verdict(
+        table,
+        runs_for(DB, keys),
+        baseline,
+        names,
+        slo_results={r.run_id: r for r in results} if slo.is_set else None,
+        slo_target_pct=slo_target,
+        little={c.run_id: c for c in checks},
+    )
+    st.markdown("**Verdict** — " + "  \n".join(v.sentence for v in verdicts))
+    advice = next_step(verdicts, slo_target)
+    if advice:
+        st.warning(advice, icon=":material/lightbulb:")
 
 # -- export --------------------------------------------------------------------------------
 

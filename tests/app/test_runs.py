@@ -109,6 +109,8 @@ def test_slo_panel_matches_store_attainment_and_lists_misses(
     assert misses and any("failed: http_500" in set(m["Missed"]) for m in misses)
     q = share_query(at)
     assert q["slo_ttft_ms"] == ["300"] and q["slo_tpot_ms"] == ["25"]
+    verdict = next(m.value for m in at.markdown if m.value.startswith("**Verdict**"))
+    assert "the 95% SLO" in verdict and "(worse)" in verdict
 
 
 def test_deep_link_reproduces_the_view(open_page: OpenPage, two_runs: Path) -> None:

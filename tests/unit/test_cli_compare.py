@@ -24,6 +24,10 @@ def test_table_shows_both_runs_and_changes(db: Path, capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     assert "slower (slow) vs baseline baseline (base)" in out
     assert "TTFT p95" in out and "Error rate" in out and "worse" in out
+    # the verdict comes first: one sentence per run
+    assert out.index("baseline: the baseline.") < out.index("TTFT p95")
+    assert "slower: " in out and "TTFT p95 +" in out and "(worse)" in out
+    assert "failed requests" in out
 
 
 def test_json_numbers_equal_the_store_summary(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -39,6 +43,8 @@ def test_json_numbers_equal_the_store_summary(db: Path, capsys: pytest.CaptureFi
     assert metrics["error_rate"]["value"] == pytest.approx(100 * slow.error_rate)
     assert metrics["ttft_p95"]["significant"] is True and metrics["ttft_p95"]["is_better"] is False
     assert data["passed"] is True and data["conditions"] == []
+    assert data["verdict"][0] == "baseline: the baseline."
+    assert data["verdict"][1].startswith("slower: ")
 
 
 def test_fail_on_exits_1_when_a_condition_holds(

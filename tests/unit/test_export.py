@@ -151,6 +151,8 @@ def test_report_is_one_self_contained_interactive_file(store: Store) -> None:
         assert rid in page
     assert "Sweep" in page  # the guidellm file is a sweep group
     assert "Little's law" in page
+    assert page.index("<strong>Verdict</strong>") < page.index("<h2>TTFT")  # verdict on top
+    assert "the baseline." in page
     assert "aiperf's numbers vs inferlab's" in page
     assert "inter_token_latency avg" in page  # the tool's own metric names
     # the dashboard's white look, not plotly's grey default theme

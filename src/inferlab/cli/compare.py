@@ -26,9 +26,11 @@ from inferlab.compare.runs import (
     NEGLIGIBLE_PCT,
     compare_table,
     evaluate_conditions,
-    negligible,
+    little_check,
     parse_conditions,
+    run_names,
 )
+from inferlab.compare.verdict import change_kind, comparison_verdict
 from inferlab.store import StoreError
 
 __all__ = ["register"]
@@ -112,6 +114,13 @@ def run(args: argparse.Namespace) -> int:
     )
     results = evaluate_conditions(conditions, values, baseline_values, significant)
     failed = [r for r in results if r.tripped]
+    verdicts = comparison_verdict(
+        table,
+        [base, cand],
+        base.run_id,
+        run_names([base, cand]),
+        little={r.run_id: little_check(r) for r in (base, cand)},
+    )
 
     if args.json:
         print(
@@ -120,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
                     "baseline": base.run_id,
                     "run": cand.run_id,
                     "convention": args.convention,
+                    "verdict": [v.sentence for v in verdicts],
                     "metrics": [
                         {
                             "metric": r.metric,
@@ -176,16 +186,14 @@ def run(args: argparse.Namespace) -> int:
         has_ci = r.ci_low is not None and not math.isnan(r.ci_low)
         digits = 1 if spec.unit == "ms" else 2
         ci = f"{r.ci_low:+,.{digits}f} … {r.ci_high:+,.{digits}f}" if has_ci else ""
-        if r.is_better is None:
-            verdict = "[dim]same[/]"
-        elif has_ci and not r.significant:
-            verdict = "[dim]within noise[/]"
-        elif negligible(r.pct_delta):
-            verdict = f"[dim]negligible (<{NEGLIGIBLE_PCT:g}%)[/]"
-        elif r.is_better:
-            verdict = "[green]better[/]"
-        else:
-            verdict = "[red]worse[/]"
+        kind = change_kind(r.is_better, r.pct_delta, has_ci, r.significant)
+        verdict = {
+            "same": "[dim]same[/]",
+            "noise": "[dim]within noise[/]",
+            "negligible": f"[dim]negligible (<{NEGLIGIBLE_PCT:g}%)[/]",
+            "better": "[green]better[/]",
+            "worse": "[red]worse[/]",
+        }[kind]
         t.add_row(
             spec.label,
             fmt_value(r.baseline, spec.unit),
@@ -194,6 +202,8 @@ def run(args: argparse.Namespace) -> int:
             ci,
             verdict,
         )
+    for v in verdicts:
+        console.print(escape(v.sentence))
     console.print(t)
     console.print(
         "[dim]CI: 95% bootstrap interval of the change (2,000 resamples of each run's "

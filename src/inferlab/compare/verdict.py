@@ -71,16 +71,22 @@ def first_wave_share(run: RunRequests, misses: pd.DataFrame) -> float | None:
         return None
     order = np.argsort(np.where(np.isnan(run.sent_ms), np.inf, run.sent_ms), kind="stable")
     first = {int(i) for i in run.index[order[:wave]]}
-    in_first = sum(int(i) in first for i in misses["index"])
+    in_first = sum(int(i) in first for i in misses["request"])
     return in_first / len(misses)
 
 
 def _main_reason(misses: pd.DataFrame) -> str | None:
-    if misses.empty or "reason" not in misses:
+    """The limit most misses broke ("TTFT", "TPOT", "E2E"), or "failed"."""
+    if misses.empty or "missed" not in misses:
         return None
-    counts = Counter(
-        part.strip() for reasons in misses["reason"] for part in str(reasons).split(",")
-    )
+    counts: Counter[str] = Counter()
+    for text in misses["missed"]:
+        text = str(text)
+        if text.startswith("failed"):
+            counts["failed"] += 1
+            continue
+        for part in text.removesuffix(" over the limit").split(","):
+            counts[part.strip()] += 1
     return counts.most_common(1)[0][0] if counts else None
 
 

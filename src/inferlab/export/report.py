@@ -23,6 +23,7 @@ from inferlab.charts import runs as charts
 from inferlab.charts.layout import dashboard_look
 from inferlab.compare import runs as compare
 from inferlab.compare.loaders import METRIC_NAMES, load_run, wide_delta_table
+from inferlab.compare.verdict import comparison_verdict, next_step
 from inferlab.importers import import_info, tool_comparison
 from inferlab.store import Store, UnknownRunError
 from inferlab.store.redact import clean_endpoint
@@ -183,6 +184,23 @@ def build_report(
     parts.append("<h2>Comparison</h2>")
     table = compare.compare_table(runs, baseline, convention=convention)
     view = wide_delta_table(table, baseline)
+    verdicts = comparison_verdict(
+        table,
+        runs,
+        baseline,
+        names,
+        slo_results={r.run_id: compare.slo_result(r, slo) for r in runs}
+        if slo is not None and slo.is_set
+        else None,
+        little={r.run_id: compare.little_check(r) for r in runs},
+    )
+    parts.append(
+        '<div class="verdict"><p><strong>Verdict</strong></p><ul>'
+        + "".join(f"<li>{html.escape(v.sentence)}</li>" for v in verdicts)
+        + "</ul>"
+        + (f"<p>{html.escape(advice)}</p>" if (advice := next_step(verdicts)) else "")
+        + "</div>"
+    )
     parts.append(_table(view.text, view.colors, index=True))
     parts.append(
         '<p class="note">Each cell: value · change vs the baseline in % (absolute) · 95% '
