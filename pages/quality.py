@@ -686,7 +686,7 @@ def run_probe_now() -> str | None:
     def open_sink(info: Any) -> Any:
         return store.run_writer(info)
 
-    def go(endpoint: str, model: str, api_key: str | None) -> str | None:
+    def go(endpoint: str, model: str, api_key: str | None, pins: Any = None) -> str | None:
         cfg = QualityProbeConfig(
             endpoint,
             model,
@@ -697,6 +697,7 @@ def run_probe_now() -> str | None:
             temperatures=temps,
             concurrency=concurrency,
             max_tokens=max_tokens,
+            pins=pins,
         )
         try:
             results = run_quality_sync(cfg, open_sink, save=save, progress=on_progress)
@@ -726,7 +727,7 @@ def run_probe_now() -> str | None:
             )
             return None
         try:
-            check_target(url, policy)
+            checked = check_target(url, policy)
             api_key = resolve_api_key(
                 key_choice,
                 typed=typed_key,
@@ -740,13 +741,13 @@ def run_probe_now() -> str | None:
             st.error(str(exc), icon=":material/error:")
             return None
         try:
-            check = preflight_sync(url, model_name, api_key=api_key)
+            check = preflight_sync(url, model_name, api_key=api_key, pins=checked.pins)
         except PreflightError as exc:
             st.error(f"The endpoint cannot be probed: {exc}.", icon=":material/wifi_off:")
             return None
         for warning in check.warnings:
             st.warning(warning, icon=":material/warning:")
-        return go(url, model_name, api_key)
+        return go(url, model_name, api_key, checked.pins)
     except (StoreError, SinkError) as exc:
         st.error(f"The run could not be saved: {exc}", icon=":material/database:")
         return None

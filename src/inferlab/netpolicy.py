@@ -13,12 +13,19 @@ probe must not become a way into the host's network (../shared/DESIGN.md,
 - Link-local addresses (169.254.0.0/16, fe80::/10) and cloud metadata hosts are
   refused always, allow-list or not; host names are resolved and every address
   they resolve to is checked.
+- The name checked and resolved is exactly the one httpx connects to (its
+  ``raw_host``: IDNA 2008, so ``straße`` is ``xn--strae-oqa``, never Python's
+  IDNA 2003 ``strasse``), and the checked addresses travel with the
+  :class:`Target` as :class:`Pins`: ``inferlab.outbound`` connects to them and
+  to nothing else, so there is no second lookup for DNS rebinding to answer.
+- A URL-prefix entry confines the path: ``.``/``..`` segments, percent-encoded
+  dots and doubled slashes are normalised before matching.
+- A user name or password in the URL is refused (httpx would send it as Basic
+  auth and the dashboard would keep it in the share link).
 - Redirects are never followed (httpx's default; the preflight and model list
   pass ``follow_redirects=False`` explicitly), so a 3xx cannot lead elsewhere.
 - Per-session limits cap concurrency, requests, duration and running probes.
 
-Resolving a name and connecting later leaves a window for DNS rebinding; the
-allow-list (checked on the name and on the addresses) is the defence that holds.
 No Streamlit here: the page passes what it read from ``st.secrets``.
 """
 
@@ -30,23 +37,31 @@ import re
 import socket
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
+
+import httpx
 
 __all__ = [
     "METADATA_HOSTS",
     "Limits",
     "NetPolicy",
+    "Pins",
     "PolicyError",
     "Resolver",
     "Target",
     "TargetError",
+    "check_address",
     "check_key_env_name",
     "check_target",
+    "connect_host",
     "load_policy",
+    "normal_path",
     "parse_target",
     "redirect_refusal",
+    "resolve_checked",
+    "system_resolver",
 ]
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -218,7 +233,7 @@ def _parse_entry(entry: str, source: str = "allow-list") -> _Entry:
         except ValueError:
             raise PolicyError(f"{source}: {entry!r} is not a network like 10.0.0.0/8") from None
     if text.startswith("*."):
-        return _Entry("wildcard", host=text[2:].lower())
+        return _Entry("wildcard", host=_entry_host(text[2:], entry, source))
     host, port = text, None
     if text.startswith("["):  # [::1]:8000
         host, _, rest = text[1:].partition("]")
@@ -229,7 +244,15 @@ def _parse_entry(entry: str, source: str = "allow-list") -> _Entry:
         port = _port(raw, entry, source)
     if not host:
         raise PolicyError(f"{source}: {entry!r} has no host")
-    return _Entry("hostport" if port else "host", host=host.lower().rstrip("."), port=port)
+    return _Entry("hostport" if port else "host", host=_entry_host(host, entry, source), port=port)
+
+
+def _entry_host(host: str, entry: str, source: str) -> str:
+    """`host` spelt as httpx connects to it (IDNA 2008), so entries match targets."""
+    try:
+        return _host_key(connect_host(f"http://{host}/"))
+    except TargetError:
+        raise PolicyError(f"{source}: {entry!r} has a host name that cannot be used") from None
 
 
 def _port(raw: str, entry: str, source: str) -> int:
@@ -239,22 +262,99 @@ def _port(raw: str, entry: str, source: str) -> int:
 
 
 def _normal_url(url: str) -> str:
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
+    """scheme://host:port/path with the host as httpx sends it and the path normalised."""
+    parsed = httpx.URL(url.strip())
+    host = _host_key(parsed.raw_host.decode("ascii"))
     if ":" in host:
         host = f"[{host}]"
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return f"{parts.scheme}://{host}:{port}{parts.path.rstrip('/')}"
+    port = parsed.port or _default_port(parsed.scheme)
+    path = urlsplit(url.strip()).path
+    return f"{parsed.scheme}://{host}:{port}{normal_path(path).rstrip('/')}"
+
+
+def normal_path(path: str) -> str:
+    """`path` as a server may understand it, for prefix matching.
+
+    Percent-escapes are decoded (``%2e%2e`` is ``..``, ``%2f`` a slash), a
+    backslash counts as a slash, empty segments (``//``) and ``.`` are dropped
+    and ``..`` removes the segment before it (never above the root). Matching
+    on this form is stricter than any server's reading of the raw path.
+    """
+    text = path
+    for _ in range(3):  # double encoding (%252e) decodes in steps on some stacks
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    segments: list[str] = []
+    for segment in text.replace("\\", "/").split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if segments:
+                segments.pop()
+            continue
+        segments.append(segment)
+    return "/" + "/".join(segments)
+
+
+@dataclass(frozen=True)
+class Pins:
+    """The addresses checked for each (host, port), as httpx spells the host.
+
+    `inferlab.outbound` connects a request for a pinned host to these
+    addresses only, and refuses any host that is not pinned.
+    """
+
+    entries: tuple[tuple[str, int, tuple[str, ...]], ...] = ()
+
+    def addresses(self, host: str, port: int) -> tuple[str, ...] | None:
+        """The checked addresses of `host`:`port`, or None when it was not checked."""
+        key = _host_key(host)
+        for pinned_host, pinned_port, addresses in self.entries:
+            if pinned_host == key and pinned_port == port:
+                return addresses
+        return None
+
+    def merged(self, other: Pins) -> Pins:
+        return Pins(self.entries + tuple(e for e in other.entries if e not in self.entries))
 
 
 @dataclass(frozen=True)
 class Target:
-    """A parsed probe target."""
+    """A parsed probe target; `addresses` are the checked ones (empty until checked)."""
 
     url: str
     scheme: str
-    host: str  # lower-case, no brackets
+    host: str  # as httpx connects to it: lower-case, IDNA 2008 (xn--...), no brackets
     port: int
+    addresses: tuple[str, ...] = ()
+
+    @property
+    def pins(self) -> Pins:
+        """The checked addresses for `inferlab.outbound` to connect to (none: it refuses)."""
+        return Pins(((self.host, self.port, self.addresses),))
+
+
+def _host_key(host: str) -> str:
+    return host.lower().rstrip(".")
+
+
+def connect_host(url: str) -> str:
+    """The host name httpx connects to for `url` (its ``raw_host``); TargetError if none.
+
+    httpx encodes names with IDNA 2008 (``straße`` -> ``xn--strae-oqa``) where
+    Python's own codec and ``socket.getaddrinfo`` use IDNA 2003
+    (``strasse``): resolve and check only this spelling.
+    """
+    try:
+        raw = httpx.URL(url.strip()).raw_host
+    except (httpx.InvalidURL, UnicodeError, ValueError):
+        raise TargetError(
+            f"The endpoint URL {url.strip()!r} has a host name that cannot be used; "
+            "type the host in plain ASCII (xn--... for an internationalised name) or as an IP address."
+        ) from None
+    return raw.decode("ascii")
 
 
 def parse_target(url: str) -> Target:
@@ -270,6 +370,11 @@ def parse_target(url: str) -> Target:
         raise TargetError(
             f"The endpoint URL {text!r} must start with http:// or https://; {example}."
         )
+    if "@" in parts.netloc:  # before anything echoes the URL: it holds a password
+        raise TargetError(
+            "The endpoint URL contains a user name or password; remove it and put the key "
+            "in the API key field instead."
+        )
     try:
         host = parts.hostname
         port = parts.port
@@ -277,25 +382,29 @@ def parse_target(url: str) -> Target:
         raise TargetError(f"The endpoint URL {text!r} has an invalid port; {example}.") from None
     if not host:
         raise TargetError(f"The endpoint URL {text!r} has no host name; {example}.")
-    if parts.username or parts.password:
-        raise TargetError(
-            "The endpoint URL contains a user name or password; remove it and put the key "
-            "in the API key field instead."
-        )
     if parts.query or parts.fragment:
         raise TargetError(
             f"The endpoint URL {text!r} has a query or fragment; give only the base URL, {example}."
         )
-    return Target(text, parts.scheme, host.lower().rstrip("."), port or _default_port(parts.scheme))
+    host = _host_key(connect_host(text))  # the name httpx connects to, or TargetError
+    parsed = httpx.URL(text)
+    default = _default_port(parts.scheme)
+    if parsed.userinfo or (parsed.port or default) != (port or default):
+        raise TargetError(f"The endpoint URL {text!r} cannot be read unambiguously; {example}.")
+    return Target(text, parts.scheme, host, port or default)
 
 
 def _default_port(scheme: str) -> int:
     return 443 if scheme == "https" else 80
 
 
-def _system_resolver(host: str) -> list[str]:
+def system_resolver(host: str) -> list[str]:
+    """The addresses of `host` (an ASCII name as httpx spells it), in the system's order."""
     infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    return sorted({str(info[4][0]) for info in infos})
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+_system_resolver = system_resolver  # older name
 
 
 def _forbidden(address: Address) -> str | None:
@@ -336,40 +445,63 @@ def check_target(
     not resolve is left to the preflight, which reports it as such.
     """
     target = parse_target(url)
-    if target.host in METADATA_HOSTS or target.host.endswith(".metadata.google.internal"):
-        raise TargetError(
-            f"{target.host} is a cloud metadata service; the dashboard never contacts it."
-        )
-    resolver = resolve or _system_resolver
-    try:
-        literal: Address | None = ipaddress.ip_address(target.host)
-    except ValueError:
-        literal = None
-    if literal is not None:
-        addresses: list[Address] = [literal]
-    else:
-        try:
-            addresses = [ipaddress.ip_address(a.split("%")[0]) for a in resolver(target.host)]
-        except (OSError, UnicodeError, ValueError):
-            addresses = []
-    for address in addresses:
-        why = _forbidden(address)
-        if why is not None:
-            shown = target.host if literal is not None else f"{target.host} ({address})"
-            raise TargetError(f"{shown} is {why}; the dashboard never contacts such addresses.")
+    checked = resolve_checked(target.host, resolve)
+    target = replace(target, addresses=tuple(str(a) for a in checked))
     own = {_normal_url(u) for u in also_allowed}
     if not policy.restricted or any(
         _normal_url(target.url) == p or _normal_url(target.url).startswith(p + "/") for p in own
     ):
         return target
     entries = [_parse_entry(e, policy.source) for e in policy.allowed]
-    if any(_entry_allows(e, target, addresses) for e in entries):
+    if any(_entry_allows(e, target, checked) for e in entries):
         return target
     raise TargetError(
         f"{target.host}:{target.port} is not on this dashboard's list of allowed targets "
         f"({', '.join(policy.allowed)}; set by {policy.source}). Probe one of those, or ask "
         "whoever runs the dashboard to add it."
     )
+
+
+def check_address(address: str, host: str = "") -> Address:
+    """`address` parsed, or TargetError if it is link-local or a metadata service."""
+    parsed = ipaddress.ip_address(address.split("%")[0])
+    why = _forbidden(parsed)
+    if why is not None:
+        shown = f"{host} ({parsed})" if host and host != str(parsed) else str(parsed)
+        raise TargetError(f"{shown} is {why}; the dashboard never contacts such addresses.")
+    return parsed
+
+
+def resolve_checked(host: str, resolve: Resolver | None = None) -> list[Address]:
+    """The addresses `host` resolves to, after the always-on refusal; [] if it does not resolve.
+
+    `host` is the name as httpx connects to it (:func:`connect_host`); an IP
+    literal is its own address. TargetError for a cloud metadata name or when any
+    address is link-local or a metadata service. A name that does not resolve is
+    left to the connection, which reports it (and which refuses a host without
+    checked addresses).
+    """
+    key = _host_key(host)
+    if key in METADATA_HOSTS or key.endswith(".metadata.google.internal"):
+        raise TargetError(f"{key} is a cloud metadata service; the dashboard never contacts it.")
+    try:
+        ipaddress.ip_address(key.split("%")[0])
+    except ValueError:
+        pass
+    else:
+        return [check_address(key)]
+    try:
+        found = list((resolve or system_resolver)(host))
+    except (OSError, UnicodeError, ValueError):
+        return []
+    addresses = []
+    for address in found:
+        try:
+            ipaddress.ip_address(address.split("%")[0])
+        except ValueError:
+            continue  # a resolver answer that is no address is not connected to either
+        addresses.append(check_address(address, key))
+    return addresses
 
 
 def redirect_refusal(status: int, location: str | None) -> str:

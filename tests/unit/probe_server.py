@@ -60,18 +60,19 @@ async def _read_request(reader: asyncio.StreamReader) -> Request | None:
 class ScriptedServer:
     """`with ScriptedServer(handler) as srv:` serves on `srv.base_url` until the block ends."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
         self.handler = handler
+        self.host = host  # any of 127.0.0.0/8 is loopback
         self.requests: list[Request] = []
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
-        self.port = 0
+        self.port = port
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"http://{self.host}:{self.port}/v1"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -89,7 +90,7 @@ class ScriptedServer:
         asyncio.set_event_loop(self._loop)
 
         async def start() -> None:
-            self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+            self._server = await asyncio.start_server(self._serve, self.host, self.port)
             self.port = self._server.sockets[0].getsockname()[1]
             self._ready.set()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -197,6 +197,107 @@ def test_key_env_names_are_limited_to_credential_like_variables() -> None:
     "host", ["2852039166", "0xa9fea9fe", "0251.0376.0251.0376", "169.254.169.254."]
 )
 def test_obfuscated_metadata_addresses_are_refused(host: str) -> None:
-    # numeric host forms are parsed by the system resolver locally, without DNS traffic
-    with pytest.raises(TargetError, match="never contact"):
+    # numeric host forms are parsed by the system resolver locally, without DNS traffic;
+    # httpx itself refuses the octal form, so nothing could connect to it either
+    with pytest.raises(TargetError, match=r"never contact|cannot be used"):
         check_target(f"http://{host}/latest/meta-data", OPEN)
+
+
+def system_like_dns(table: Mapping[str, Sequence[str]]):  # type: ignore[no-untyped-def]
+    """A resolver that, like socket.getaddrinfo, encodes a non-ASCII name with IDNA 2003."""
+
+    def resolve(host: str) -> Sequence[str]:
+        name = host.encode("idna").decode("ascii")
+        if name not in table:
+            raise OSError("name does not resolve")
+        return table[name]
+
+    return resolve
+
+
+# The hosts file of issue 18: Python's IDNA 2003 spelling and httpx's IDNA 2008 one differ.
+IDNA_HOSTS = {"strasse.evil.test": ["127.0.0.2"], "xn--strae-oqa.evil.test": ["127.0.0.1"]}
+
+
+def test_an_internationalised_name_is_checked_as_httpx_spells_it() -> None:
+    policy = NetPolicy(allowed=("127.0.0.2/32",), source="INFERLAB_ALLOWED_TARGETS")
+    dns = system_like_dns(IDNA_HOSTS)
+    with pytest.raises(TargetError, match=r"xn--strae-oqa\.evil\.test:8000 is not on"):
+        check_target("http://straße.evil.test:8000/v1", policy, resolve=dns)
+    # the name that does resolve into the allowed network is allowed, with that address
+    ok = check_target("http://strasse.evil.test:8000/v1", policy, resolve=dns)
+    assert ok.addresses == ("127.0.0.2",)
+
+
+def test_an_internationalised_name_resolving_to_metadata_is_refused() -> None:
+    dns = system_like_dns(
+        {"strasse.evil.test": ["127.0.0.1"], "xn--strae-oqa.evil.test": ["169.254.169.254"]}
+    )
+    with pytest.raises(TargetError, match="never contact"):
+        check_target("http://straße.evil.test/v1", OPEN, resolve=dns)
+
+
+def test_host_entries_match_the_name_httpx_connects_to() -> None:
+    policy = NetPolicy(allowed=("straße.example", "*.bücher.example"))
+    dns = fake_dns({})
+    assert check_target("http://xn--strae-oqa.example/v1", policy, resolve=dns).host == (
+        "xn--strae-oqa.example"
+    )
+    check_target("http://api.bücher.example/v1", policy, resolve=dns)
+    with pytest.raises(TargetError, match="not on"):
+        check_target("http://strasse.example/v1", policy, resolve=dns)
+
+
+def test_checked_addresses_travel_with_the_target_as_pins() -> None:
+    dns = fake_dns({"gpu-box.lan": ["10.1.2.3", "fd00::7"]})
+    target = check_target("http://GPU-box.lan.:8000/v1", OPEN, resolve=dns)
+    assert target.addresses == ("10.1.2.3", "fd00::7")
+    assert target.pins.addresses("gpu-box.lan", 8000) == ("10.1.2.3", "fd00::7")
+    assert target.pins.addresses("gpu-box.lan.", 8000) == ("10.1.2.3", "fd00::7")
+    assert target.pins.addresses("gpu-box.lan", 8001) is None
+    assert target.pins.addresses("other.lan", 8000) is None
+    # a name that does not resolve is pinned to nothing: the connection is refused
+    nowhere = check_target("http://nowhere.invalid/v1", OPEN, resolve=dns)
+    assert nowhere.pins.addresses("nowhere.invalid", 80) == ()
+
+
+def test_a_host_name_httpx_cannot_use_is_refused_with_a_message() -> None:
+    with pytest.raises(TargetError, match="cannot be used"):
+        check_target("http://ＡＢＣ.example/v1", OPEN, resolve=fake_dns({}))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/../../admin",
+        "/v1/../admin",
+        "/v1/%2e%2e/%2E%2E/admin",
+        "/v1/%252e%252e/admin",
+        "/v1/./../admin",
+        "/v1//..//../admin",
+        "/v1/%2f..%2f..%2fadmin",
+        "/v1\\..\\admin",
+        "/v1x",
+        "/admin/v1",
+    ],
+)
+def test_a_prefix_entry_confines_the_path(path: str) -> None:
+    policy = NetPolicy(allowed=("http://127.0.0.2:8000/v1",))
+    with pytest.raises(TargetError, match="not on"):
+        check_target(f"http://127.0.0.2:8000{path}", policy)
+
+
+@pytest.mark.parametrize("path", ["/v1", "/v1/", "/v1/./", "//v1//", "/v1/a/..", "/v1/%61"])
+def test_paths_inside_a_prefix_entry_stay_allowed(path: str) -> None:
+    policy = NetPolicy(allowed=("http://127.0.0.2:8000/v1/",))
+    assert check_target(f"http://127.0.0.2:8000{path}", policy).port == 8000
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://user:pw@127.0.0.1:8000/v1", "http://user@127.0.0.1/v1", "http://:pw@127.0.0.1/v1"],
+)
+def test_user_info_is_refused_without_echoing_it(url: str) -> None:
+    with pytest.raises(TargetError, match="API key field") as err:
+        parse_target(url)
+    assert "pw" not in str(err.value) and "user@" not in str(err.value)

@@ -40,7 +40,15 @@ from typing import Any, Literal, cast
 import httpx
 
 from inferlab.metrics.percentile import percentile
-from inferlab.netpolicy import NetPolicy, TargetError, check_target, load_policy, redirect_refusal
+from inferlab.netpolicy import (
+    NetPolicy,
+    Resolver,
+    TargetError,
+    check_target,
+    load_policy,
+    redirect_refusal,
+)
+from inferlab.outbound import guarded_sync
 from inferlab.probe import (
     ConfigError,
     PreflightError,
@@ -651,10 +659,13 @@ def dashboard_sim_config(
 class JobManager:
     """The process-wide registry of probe jobs (newest first) and the built-in sim."""
 
-    def __init__(self, sim_process: bool = True, job_process: bool = True) -> None:
+    def __init__(
+        self, sim_process: bool = True, job_process: bool = True, resolve: Resolver | None = None
+    ) -> None:
         # job_process=False runs probes in threads of this process (the old way; the
-        # bench compares the two).
+        # bench compares the two). `resolve` replaces DNS in tests (never leave loopback).
         self.job_process = job_process
+        self.resolve = resolve
         self._lock = threading.Lock()
         self._jobs: dict[str, ProbeJob] = {}
         self.sims = SimManager(process=sim_process)
@@ -715,10 +726,13 @@ class JobManager:
         """
         policy = policy or load_policy()
         try:
-            check_target(cfg.url, policy, also_allowed=self.own_urls())
+            target = check_target(
+                cfg.url, policy, also_allowed=self.own_urls(), resolve=self.resolve
+            )
         except TargetError as exc:
             raise JobError(str(exc)) from None
-        cfg = self.apply_limits(cfg, policy)
+        # From here on only the checked addresses are contacted (preflight and probe).
+        cfg = replace(self.apply_limits(cfg, policy), pins=target.pins)
         try:
             cfg.validate()
         except ConfigError as exc:
@@ -738,6 +752,7 @@ class JobManager:
                         api=cfg.api,
                         api_key=cfg.api_key,
                         headers=dict(cfg.headers),
+                        pins=cfg.pins,
                     )
                 )
             except PreflightError as exc:
@@ -797,13 +812,17 @@ def list_models(
     policy: NetPolicy | None = None,
     also_allowed: Iterable[str] = (),
     timeout_s: float = 5.0,
+    resolve: Resolver | None = None,
 ) -> tuple[str, ...]:
     """Model ids the endpoint lists at GET {url}/models; JobError with the reason if it cannot.
 
-    The target is checked against the policy first; redirects are not followed.
+    The target is checked against the policy first and only its checked addresses
+    are contacted; redirects are not followed.
     """
     try:
-        check_target(url, policy or load_policy(), also_allowed=also_allowed)
+        target = check_target(
+            url, policy or load_policy(), also_allowed=also_allowed, resolve=resolve
+        )
     except TargetError as exc:
         raise JobError(str(exc)) from None
     headers = {"Accept": "application/json"}
@@ -811,7 +830,12 @@ def list_models(
         headers["Authorization"] = f"Bearer {api_key}"
     base = url.strip().rstrip("/")
     try:
-        with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
+        with httpx.Client(
+            transport=guarded_sync(httpx.HTTPTransport(trust_env=False), target.pins),
+            timeout=timeout_s,
+            follow_redirects=False,
+            trust_env=False,
+        ) as client:
             r = client.get(base + "/models", headers=headers)
     except httpx.HTTPError as exc:
         raise JobError(ui_message(connect_message(url, exc))) from None

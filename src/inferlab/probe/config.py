@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from inferlab.netpolicy import Pins
 from inferlab.records import RunInfo
 
 __all__ = [
@@ -63,6 +64,9 @@ class ProbeConfig:
     shared_prefix: bool = False
     label: str = ""
     tags: tuple[str, ...] = ()
+    # The addresses the dashboard's policy checked (inferlab.outbound connects only
+    # to them); None = no policy (the CLI). Never stored with the run.
+    pins: Pins | None = field(default=None, repr=False, compare=False)
 
     def validate(self) -> None:
         """Raise ConfigError naming the first unusable setting."""
@@ -140,8 +144,14 @@ class ProbeConfig:
 
 
 def check_url(url: str) -> None:
-    """Raise ConfigError unless `url` is an http(s) URL with a host."""
+    """Raise ConfigError unless `url` is an http(s) URL with a host and no user info."""
     parts = urlsplit(url.strip())
+    if parts.scheme in ("http", "https") and "@" in parts.netloc:
+        # Not echoed: it holds a password. httpx would send it as Basic auth.
+        raise ConfigError(
+            "--url contains a user name or password; remove it and pass the key with "
+            "--api-key-env VAR"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"--url {url!r} is not an http(s) URL; use e.g. http://127.0.0.1:8001/v1")
     try:

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import httpx
 from httpx_sse import EventSource
 
+from inferlab.netpolicy import Pins
+from inferlab.outbound import guarded
 from inferlab.probe.config import (
     ConfigError,
     ProbeConfig,
@@ -70,8 +72,12 @@ async def preflight(
     api_key: str | None = None,
     headers: dict[str, str] | None = None,
     timeout_s: float = PREFLIGHT_TIMEOUT_S,
+    pins: Pins | None = None,
 ) -> PreflightResult:
-    """Raise PreflightError with a one-line reason unless `url` can be probed."""
+    """Raise PreflightError with a one-line reason unless `url` can be probed.
+
+    `pins`: the addresses the dashboard's policy checked, the only ones contacted.
+    """
     try:
         check_url(url)
     except ConfigError as exc:
@@ -92,7 +98,10 @@ async def preflight(
     secrets = list(target.secrets)
     try:
         async with httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False
+            transport=guarded(httpx.AsyncHTTPTransport(trust_env=False), pins),
+            timeout=httpx.Timeout(timeout_s),
+            follow_redirects=False,
+            trust_env=False,
         ) as client:
             async with asyncio.timeout(timeout_s * 4):
                 r = await client.get(api_url(url, "/models"), headers=get_headers)
@@ -228,8 +237,11 @@ def preflight_sync(
     api_key: str | None = None,
     headers: dict[str, str] | None = None,
     timeout_s: float = PREFLIGHT_TIMEOUT_S,
+    pins: Pins | None = None,
 ) -> PreflightResult:
     """`preflight` for callers without an event loop."""
     return asyncio.run(
-        preflight(url, model, api=api, api_key=api_key, headers=headers, timeout_s=timeout_s)
+        preflight(
+            url, model, api=api, api_key=api_key, headers=headers, timeout_s=timeout_s, pins=pins
+        )
     )

@@ -28,6 +28,8 @@ from typing import Any
 
 import httpx
 
+from inferlab.netpolicy import Pins
+from inferlab.outbound import guarded
 from inferlab.probe import ConfigError, ProbeConfig, endpoint_for_display
 from inferlab.probe.prompts import Prompt
 from inferlab.probe.sink import Sink, SinkPump
@@ -143,6 +145,7 @@ class QualityProbeConfig:
     max_tokens: int = 64
     timeout_s: float = 60.0
     label: str = ""
+    pins: Pins | None = field(default=None, repr=False, compare=False)  # see ProbeConfig.pins
 
     def probe_config(self) -> ProbeConfig:
         """The settings of the timed requests every answer is fetched with."""
@@ -154,6 +157,7 @@ class QualityProbeConfig:
             concurrency=self.concurrency,
             max_tokens=self.max_tokens,
             timeout_s=self.timeout_s,
+            pins=self.pins,
         )
 
     def validate(self) -> None:
@@ -323,11 +327,15 @@ async def _one_temperature(
     )
     jobs = [(item, r) for item in cfg.items for r in range(cfg.repeats)]
     tee = _TeeTransport(
-        httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(
-                max_connections=cfg.concurrency + 8, max_keepalive_connections=cfg.concurrency + 8
+        guarded(
+            httpx.AsyncHTTPTransport(
+                limits=httpx.Limits(
+                    max_connections=cfg.concurrency + 8,
+                    max_keepalive_connections=cfg.concurrency + 8,
+                ),
+                trust_env=False,
             ),
-            trust_env=False,
+            cfg.pins,
         )
     )
     client = httpx.AsyncClient(

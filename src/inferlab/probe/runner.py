@@ -312,7 +312,7 @@ async def run_probe(
     run = _Run(cfg, info, prompts, SinkPump(sink), progress, step, steps)
     status: RunStatus = "failed"
     clients = build_clients(
-        cfg.timeout_s, cfg.max_in_flight, closed_loop=cfg.load_mode == "concurrency"
+        cfg.timeout_s, cfg.max_in_flight, closed_loop=cfg.load_mode == "concurrency", pins=cfg.pins
     )
     ticker = asyncio.create_task(run.ticker())
     started_ns = time.perf_counter_ns()

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import httpx
 from httpx_sse import EventSource, SSEError
 
+from inferlab.netpolicy import Pins
+from inferlab.outbound import guarded
 from inferlab.probe.config import Api, ProbeConfig, api_url
 from inferlab.probe.errors import classify_exception, scrub
 from inferlab.probe.prompts import Prompt
@@ -79,10 +81,14 @@ class Target:
 
 
 def build_client(
-    timeout_s: float, max_in_flight: int | None, ssl_context: ssl.SSLContext | None = None
+    timeout_s: float,
+    max_in_flight: int | None,
+    ssl_context: ssl.SSLContext | None = None,
+    pins: Pins | None = None,
 ) -> httpx.AsyncClient:
     """One client per run, its pool sized to the load (httpx's default caps at 100),
-    on the stamping transport (arrival stamps taken before any parsing)."""
+    on the stamping transport (arrival stamps taken before any parsing), connecting
+    only to the checked addresses in `pins` (inferlab.outbound)."""
     if max_in_flight is None:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     else:
@@ -90,7 +96,7 @@ def build_client(
             max_connections=max_in_flight + 8, max_keepalive_connections=max_in_flight + 8
         )
     return httpx.AsyncClient(
-        transport=stamping_transport(limits, ssl_context),
+        transport=guarded(stamping_transport(limits, ssl_context), pins),
         timeout=httpx.Timeout(timeout_s),
         follow_redirects=False,
         trust_env=False,  # proxies from the environment would distort timings
@@ -104,7 +110,11 @@ STREAMS_PER_POOL = 16
 
 
 def build_clients(
-    timeout_s: float, max_in_flight: int | None, *, closed_loop: bool = True
+    timeout_s: float,
+    max_in_flight: int | None,
+    *,
+    closed_loop: bool = True,
+    pins: Pins | None = None,
 ) -> list[httpx.AsyncClient]:
     """Clients for one run, each with its own connection pool of at most
     STREAMS_PER_POOL streams.
@@ -118,7 +128,7 @@ def build_clients(
     shards = math.ceil((max_in_flight or 8 * STREAMS_PER_POOL) / STREAMS_PER_POOL)
     per_pool = math.ceil(max_in_flight / shards) if closed_loop and max_in_flight else None
     ctx = httpx.create_ssl_context(trust_env=False)  # shared: one CA bundle load per run
-    return [build_client(timeout_s, per_pool, ctx) for _ in range(shards)]
+    return [build_client(timeout_s, per_pool, ctx, pins) for _ in range(shards)]
 
 
 def http_error_message(status: int, body: bytes, headers: httpx.Headers) -> str:

@@ -425,3 +425,86 @@ def test_the_api_key_is_not_in_the_probe_process_arguments_or_environment(
         job.cancel()
         assert job.wait(30)
     assert job.snapshot().failed == 0  # the key did reach the endpoint, in memory
+
+
+def _system_like_dns(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+    """Like socket.getaddrinfo: a non-ASCII name is looked up in its IDNA 2003 spelling."""
+
+    def resolve(host: str) -> list[str]:
+        name = host.encode("idna").decode("ascii")
+        if name not in table:
+            raise OSError("name does not resolve")
+        return table[name]
+
+    return resolve
+
+
+def _port_free_on_both() -> int:
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as a, socket.socket() as b:
+            a.bind(("127.0.0.2", 0))
+            port: int = a.getsockname()[1]
+            try:
+                b.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no common free port")
+
+
+ONLY_127_0_0_2 = NetPolicy(allowed=("127.0.0.2/32",), source="INFERLAB_ALLOWED_TARGETS")
+
+
+def test_an_internationalised_name_cannot_bypass_the_allow_list() -> None:
+    # issue 18: hosts entries strasse -> 127.0.0.2 (allowed), xn--strae-oqa -> 127.0.0.1
+    dns = _system_like_dns(
+        {"strasse.evil.test": ["127.0.0.2"], "xn--strae-oqa.evil.test": ["127.0.0.1"]}
+    )
+    port = _port_free_on_both()
+    m = JobManager(sim_process=False, job_process=False, resolve=dns)
+    try:
+        with SimServer(FAST, host="127.0.0.1", port=port) as decoy:
+            url = f"http://straße.evil.test:{port}/v1"
+            with pytest.raises(JobError, match="not on this dashboard's list"):
+                m.start(cfg(url), policy=ONLY_127_0_0_2)
+            with pytest.raises(JobError, match="not on this dashboard's list"):
+                list_models(url, policy=ONLY_127_0_0_2, resolve=dns)
+            assert decoy.stats()["requests"] == 0 and m.jobs() == []
+    finally:
+        m.shutdown()
+
+
+def test_the_probe_and_its_preflight_connect_only_to_the_checked_address(
+    isolated_db: Path,
+) -> None:
+    # The name answers 127.0.0.2 when checked and 127.0.0.1 ever after (DNS rebinding);
+    # the job runs in its own process, where the name does not resolve at all.
+    calls: list[str] = []
+
+    def rebinding(host: str) -> list[str]:
+        calls.append(host)
+        return ["127.0.0.2"] if len(calls) == 1 else ["127.0.0.1"]
+
+    port = _port_free_on_both()
+    m = JobManager(sim_process=False, resolve=rebinding)
+    try:
+        with (
+            SimServer(FAST, host="127.0.0.2", port=port) as good,
+            SimServer(FAST, host="127.0.0.1", port=port) as decoy,
+        ):
+            url = f"http://straße.evil.test:{port}/v1"
+            models = list_models(url, policy=ONLY_127_0_0_2, resolve=rebinding)
+            assert models == ("inferlab-sim",)
+            calls.clear()
+            job = m.start(cfg(url, requests=5), policy=ONLY_127_0_0_2)
+            assert job.worker_pid is not None  # its own process
+            assert job.wait(30)
+            snap = job.snapshot()
+            assert (snap.state, snap.done, snap.failed) == ("completed", 5, 0), snap.error
+            assert calls == ["xn--strae-oqa.evil.test"]  # checked once, never again
+            # the preflight's tiny request and the 5 of the run, all on the checked address
+            assert good.stats()["requests"] >= 6 and decoy.stats()["requests"] == 0
+    finally:
+        m.shutdown()
