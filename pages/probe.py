@@ -22,14 +22,16 @@ from inferlab.dashboard.params import share_url
 from inferlab.dashboard.probe import (
     CHOICE,
     NUMBER,
+    USER_INFO_MESSAGE,
     FormValues,
     build_config,
     defaults,
     link_problems,
     resolve_api_key,
     share_values,
+    without_user_info,
 )
-from inferlab.dashboard.urlguard import drop_infinite_seeds
+from inferlab.dashboard.urlguard import drop_infinite_seeds, drop_seeds
 from inferlab.netpolicy import PolicyError, load_policy
 from inferlab.store import default_db_path
 
@@ -74,6 +76,12 @@ for message in link_problems({k: st.query_params.get_all(k) for k in st.query_pa
     st.warning(message, icon=":material/link_off:")
 for secret_param in ("api_key", "key"):  # never keep a key a link tried to carry
     st.query_params.pop(secret_param, None)
+_link_url = st.query_params.get("url")
+if _link_url and without_user_info(_link_url) != _link_url and "url" not in st.session_state:
+    # user:password in a link: the field starts without it, and the URL follows the field
+    drop_seeds(["url"])
+    st.session_state["url"] = without_user_info(_link_url)
+    st.query_params["url"] = st.session_state["url"]
 
 secrets = secrets_table()
 try:
@@ -214,13 +222,23 @@ with form_col:
                 )
             url, model, api = "", SIM_MODEL, "chat"
         else:
+
+            def strip_user_info() -> None:
+                typed = st.session_state.get("url", "")
+                if without_user_info(typed) != typed:  # before the URL and the link keep it
+                    st.session_state["url"] = without_user_info(typed)
+                    st.session_state["url_had_user_info"] = True
+
             url = st.text_input(
                 "Endpoint URL",
                 key="url",
                 bind="query-params",
+                on_change=strip_user_info,
                 placeholder="http://127.0.0.1:8000/v1",
                 help="The API root that /chat/completions and /models hang off, usually ending in /v1.",
             ).strip()
+            if st.session_state.pop("url_had_user_info", False):
+                st.warning(USER_INFO_MESSAGE, icon=":material/key_off:")
             key_source = choice(
                 "key_source",
                 "Where the API key comes from. A typed key stays in this browser session only; "

@@ -301,3 +301,32 @@ def test_poisson_probe_with_simulated_errors_counts_failures(open_page: OpenPage
     assert snap.error is None and snap.done == 30 and 0 < snap.failed < 30
     chart = at.get("plotly_chart")[0]
     assert "failed" in str(chart.proto.spec)
+
+
+def test_user_info_in_a_link_is_removed_and_never_kept(open_page: OpenPage) -> None:
+    secret = "pw-LINK-31337"
+    at = open_page(
+        "probe",
+        {"target": "Another endpoint", "url": f"http://user:{secret}@127.0.0.1:9/v1", "model": "m"},
+    )
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "user name or password" in warnings and "API key field" in warnings
+    assert at.text_input(key="url").value == "http://127.0.0.1:9/v1"
+    at.run()
+    assert all(secret not in str(v) for v in at.query_params.values())
+    assert secret not in at.code[-1].value and "127.0.0.1%3A9" in at.code[-1].value
+
+
+def test_user_info_typed_into_the_url_is_removed_before_it_is_kept(open_page: OpenPage) -> None:
+    secret = "pw-TYPED-31337"
+    at = open_page("probe")
+    at.radio(key="target").set_value("Another endpoint").run()
+    at.text_input(key="url").set_value(f"http://admin:{secret}@127.0.0.1:9/v1").run()
+    assert not at.exception
+    assert "user name or password" in " ".join(w.value for w in at.warning)
+    assert at.text_input(key="url").value == "http://127.0.0.1:9/v1"
+    assert all(secret not in str(v) for v in at.query_params.values())
+    assert secret not in at.code[-1].value
+    at.run()  # the warning was for that edit only
+    assert not any("user name or password" in w.value for w in at.warning)

@@ -126,6 +126,17 @@ def test_unusable_arguments_exit_2_with_one_line(args: list[str], needle: str) -
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
 
 
+def test_user_info_in_the_url_is_refused_pointing_to_api_key_env(tmp_path: Path) -> None:
+    for command, *extra in (["probe"], ["quality", "--eval-set", "arithmetic"]):
+        out = inferlab(
+            command, "--url", "http://user:pw-CLI-31337@127.0.0.1:1/v1", "--model", "m",
+            "--db", str(tmp_path / "t.duckdb"), *extra,
+        )  # fmt: skip
+        assert out.returncode == 2, (command, out.stderr)
+        assert "user name or password" in out.stderr and "--api-key-env" in out.stderr
+        assert "pw-CLI-31337" not in out.stdout + out.stderr and "Traceback" not in out.stderr
+
+
 def test_unreachable_endpoint_fails_the_preflight(tmp_path: Path) -> None:
     out = inferlab(
         "probe", "--url", f"http://127.0.0.1:{free_port()}/v1", "--model", "m",

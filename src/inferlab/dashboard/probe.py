@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from inferlab.dashboard.params import ChoiceParam, NumberParam, check_params, last_value
 from inferlab.netpolicy import NetPolicy, TargetError, check_key_env_name
@@ -18,6 +19,7 @@ __all__ = [
     "CHOICES",
     "NUMBER_PARAMS",
     "TEXT_PARAMS",
+    "USER_INFO_MESSAGE",
     "ChoiceParam",
     "FormValues",
     "KeySourceError",
@@ -27,6 +29,7 @@ __all__ = [
     "parse_tags",
     "resolve_api_key",
     "share_values",
+    "without_user_info",
 ]
 
 MAX_TIME_MS = 600_000.0
@@ -87,6 +90,35 @@ NUMBER = {p.name: p for p in NUMBER_PARAMS}
 # Free-text URL parameters (checked when the probe starts, not when the link opens).
 TEXT_PARAMS = ("url", "model", "label", "tags", "key_env", "key_secret")
 
+USER_INFO_MESSAGE = (
+    "The endpoint URL contained a user name or password; it was removed and is neither "
+    "sent nor kept in the link. Put the key in the API key field (Where the API key comes "
+    "from: Type it in) or name an environment variable."
+)
+
+
+def without_user_info(url: str) -> str:
+    """`url` without a ``user:password@`` part (httpx would send it as Basic auth).
+
+    Also for text that is not a valid URL yet (``user:pw@host/v1``), so a
+    password never reaches the share link whatever was typed.
+    """
+    text = url.strip()
+    if "@" not in text:
+        return url
+    parts = urlsplit(text)
+    if parts.scheme and parts.netloc:
+        if "@" not in parts.netloc:
+            return url
+        return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    head, sep, rest = text.partition("://")
+    authority_and_path = rest if sep else head
+    authority, slash, path = authority_and_path.partition("/")
+    if "@" not in authority:
+        return url
+    clean = authority.rpartition("@")[2] + slash + path
+    return f"{head}{sep}{clean}" if sep else clean
+
 
 def link_problems(query: Mapping[str, str | list[str]]) -> list[str]:
     """Warnings for hand-edited link values Streamlit would drop silently."""
@@ -103,6 +135,11 @@ def link_problems(query: Mapping[str, str | list[str]]) -> list[str]:
                 f"of {allowed}. Using '{choice.options[choice.default]}' instead; change it "
                 "in the form."
             )
+    raw_url = query.get("url")
+    for value in raw_url if isinstance(raw_url, list) else [raw_url] if raw_url else []:
+        if without_user_info(value) != value:
+            messages.append(f"The link's `url`: {USER_INFO_MESSAGE}")
+            break
     if "api_key" in query or "key" in query:
         messages.append(
             "The link carries an API key parameter; it was ignored. Keys are never taken "
@@ -238,7 +275,7 @@ def share_values(
         values["rate_rps"] = form.rate_rps
         values["max_in_flight"] = form.max_in_flight
     if target == "url":
-        values["url"] = form.url or None
+        values["url"] = without_user_info(form.url) or None
         values["model"] = form.model or None
         values["key_source"] = key_source
     values.update(extra)

@@ -131,3 +131,34 @@ def test_live_chart_has_both_panels_and_marks_failures() -> None:
     assert fig.layout.yaxis.title.text == "TTFT (ms)"
     assert fig.layout.xaxis2.title.text == "Request finished (s since start)"
     assert len(live_latency([]).data) == 2
+
+
+@pytest.mark.parametrize(
+    ("url", "clean"),
+    [
+        ("http://user:pw@gpu:8000/v1", "http://gpu:8000/v1"),
+        ("https://a@b:c@[::1]:8000/v1", "https://[::1]:8000/v1"),
+        ("http://:pw@gpu/v1", "http://gpu/v1"),
+        ("user:pw@gpu:8000/v1", "gpu:8000/v1"),  # not a URL yet: still no password kept
+        ("http://gpu:8000/v1/@team", "http://gpu:8000/v1/@team"),  # '@' in the path is fine
+        ("http://gpu:8000/v1", "http://gpu:8000/v1"),
+        ("", ""),
+    ],
+)
+def test_user_info_is_taken_out_of_the_url(url: str, clean: str) -> None:
+    from inferlab.dashboard.probe import without_user_info
+
+    assert without_user_info(url) == clean
+
+
+def test_share_link_and_link_check_never_keep_user_info() -> None:
+    from inferlab.dashboard.probe import link_problems
+
+    form = FormValues(url="http://user:s3cret@gpu:8000/v1", model="m")
+    values = share_values(form, "url", "field", {})
+    assert values["url"] == "http://gpu:8000/v1"
+    assert "s3cret" not in share_url("http://dash/probe", values, {})
+    (message,) = link_problems({"url": ["http://user:s3cret@gpu:8000/v1"]})
+    assert "user name or password" in message and "API key field" in message
+    assert "s3cret" not in message
+    assert link_problems({"url": ["http://gpu:8000/v1/@team"]}) == []
