@@ -316,9 +316,6 @@ class Pins:
                 return addresses
         return None
 
-    def merged(self, other: Pins) -> Pins:
-        return Pins(self.entries + tuple(e for e in other.entries if e not in self.entries))
-
 
 @dataclass(frozen=True)
 class Target:
@@ -402,9 +399,6 @@ def system_resolver(host: str) -> list[str]:
     """The addresses of `host` (an ASCII name as httpx spells it), in the system's order."""
     infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-_system_resolver = system_resolver  # older name
 
 
 def _forbidden(address: Address) -> str | None:

@@ -212,3 +212,20 @@ def test_cli_user_mistakes_are_one_line(capsys: pytest.CaptureFixture[str]) -> N
     with pytest.raises(SystemExit) as exc:
         main([*base, "--url", "http://x/v1", "--eval-set", "units", "--temperature", "hot"])
     assert exc.value.code == 2
+
+
+def test_the_quality_probe_connects_only_to_the_checked_address() -> None:
+    from inferlab.netpolicy import Pins
+
+    sim_cfg = SimConfig(ttft_ms=1, tpot_ms=1, answers=answers("units"))
+    with SimServer(sim_cfg, host="127.0.0.2") as sim:
+        url = f"http://quality-box.test:{sim.port}/v1"  # a name no DNS answers
+        pins = Pins((("quality-box.test", sim.port, ("127.0.0.2",)),))
+        sink = MemorySink()
+        (result,) = run_quality_sync(config(url, "units", repeats=1, pins=pins), lambda _: sink)
+        assert result.status == "completed" and sink.records and all(r.ok for r in sink.records)
+        other = MemorySink()
+        wrong = Pins((("elsewhere.test", sim.port, ("127.0.0.2",)),))
+        run_quality_sync(config(url, "units", repeats=1, pins=wrong), lambda _: other)
+        assert other.records and not any(r.ok for r in other.records)
+        assert {r.error_class for r in other.records} == {"connect_error"}
