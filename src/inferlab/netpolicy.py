@@ -226,7 +226,10 @@ def _parse_entry(entry: str, source: str = "allow-list") -> _Entry:
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise PolicyError(f"{source}: {entry!r} is not an http(s) URL")
-        return _Entry("prefix", prefix=_normal_url(text))
+        try:
+            return _Entry("prefix", prefix=_normal_url(text))
+        except (httpx.InvalidURL, UnicodeError, ValueError):
+            raise PolicyError(f"{source}: {entry!r} has a host name that cannot be used") from None
     if "/" in text:
         try:
             return _Entry("network", network=ipaddress.ip_network(text, strict=False))
@@ -250,7 +253,7 @@ def _parse_entry(entry: str, source: str = "allow-list") -> _Entry:
 def _entry_host(host: str, entry: str, source: str) -> str:
     """`host` spelt as httpx connects to it (IDNA 2008), so entries match targets."""
     try:
-        return _host_key(connect_host(f"http://{host}/"))
+        return _host_key(connect_host(f"http://[{host}]/" if ":" in host else f"http://{host}/"))
     except TargetError:
         raise PolicyError(f"{source}: {entry!r} has a host name that cannot be used") from None
 

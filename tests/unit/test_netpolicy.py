@@ -261,6 +261,20 @@ def test_checked_addresses_travel_with_the_target_as_pins() -> None:
     assert nowhere.pins.addresses("nowhere.invalid", 80) == ()
 
 
+def test_ipv6_entries_still_match() -> None:
+    for entry in ("[::1]:8000", "::1", "http://[::1]:8000/v1", "::1/128"):
+        policy = load_policy({"INFERLAB_ALLOWED_TARGETS": entry}, secrets_file=None)
+        assert check_target("http://[::1]:8000/v1", policy).addresses == ("::1",)
+
+
+@pytest.mark.parametrize(
+    "entry", ["https://ＡＢＣ.example/v1", "ＡＢＣ.example", "*.ＡＢＣ.example"]
+)
+def test_an_entry_httpx_cannot_use_names_the_setting(entry: str) -> None:
+    with pytest.raises(PolicyError, match=r"INFERLAB_ALLOWED_TARGETS.*cannot be used"):
+        load_policy({"INFERLAB_ALLOWED_TARGETS": entry}, secrets_file=None)
+
+
 def test_a_host_name_httpx_cannot_use_is_refused_with_a_message() -> None:
     with pytest.raises(TargetError, match="cannot be used"):
         check_target("http://ＡＢＣ.example/v1", OPEN, resolve=fake_dns({}))
