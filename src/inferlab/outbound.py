@@ -20,6 +20,7 @@ httpx would send it as Basic auth.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable
 from typing import Any
 
@@ -63,9 +64,10 @@ def _addresses(request: httpx.Request, pins: Pins | None) -> tuple[str, ...] | N
             request=request,
         )
     if not addresses:
+        # Classed like any name that does not resolve (dns_error), with the same advice.
         raise OutboundRefused(
             f"{host} did not resolve to any address when it was checked", request=request
-        )
+        ) from socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     return addresses
 
 

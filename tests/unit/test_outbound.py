@@ -17,6 +17,7 @@ import pytest
 
 from inferlab.netpolicy import NetPolicy, Pins, TargetError
 from inferlab.outbound import checked_async_client, checked_client, guarded, guarded_sync
+from inferlab.probe.errors import classify_exception
 from tests.unit.probe_server import Request, ScriptedServer
 
 OPEN = NetPolicy()
@@ -114,9 +115,11 @@ def test_a_name_that_did_not_resolve_when_checked_is_never_looked_up_again() -> 
         url = f"http://late.test:{good.port}/v1"
         with (
             checked_client(url, OPEN, resolve=RebindingDns([]), timeout=5) as client,
-            pytest.raises(httpx.ConnectError, match="did not resolve"),
+            pytest.raises(httpx.ConnectError, match="did not resolve") as err,
         ):
             client.get(url + "/models")
+    # reported like any name that does not resolve
+    assert classify_exception(err.value, response_started=False)[0] == "dns_error"
 
 
 def test_a_refused_target_gives_no_client() -> None:
