@@ -291,9 +291,10 @@ def normal_path(path: str) -> str:
         text = decoded
     segments: list[str] = []
     for segment in text.replace("\\", "/").split("/"):
-        if segment in ("", "."):
+        name = segment.split(";", 1)[0]  # '..;x' is '..' to servlet containers
+        if name in ("", "."):
             continue
-        if segment == "..":
+        if name == "..":
             if segments:
                 segments.pop()
             continue
@@ -452,8 +453,12 @@ def check_target(
     entries = [_parse_entry(e, policy.source) for e in policy.allowed]
     if any(_entry_allows(e, target, checked) for e in entries):
         return target
+    typed = (urlsplit(target.url).hostname or "").rstrip(".")
+    shown = f"{target.host}:{target.port}"
+    if typed and typed != target.host:  # an internationalised name: both spellings
+        shown = f"{typed}:{target.port} (sent as {target.host})"
     raise TargetError(
-        f"{target.host}:{target.port} is not on this dashboard's list of allowed targets "
+        f"{shown} is not on this dashboard's list of allowed targets "
         f"({', '.join(policy.allowed)}; set by {policy.source}). Probe one of those, or ask "
         "whoever runs the dashboard to add it."
     )

@@ -222,7 +222,10 @@ IDNA_HOSTS = {"strasse.evil.test": ["127.0.0.2"], "xn--strae-oqa.evil.test": ["1
 def test_an_internationalised_name_is_checked_as_httpx_spells_it() -> None:
     policy = NetPolicy(allowed=("127.0.0.2/32",), source="INFERLAB_ALLOWED_TARGETS")
     dns = system_like_dns(IDNA_HOSTS)
-    with pytest.raises(TargetError, match=r"xn--strae-oqa\.evil\.test:8000 is not on"):
+    with pytest.raises(
+        TargetError,
+        match=r"straße\.evil\.test:8000 \(sent as xn--strae-oqa\.evil\.test\) is not on",
+    ):
         check_target("http://straße.evil.test:8000/v1", policy, resolve=dns)
     # the name that does resolve into the allowed network is allowed, with that address
     ok = check_target("http://strasse.evil.test:8000/v1", policy, resolve=dns)
@@ -291,6 +294,8 @@ def test_a_host_name_httpx_cannot_use_is_refused_with_a_message() -> None:
         "/v1//..//../admin",
         "/v1/%2f..%2f..%2fadmin",
         "/v1\\..\\admin",
+        "/v1/..;/..;/admin",
+        "/v1/.;x/..;jsessionid=1/../admin",
         "/v1x",
         "/admin/v1",
     ],
