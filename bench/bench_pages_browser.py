@@ -1,0 +1,176 @@
+"""Time to a usable page, in real headless Chromium (issue 16 targets: every page < 2 s cold,
+< 1 s on a widget change; Runs with 12 runs of 10,000 requests < 2 s; a run-selection
+change < 1 s).
+
+Run: `.venv/bin/python bench/bench_pages_browser.py [--repeat 3] [--runs 12] [--requests 10000]`
+Needs Debian's chromium at /usr/bin/chromium (Playwright never downloads a browser).
+
+What is timed is what a person waits for: from navigation (or from the widget change)
+until Streamlit's script has finished and the page shows its title — read from the
+`data-test-script-state` attribute Streamlit's front end keeps on its app element,
+watched by a MutationObserver installed before the page loads. "Cold" is a new browser
+context (no cache, new Streamlit session) on a dashboard process that has served the
+page once before (so Python imports are not counted; the first-ever load is printed
+too). The database is built once with synthetic runs through the Store API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_app  # noqa: E402
+from tests.runs_data import store_run  # noqa: E402
+
+# Records every end of a script run (state -> notRunning) with its time.
+OBSERVER = """
+window.__runs = [];
+let last = null;
+const check = () => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app) return;
+  const now = app.getAttribute('data-test-script-state');
+  if (now === 'notRunning' && last !== 'notRunning') window.__runs.push(performance.now());
+  last = now;
+};
+// Watch the whole document from the start: the app element appears later, and a fast
+// page can finish its first run before any observer on the element itself is attached.
+new MutationObserver(check).observe(document, {
+  subtree: true, childList: true, attributes: true,
+  attributeFilter: ['data-test-script-state'],
+});
+"""
+
+
+def _done_count(page: Page) -> int:
+    return int(page.evaluate("window.__runs ? window.__runs.length : 0"))
+
+
+def _wait_done(page: Page, after: int, timeout_s: float = 120.0) -> float:
+    """performance.now() of the first script end numbered > `after`, once a title shows."""
+    page.wait_for_function(
+        f"window.__runs && window.__runs.length > {after} && "
+        "document.querySelector('[data-testid=stMainBlockContainer] h1')",
+        timeout=timeout_s * 1000,
+    )
+    return float(page.evaluate(f"window.__runs[{after}]"))
+
+
+def cold_load(browser: Any, url: str) -> tuple[float, Page, Any]:
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.add_init_script(OBSERVER)
+    page = ctx.new_page()
+    page.goto(url, wait_until="commit")
+    end = _wait_done(page, 0)  # performance.now() counts from the navigation's start
+    return end / 1000.0, page, ctx
+
+
+def widget_change(page: Page, action: Any) -> float:
+    before = _done_count(page)
+    t0 = float(page.evaluate("performance.now()"))
+    action(page)
+    end = _wait_done(page, before)
+    return (end - t0) / 1000.0
+
+
+def _fill(label: str, value: str) -> Any:
+    def act(page: Page) -> None:
+        box = page.get_by_label(label, exact=True).first
+        box.fill(value)
+        box.press("Enter")
+
+    return act
+
+
+def _remove_first_run(page: Page) -> None:
+    page.locator('[data-testid="stMultiSelect"] [aria-label^="Remove "]').first.click()
+
+
+def build_db(db: Path, runs: int, requests: int) -> list[str]:
+    return [
+        store_run(
+            db,
+            f"run{i:02d}",
+            label=f"config {i}",
+            n=requests,
+            ttft_ms=180 + 5 * i,
+            tpot_ms=18 + 0.3 * i,
+            load_value=16,
+            fail_every=200,
+            seed=i,
+            minutes_ago=runs - i,
+        )
+        for i in range(runs)
+    ]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=12)
+    ap.add_argument("--requests", type=int, default=10_000)
+    args = ap.parse_args()
+    if not Path(CHROMIUM).exists():
+        print(f"no Chromium at {CHROMIUM}: install Debian's chromium")
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.duckdb"
+        t = time.perf_counter()
+        ids = build_db(db, args.runs, args.requests)
+        print(
+            f"database: {args.runs} runs x {args.requests:,} requests in {time.perf_counter() - t:.1f} s"
+        )
+        runs_query = "&".join(f"runs={i}" for i in ids)
+        pages: list[tuple[str, str, Any]] = [
+            ("Home", "", None),
+            ("Latency", "latency", _fill("TTFT of A (ms)", "250")),
+            ("Throughput", "throughput", _fill("Concurrent requests", "48")),
+            ("Cost", "cost", _fill("Input tokens per request", "1200")),
+            ("Probe", "probe", None),
+            ("Quality", "quality", None),
+            (f"Runs ({args.runs} x {args.requests:,})", f"runs?{runs_query}", _remove_first_run),
+        ]
+        if (ROOT / "pages" / "trends.py").exists():
+            pages.append(("Trends", "trends", None))
+        with serve_app(db) as url, sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            print(
+                f"{'page':<24} {'first load':>11} {'cold p50':>9} {'cold max':>9} {'change p50':>11} {'change max':>11}"
+            )
+            for name, path, action in pages:
+                first, page, ctx = cold_load(browser, f"{url}/{path}")
+                ctx.close()
+                colds, changes = [], []
+                for _ in range(args.repeat):
+                    cold, page, ctx = cold_load(browser, f"{url}/{path}")
+                    colds.append(cold)
+                    if action is not None:
+                        changes.append(widget_change(page, action))
+                    ctx.close()
+                change = (
+                    f"{statistics.median(changes):>10.2f}s {max(changes):>10.2f}s"
+                    if changes
+                    else f"{'-':>11} {'-':>11}"
+                )
+                print(
+                    f"{name:<24} {first:>10.2f}s {statistics.median(colds):>8.2f}s "
+                    f"{max(colds):>8.2f}s {change}"
+                )
+            browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
