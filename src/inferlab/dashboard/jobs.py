@@ -26,11 +26,13 @@ import dataclasses
 import multiprocessing as mp
 import re
 import signal
+import sys
 import threading
 import time
+import types
 import uuid
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -266,6 +268,28 @@ class _ChildSink:
         self.saved = self.writer.close(status)
 
 
+_NEUTRAL_MAIN = types.ModuleType("__main__")  # no __file__, no __spec__: nothing to re-run
+
+
+@contextlib.contextmanager
+def _neutral_main() -> Iterator[None]:
+    """Start a spawned process with a neutral ``__main__``.
+
+    Streamlit runs app.py as the ``__main__`` module, and multiprocessing's spawn
+    re-runs the parent's main script in the child (as ``__mp_main__``): every probe
+    process imported Streamlit and drew the whole app without a session before its
+    first request (~30 "missing ScriptRunContext" warnings per launch, and a slower
+    first wave). The child needs nothing from the main script.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = _NEUTRAL_MAIN
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
 def _job_main(
     cfg: ProbeConfig,
     info: RunInfo,
@@ -368,7 +392,8 @@ class ProbeJob:
             )
         else:
             worker = threading.Thread(target=_job_main, args=args, daemon=True)
-        worker.start()
+        with _neutral_main() if self.process else contextlib.nullcontext():
+            worker.start()
         if self.process:
             sender.close()  # the child has its copy: EOF here means it ended
         self._worker = worker
