@@ -511,13 +511,15 @@ def show_job(snap: JobSnapshot, chart: bool) -> None:
             st.caption("The chart fills in as requests finish.")
 
 
-jobs = manager.jobs()
+# A shared dashboard shows each visitor their own probes unless it opts into one list.
+visible_to = None if policy.shared_probes else session_id
+jobs = manager.jobs(visible_to)
 any_active = any(j.active for j in jobs)
 
 
 @st.fragment(run_every=LIVE_REFRESH_S if any_active else None)
 def live() -> None:
-    snaps = [j.snapshot() for j in manager.jobs()]
+    snaps = [j.snapshot() for j in manager.jobs(visible_to)]
     seen: set[str] = st.session_state.setdefault("active_seen", set())
     now_active = {s.run_id for s in snaps if s.active}
     if seen - now_active or (now_active and not any_active):
@@ -526,8 +528,12 @@ def live() -> None:
     st.session_state["active_seen"] = now_active
     if not snaps:
         st.info(
-            "No probe has run on this dashboard since it started. Set one up on the left "
-            "and press **Launch probe**; its progress appears here.",
+            (
+                "No probe has run on this dashboard since it started. "
+                if policy.shared_probes
+                else "You have not launched a probe in this browser session yet. "
+            )
+            + "Set one up on the left and press **Launch probe**; its progress appears here.",
             icon=":material/info:",
         )
         return

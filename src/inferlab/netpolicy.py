@@ -69,6 +69,7 @@ Resolver = Callable[[str], Sequence[str]]
 
 ENV_ALLOWED = "INFERLAB_ALLOWED_TARGETS"
 ENV_KEY_VARS = "INFERLAB_KEY_ENV_VARS"
+ENV_SHARED_PROBES = "INFERLAB_SHARED_PROBES"
 SECRETS_FILE = Path(__file__).resolve().parents[2] / ".streamlit" / "secrets.toml"
 
 METADATA_HOSTS = frozenset(
@@ -128,6 +129,9 @@ class NetPolicy:
     limits: Limits = field(default_factory=Limits)
     key_env_vars: tuple[str, ...] = ()  # env var names allowed as key sources; () = by suffix
     source: str = "default"  # where the allow-list came from, for messages
+    # A visitor sees only their own probes (labels, endpoints) unless the deployment opts
+    # into one list for everybody (INFERLAB_SHARED_PROBES=true).
+    shared_probes: bool = False
 
     @property
     def restricted(self) -> bool:
@@ -208,7 +212,22 @@ def load_policy(
     found = setting(ENV_KEY_VARS, "key_env_vars")
     if found is not None:
         key_vars = _split_list(found[0], found[1])
-    return NetPolicy(allowed, Limits(**limits), key_vars, source)  # type: ignore[arg-type]
+    shared = False
+    found = setting(ENV_SHARED_PROBES, "shared_probes")
+    if found is not None:
+        shared = _flag(found[0], found[1])
+    return NetPolicy(allowed, Limits(**limits), key_vars, source, shared)  # type: ignore[arg-type]
+
+
+def _flag(value: object, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise PolicyError(f"{name}={value!r} must be true or false")
 
 
 @dataclass(frozen=True)

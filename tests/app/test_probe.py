@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from inferlab.dashboard.jobs import get_manager
+from inferlab.dashboard.jobs import dashboard_sim_config, get_manager
+from inferlab.netpolicy import NetPolicy
+from inferlab.probe import ProbeConfig
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import Store
 from tests.app.conftest import OpenPage, link_query, metric
@@ -68,7 +70,7 @@ def test_default_render_offers_the_simulator(open_page: OpenPage) -> None:
     assert at.number_input(key="sim_ttft_ms").value == 200.0
     assert at.number_input(key="sim_tpot_ms").value == 20.0
     assert any(b.label == "Launch probe" for b in at.button)
-    assert "No probe has run" in texts(at)
+    assert "You have not launched a probe in this browser session yet" in texts(at)
     assert at.code[-1].value.endswith("/probe")  # defaults: a link without parameters
 
 
@@ -330,3 +332,28 @@ def test_user_info_typed_into_the_url_is_removed_before_it_is_kept(open_page: Op
     assert secret not in at.code[-1].value
     at.run()  # the warning was for that edit only
     assert not any("user name or password" in w.value for w in at.warning)
+
+
+def test_a_visitor_sees_only_their_own_probes_unless_the_list_is_shared(
+    open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manager = get_manager()
+    url = manager.sim_url(dashboard_sim_config(ttft_ms=5, tpot_ms=1))
+    other = manager.start(
+        ProbeConfig(
+            url=url,
+            model="inferlab-sim",
+            requests=2,
+            max_tokens=4,
+            label="someone else's probe",
+        ),
+        policy=NetPolicy(),
+        session_id="another-visitor",
+    )
+    assert other.wait(60)
+    at = open_page("probe")
+    assert "someone else's probe" not in texts(at)
+    assert "You have not launched a probe" in texts(at)
+    monkeypatch.setenv("INFERLAB_SHARED_PROBES", "true")
+    at = open_page("probe")
+    assert "someone else's probe" in texts(at)

@@ -320,3 +320,11 @@ def test_user_info_is_refused_without_echoing_it(url: str) -> None:
     with pytest.raises(TargetError, match="API key field") as err:
         parse_target(url)
     assert "pw" not in str(err.value) and "user@" not in str(err.value)
+
+
+def test_shared_probe_list_is_off_unless_the_deployment_opts_in() -> None:
+    assert not load_policy(environ={}, secrets_file=None).shared_probes
+    assert load_policy(environ={"INFERLAB_SHARED_PROBES": "true"}, secrets_file=None).shared_probes
+    assert load_policy(environ={}, secrets={"shared_probes": True}).shared_probes
+    with pytest.raises(PolicyError, match="INFERLAB_SHARED_PROBES='maybe' must be true or false"):
+        load_policy(environ={"INFERLAB_SHARED_PROBES": "maybe"}, secrets_file=None)

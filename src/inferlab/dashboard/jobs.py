@@ -793,10 +793,11 @@ class JobManager:
             self._jobs[info.run_id] = job
         return job
 
-    def jobs(self) -> list[ProbeJob]:
-        """All jobs of this process, newest first."""
+    def jobs(self, session_id: str | None = None) -> list[ProbeJob]:
+        """The jobs of this process, newest first: all of them, or one visitor's."""
         with self._lock:
-            return sorted(self._jobs.values(), key=lambda j: j.created_s, reverse=True)
+            jobs = sorted(self._jobs.values(), key=lambda j: j.created_s, reverse=True)
+        return jobs if session_id is None else [j for j in jobs if j.session_id == session_id]
 
     def get(self, run_id: str) -> ProbeJob | None:
         with self._lock:
