@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from inferlab.compare import runs as compare
 from inferlab.compare.loaders import METRIC_NAMES, load_run, wide_delta_table
 from inferlab.compare.verdict import comparison_verdict, next_step
 from inferlab.importers import import_info, tool_comparison
+from inferlab.metrics.summary import RunSummary
+from inferlab.records import RunInfo
 from inferlab.store import Store, UnknownRunError
 from inferlab.store.redact import clean_endpoint
 
@@ -116,16 +119,180 @@ def _scatter(
     return out
 
 
-def build_report(
-    store: Store,
-    run_ids: Sequence[str],
-    *,
-    baseline: str | None = None,
-    convention: str = "inferlab",
-    slo: compare.Slo | None = None,
-    title: str | None = None,
-) -> str:
-    """The report as one HTML document (plotly.js embedded)."""
+@dataclass
+class _Report:
+    """What every section of one report reads: the runs, their names and the settings."""
+
+    store: Store
+    infos: list[RunInfo]
+    runs: list[compare.RunRequests]
+    names: dict[str, str]
+    baseline: str
+    conv: compare.Convention
+    convention: str
+    slo: compare.Slo | None
+    fig: _Figures = field(default_factory=_Figures)
+
+    @property
+    def slo_set(self) -> bool:
+        return self.slo is not None and self.slo.is_set
+
+
+def _runs_section(r: _Report, summaries: dict[str, RunSummary]) -> list[str]:
+    infos = r.infos
+    frame = pd.DataFrame(
+        {
+            "run": [i.run_id for i in infos],
+            "label": [i.label for i in infos],
+            "source": [i.source_tool for i in infos],
+            "model": [i.model for i in infos],
+            "endpoint": [clean_endpoint(i.endpoint) for i in infos],
+            "load": [f"{i.load_mode} {i.load_value:g}" for i in infos],
+            "started": [i.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") for i in infos],
+            "requests": [summaries[i.run_id].requests for i in infos],
+            "failed": [summaries[i.run_id].failed for i in infos],
+            "status": [summaries[i.run_id].status for i in infos],
+        }
+    )
+    return ["<h2>Runs</h2>", _table(frame)]
+
+
+def _comparison_section(r: _Report) -> list[str]:
+    table = compare.compare_table(r.runs, r.baseline, convention=r.convention)
+    view = wide_delta_table(table, r.baseline)
+    verdicts = comparison_verdict(
+        table,
+        r.runs,
+        r.baseline,
+        r.names,
+        slo_results={x.run_id: compare.slo_result(x, r.slo) for x in r.runs}
+        if r.slo is not None and r.slo.is_set
+        else None,
+        little={x.run_id: compare.little_check(x) for x in r.runs},
+    )
+    advice = next_step(verdicts)
+    return [
+        "<h2>Comparison</h2>",
+        '<div class="verdict"><p><strong>Verdict</strong></p><ul>'
+        + "".join(f"<li>{html.escape(v.sentence)}</li>" for v in verdicts)
+        + "</ul>"
+        + (f"<p>{html.escape(advice)}</p>" if advice else "")
+        + "</div>",
+        _table(view.text, view.colors, index=True),
+        '<p class="note">Each cell: value · change vs the baseline in % (absolute) · 95% '
+        "bootstrap confidence interval of the change. Green = better, red = worse, grey = the "
+        "interval includes 0. Latencies over completed requests; warm-up excluded.</p>",
+    ]
+
+
+def _metric_section(r: _Report, metric: str) -> list[str]:
+    label = {"tpot": r.conv.tpot_label, "itl": r.conv.itl_label}.get(metric, METRIC_NAMES[metric])
+    values = _values(r.runs, metric, r.conv)
+    parts = [f"<h2>{html.escape(label)}</h2>"]
+    if not any(v.size for v in values.values()):
+        return [*parts, '<p class="note">No values in these runs.</p>']
+    missing = [name for name, v in values.items() if not v.size]
+    if missing:
+        parts.append(
+            '<p class="note">No values for '
+            + html.escape(", ".join(missing))
+            + " (no per-request data, or no per-chunk timings for ITL).</p>"
+        )
+    parts.append(r.fig(charts.cdf_figure(values, label)))
+    parts.append(r.fig(charts.distribution_figure(values, label)))
+    if metric != "itl":
+        scatter, dropped = charts.scatter_over_time(_scatter(r.runs, metric, r.conv), label)
+        parts.append(r.fig(scatter))
+        if dropped:
+            parts.append(f'<p class="note">{dropped:,} completed requests not drawn.</p>')
+    return parts
+
+
+def _slo_section(r: _Report) -> list[str]:
+    if r.slo is None or not r.slo.is_set:
+        return []
+    res = [compare.slo_result(x, r.slo) for x in r.runs]
+    frame = pd.DataFrame(
+        {
+            "run": [r.names[x.run_id] for x in res],
+            "requests": [x.requests for x in res],
+            "met": [x.met for x in res],
+            "attainment %": [100 * x.attainment for x in res],
+            "goodput req/s": [x.goodput_rps for x in res],
+        }
+    )
+    return [f"<h2>Service-level objectives: {html.escape(r.slo.describe())}</h2>", _table(frame)]
+
+
+def _sweep_sections(r: _Report) -> list[str]:
+    """One chart per group of at least two runs (a sweep)."""
+    groups: dict[str, list[compare.RunRequests]] = {}
+    for info, run in zip(r.infos, r.runs, strict=True):
+        if info.group_id:
+            groups.setdefault(info.group_id, []).append(run)
+    parts = []
+    slo = r.slo
+    for gid, members in groups.items():
+        if len(members) < 2:
+            continue
+        sweep = compare.sweep_analysis(members, slo)
+        parts.append(f"<h2>Sweep {html.escape(gid)}: throughput against latency</h2>")
+        parts.append(
+            r.fig(
+                charts.sweep_figure(
+                    sweep,
+                    ttft_limit_ms=slo.ttft_ms if slo else None,
+                    tpot_limit_ms=slo.tpot_ms if slo else None,
+                )
+            )
+        )
+        if sweep.knee is not None:
+            k = sweep.points[sweep.knee]
+            parts.append(
+                f"<p>Knee at load {k.load_value:g} ({k.output_tps:,.0f} output tokens/s).</p>"
+            )
+    return parts
+
+
+def _little_section(r: _Report) -> list[str]:
+    checks = [compare.little_check(x) for x in r.runs]
+    frame = pd.DataFrame(
+        {
+            "run": [r.names[c.run_id] for c in checks],
+            "measured concurrency": [c.measured_concurrency for c in checks],
+            "RPS × mean E2E": [c.little_concurrency for c in checks],
+            "configured": [c.configured_concurrency for c in checks],
+            "verdict": [c.verdict for c in checks],
+            "why": [c.message if c.verdict != "ok" else "" for c in checks],
+        }
+    )
+    return ["<h2>Little's law check</h2>", _table(frame)]
+
+
+def _imported_sections(r: _Report, summaries: dict[str, RunSummary]) -> list[str]:
+    """For each imported run: the tool's own numbers beside inferlab's."""
+    parts = []
+    for info in r.infos:
+        imp = import_info(r.store, info.run_id)
+        if imp is None:
+            continue
+        version = " " + html.escape(imp.tool_version) if imp.tool_version else ""
+        parts.append(
+            f"<h2>{html.escape(r.names.get(info.run_id, info.run_id))}: "
+            f"{html.escape(imp.source_tool)}'s numbers vs inferlab's</h2>"
+        )
+        parts.append(
+            f'<p class="note">Imported from {html.escape(imp.file)} '
+            f"({html.escape(imp.format)}{version}).</p>"
+        )
+        parts += [f'<p class="warn">{html.escape(n)}</p>' for n in imp.notes]
+        cmp_df = tool_comparison(imp.source_tool, imp.tool_metrics, summaries[info.run_id])
+        if not cmp_df.empty:
+            parts.append(_table(cmp_df))
+    return parts
+
+
+def _checked_infos(store: Store, run_ids: Sequence[str], convention: str) -> list[RunInfo]:
     if not run_ids:
         raise UnknownRunError("no runs given; `inferlab runs` lists the run ids")
     if len(run_ids) > compare.MAX_COMPARE:
@@ -140,181 +307,42 @@ def build_report(
         if info is None:
             raise UnknownRunError(f"no run {rid!r} in {store.path}; `inferlab runs` lists them")
         infos.append(info)
+    return infos
+
+
+def build_report(
+    store: Store,
+    run_ids: Sequence[str],
+    *,
+    baseline: str | None = None,
+    convention: str = "inferlab",
+    slo: compare.Slo | None = None,
+    title: str | None = None,
+) -> str:
+    """The report as one HTML document (plotly.js embedded)."""
+    infos = _checked_infos(store, run_ids, convention)
     baseline = baseline or run_ids[0]
     if baseline not in run_ids:
         raise ValueError(f"baseline {baseline!r} is not among the runs of the report")
     runs = [load_run(store, rid) for rid in run_ids]
-    names = compare.run_names(runs)
     conv = compare.CONVENTIONS[convention]
-    fig = _Figures()
+    r = _Report(store, infos, runs, compare.run_names(runs), baseline, conv, convention, slo)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     title = title or f"inferlab report: {len(run_ids)} run{'s' if len(run_ids) > 1 else ''}"
+    summaries = {rid: store.summary(rid) for rid in run_ids}
     parts = [
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="note">Generated {now} by inferlab {html.escape(__version__)}. '
-        f"Baseline: {html.escape(baseline)}. Convention: {html.escape(conv.name)} — "
-        f"{html.escape(conv.note)}</p>",
+        f"Baseline: {html.escape(r.names[baseline])} ({html.escape(baseline)}). Convention: "
+        f"{html.escape(conv.name)} — {html.escape(conv.note)}</p>",
+        *_runs_section(r, summaries),
+        *_comparison_section(r),
+        *(part for metric in compare.LATENCY_METRICS for part in _metric_section(r, metric)),
+        *_slo_section(r),
+        *_sweep_sections(r),
+        *_little_section(r),
+        *_imported_sections(r, summaries),
     ]
-
-    # Runs
-    summaries = {rid: store.summary(rid) for rid in run_ids}
-    parts.append("<h2>Runs</h2>")
-    parts.append(
-        _table(
-            pd.DataFrame(
-                {
-                    "run": [i.run_id for i in infos],
-                    "label": [i.label for i in infos],
-                    "source": [i.source_tool for i in infos],
-                    "model": [i.model for i in infos],
-                    "endpoint": [clean_endpoint(i.endpoint) for i in infos],
-                    "load": [f"{i.load_mode} {i.load_value:g}" for i in infos],
-                    "started": [
-                        i.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") for i in infos
-                    ],
-                    "requests": [summaries[i.run_id].requests for i in infos],
-                    "failed": [summaries[i.run_id].failed for i in infos],
-                    "status": [summaries[i.run_id].status for i in infos],
-                }
-            )
-        )
-    )
-
-    # Comparison table
-    parts.append("<h2>Comparison</h2>")
-    table = compare.compare_table(runs, baseline, convention=convention)
-    view = wide_delta_table(table, baseline)
-    verdicts = comparison_verdict(
-        table,
-        runs,
-        baseline,
-        names,
-        slo_results={r.run_id: compare.slo_result(r, slo) for r in runs}
-        if slo is not None and slo.is_set
-        else None,
-        little={r.run_id: compare.little_check(r) for r in runs},
-    )
-    parts.append(
-        '<div class="verdict"><p><strong>Verdict</strong></p><ul>'
-        + "".join(f"<li>{html.escape(v.sentence)}</li>" for v in verdicts)
-        + "</ul>"
-        + (f"<p>{html.escape(advice)}</p>" if (advice := next_step(verdicts)) else "")
-        + "</div>"
-    )
-    parts.append(_table(view.text, view.colors, index=True))
-    parts.append(
-        '<p class="note">Each cell: value · change vs the baseline in % (absolute) · 95% '
-        "bootstrap confidence interval of the change. Green = better, red = worse, grey = the "
-        "interval includes 0. Latencies over completed requests; warm-up excluded.</p>"
-    )
-
-    # Charts per latency metric
-    for metric in compare.LATENCY_METRICS:
-        label = METRIC_NAMES[metric]
-        if metric == "tpot":
-            label = conv.tpot_label
-        elif metric == "itl":
-            label = conv.itl_label
-        values = _values(runs, metric, conv)
-        parts.append(f"<h2>{html.escape(label)}</h2>")
-        if not any(v.size for v in values.values()):
-            parts.append('<p class="note">No values in these runs.</p>')
-            continue
-        missing = [name for name, v in values.items() if not v.size]
-        if missing:
-            parts.append(
-                '<p class="note">No values for '
-                + html.escape(", ".join(missing))
-                + " (no per-request data, or no per-chunk timings for ITL).</p>"
-            )
-        parts.append(fig(charts.cdf_figure(values, label)))
-        parts.append(fig(charts.distribution_figure(values, label)))
-        if metric != "itl":
-            scatter, dropped = charts.scatter_over_time(_scatter(runs, metric, conv), label)
-            parts.append(fig(scatter))
-            if dropped:
-                parts.append(f'<p class="note">{dropped:,} completed requests not drawn.</p>')
-
-    # SLOs
-    if slo is not None and slo.is_set:
-        parts.append(f"<h2>Service-level objectives: {html.escape(slo.describe())}</h2>")
-        res = [compare.slo_result(r, slo) for r in runs]
-        parts.append(
-            _table(
-                pd.DataFrame(
-                    {
-                        "run": [names[r.run_id] for r in res],
-                        "requests": [r.requests for r in res],
-                        "met": [r.met for r in res],
-                        "attainment %": [100 * r.attainment for r in res],
-                        "goodput req/s": [r.goodput_rps for r in res],
-                    }
-                )
-            )
-        )
-
-    # Sweep (runs of one group)
-    groups: dict[str, list[compare.RunRequests]] = {}
-    for info, run in zip(infos, runs, strict=True):
-        if info.group_id:
-            groups.setdefault(info.group_id, []).append(run)
-    for gid, members in groups.items():
-        if len(members) < 2:
-            continue
-        sweep = compare.sweep_analysis(members, slo)
-        parts.append(f"<h2>Sweep {html.escape(gid)}: throughput against latency</h2>")
-        parts.append(
-            fig(
-                charts.sweep_figure(
-                    sweep,
-                    ttft_limit_ms=slo.ttft_ms if slo else None,
-                    tpot_limit_ms=slo.tpot_ms if slo else None,
-                )
-            )
-        )
-        if sweep.knee is not None:
-            k = sweep.points[sweep.knee]
-            parts.append(
-                f"<p>Knee at load {k.load_value:g} ({k.output_tps:,.0f} output tokens/s).</p>"
-            )
-
-    # Little's law
-    parts.append("<h2>Little's law check</h2>")
-    checks = [compare.little_check(r) for r in runs]
-    parts.append(
-        _table(
-            pd.DataFrame(
-                {
-                    "run": [names[c.run_id] for c in checks],
-                    "measured concurrency": [c.measured_concurrency for c in checks],
-                    "RPS × mean E2E": [c.little_concurrency for c in checks],
-                    "configured": [c.configured_concurrency for c in checks],
-                    "verdict": [c.verdict for c in checks],
-                    "why": [c.message if c.verdict != "ok" else "" for c in checks],
-                }
-            )
-        )
-    )
-
-    # Imported runs: the tool's own numbers
-    for info in infos:
-        imp = import_info(store, info.run_id)
-        if imp is None:
-            continue
-        parts.append(
-            f"<h2>{html.escape(info.run_id)}: {html.escape(imp.source_tool)}'s numbers vs "
-            "inferlab's</h2>"
-        )
-        parts.append(
-            f'<p class="note">Imported from {html.escape(imp.file)} '
-            f"({html.escape(imp.format)}{' ' + html.escape(imp.tool_version) if imp.tool_version else ''}).</p>"
-        )
-        for n in imp.notes:
-            parts.append(f'<p class="warn">{html.escape(n)}</p>')
-        cmp_df = tool_comparison(imp.source_tool, imp.tool_metrics, summaries[info.run_id])
-        if not cmp_df.empty:
-            parts.append(_table(cmp_df))
-
     body = "\n".join(parts)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
