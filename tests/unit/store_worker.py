@@ -11,11 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from store_helpers import make_info, make_record
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root
 
 from inferlab.store import Store
+from tests.unit.store_helpers import make_info, make_record
 
 
 def main(argv: list[str]) -> int:
