@@ -324,6 +324,8 @@ async def run_probe(
             waiters: set[asyncio.Task[None]] = {work}
             if cancel is not None:
                 waiters.add(asyncio.create_task(_wait_cancel(cancel)))
+            # A sink that cannot save (a full disk) stops the run: nothing more is kept.
+            waiters.add(asyncio.create_task(_wait_cancel(run.pump.failed)))
             try:
                 finished, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -335,7 +337,7 @@ async def run_probe(
             else:
                 with contextlib.suppress(asyncio.CancelledError):
                     await work
-                status = "cancelled"
+                status = "interrupted" if run.pump.failed.is_set() else "cancelled"
     except asyncio.CancelledError:
         status = "cancelled"
         raise

@@ -54,6 +54,7 @@ class SinkPump:
         self._sink = sink
         self._queue: queue.SimpleQueue[RequestRecord | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
+        self.failed = threading.Event()  # set when the sink refused a record: stop the run
         self._thread = threading.Thread(target=self._run, name="inferlab-sink", daemon=True)
         self._thread.start()
 
@@ -64,6 +65,7 @@ class SinkPump:
                     self._sink.add(record)
                 except BaseException as exc:  # kept and reported at close
                     self._error = exc
+                    self.failed.set()
 
     def put(self, record: RequestRecord) -> None:
         self._queue.put(record)
@@ -73,8 +75,8 @@ class SinkPump:
         self._queue.put(None)
         self._thread.join()
         if self._error is not None:
-            with contextlib.suppress(Exception):
-                self._sink.close("failed")
+            with contextlib.suppress(Exception):  # what was saved stays, cut short
+                self._sink.close("interrupted")
             raise SinkError(f"saving the run failed: {self._error}") from self._error
         try:
             self._sink.close(status)

@@ -30,7 +30,7 @@ from inferlab.metrics.summary import RunSummary, Slo, Stats
 from inferlab.records import RequestRecord, RunInfo, RunStatus
 from inferlab.store import spool as spool_mod
 from inferlab.store.redact import clean_endpoint, clean_settings
-from inferlab.store.schema import SchemaTooNewError, migrate
+from inferlab.store.schema import SCHEMA_VERSION, SchemaTooNewError, current_version, migrate
 from inferlab.store.sql import (
     ERRORS_SQL,
     GOODPUT_SQL,
@@ -102,6 +102,84 @@ _PROCESS_LOCKS_GUARD = threading.Lock()
 def _process_lock(path: Path) -> threading.RLock:
     with _PROCESS_LOCKS_GUARD:
         return _PROCESS_LOCKS.setdefault(str(path), threading.RLock())
+
+
+# DuckDB must never fetch an extension from the internet (e.g. `sqlite_scanner`
+# when it is handed a SQLite file): no auto-install, no auto-load, on every connection.
+_CONNECT_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The one way inferlab connects to a database file."""
+    return duckdb.connect(str(path), read_only=read_only, config=dict(_CONNECT_CONFIG))
+
+
+def _first_line(msg: str) -> str:
+    return msg.strip().splitlines()[0] if msg.strip() else msg
+
+
+def _is_not_writable(msg: str) -> bool:
+    low = msg.lower()
+    return "read-only file system" in low or "permission denied" in low
+
+
+def _not_duckdb_message(path: Path, kind: str = "") -> str:
+    return (
+        f"{path} is not an inferlab database (not a DuckDB database file{kind}); "
+        "pass another --db or move the file away"
+    )
+
+
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+def _check_is_duckdb(path: Path) -> None:
+    """Refuse a file that is not DuckDB's (SQLite, CSV, ...) before DuckDB guesses at it."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except (FileNotFoundError, IsADirectoryError):
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
+    if head and head[8:12] != _DUCKDB_MAGIC:
+        kind = ": it is a SQLite database" if head.startswith(b"SQLite format 3") else ""
+        raise StoreError(_not_duckdb_message(path, kind))
+
+
+# Files whose every table was read back without a checksum error, by path, with
+# the (device, inode, size, mtime) they had then: a change by anyone else voids it.
+_VERIFIED: dict[str, tuple[int, int, int, int]] = {}
+
+
+def _file_identity(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _is_verified(path: Path) -> bool:
+    ident = _file_identity(path)
+    return ident is not None and _VERIFIED.get(str(path)) == ident
+
+
+def _mark_verified(path: Path) -> None:
+    ident = _file_identity(path)
+    if ident is not None:
+        _VERIFIED[str(path)] = ident
+
+
+def _scan_all_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Read every column of every table (a damaged block raises its checksum error)."""
+    tables = con.execute(
+        "SELECT table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary"
+    ).fetchall()
+    for (name,) in tables:
+        quoted = '"' + str(name).replace('"', '""') + '"'
+        con.execute(f"SELECT count(*), max(hash(COLUMNS(*))) FROM {quoted}").fetchall()
 
 
 def _to_utc_naive(ts: datetime) -> datetime:
@@ -246,26 +324,31 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot create the folder for {self.path}: {exc.strerror}") from exc
         self._migrated = False
+        self._read_only = False
+        self._wrote = False
         with self._session():
             pass
 
     # -- connections -----------------------------------------------------------------
 
-    def _open(self) -> duckdb.DuckDBPyConnection:
+    def _open(self) -> tuple[duckdb.DuckDBPyConnection, bool]:
+        """A connection and whether it is read-only (a file we may not write is read only)."""
+        _check_is_duckdb(self.path)
+        read_only = self.path.exists() and not os.access(self.path, os.W_OK)
         deadline = time.monotonic() + self.busy_timeout_s
         delay = 0.005
         while True:
             try:
-                return duckdb.connect(str(self.path))
+                return _connect(self.path, read_only), read_only
             except duckdb.IOException as exc:
                 msg = str(exc)
+                if not read_only and _is_not_writable(msg) and self.path.exists():
+                    read_only = True  # e.g. a read-only file system: reading still works
+                    continue
                 if "lock" not in msg.lower():
                     if "not a valid DuckDB database" in msg:
-                        raise StoreError(
-                            f"{self.path} is not an inferlab database (not a DuckDB file); "
-                            "pass another --db or move the file away"
-                        ) from exc
-                    raise StoreError(f"cannot open {self.path}: {msg}") from exc
+                        raise StoreError(_not_duckdb_message(self.path)) from exc
+                    raise StoreError(f"cannot open {self.path}: {_first_line(msg)}") from exc
                 if time.monotonic() >= deadline:
                     raise StoreBusyError(
                         f"{self.path} stayed locked by another process for "
@@ -274,36 +357,102 @@ class Store:
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.25)
             except duckdb.Error as exc:
-                raise StoreError(f"cannot open {self.path}: {exc}") from exc
+                raise StoreError(f"cannot open {self.path}: {_first_line(str(exc))}") from exc
 
     @contextlib.contextmanager
-    def _session(self, ingest: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived connection: migrated, spools ingested, closed on exit."""
+    def _session(
+        self, ingest: bool = True, *, write: bool = False
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection: migrated, spools ingested, closed on exit.
+
+        `write=True` for a call that changes the file: it is refused with a clear
+        message on a read-only or damaged file (`_writable`).
+        """
         with _process_lock(self.path):
-            con = self._open()
+            con, read_only = self._open()
+            self._read_only = read_only
+            wrote = False
             try:
                 if not self._migrated:
-                    try:
-                        migrate(con)
-                    except SchemaTooNewError as exc:
-                        raise StoreError(f"{self.path}: {exc}") from exc
-                    except duckdb.Error as exc:
-                        raise StoreError(f"cannot upgrade {self.path}: {exc}") from exc
-                    self._migrated = True
-                if ingest:
+                    self._migrate(con, read_only)
+                if ingest and not read_only:
                     try:
                         self._ingest_spools(con)
                     except OSError as exc:  # e.g. an unreadable spool folder: reads still work
                         _log.error("cannot ingest spools in %s: %s", self.spool_dir, exc)
+                if write:
+                    self._require_writable(con)
+                    wrote = True
                 yield con
             except duckdb.Error as exc:
                 # Disk full, a damaged file, ...: one clear line instead of a traceback.
-                raise StoreError(f"database error in {self.path}: {exc}") from exc
+                raise StoreError(f"database error in {self.path}: {_first_line(str(exc))}") from exc
             finally:
                 try:
                     con.close()  # checkpoints: can fail on a full disk
                 except duckdb.Error as exc:
-                    raise StoreError(f"cannot save {self.path}: {exc}") from exc
+                    raise StoreError(f"cannot save {self.path}: {_first_line(str(exc))}") from exc
+                if wrote or self._wrote:
+                    _mark_verified(self.path)  # our own writes keep a verified file verified
+                self._wrote = False
+
+    def _migrate(self, con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
+        try:
+            version = current_version(con)
+            if version > SCHEMA_VERSION:
+                migrate(con)  # raises SchemaTooNewError with the message
+            if version < SCHEMA_VERSION:
+                if read_only:
+                    raise StoreError(
+                        f"{self.path} is read-only and has schema version {version} "
+                        f"(this inferlab needs {SCHEMA_VERSION}); open it once where it is "
+                        "writable to upgrade it, or copy it to a writable place"
+                    )
+                if version > 0:  # a new, empty file has nothing to damage
+                    self._require_writable(con)
+                migrate(con)
+                self._wrote = True
+        except SchemaTooNewError as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot upgrade {self.path}: {_first_line(str(exc))}") from exc
+        self._migrated = True
+
+    def _writable(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """True when this session may write: the file is writable and passed its check."""
+        if self._read_only:
+            return False
+        try:
+            self._require_writable(con)
+        except StoreError:
+            return False
+        return True
+
+    def _require_writable(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Refuse to write a read-only file, or one with a block that fails its checksum.
+
+        DuckDB only notices a damaged block when it reads it, and appending rows
+        reads none of the old ones, so a damaged file would keep taking writes
+        that the next read can no longer reach. Every table is read once per
+        process (and again after another process changed the file) before the
+        first write; about 0.2 s per 60,000 stored requests.
+        """
+        if self._read_only:
+            raise StoreError(
+                f"{self.path} is read-only: reading works, but saving needs write access; "
+                "copy it somewhere writable and pass that with --db"
+            )
+        if _is_verified(self.path):
+            return
+        try:
+            _scan_all_tables(con)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"{self.path} is damaged ({_first_line(str(exc))}); nothing was written to it. "
+                "Export what still reads with `inferlab export`, then move the file away "
+                "(a new one is created on next use)"
+            ) from exc
+        _mark_verified(self.path)
 
     # -- spools ----------------------------------------------------------------------
 
@@ -313,30 +462,33 @@ class Store:
             return
         entries = spool_mod.claim_finished(self.spool_dir)
         claimed = {e.run_id for e in entries}
+        if entries and not self._writable(con):
+            # A damaged file: leave the spools for when it is repaired or replaced.
+            for entry in entries:
+                entry.release()
+            _log.error("%s cannot be written; %d spool(s) kept", self.path, len(entries))
+            entries = []
         for i, entry in enumerate(entries):
             try:
-                con.execute("BEGIN TRANSACTION")
-                self._upsert_run(con, entry.info, entry.status, entry.finished_at)
-                con.execute("DELETE FROM requests WHERE run_id = ?", [entry.run_id])
-                if entry.data_path.exists():
-                    # Rows may land in any order (reads order by idx): lets DuckDB
-                    # parse and write the JSON lines on every core.
-                    con.execute("SET preserve_insertion_order = false")
-                    try:
-                        con.execute(
-                            f"INSERT INTO requests (run_id, {_REQ_COLS}) "
-                            f"SELECT ?, {_REQ_COLS} FROM ({_read_spool_sql(entry.data_path)})",
-                            [entry.run_id],
-                        )
-                    finally:
-                        con.execute("RESET preserve_insertion_order")
-                _invalidate(con, entry.run_id)
-                con.execute("COMMIT")
+                self._ingest_one(con, entry)
             except duckdb.Error as exc:
-                # An unreadable spool must not make the store unusable: set it
-                # aside (files kept for recovery by hand) and carry on.
                 with contextlib.suppress(duckdb.Error):
                     con.execute("ROLLBACK")
+                if self._spool_readable(entry):
+                    # The database could not be written (a full disk, ...): the spool
+                    # is fine, so keep it for the next open to retry; stop here.
+                    for rest in entries[i:]:
+                        rest.release()
+                    _log.error(
+                        "cannot save run %s into %s (%s); its spool is kept and saved "
+                        "on the next open",
+                        entry.run_id,
+                        self.path,
+                        _first_line(str(exc)),
+                    )
+                    return
+                # An unreadable spool must not make the store unusable: set it
+                # aside (`inferlab runs --recover` retries it) and carry on.
                 entry.quarantine()
                 with contextlib.suppress(duckdb.Error):  # it may have been listed as running
                     con.execute(
@@ -344,9 +496,10 @@ class Store:
                         [entry.run_id],
                     )
                 _log.error(
-                    "cannot ingest the spool of run %s (%s); kept as *.unreadable",
+                    "cannot ingest the spool of run %s (%s); kept as *.unreadable "
+                    "(`inferlab runs --recover` retries it)",
                     entry.run_id,
-                    exc,
+                    _first_line(str(exc)),
                 )
                 continue
             except BaseException:
@@ -355,16 +508,53 @@ class Store:
                 for rest in entries[i:]:
                     rest.release()
                 raise
+            self._wrote = True
             entry.remove()
             self._materialise_summary(con, entry.run_id)  # the run is final
         # Live spools: make their runs visible as `running`.
         for run_id in spool_mod.list_spools(self.spool_dir):
-            if run_id in claimed or self._exists(con, run_id):
+            if run_id in claimed or self._exists(con, run_id) or not self._writable(con):
                 continue
             header = self.spool_dir / f"{run_id}.run.json"
             with contextlib.suppress(FileNotFoundError, ValueError, KeyError, TypeError):
                 info = spool_mod.info_from_json(json.loads(header.read_text(encoding="utf-8")))
                 self._upsert_run(con, info, "running", None)
+                self._wrote = True
+
+    def _ingest_one(self, con: duckdb.DuckDBPyConnection, entry: spool_mod.SpoolEntry) -> None:
+        con.execute("BEGIN TRANSACTION")
+        self._upsert_run(con, entry.info, entry.status, entry.finished_at)
+        con.execute("DELETE FROM requests WHERE run_id = ?", [entry.run_id])
+        if entry.data_path.exists():
+            # Rows may land in any order (reads order by idx): lets DuckDB
+            # parse and write the JSON lines on every core.
+            con.execute("SET preserve_insertion_order = false")
+            try:
+                con.execute(
+                    f"INSERT INTO requests (run_id, {_REQ_COLS}) "
+                    f"SELECT ?, {_REQ_COLS} FROM ({_read_spool_sql(entry.data_path)})",
+                    [entry.run_id],
+                )
+            finally:
+                con.execute("RESET preserve_insertion_order")
+        _invalidate(con, entry.run_id)
+        con.execute("COMMIT")
+
+    @staticmethod
+    def _spool_readable(entry: spool_mod.SpoolEntry) -> bool:
+        """Whether the spool's lines can be read (tells a bad spool from a failed write).
+
+        Read on a connection of its own: after a failed write (a full disk) DuckDB
+        may refuse every further statement on the database's connection.
+        """
+        if not entry.data_path.exists():
+            return True
+        try:
+            with _connect(Path(":memory:")) as mem:
+                mem.execute(f"SELECT count(*) FROM ({_read_spool_sql(entry.data_path)})").fetchall()
+        except duckdb.Error:
+            return False
+        return True
 
     def _live_spool(self, run_id: str) -> Path | None:
         data = self.spool_dir / f"{run_id}.jsonl"
@@ -424,7 +614,7 @@ class Store:
             raise StoreError(
                 f"run id {info.run_id!r} must be 1-128 letters, digits, '.', '_', ':' or '-'"
             )
-        with self._session() as con:
+        with self._session(write=True) as con:
             if self._exists(con, info.run_id):
                 raise StoreError(f"run {info.run_id!r} already exists in {self.path}")
             self._upsert_run(con, info, status, None)
@@ -435,7 +625,7 @@ class Store:
 
     def add_requests_table(self, run_id: str, table: pa.Table | pd.DataFrame) -> None:
         """Bulk-append request rows given column-wise (the `requests` columns, no run_id)."""
-        with self._session() as con:
+        with self._session(write=True) as con:
             self._require(con, run_id)
             con.execute("BEGIN TRANSACTION")
             try:
@@ -470,7 +660,7 @@ class Store:
                 raise StoreError(f"run id {rid!r} appears twice in one import")
             seen.add(rid)
         now = datetime.now(UTC)
-        with self._session() as con:
+        with self._session(write=True) as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 for item in runs:
@@ -491,7 +681,7 @@ class Store:
     def finish_run(self, run_id: str, status: RunStatus = "completed") -> None:
         if status not in RUN_STATUSES:
             raise StoreError(f"unknown run status {status!r}; use one of {', '.join(RUN_STATUSES)}")
-        with self._session() as con:
+        with self._session(write=True) as con:
             self._require(con, run_id)
             con.execute(
                 "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
@@ -553,7 +743,7 @@ class Store:
 
     def add_run_metadata(self, run_id: str, metadata: dict[str, Any]) -> None:
         """Merge free-form metadata (gpu, model_params_b, precision, ...) into the run's."""
-        with self._session() as con:
+        with self._session(write=True) as con:
             self._require(con, run_id)
             rows = con.execute("SELECT metadata FROM runs WHERE run_id = ?", [run_id]).fetchall()
             merged = dict(json.loads(rows[0][0] or "{}")) if rows else {}
@@ -566,7 +756,7 @@ class Store:
     def update_run(
         self, run_id: str, label: str | None = None, tags: Sequence[str] | None = None
     ) -> None:
-        with self._session() as con:
+        with self._session(write=True) as con:
             self._require(con, run_id)
             if label is not None:
                 con.execute("UPDATE runs SET label = ? WHERE run_id = ?", [label, run_id])
@@ -574,7 +764,7 @@ class Store:
                 con.execute("UPDATE runs SET tags = ? WHERE run_id = ?", [list(tags), run_id])
 
     def delete_run(self, run_id: str) -> None:
-        with self._session() as con:
+        with self._session(write=True) as con:
             self._require(con, run_id)
             con.execute("BEGIN TRANSACTION")
             for table in (
@@ -609,7 +799,16 @@ class Store:
             params.append(status)
         lim = f"LIMIT {int(limit)}" if limit is not None else ""
         with self._session() as con:
-            con.execute(REFRESH_STATS_SQL)
+            if self._writable(con):
+                con.execute(REFRESH_STATS_SQL)
+                self._wrote = True
+            else:  # a read-only or damaged file: the missing figures go to a temp table
+                con.execute("CREATE TEMP TABLE run_stats AS SELECT * FROM main.run_stats")
+                con.execute(
+                    REFRESH_STATS_SQL.replace(
+                        "INSERT INTO run_stats", "INSERT INTO temp.run_stats", 1
+                    )
+                )
             df = con.execute(
                 "SELECT r.run_id, r.label, r.status, r.started_at, r.finished_at, r.model, "
                 "r.endpoint, r.api, r.load_mode, r.load_value, r.tags, r.group_id, "
@@ -776,7 +975,8 @@ class Store:
                 base = json.loads(cached[0][0])
             else:
                 base = self._base_summary(con, src, run_id)
-                if not live:
+                if not live and self._writable(con):
+                    self._wrote = True
                     con.execute(
                         "INSERT OR REPLACE INTO run_summaries VALUES (?, ?)",
                         [run_id, json.dumps(base)],
@@ -906,25 +1106,45 @@ class RunWriter:
         return self._spool.count
 
     def add(self, record: RequestRecord) -> None:
+        """Append one record; StoreError (the caller should stop the run) if the disk refuses."""
         with self._lock:
-            self._spool.add(record)
+            self._add(record)
 
     def add_many(self, records: Sequence[RequestRecord]) -> None:
         with self._lock:
             for rec in records:
-                self._spool.add(rec)
+                self._add(rec)
+
+    def _add(self, record: RequestRecord) -> None:
+        try:
+            self._spool.add(record)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot write the spool of run {self.run_id!r} ({exc.strerror or exc}) in "
+                f"{self._spool.directory}; the run stops here and keeps the "
+                f"{self._spool.count} requests saved so far as `interrupted`. Free space "
+                "on that disk, then any inferlab command (e.g. `inferlab runs`) stores them"
+            ) from exc
 
     def close(self, status: RunStatus = "completed") -> bool:
-        """Seal the run with `status` and ingest it; False if left for the next open."""
+        """Seal the run with `status` and ingest it; False if left for the next open.
+
+        A disk that refuses the end marker leaves the run to be ingested as
+        `interrupted`; a database that cannot be written (busy, full, damaged)
+        leaves the spool for the next open.
+        """
         with self._lock:
             if not self._spool.closed:
-                self._spool.close(status)
+                try:
+                    self._spool.close(status)
+                except OSError as exc:
+                    _log.error("cannot seal the spool of run %s: %s", self.run_id, exc)
         try:
             Store(self.store.path, busy_timeout_s=self.store.busy_timeout_s)
         except StoreBusyError:
             return False
-        self.ingested = True
-        return True
+        self.ingested = not self._spool.header_path.exists()
+        return self.ingested
 
     def __enter__(self) -> RunWriter:
         return self

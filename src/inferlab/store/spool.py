@@ -123,11 +123,16 @@ def info_from_json(d: dict[str, Any]) -> RunInfo:
 
 def _write_atomic(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, default=str)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, default=str)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):  # e.g. a full disk: leave no half file behind
+            tmp.unlink()
+        raise
     _fsync_dir(path.parent)
 
 
@@ -190,7 +195,10 @@ class SpoolWriter:
         with self._io_lock:
             if self._fd is None:
                 raise ValueError(f"spool of run {self.run_id!r} is closed")
-            os.write(self._fd, line.encode("utf-8"))  # one write: no torn lines on a kill
+            data = line.encode("utf-8")
+            n = os.write(self._fd, data)  # one write: no torn lines on a kill
+            while n < len(data):  # a short write (a nearly full disk): the rest raises why
+                n += os.write(self._fd, data[n:])
             self.count += 1
             self._dirty = True
 
@@ -204,23 +212,33 @@ class SpoolWriter:
         os.fsync(fd)  # close() joins the sync thread before closing fd
 
     def close(self, status: RunStatus) -> None:
-        """Seal the spool with its final status and release the lock (idempotent)."""
+        """Seal the spool with its final status and release the lock (idempotent).
+
+        The lock is released even if the disk refuses the last writes (full, failing):
+        a spool without its end file is then ingested as `interrupted`.
+        """
         if self._fd is None:
             return
         self._stop.set()
         if self._syncer is not threading.current_thread():
             self._syncer.join()
-        self.sync()
-        with self._io_lock:
-            if self._fd is None:
-                return
-            self._fd_finalizer()  # os.close(fd), at most once
-            self._fd = None
-        finished = datetime.now(UTC).isoformat()
-        _write_atomic(self.end_path, {"status": status, "finished_at": finished})
-        if self._lock_file is not None:
-            self._lock_file.close()  # releases the flock
-            self._lock_file = None
+        try:
+            self.sync()
+            with self._io_lock:
+                if self._fd is None:
+                    return
+                self._fd_finalizer()  # os.close(fd), at most once
+                self._fd = None
+            finished = datetime.now(UTC).isoformat()
+            _write_atomic(self.end_path, {"status": status, "finished_at": finished})
+        finally:
+            with self._io_lock:
+                if self._fd is not None:
+                    self._fd_finalizer()
+                    self._fd = None
+            if self._lock_file is not None:
+                self._lock_file.close()  # releases the flock
+                self._lock_file = None
 
     @property
     def closed(self) -> bool:
