@@ -61,7 +61,8 @@ def run_on_tmpfs(
         steps.append(f"{py} {read_only_after} {mount} || exit 3")
         steps.append(f"mount -o remount,ro {mount}")
     steps.append(" ".join([py, str(worker), str(mount), *args]))
-    env = {**os.environ, "PYTHONPATH": str(_ROOT)}
+    path = [p for p in (os.environ.get("PYTHONPATH"), str(_ROOT)) if p]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     done = subprocess.run(
         ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", " && ".join(steps)],
         capture_output=True,

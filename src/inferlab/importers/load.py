@@ -215,10 +215,12 @@ def import_file(
             for run in todo
         ]
         try:
-            store.save_imported_runs(items)
+            # Another process may import the same file between the check above and
+            # this save: its runs then count as already imported, not as a conflict.
+            skipped = store.save_imported_runs(items, skip_existing=True)
         except StoreError as exc:
             raise ImportFileError(p, fmt, f"nothing was imported: {exc}") from exc
-        out.extend(_result(run, False, name, fmt) for run in todo)
+        out.extend(_result(run, run.info.run_id in skipped, name, fmt) for run in todo)
     order = {r.info.run_id: i for i, r in enumerate(runs)}
     return sorted(out, key=lambda r: order[r.run_id])
 

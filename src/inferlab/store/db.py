@@ -118,6 +118,20 @@ def _first_line(msg: str) -> str:
     return msg.strip().splitlines()[0] if msg.strip() else msg
 
 
+_DAMAGE_SIGNS = ("corrupt database file", "could not read enough bytes", "checksum")
+
+
+def _damage_message(path: Path, msg: str) -> str | None:
+    """A clear message if `msg` is DuckDB finding the file damaged (cut short, bad block)."""
+    if not any(sign in msg.lower() for sign in _DAMAGE_SIGNS):
+        return None
+    return (
+        f"{path} is damaged ({_first_line(msg)}). Restore it from a backup, or move it "
+        "away (a new one is created on next use); `inferlab export` can copy runs "
+        "that still read"
+    )
+
+
 def _is_not_writable(msg: str) -> bool:
     low = msg.lower()
     return "read-only file system" in low or "permission denied" in low
@@ -137,7 +151,7 @@ def _check_is_duckdb(path: Path) -> None:
     """Refuse a file that is not DuckDB's (SQLite, CSV, ...) before DuckDB guesses at it."""
     try:
         with open(path, "rb") as f:
-            head = f.read(12)
+            head = f.read(16)
     except (FileNotFoundError, IsADirectoryError):
         return
     except OSError as exc:
@@ -348,6 +362,8 @@ class Store:
                 if "lock" not in msg.lower():
                     if "not a valid DuckDB database" in msg:
                         raise StoreError(_not_duckdb_message(self.path)) from exc
+                    if damaged := _damage_message(self.path, msg):
+                        raise StoreError(damaged) from exc
                     raise StoreError(f"cannot open {self.path}: {_first_line(msg)}") from exc
                 if time.monotonic() >= deadline:
                     raise StoreBusyError(
@@ -357,7 +373,9 @@ class Store:
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.25)
             except duckdb.Error as exc:
-                raise StoreError(f"cannot open {self.path}: {_first_line(str(exc))}") from exc
+                msg = str(exc)
+                damaged = _damage_message(self.path, msg)
+                raise StoreError(damaged or f"cannot open {self.path}: {_first_line(msg)}") from exc
 
     @contextlib.contextmanager
     def _session(
@@ -386,7 +404,11 @@ class Store:
                 yield con
             except duckdb.Error as exc:
                 # Disk full, a damaged file, ...: one clear line instead of a traceback.
-                raise StoreError(f"database error in {self.path}: {_first_line(str(exc))}") from exc
+                msg = str(exc)
+                damaged = _damage_message(self.path, msg)
+                raise StoreError(
+                    damaged or f"database error in {self.path}: {_first_line(msg)}"
+                ) from exc
             finally:
                 try:
                     con.close()  # checkpoints: can fail on a full disk
@@ -415,7 +437,9 @@ class Store:
         except SchemaTooNewError as exc:
             raise StoreError(f"{self.path}: {exc}") from exc
         except duckdb.Error as exc:
-            raise StoreError(f"cannot upgrade {self.path}: {_first_line(str(exc))}") from exc
+            msg = str(exc)
+            damaged = _damage_message(self.path, msg)
+            raise StoreError(damaged or f"cannot upgrade {self.path}: {_first_line(msg)}") from exc
         self._migrated = True
 
     def _writable(self, con: duckdb.DuckDBPyConnection) -> bool:
@@ -448,9 +472,9 @@ class Store:
             _scan_all_tables(con)
         except duckdb.Error as exc:
             raise StoreError(
-                f"{self.path} is damaged ({_first_line(str(exc))}); nothing was written to it. "
-                "Export what still reads with `inferlab export`, then move the file away "
-                "(a new one is created on next use)"
+                f"{self.path} is damaged ({_first_line(str(exc))}), so nothing was written "
+                "to it. Restore it from a backup, or move it away (a new one is created on "
+                "next use); `inferlab export` can copy runs that still read"
             ) from exc
         _mark_verified(self.path)
 
@@ -637,12 +661,16 @@ class Store:
                     con.execute("ROLLBACK")
                 raise
 
-    def save_imported_runs(self, items: Sequence[NewRun]) -> None:
+    def save_imported_runs(
+        self, items: Sequence[NewRun], *, skip_existing: bool = False
+    ) -> set[str]:
         """Save complete runs (row, requests, metadata, final status) all together or not at all.
 
         One connection, one transaction: any failure (an id that already exists,
         a bad request row, a full disk, a crash) leaves none of them in the file.
-        Raises StoreError naming the problem.
+        Raises StoreError naming the problem. With `skip_existing`, runs whose id
+        is already stored (e.g. another process imported the same file a moment
+        ago) are left out instead, decided inside the transaction; returns their ids.
         """
         runs = list(items)
         seen: set[str] = set()
@@ -660,12 +688,16 @@ class Store:
                 raise StoreError(f"run id {rid!r} appears twice in one import")
             seen.add(rid)
         now = datetime.now(UTC)
+        skipped: set[str] = set()
         with self._session(write=True) as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 for item in runs:
                     rid = item.info.run_id
                     if self._exists(con, rid):
+                        if skip_existing:
+                            skipped.add(rid)
+                            continue
                         raise StoreError(f"run {rid!r} already exists in {self.path}")
                     self._upsert_run(con, item.info, item.status, now, item.metadata)
                     if item.requests is not None and len(item.requests):
@@ -676,7 +708,9 @@ class Store:
                     con.execute("ROLLBACK")
                 raise
             for item in runs:
-                self._materialise_summary(con, item.info.run_id)
+                if item.info.run_id not in skipped:
+                    self._materialise_summary(con, item.info.run_id)
+        return skipped
 
     def finish_run(self, run_id: str, status: RunStatus = "completed") -> None:
         if status not in RUN_STATUSES:
