@@ -168,3 +168,33 @@ def test_a_database_on_a_read_only_file_system_can_be_read(tmp_path: Path) -> No
     assert len(json.loads((out_dir / "base.json").read_text())["runs"][0]["requests"]) == 20
     code, _, err = results["write"]
     assert code == 1 and "is read-only" in err
+
+
+# -- set-aside spools -------------------------------------------------------------------------
+
+
+def test_a_set_aside_spool_is_offered_and_recovered_by_runs_recover(isolated_db: Path) -> None:
+    store = Store(isolated_db)
+    w = store.run_writer(make_info("aside"))
+    for i in range(3):
+        w.add(make_record(i))
+    w._spool._lock_file.close()  # type: ignore[union-attr]  # the writer "dies"
+    w._spool._lock_file = None
+    data = store.spool_dir / "aside.jsonl"
+    lines = data.read_bytes()
+    data.unlink()
+    data.mkdir()  # unreadable for now: the spool is set aside on the next open
+    assert Store(isolated_db).set_aside_spools() == ["aside"]
+    listed = _cli("runs", "--db", str(isolated_db))
+    assert "`inferlab runs --recover` tries again" in listed.stderr
+    assert "aside" in listed.stderr
+    aside = store.spool_dir / "aside.jsonl.unreadable"
+    aside.rmdir()  # the cause is fixed: the lines are readable again
+    aside.write_bytes(lines)
+    done = _cli("runs", "--recover", "--json", "--db", str(isolated_db))
+    assert done.returncode == 0, done.stderr
+    assert "recovered: aside: saved 3 requests" in done.stderr
+    assert "set aside" not in done.stderr
+    assert json.loads(done.stdout)[0]["status"] == "interrupted"
+    assert len(Store(isolated_db).records("aside")) == 3
+    assert list(store.spool_dir.iterdir()) == []

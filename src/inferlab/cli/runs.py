@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
-from inferlab.store import RUN_STATUSES, StoreError
+from inferlab.store import RUN_STATUSES, Store, StoreError
 
 __all__ = ["register", "runs_to_json"]
 
@@ -30,6 +30,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--group", help="only runs of this sweep/group id")
     p.add_argument("--status", choices=RUN_STATUSES, help="only runs with this status")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N runs")
+    p.add_argument(
+        "--recover",
+        action="store_true",
+        help="first try again to save runs whose spool was set aside as unreadable",
+    )
     p.set_defaults(func=run)
 
 
@@ -61,6 +66,15 @@ def _num(v: Any, fmt: str = "{:,.2f}") -> str:
     return "-" if v is None else fmt.format(v)
 
 
+def _recover(store: Store) -> None:
+    results = store.recover_spools()
+    if not results:
+        print("inferlab runs: no set-aside spools to recover", file=sys.stderr)
+    for r in results:
+        what = "recovered" if r.saved else "not recovered"
+        print(f"inferlab runs: {what}: {r.run_id}: {r.message}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         from inferlab.cli import UsageError
@@ -68,11 +82,21 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--limit must be at least 1, got {args.limit}")
     try:
         store = open_store(args)
+        if args.recover:
+            _recover(store)
         df = store.list_runs(
             tag=args.tag, group_id=args.group, status=args.status, limit=args.limit
         )
+        set_aside = store.set_aside_spools()
     except (StoreFailure, StoreError) as exc:
         return fail(str(exc))
+    if set_aside:
+        print(
+            f"inferlab runs: note: {len(set_aside)} run(s) could not be saved from their "
+            f"spool and were set aside in {store.spool_dir} ({', '.join(set_aside)}); "
+            "`inferlab runs --recover` tries again",
+            file=sys.stderr,
+        )
     rows = runs_to_json(df)
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -7,6 +7,7 @@ from inferlab.metrics.summary import RunSummary, Slo, Stats
 from inferlab.store.db import (
     RUN_STATUSES,
     NewRun,
+    RecoveredSpool,
     RunWriter,
     Store,
     StoreBusyError,
@@ -21,6 +22,7 @@ __all__ = [
     "RUN_STATUSES",
     "SCHEMA_VERSION",
     "NewRun",
+    "RecoveredSpool",
     "RunSummary",
     "RunWriter",
     "Slo",

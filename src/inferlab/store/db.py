@@ -57,6 +57,7 @@ else:  # imported on first use: `inferlab probe` measures without them
 __all__ = [
     "RUN_STATUSES",
     "NewRun",
+    "RecoveredSpool",
     "RunWriter",
     "Store",
     "StoreBusyError",
@@ -321,6 +322,17 @@ def _stats_from(row: Sequence[Any], i: int) -> Stats:
     return Stats(int(count), float(mean), float(std), p50, p90, p95, p99)
 
 
+@dataclasses.dataclass(frozen=True)
+class RecoveredSpool:
+    """What `Store.recover_spools` did with one set-aside spool."""
+
+    run_id: str
+    saved: bool
+    status: RunStatus | None  # the run's status after the attempt
+    requests: int  # request rows stored for the run
+    message: str
+
+
 class Store:
     """The run store in one DuckDB file (created and migrated on first use)."""
 
@@ -544,6 +556,48 @@ class Store:
                 info = spool_mod.info_from_json(json.loads(header.read_text(encoding="utf-8")))
                 self._upsert_run(con, info, "running", None)
                 self._wrote = True
+
+    def set_aside_spools(self) -> list[str]:
+        """Run ids whose spool could not be read and was set aside (`*.unreadable`)."""
+        try:
+            return spool_mod.list_set_aside(self.spool_dir)
+        except OSError:
+            return []
+
+    def recover_spools(self) -> list[RecoveredSpool]:
+        """Try to save every set-aside spool again (e.g. after fixing what made it unreadable).
+
+        A spool that still cannot be read is set aside again; nothing is lost either way.
+        """
+        if self._read_only:
+            raise StoreError(f"{self.path} is read-only: recovering spools needs write access")
+        out = []
+        for run_id in self.set_aside_spools():
+            try:
+                restored = spool_mod.restore_set_aside(self.spool_dir, run_id)
+            except OSError as exc:
+                out.append(RecoveredSpool(run_id, False, None, 0, f"cannot restore: {exc}"))
+                continue
+            if not restored:
+                msg = "a spool of that run id is in use; retry when it has finished"
+                out.append(RecoveredSpool(run_id, False, self.run_status(run_id), 0, msg))
+                continue
+            with self._session() as con:  # ingests it
+                rows = con.execute(
+                    "SELECT (SELECT status FROM runs WHERE run_id = $id), "
+                    "(SELECT count(*) FROM requests WHERE run_id = $id)",
+                    {"id": run_id},
+                ).fetchall()
+            status, n = rows[0][0], int(rows[0][1])
+            if run_id in self.set_aside_spools():
+                msg = "still unreadable; set aside again (see the log for why)"
+                out.append(RecoveredSpool(run_id, False, status, n, msg))
+            elif (self.spool_dir / f"{run_id}.run.json").exists():
+                msg = "kept for the next open: the database could not be written now"
+                out.append(RecoveredSpool(run_id, False, status, n, msg))
+            else:
+                out.append(RecoveredSpool(run_id, True, status, n, f"saved {n:,} requests"))
+        return out
 
     def _ingest_one(self, con: duckdb.DuckDBPyConnection, entry: spool_mod.SpoolEntry) -> None:
         con.execute("BEGIN TRANSACTION")

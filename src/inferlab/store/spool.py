@@ -49,8 +49,10 @@ __all__ = [
     "claim_finished",
     "info_from_json",
     "info_to_json",
+    "list_set_aside",
     "list_spools",
     "record_to_json",
+    "restore_set_aside",
     "spool_dir",
 ]
 
@@ -296,6 +298,31 @@ def list_spools(directory: Path) -> list[str]:
     return sorted(
         p.name[: -len(".run.json")] for p in directory.iterdir() if p.name.endswith(".run.json")
     )
+
+
+_SET_ASIDE = ".unreadable"
+
+
+def list_set_aside(directory: Path) -> list[str]:
+    """Run ids whose spool was set aside as unreadable (`SpoolEntry.quarantine`)."""
+    if not directory.is_dir():
+        return []
+    tail = ".run.json" + _SET_ASIDE
+    return sorted(p.name[: -len(tail)] for p in directory.iterdir() if p.name.endswith(tail))
+
+
+def restore_set_aside(directory: Path, run_id: str) -> bool:
+    """Put a set-aside spool back so the next open ingests it again; False if it cannot be.
+
+    The header goes back last: until it is there, no opener claims the spool.
+    """
+    if not RUN_ID_PATTERN.match(run_id) or (directory / f"{run_id}.run.json").exists():
+        return False
+    for suffix in (".jsonl", ".end.json", ".lock", ".run.json"):
+        src = directory / f"{run_id}{suffix}{_SET_ASIDE}"
+        if src.exists():
+            src.rename(directory / f"{run_id}{suffix}")
+    return True
 
 
 def _pid_alive(pid: int) -> bool:
