@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from inferlab.store import StoreError
+
 st.set_page_config(page_title="inferlab", page_icon=":material/speed:", layout="wide")
 
 pages = {
@@ -25,4 +27,8 @@ pages = {
     ],
 }
 
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+except StoreError as exc:
+    # A damaged, full or locked database met anywhere on a page: one clear message.
+    st.error(f"Cannot use the run store: {exc}", icon=":material/error:")

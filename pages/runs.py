@@ -375,7 +375,11 @@ if empty_runs:
         "stay blank. `inferlab show RUN_ID` lists the numbers the file holds.",
         icon=":material/info:",
     )
-table, values = comparison(DB, keys, baseline, convention)
+try:
+    table, values = comparison(DB, keys, baseline, convention)
+except StoreError as exc:  # e.g. a damaged file whose run list still reads
+    st.error(f"Cannot read the selected runs: {exc}", icon=":material/error:")
+    st.stop()
 view = wide_delta_table(table, baseline)
 verdict_box = st.container()  # filled once the SLO and Little's-law checks below are known
 palette = {
@@ -399,7 +403,11 @@ st.caption(
     "requests; error rate: all requests; warm-up excluded."
 )
 
-imported = imported_runs(DB, tuple(selected))
+try:
+    imported = imported_runs(DB, tuple(selected))
+except StoreError as exc:
+    st.error(f"Cannot read the selected runs' metadata: {exc}", icon=":material/error:")
+    imported = frozenset()
 for rid in selected:
     if rid not in imported:
         continue  # inferlab's own run: no tool numbers to show
