@@ -18,12 +18,9 @@ commands = {
     "compare": ["compare", "base", "next", "--json"],
     "export": ["export", "base", "--format", "json", "-o", str(out_dir / "base.json")],
     "report": ["report", "base", "next", "-o", str(out_dir / "report.html")],
-    "label": ["runs", "--json"],  # replaced below by a write through the API
 }
 results: dict[str, list[object]] = {}
 for name, args in commands.items():
-    if name == "label":
-        continue
     done = subprocess.run(
         [sys.executable, "-m", "inferlab", *args, "--db", db],
         capture_output=True,
@@ -39,4 +36,17 @@ try:
     results["write"] = [0, "", ""]
 except StoreError as exc:
     results["write"] = [1, "", str(exc)]
+# The dashboard's read path: the Runs page comparing the two runs.
+import os  # noqa: E402
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from tests.conftest import APP  # noqa: E402
+
+os.environ["INFERLAB_DB"] = db
+at = AppTest.from_file(APP, default_timeout=60)
+at.switch_page("pages/runs.py")
+at.query_params.update({"runs": "base,next"})
+at.run()
+results["page"] = [len(at.exception), [e.value for e in at.error], len(at.table)]
 print(json.dumps(results))

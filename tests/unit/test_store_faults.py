@@ -141,7 +141,9 @@ def test_a_file_with_a_bad_block_refuses_writes_while_its_reads_fail(tmp_path: P
 # -- read-only files --------------------------------------------------------------------------
 
 
-def test_a_database_on_a_read_only_file_system_can_be_read(tmp_path: Path) -> None:
+def test_a_database_on_a_read_only_file_system_can_be_read_by_cli_and_dashboard(
+    tmp_path: Path,
+) -> None:
     from tests.unit.fullfs import run_on_tmpfs
 
     here = Path(__file__).parent
@@ -168,6 +170,8 @@ def test_a_database_on_a_read_only_file_system_can_be_read(tmp_path: Path) -> No
     assert len(json.loads((out_dir / "base.json").read_text())["runs"][0]["requests"]) == 20
     code, _, err = results["write"]
     assert code == 1 and "is read-only" in err
+    exceptions, errors, tables = results["page"]  # the Runs page compares the two runs
+    assert exceptions == 0 and errors == [] and tables > 0
 
 
 # -- set-aside spools -------------------------------------------------------------------------

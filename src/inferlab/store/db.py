@@ -471,7 +471,8 @@ class Store:
         reads none of the old ones, so a damaged file would keep taking writes
         that the next read can no longer reach. Every table is read once per
         process (and again after another process changed the file) before the
-        first write; about 0.2 s per 60,000 stored requests.
+        first write; about 0.5 s for 1,000,000 stored requests
+        (bench/bench_store_integrity.py).
         """
         if self._read_only:
             raise StoreError(
