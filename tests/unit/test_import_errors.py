@@ -159,7 +159,7 @@ def test_a_failure_while_saving_leaves_nothing_behind(
     assert len(import_file(store, SWEEP)) == 3  # and a retry imports everything
 
 
-def test_a_second_run_that_cannot_be_saved_leaves_no_run_at_all(
+def test_a_run_saved_meanwhile_by_another_import_counts_as_already_imported(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Another process imports the same file at the same moment: its second run
@@ -168,9 +168,13 @@ def test_a_second_run_that_cannot_be_saved_leaves_no_run_at_all(
     for rid in (ids[0], ids[2]):
         store.delete_run(rid)
     monkeypatch.setattr(store, "run_status", lambda run_id: None)
-    with pytest.raises(ImportFileError, match=rf"nothing was imported: run '{ids[1]}' already"):
-        import_file(store, SWEEP)
-    assert list(store.list_runs()["run_id"]) == [ids[1]]
+    again = import_file(store, SWEEP)
+    assert [(r.run_id, r.duplicate) for r in again] == [
+        (ids[0], False),
+        (ids[1], True),
+        (ids[2], False),
+    ]
+    assert sorted(store.list_runs()["run_id"]) == sorted(ids)
 
 
 def test_kill_9_in_the_middle_of_an_import_leaves_no_run(store: Store, tmp_path: Path) -> None:

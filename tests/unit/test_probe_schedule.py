@@ -29,12 +29,13 @@ class Counting:
     each until `release_at` are open together."""
 
     def __init__(self, hold_s: float = 0.0, release_at: int | None = None) -> None:
-        self.active = self.peak = 0
+        self.active = self.peak = self.served = 0
         self.hold_s = hold_s
         self.release_at = release_at
         self.gate = asyncio.Event()
 
     async def __call__(self, req: Request, w: asyncio.StreamWriter) -> None:
+        self.served += 1
         self.active += 1
         self.peak = max(self.peak, self.active)
         if self.release_at is not None:
@@ -209,7 +210,7 @@ def test_broken_progress_callback_does_not_stop_the_run() -> None:
     assert result.status == "completed" and len(sink.records) == 2
 
 
-def test_a_failing_sink_is_reported_and_closed_failed() -> None:
+def test_a_failing_sink_stops_the_run_and_closes_it_interrupted() -> None:
     from inferlab.probe import SinkError
 
     class DiskFull(MemorySink):
@@ -217,9 +218,12 @@ def test_a_failing_sink_is_reported_and_closed_failed() -> None:
             raise OSError("No space left on device")
 
     sink = DiskFull()
-    with ScriptedServer(Counting()) as srv, pytest.raises(SinkError, match="No space left"):
-        asyncio.run(run_probe(cfg_for(srv.base_url, requests=2), sink))
-    assert sink.status == "failed"
+    server = Counting()
+    with ScriptedServer(server) as srv, pytest.raises(SinkError, match="No space left"):
+        asyncio.run(run_probe(cfg_for(srv.base_url, requests=100_000), sink))
+    # What was saved before the disk filled stays, marked as cut short.
+    assert sink.status == "interrupted"
+    assert server.served < 1000  # stopped at the first refused record, not after 100,000
 
 
 def test_a_sink_that_fails_to_close_is_reported() -> None:
