@@ -185,9 +185,17 @@ with st.expander(
 
 try:
     all_runs = list_runs(DB)
+    set_aside = store_for(DB).set_aside_spools()
 except StoreError as exc:
     st.error(f"Cannot read the run store: {exc}", icon=":material/error:")
     st.stop()
+if set_aside:
+    st.warning(
+        f"{len(set_aside)} run(s) could not be saved from their spool and were set aside in "
+        f"`{store_for(DB).spool_dir}` ({', '.join(set_aside)}). Run `inferlab runs --recover` "
+        "to try again.",
+        icon=":material/warning:",
+    )
 
 # -- empty store: first-run view -----------------------------------------------------------
 

@@ -51,3 +51,16 @@ def test_damaged_request_blocks_give_a_message_when_runs_are_compared(
             f.write(b"\xff" * 256)
     assert len(Store(two_runs).list_runs()) == 2  # the list still reads
     _shows_damage(open_page("runs", {"runs": "base,next"}, timeout=60))
+
+
+def test_a_set_aside_spool_is_pointed_out_with_the_recover_command(
+    open_page: OpenPage, isolated_db: Path
+) -> None:
+    store_run(isolated_db, "base", n=50)
+    spool = Store(isolated_db).spool_dir
+    spool.mkdir(exist_ok=True)
+    (spool / "lost.run.json.unreadable").write_text("{}")
+    at = open_page("runs")
+    assert not at.exception
+    warning = next(w.value for w in at.warning if "set aside" in w.value)
+    assert "lost" in warning and "inferlab runs --recover" in warning

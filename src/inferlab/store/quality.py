@@ -44,9 +44,10 @@ class QualityStore:
         self.path = self.store.path
 
     @contextmanager
-    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        # The store's one connect: lock retry, "not a DuckDB file", migrations, spools.
-        with self.store._session() as con:
+    def _connect(self, *, write: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        # The store's one connect: lock retry, "not a DuckDB file", migrations, spools;
+        # `write` refuses a read-only or damaged file with a clear message.
+        with self.store._session(write=write) as con:
             yield con
 
     def save(
@@ -74,7 +75,7 @@ class QualityStore:
                 "error_class": [o.error_class for _, o in outputs],
             }
         )
-        with self._connect() as con:
+        with self._connect(write=True) as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 con.execute("DELETE FROM quality_outputs WHERE run_id = ?", [run_id])
