@@ -6,6 +6,7 @@ argv: MOUNT URL. Prints one JSON line with what happened.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ from typing import Any, cast
 
 from inferlab.probe import ProbeConfig, SinkError, run_probe
 from inferlab.probe.config import make_run_info
-from inferlab.store import Store
+from inferlab.store import Store, StoreError
 
 
 def main() -> None:
@@ -50,6 +51,17 @@ def main() -> None:
     out["status_after"] = again.run_status(info.run_id)
     out["requests_after"] = len(again.records(info.run_id))
     out["spool_files_after"] = sorted(p.name for p in spool.iterdir()) if spool.is_dir() else []
+    # A probe that starts on a full disk is refused before it sends anything.
+    with open(filler, "wb") as f, contextlib.suppress(OSError):
+        while True:
+            f.write(b"\0" * 65536)
+            f.flush()
+    try:
+        again.run_writer(make_run_info(cfg))
+        out["start_on_full_disk"] = "started"
+    except StoreError as exc:
+        out["start_on_full_disk"] = str(exc)
+    out["spool_files_after_refused_start"] = sorted(p.name for p in spool.iterdir())
     print(json.dumps(out))
 
 

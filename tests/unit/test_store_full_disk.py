@@ -38,3 +38,6 @@ def test_a_full_disk_stops_the_probe_and_keeps_every_saved_request(tmp_path: Pat
     assert out["status_after"] == "interrupted"
     assert out["requests_after"] == saved
     assert out["spool_files_after"] == []
+    assert "cannot start the spool" in out["start_on_full_disk"]
+    assert "No space left on device" in out["start_on_full_disk"]
+    assert out["spool_files_after_refused_start"] == []

@@ -1184,7 +1184,14 @@ class RunWriter:
         self.store = store
         self.run_id = info.run_id
         self._lock = threading.Lock()
-        self._spool = spool_mod.SpoolWriter(store.spool_dir, info, fsync_interval_s)
+        try:
+            self._spool = spool_mod.SpoolWriter(store.spool_dir, info, fsync_interval_s)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot start the spool of run {info.run_id!r} in {store.spool_dir} "
+                f"({exc.strerror or exc}); nothing was sent. Free space or fix the folder's "
+                "permissions, then retry"
+            ) from exc
         self.ingested = False
         # Make the run visible as `running` now if the file is free; else the next open does.
         with contextlib.suppress(StoreBusyError):

@@ -167,14 +167,22 @@ class SpoolWriter:
         if self.header_path.exists():
             raise FileExistsError(f"a spool for run {info.run_id!r} already exists")
         self._lock_file: IO[str] | None = open(self.lock_path, "w", encoding="utf-8")  # noqa: SIM115
-        if fcntl is not None:
+        if fcntl is not None:  # held by another writer of this id: raises, touches nothing
             fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._lock_file.write(str(os.getpid()))
-        self._lock_file.flush()
-        _write_atomic(self.header_path, info_to_json(info))
-        self._fd: int | None = os.open(
-            self.data_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
-        )
+        try:
+            self._lock_file.write(str(os.getpid()))
+            self._lock_file.flush()
+            _write_atomic(self.header_path, info_to_json(info))
+            self._fd: int | None = os.open(
+                self.data_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+            )
+        except OSError:  # e.g. a full disk: leave no half-made spool behind
+            for path in (self.header_path, self.lock_path):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            with contextlib.suppress(OSError):
+                self._lock_file.close()
+            raise
         self._fd_finalizer = weakref.finalize(self, os.close, self._fd)  # closes once
         _fsync_dir(directory)
         self._dirty = False
