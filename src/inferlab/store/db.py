@@ -165,6 +165,8 @@ def _check_is_duckdb(path: Path) -> None:
 # Files whose every table was read back without a checksum error, by path, with
 # the (device, inode, size, mtime) they had then: a change by anyone else voids it.
 _VERIFIED: dict[str, tuple[int, int, int, int]] = {}
+# Files whose scan failed, with their identity then and the message (no rescan per read).
+_DAMAGED: dict[str, tuple[tuple[int, int, int, int] | None, str]] = {}
 
 
 def _file_identity(path: Path) -> tuple[int, int, int, int] | None:
@@ -481,14 +483,20 @@ class Store:
             )
         if _is_verified(self.path):
             return
+        ident = _file_identity(self.path)
+        known = _DAMAGED.get(str(self.path))
+        if known is not None and known[0] == ident:
+            raise StoreError(known[1])  # scanned already; unchanged since
         try:
             _scan_all_tables(con)
         except duckdb.Error as exc:
-            raise StoreError(
+            msg = (
                 f"{self.path} is damaged ({_first_line(str(exc))}), so nothing was written "
                 "to it. Restore it from a backup, or move it away (a new one is created on "
                 "next use); `inferlab export` can copy runs that still read"
-            ) from exc
+            )
+            _DAMAGED[str(self.path)] = (ident, msg)
+            raise StoreError(msg) from exc
         _mark_verified(self.path)
 
     # -- spools ----------------------------------------------------------------------
