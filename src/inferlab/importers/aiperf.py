@@ -44,6 +44,7 @@ from inferlab.importers.base import (
     read_json_document,
 )
 from inferlab.records import RunInfo, RunStatus
+from inferlab.store.db import duckdb_connect
 
 __all__ = [
     "AGGREGATE_NAME",
@@ -164,7 +165,7 @@ _COLUMNS_SQL = "{" + ", ".join(f"'{f.name}': '{_duckdb_type(f.type)}'" for f in 
 def _fast_columns(path: Path) -> _Cols:
     """DuckDB's JSON reader (C++, multi-threaded) reads only the fields inferlab needs."""
     src = str(path).replace("'", "''")
-    con = duckdb.connect()
+    con = duckdb_connect()  # no extension is ever fetched
     try:
         table = con.sql(
             f"SELECT * FROM read_json('{src}', format='newline_delimited', columns={_COLUMNS_SQL})"

@@ -64,6 +64,7 @@ __all__ = [
     "StoreError",
     "UnknownRunError",
     "default_db_path",
+    "duckdb_connect",
     "records_to_arrow",
 ]
 
@@ -110,9 +111,14 @@ def _process_lock(path: Path) -> threading.RLock:
 _CONNECT_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
-def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """The one way inferlab connects to a database file."""
+def duckdb_connect(
+    path: str | os.PathLike[str] = ":memory:", read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """The one way inferlab opens DuckDB (a file or in memory): extensions never fetched."""
     return duckdb.connect(str(path), read_only=read_only, config=dict(_CONNECT_CONFIG))
+
+
+_connect = duckdb_connect
 
 
 def _first_line(msg: str) -> str:
