@@ -202,3 +202,15 @@ def test_a_set_aside_spool_is_offered_and_recovered_by_runs_recover(isolated_db:
     assert json.loads(done.stdout)[0]["status"] == "interrupted"
     assert len(Store(isolated_db).records("aside")) == 3
     assert list(store.spool_dir.iterdir()) == []
+
+
+def test_every_duckdb_connection_has_extension_downloads_off(tmp_path: Path) -> None:
+    from inferlab.store.db import duckdb_connect
+
+    for target in (":memory:", str(tmp_path / "x.duckdb")):
+        with duckdb_connect(target) as con:
+            settings = con.execute(
+                "SELECT current_setting('autoinstall_known_extensions'), "
+                "current_setting('autoload_known_extensions')"
+            ).fetchall()
+        assert settings == [(False, False)]
