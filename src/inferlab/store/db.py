@@ -902,7 +902,12 @@ class Store:
             params.append(status)
         lim = f"LIMIT {int(limit)}" if limit is not None else ""
         with self._session() as con:
-            if self._writable(con):
+            dirty = con.execute(
+                "SELECT count(*) FROM runs ANTI JOIN run_stats USING (run_id)"
+            ).fetchall()[0][0]
+            if not dirty:
+                pass  # every run's figures are cached: nothing to write
+            elif self._writable(con):
                 con.execute(REFRESH_STATS_SQL)
                 self._wrote = True
             else:  # a read-only or damaged file: the missing figures go to a temp table
