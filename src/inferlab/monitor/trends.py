@@ -89,12 +89,8 @@ class SeriesTrend:
     changes: Mapping[str, tuple[Change, ...]]
 
     def latest(self, metric: str) -> float | None:
-        """The newest run's value of `metric` that exists."""
-        for p in reversed(self.points):
-            v = p.values.get(metric)
-            if v is not None:
-                return v
-        return None
+        """The newest run's value of `metric` (None when that run has none, e.g. all failed)."""
+        return self.points[-1].values.get(metric) if self.points else None
 
     def all_changes(self) -> list[Change]:
         """Every change of every metric, in time order."""
