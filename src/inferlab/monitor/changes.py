@@ -2,19 +2,26 @@
 
 Method (one per metric, on the runs' values in time order, missing values left out):
 
+0. Scale: latency and tokens/s are analysed as logarithms (their noise grows with
+   their level, so a 300 ms TTFT wobbles more than a 50 ms one in ms but not in
+   log); the error rate, a share whose effects are absolute, stays linear.
 1. Noise: sigma = 1.4826 · median(|x[i+1] - x[i]|) / sqrt(2), the MAD of first
    differences (a level shift moves only one difference, so it barely counts).
    It is floored at a quarter of the minimum effect, so a series that is
    constant apart from a jump still has a finite penalty.
-2. Segmentation: PELT (Killick, Fearnhead & Eckley 2012, ``ruptures.Pelt``,
-   cost "l2", segments of at least `min_size` runs) with a penalty of
-   4 · sigma² · ln(n) per change: twice the BIC value, because run-level
-   percentiles are skewed (on 100 series of 60 lognormal runs with 30 % noise
-   and no shift, 2x flagged 17 series, 4x flagged 1; a 30 % shift at 10 % noise
-   was found exactly once in 93 of 100 series).
+2. Segmentation: PELT (Killick, Fearnhead & Eckley 2012; ruptures' KernelCPD
+   with the linear kernel, i.e. the l2 cost), segments of at least `min_size`
+   runs, penalty 4 · sigma² · ln(n) per change: twice the BIC value, because
+   run-level percentiles are skewed and noisier than Gaussian. How often noise
+   is flagged and real shifts found: `bench/bench_changes.py`, in
+   docs/PERFORMANCE.md.
 3. Minimum effect: adjacent segments whose medians differ by less than
    max(`min_abs`, `min_rel` · |before|) are merged (smallest first), so noise
    that PELT splits on is not a change, however certain.
+4. Location: each remaining break moves to the split between its neighbouring
+   breaks with the least squared error. PELT's segments have `min_size` runs,
+   so two slow runs after six fast ones come out as [fast, slow, slow]; the
+   change then starts at the first slow run, not one earlier.
 
 Each remaining break is a `Change`: the first run of the new segment, the
 medians before and after, and whether that is worse for the metric.
@@ -106,10 +113,14 @@ def _min_effect(spec: MetricSpec, level: float, scale: float = 1.0) -> float:
 
 
 def _segments(x: npt.NDArray[np.float64], min_size: int, penalty: float) -> list[int]:
-    """PELT breakpoints (segment ends, the last one len(x))."""
+    """PELT breakpoints (segment ends, the last one len(x)).
+
+    ruptures' KernelCPD with the linear kernel is PELT with the l2 cost in C: the same
+    breakpoints as ``ruptures.Pelt(model="l2")`` (pure Python, 4 s for 1,000 runs) in ~1 ms.
+    """
     import ruptures  # imported on use: it pulls in scipy
 
-    algo = ruptures.Pelt(model="l2", min_size=min_size, jump=1).fit(x)
+    algo = ruptures.KernelCPD(kernel="linear", min_size=min_size, jump=1).fit(x.reshape(-1, 1))
     return [int(b) for b in algo.predict(pen=penalty)]
 
 
@@ -133,6 +144,21 @@ def _merge_small(
     return ends
 
 
+def _refine(x: npt.NDArray[np.float64], ends: list[int]) -> list[int]:
+    """Move each break to the best split between its neighbours (least squared error)."""
+    ends = list(ends)
+    for k in range(len(ends) - 1):
+        lo, hi = (ends[k - 1] if k else 0), ends[k + 1]
+        seg = x[lo:hi]
+        n = len(seg)
+        c1, c2 = np.cumsum(seg), np.cumsum(seg**2)
+        m = np.arange(1, n)  # left part seg[:m], right part seg[m:]
+        left = c2[m - 1] - c1[m - 1] ** 2 / m
+        right = (c2[-1] - c2[m - 1]) - (c1[-1] - c1[m - 1]) ** 2 / (n - m)
+        ends[k] = lo + 1 + int(np.argmin(left + right))  # first minimum: ties go left
+    return ends
+
+
 def detect_changes(
     values: Sequence[float | None],
     spec: MetricSpec,
@@ -149,10 +175,17 @@ def detect_changes(
     if len(positions) < 2 * min_size:
         return []
     x: npt.NDArray[np.float64] = np.array([float(values[i]) for i in positions])  # type: ignore[arg-type]
-    floor = _min_effect(spec, float(np.median(x)), effect_scale) / 4
-    sigma = max(1.4826 * float(np.median(np.abs(np.diff(x)))) / math.sqrt(2), floor, 1e-12)
-    ends = _segments(x, min_size, 4 * sigma**2 * math.log(len(x)))
-    ends = _merge_small(x, ends, spec, effect_scale)
+    # Latency and throughput noise grows with the level (a 300 ms TTFT wobbles more than a
+    # 50 ms one): segment their logarithms, where it does not; an error rate stays linear.
+    log_scale = spec.min_rel > 0 and bool(np.all(x > 0))
+    y = np.log(x) if log_scale else x
+    if log_scale:
+        floor = math.log1p(spec.min_rel * effect_scale) / 4
+    else:
+        floor = _min_effect(spec, float(np.median(x)), effect_scale) / 4
+    sigma = max(1.4826 * float(np.median(np.abs(np.diff(y)))) / math.sqrt(2), floor, 1e-12)
+    ends = _segments(y, min_size, 4 * sigma**2 * math.log(len(y)))
+    ends = _refine(y, _merge_small(x, ends, spec, effect_scale))
     out = []
     starts = [0, *ends[:-1]]
     for k in range(1, len(ends)):
