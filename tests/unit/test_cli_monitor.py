@@ -48,12 +48,13 @@ class _Hook(BaseHTTPRequestHandler):
 @pytest.fixture
 def webhook() -> Iterator[tuple[str, list[bytes]]]:
     """A loopback HTTP server collecting the JSON bodies POSTed to it."""
-    handler = type("Hook", (_Hook,), {"bodies": []})
+    bodies: list[bytes] = []
+    handler = type("Hook", (_Hook,), {"bodies": bodies})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/hook", handler.bodies
+        yield f"http://127.0.0.1:{server.server_port}/hook", bodies
     finally:
         server.shutdown()
         server.server_close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from inferlab.monitor import Alert, RuleError, evaluate_rules, parse_rules, trend_of
@@ -35,7 +37,7 @@ def test_bad_rules_say_what_to_write(text: str, says: str) -> None:
         parse_rules(text)
 
 
-def fire_as_runs_arrive(rule: str, values: list[float | None], metric: str) -> list[Alert]:
+def fire_as_runs_arrive(rule: str, values: Sequence[float | None], metric: str) -> list[Alert]:
     """Evaluate after every run, as the monitor does, remembering what fired."""
     rules = parse_rules(rule)
     fired: list[Alert] = []
@@ -46,7 +48,7 @@ def fire_as_runs_arrive(rule: str, values: list[float | None], metric: str) -> l
 
 
 def test_a_relative_rule_fires_once_for_one_change() -> None:
-    values: list[float | None] = [50.0, 51, 49, 50, 52, 50] + [300.0, 302, 298, 301, 299, 300]
+    values: list[float | None] = [50.0, 51, 49, 50, 52, 50, 300.0, 302, 298, 301, 299, 300]
     (alert,) = fire_as_runs_arrive("ttft_p95>+20%", values, "ttft_p95")
     assert alert.kind == "change" and alert.run_id == "run006"
     assert alert.before == pytest.approx(50, abs=1) and alert.after == pytest.approx(300, abs=2)
@@ -54,7 +56,7 @@ def test_a_relative_rule_fires_once_for_one_change() -> None:
 
 
 def test_a_relative_rule_fires_again_for_a_second_change() -> None:
-    values: list[float | None] = [50.0] * 5 + [100.0] * 5 + [200.0] * 5
+    values = [50.0] * 5 + [100.0] * 5 + [200.0] * 5
     alerts = fire_as_runs_arrive("ttft_p95>+20%", values, "ttft_p95")
     assert [a.run_id for a in alerts] == ["run005", "run010"]
 
