@@ -26,7 +26,7 @@ def series_runs(db: Path, name: str, ttfts: list[float], prefix: str = "r") -> l
             seed=i,
             tags=("monitor", f"series:{name}"),
             minutes_ago=5 * (len(ttfts) - i),
-        )  # fmt: skip
+        )
         for i, ttft in enumerate(ttfts)
     ]
 

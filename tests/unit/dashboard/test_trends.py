@@ -58,7 +58,7 @@ def test_slo_lines_apply_to_their_metrics_and_zero_means_none() -> None:
 def test_tables_link_every_run_and_change_to_the_runs_page() -> None:
     trend = trend_of("s", points(STEP))
     table = points_table(trend, ["ttft_p95"], "http://h/runs")
-    assert list(table["Run"])[0] == "http://h/runs?runs=run011"  # newest first
+    assert next(iter(table["Run"])) == "http://h/runs?runs=run011"  # newest first
     assert list(table["Change starts"]).count("yes") == 1
     assert table.loc[table["Change starts"] == "yes", "Run"].item().endswith("run006")
     (row,) = changes_table(trend, "http://h/runs").to_dict("records")
