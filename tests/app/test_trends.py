@@ -36,7 +36,7 @@ def figure(at: AppTest) -> dict[str, object]:
     return spec
 
 
-def annotations(at: AppTest) -> list[str]:
+def annotation_texts(at: AppTest) -> list[str]:
     layout: dict[str, list[dict[str, str]]] = figure(at)["layout"]  # type: ignore[assignment]
     return [a.get("text", "") for a in layout.get("annotations", [])]
 
@@ -61,7 +61,7 @@ def test_default_view_shows_the_newest_series_with_its_change_marked(
     assert len(ttft) == 1 and ttft["First run"].item().endswith(f"/runs?runs={two_series[6]}")
     runs = frames(at)[1]
     assert len(runs) == 12 and runs["Run"].iloc[0].endswith(f"/runs?runs={two_series[-1]}")
-    assert [t for t in annotations(at) if "→" in t and "ms" in t]  # the change is annotated
+    assert [t for t in annotation_texts(at) if "→" in t and "ms" in t]  # the change is annotated
     assert share_query(at) == {"series": ["prod"]}
 
 
@@ -76,7 +76,7 @@ def test_changed_inputs_change_the_chart_and_the_share_link(
     at.number_input(key="slo_ttft_ms").set_value(100.0).run()
     assert not at.exception
     assert share_query(at) == {"series": ["flat"], "metrics": ["TTFT p50"], "slo_ttft_ms": ["100"]}
-    assert any(t.startswith("SLO 100.0 ms") for t in annotations(at))
+    assert any(t.startswith("SLO 100.0 ms") for t in annotation_texts(at))
     assert [m.label for m in at.metric] == ["TTFT p50 (latest)"]
     at.multiselect(key="metrics").set_value([]).run()
     assert "Pick at least one metric" in at.info[0].value
@@ -86,7 +86,7 @@ def test_a_share_link_reopens_the_same_view(two_series: list[str]) -> None:
     at = AppTest.from_file(APP, default_timeout=30)
     at.switch_page("pages/trends.py")
     at.query_params["series"] = "flat"
-    at.query_params["metrics"] = ["TTFT p50", "Error rate"]  # type: ignore[assignment]
+    at.query_params["metrics"] = ["TTFT p50", "Error rate"]
     at.query_params["slo_error_pct"] = "2"
     at.run()
     assert not at.exception and not at.warning
