@@ -20,6 +20,7 @@ from inferlab.dashboard.trends import (
     points_table,
     slo_lines,
     trends_share_url,
+    worse_summary,
 )
 from inferlab.dashboard.urlguard import drop_seeds
 from inferlab.dashboard.widgets import number
@@ -111,17 +112,10 @@ st.caption(
     + ", ".join(sorted({p.source_tool for p in points}))
 )
 
-worse = trend.worse_now()
+runs_base = urljoin(st.context.url or "http://localhost:8501/trends", "runs")
+worse = worse_summary(trend, runs_base)
 if worse:
-    st.error(
-        "Worse since the last change: "
-        + "; ".join(
-            f"**{metric_spec(c.metric).label}** {metric_spec(c.metric).fmt(c.before)} → "
-            f"{metric_spec(c.metric).fmt(c.after)} from run {trend.at(c).run_id}"
-            for c in worse
-        ),
-        icon=":material/trending_up:",
-    )
+    st.error(worse, icon=":material/trending_up:")
 
 if not metrics:
     st.info("Pick at least one metric above to see its trend.", icon=":material/info:")
@@ -150,7 +144,6 @@ else:
             f"Changes need at least 3 runs on each side; this series has {len(points)} so far."
         )
 
-runs_base = urljoin(st.context.url or "http://localhost:8501/trends", "runs")
 link = st.column_config.LinkColumn
 st.subheader("Detected changes")
 changes_frame = changes_table(trend, runs_base)
@@ -168,13 +161,19 @@ else:
     )
 
 st.subheader("Runs of this series")
+runs_frame = points_table(trend, metrics, runs_base)
 st.dataframe(
-    points_table(trend, metrics, runs_base),
+    runs_frame,
     hide_index=True,
     width="stretch",
     column_config={
         "Date (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
         "Run": link("Run", display_text=r"runs\?runs=(.*)", help="open on the Runs page"),
+        **{
+            col: st.column_config.NumberColumn(format="%.2f" if "(%)" in col else "%.1f")
+            for col in runs_frame.columns
+            if col.endswith(("(ms)", "(%)", "(tok/s)"))
+        },
     },
 )
 

@@ -55,7 +55,7 @@ def test_default_view_shows_the_newest_series_with_its_change_marked(
     assert not at.exception and not at.warning
     assert at.selectbox(key="series").value == "prod"
     assert at.multiselect(key="metrics").value == ["TTFT p95", "E2E p95", "Error rate"]
-    assert "Worse since the last change" in at.error[0].value and two_series[6] in at.error[0].value
+    assert at.error[0].value.startswith(f"Worse since run [{two_series[6]}](")
     changes = frames(at)[0]
     ttft = changes[changes["Metric"] == "TTFT p95"]
     assert len(ttft) == 1 and ttft["First run"].item().endswith(f"/runs?runs={two_series[6]}")

@@ -26,6 +26,7 @@ __all__ = [
     "run_link",
     "slo_lines",
     "trends_share_url",
+    "worse_summary",
 ]
 
 METRIC_BY_LABEL = {m.label: m.key for m in METRICS}
@@ -162,6 +163,26 @@ def changes_table(trend: SeriesTrend, runs_base: str = "/runs") -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def worse_summary(trend: SeriesTrend, runs_base: str = "/runs") -> str | None:
+    """Markdown naming each run since which metrics are worse (linked), or None."""
+    by_run: dict[int, list[str]] = {}
+    for c in trend.worse_now():
+        spec = metric_spec(c.metric)
+        by_run.setdefault(c.index, []).append(
+            f"**{spec.label}** {spec.fmt(c.before)} → {spec.fmt(c.after)}"
+        )
+    if not by_run:
+        return None
+    parts = []
+    for index in sorted(by_run):
+        point = trend.points[index]
+        parts.append(
+            f"since run [{point.run_id}]({run_link(point.run_id, runs_base)}) "
+            f"({point.started_at:%Y-%m-%d %H:%M} UTC): " + ", ".join(by_run[index])
+        )
+    return "Worse " + "; ".join(parts)
 
 
 def trends_share_url(

@@ -15,6 +15,7 @@ from inferlab.dashboard.trends import (
     run_link,
     slo_lines,
     trends_share_url,
+    worse_summary,
 )
 from inferlab.monitor import trend_of
 from tests.unit.monitor.helpers import points
@@ -82,3 +83,13 @@ def test_the_figure_marks_each_change_and_draws_slo_lines() -> None:
     assert [a.text for a in fig.layout.annotations][:2] == ["TTFT p95", "Error rate"]  # titles
     runs = fig.data[0].customdata
     assert list(runs) == [p.run_id for p in trend.points]
+
+
+def test_the_worse_summary_groups_metrics_by_the_run_they_changed_at() -> None:
+    trend = trend_of("s", points(STEP))
+    text = worse_summary(trend, "http://h/runs")
+    assert text is not None and text.startswith(
+        "Worse since run [run006](http://h/runs?runs=run006)"
+    )
+    assert "**TTFT p95** 50.0 ms → 300.0 ms" in text
+    assert worse_summary(trend_of("s", points(STEP[::-1]))) is None  # better is not worse
