@@ -42,6 +42,7 @@ from inferlab.monitor import (
 from inferlab.monitor.alerts import alert_from_row, alert_row
 from inferlab.monitor.schedule import IntervalError, parse_interval, run_every
 from inferlab.probe import (
+    ConfigError,
     PreflightError,
     ProbeConfig,
     SinkError,
@@ -212,6 +213,10 @@ async def _monitor(plan: _Plan, store: Store) -> int:
         except (StoreError, SinkError) as exc:
             _note(f"error: run {info.run_id} could not be saved: {exc}; trying again next time")
             return
+        except ConfigError as exc:  # e.g. the prompts file went away: no run can work now
+            _note(f"error: {exc}; stopping")
+            stop.set()
+            return
         await asyncio.to_thread(_after_run, plan, store, result.info.run_id, result.status)
 
     try:
@@ -239,6 +244,8 @@ def _after_run(plan: _Plan, store: Store, run_id: str, status: str) -> None:
             _fire(plan, store, alert)
     except StoreError as exc:
         _note(f"warning: run {run_id} is saved but the series could not be checked: {exc}")
+    except Exception as exc:  # a long-running monitor reports a bug and keeps measuring
+        _note(f"error: run {run_id} is saved but checking its series failed: {exc!r}")
 
 
 def _run_line(run_id: str, status: str, summary: Any) -> str:

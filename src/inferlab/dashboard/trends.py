@@ -10,7 +10,13 @@ from urllib.parse import quote, urlencode
 
 import pandas as pd
 
-from inferlab.dashboard.params import NumberParam, check_params, ignored_message, last_value
+from inferlab.dashboard.params import (
+    NumberParam,
+    check_params,
+    ignored_message,
+    last_value,
+    repeated_messages,
+)
 from inferlab.monitor import METRICS, SeriesPoint, SeriesTrend, metric_spec
 
 __all__ = [
@@ -88,6 +94,8 @@ def link_problems(query: Mapping[str, str | list[str]], series_names: Iterable[s
         )
     labels = {p.name: p.label for p in TREND_SLO_PARAMS}
     messages += [p.message(labels[p.name]) for p in check_params(query, TREND_SLO_PARAMS)]
+    labels["series"] = "series"  # metrics may repeat: it is a list
+    messages += repeated_messages({n: _all(query, n) for n in labels}, labels)
     return messages
 
 
