@@ -95,7 +95,8 @@ chosen: list[str] = c2.multiselect(
     key="metrics",
     bind="query-params",
 )
-with st.expander("SLO lines", icon=":material/horizontal_rule:", expanded=False):
+slo_linked = any(p.name in query for p in TREND_SLO_PARAMS)
+with st.expander("SLO lines", icon=":material/horizontal_rule:", expanded=slo_linked):
     cols = st.columns(len(TREND_SLO_PARAMS))
     slo_values = {
         p.name: number(col, p, 10.0 if "ms" in p.name else 1.0, "0 = no line")

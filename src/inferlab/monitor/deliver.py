@@ -1,9 +1,10 @@
 """Send a fired alert to a command (JSON on stdin) or a webhook (JSON POST).
 
 A delivery that fails is reported, never raised: the monitor keeps measuring.
-The webhook goes through the same outbound policy as probes
-(`inferlab.netpolicy.check_target`: allow-list, no metadata or link-local
-addresses, redirects never followed). Its URL may hold a token (Slack and
+The webhook goes through the same outbound policy as probes: a client from
+`inferlab.outbound.checked_client` (`netpolicy.check_target`: allow-list, no
+metadata or link-local addresses; it connects only to the addresses checked
+and follows no redirects). Its URL may hold a token (Slack and
 similar put one in the path), so it is never printed or stored; outcomes
 name it only as "webhook".
 """
@@ -19,7 +20,8 @@ from collections.abc import Mapping
 import httpx
 
 from inferlab.monitor.alerts import Alert
-from inferlab.netpolicy import NetPolicy, PolicyError, TargetError, check_target, redirect_refusal
+from inferlab.netpolicy import NetPolicy, PolicyError, TargetError, redirect_refusal
+from inferlab.outbound import checked_client
 
 __all__ = ["COMMAND_TIMEOUT_S", "WEBHOOK_TIMEOUT_S", "check_command", "post_webhook", "run_command"]
 
@@ -69,18 +71,17 @@ def run_command(alert: Alert, command: str, environ: Mapping[str, str] | None = 
 def post_webhook(alert: Alert, url: str, policy: NetPolicy) -> str:
     """POST the alert as JSON to `url` if the outbound policy allows it; the outcome."""
     try:
-        check_target(url, policy)
+        client = checked_client(url, policy, timeout=WEBHOOK_TIMEOUT_S)
     except (TargetError, PolicyError) as exc:
         return f"refused: {exc}"
     try:
-        response = httpx.post(
-            url,
-            content=_body(alert),
-            headers={"content-type": "application/json", "user-agent": "inferlab-monitor"},
-            timeout=WEBHOOK_TIMEOUT_S,
-            follow_redirects=False,
-        )
-    except httpx.HTTPError as exc:
+        with client:
+            response = client.post(
+                url,
+                content=_body(alert),
+                headers={"content-type": "application/json", "user-agent": "inferlab-monitor"},
+            )
+    except httpx.HTTPError as exc:  # the message would show the URL, which may hold a token
         return f"failed: {type(exc).__name__}"
     if response.is_redirect:
         return "failed: " + redirect_refusal(response.status_code, None)
