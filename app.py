@@ -24,6 +24,7 @@ pages = {
     "Benchmarks": [
         st.Page("pages/probe.py", title="Probe", icon=":material/network_check:", url_path="probe"),
         st.Page("pages/runs.py", title="Runs", icon=":material/compare_arrows:", url_path="runs"),
+        st.Page("pages/trends.py", title="Trends", icon=":material/monitoring:", url_path="trends"),
     ],
 }
 

@@ -15,7 +15,7 @@ class StoreFailure(Exception):
     """The database could not be used; printed as one line, exit code 1."""
 
 
-def add_db_argument(parser: argparse.ArgumentParser) -> None:
+def add_db_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     parser.add_argument(
         "--db",
         type=Path,

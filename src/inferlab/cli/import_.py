@@ -38,8 +38,19 @@ def register(subparsers: Any) -> None:
         metavar="MB",
         help="refuse larger files (default: $INFERLAB_MAX_UPLOAD_MB, else 200)",
     )
+    p.add_argument(
+        "--series",
+        metavar="NAME",
+        help="add the runs to this series (tag series:NAME) so `inferlab trends` follows them",
+    )
     p.add_argument("--json", action="store_true", help="print the imported runs' summaries")
     p.set_defaults(func=run)
+
+
+def _join_series(store: Store, run_id: str, tag: str) -> None:
+    info = store.get_run(run_id)
+    if info is not None and tag not in info.tags:
+        store.update_run(run_id, tags=[*info.tags, tag])
 
 
 def _agreement(store: Store, run_id: str, tool: str) -> list[str]:
@@ -68,6 +79,14 @@ def run(args: argparse.Namespace) -> int:
     if args.max_mb is not None and not (args.max_mb > 0 and math.isfinite(args.max_mb)):
         raise UsageError(f"--max-mb must be a positive number, got {args.max_mb}")
     limit = max_upload_bytes(args.max_mb)
+    series = None
+    if args.series is not None:
+        from inferlab.monitor.series import SeriesError, series_tag
+
+        try:
+            series = series_tag(args.series)
+        except SeriesError as exc:
+            raise UsageError(f"--series: {exc}") from None
     try:
         store = open_store(args)
         out: list[dict[str, Any]] = []
@@ -80,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
                 failed += 1
                 continue
             for r in runs:
+                if series is not None:
+                    _join_series(store, r.run_id, series)
                 if args.json:
                     obj = store.summary(r.run_id).to_json()
                     obj["source_tool"] = r.source_tool

@@ -41,7 +41,7 @@ from inferlab.probe.prompts import PromptSource
 from inferlab.records import RunInfo
 from inferlab.store import Store, StoreError
 
-__all__ = ["build_config", "register"]
+__all__ = ["add_probe_arguments", "build_config", "register"]
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -109,6 +109,17 @@ def register(subparsers: Any) -> None:
         )
     finally:
         subparsers._parser_class = previous
+    add_probe_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_probe_arguments(
+    p: argparse.ArgumentParser, *, default_requests: int = DEFAULT_REQUESTS, sweep: bool = True
+) -> None:
+    """The probe's flags on `p` (also used by `inferlab monitor`, so both accept the same).
+
+    `default_requests` is only what the help says; the caller applies it (`build_config`).
+    """
     target = p.add_argument_group("target")
     target.add_argument("--url", required=True, help="API root, e.g. http://127.0.0.1:8001/v1")
     target.add_argument("--model", required=True, help="model name to request")
@@ -157,18 +168,20 @@ def register(subparsers: Any) -> None:
         choices=("poisson", "constant"),
         help="arrival process with --rate or a rate sweep (poisson, seeded)",
     )
-    load.add_argument(
-        "--sweep",
-        type=_sweep_values,
-        metavar="LIST",
-        help="one run per value, grouped: concurrencies (e.g. 1,4,16,64), or rates with --arrival",
-    )
+    if sweep:
+        load.add_argument(
+            "--sweep",
+            type=_sweep_values,
+            metavar="LIST",
+            help="one run per value, grouped: concurrencies (e.g. 1,4,16,64), or rates with "
+            "--arrival",
+        )
     stop = p.add_argument_group("length")
     stop.add_argument(
         "--requests",
         type=_positive_int("--requests"),
         metavar="N",
-        help=f"measured requests per run ({DEFAULT_REQUESTS} unless --duration is given)",
+        help=f"measured requests per run ({default_requests} unless --duration is given)",
     )
     stop.add_argument(
         "--duration",
@@ -221,12 +234,17 @@ def register(subparsers: Any) -> None:
     )
     add_db_argument(out)
     out.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    p.set_defaults(func=run)
 
 
-def build_config(args: argparse.Namespace, environ: dict[str, str] | None = None) -> ProbeConfig:
+def build_config(
+    args: argparse.Namespace,
+    environ: dict[str, str] | None = None,
+    *,
+    default_requests: int = DEFAULT_REQUESTS,
+) -> ProbeConfig:
     """A validated ProbeConfig from the parsed flags; UsageError for what cannot work."""
     env = os.environ if environ is None else environ
+    sweep = getattr(args, "sweep", None)
     api_key = None
     if args.api_key_env:
         api_key = env.get(args.api_key_env)
@@ -234,16 +252,16 @@ def build_config(args: argparse.Namespace, environ: dict[str, str] | None = None
             raise UsageError(
                 f"--api-key-env {args.api_key_env}: that environment variable is not set or empty"
             )
-    if args.sweep is not None and args.concurrency is not None:
+    if sweep is not None and args.concurrency is not None:
         raise UsageError("--sweep replaces --concurrency; give one of them")
-    if args.sweep is not None and args.rate is not None:
+    if sweep is not None and args.rate is not None:
         raise UsageError("--sweep replaces --rate; for a rate sweep give --arrival and --sweep")
-    if args.arrival is not None and args.rate is None and args.sweep is None:
+    if args.arrival is not None and args.rate is None and sweep is None:
         raise UsageError("--arrival needs --rate R (or --sweep of rates)")
-    rate_mode = args.rate is not None or (args.sweep is not None and args.arrival is not None)
+    rate_mode = args.rate is not None or (sweep is not None and args.arrival is not None)
     requests = args.requests
     if requests is None and args.duration is None:
-        requests = DEFAULT_REQUESTS
+        requests = default_requests
     cfg = ProbeConfig(
         url=args.url,
         model=args.model,
@@ -268,8 +286,8 @@ def build_config(args: argparse.Namespace, environ: dict[str, str] | None = None
     )
     try:
         cfg.validate()
-        if args.sweep is not None:
-            sweep_configs(cfg, args.sweep)
+        if sweep is not None:
+            sweep_configs(cfg, sweep)
         PromptSource(cfg)  # a broken prompts file fails here, before anything is sent
     except ConfigError as exc:
         raise UsageError(str(exc)) from None

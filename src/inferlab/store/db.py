@@ -951,6 +951,56 @@ class Store:
                     df.at[i, col] = value
         return df
 
+    # -- alerts (inferlab monitor) -----------------------------------------------------
+
+    _ALERT_COLS = (
+        "alert_id", "fired_at", "series", "rule", "metric", "kind", "run_id", "started_at",
+        "latest_run_id", "latest_at", "before_value", "after_value", "message", "deliveries",
+    )  # fmt: skip
+
+    def add_alert(self, values: dict[str, Any]) -> None:
+        """Append one fired alert (keys: `_ALERT_COLS`; timestamps aware or UTC-naive)."""
+        row = []
+        for col in self._ALERT_COLS:
+            v = values.get(col)
+            if col == "deliveries":
+                v = json.dumps(v or {})
+            elif isinstance(v, datetime):
+                v = _to_utc_naive(v)
+            row.append(v)
+        with self._session() as con:
+            con.execute(
+                f"INSERT INTO alerts ({', '.join(self._ALERT_COLS)}) "
+                f"VALUES ({', '.join('?' for _ in row)})",
+                row,
+            )
+
+    def set_alert_deliveries(self, alert_id: str, deliveries: dict[str, str]) -> None:
+        """Record how an alert's deliveries went (e.g. {"webhook": "HTTP 200"})."""
+        with self._session() as con:
+            con.execute(
+                "UPDATE alerts SET deliveries = ? WHERE alert_id = ?",
+                [json.dumps(deliveries), alert_id],
+            )
+
+    def alerts(self, series: str | None = None) -> list[dict[str, Any]]:
+        """Fired alerts, oldest first (of one series if given); timestamps UTC-aware."""
+        where, params = ("WHERE series = ?", [series]) if series is not None else ("", [])
+        with self._session() as con:
+            rows = con.execute(
+                f"SELECT {', '.join(self._ALERT_COLS)} FROM alerts {where} "
+                "ORDER BY fired_at, alert_id",
+                params,
+            ).fetchall()
+        out = []
+        for r in rows:
+            item = dict(zip(self._ALERT_COLS, r, strict=True))
+            for col in ("fired_at", "started_at", "latest_at"):
+                item[col] = _from_db_ts(item[col])
+            item["deliveries"] = json.loads(item["deliveries"] or "{}")
+            out.append(item)
+        return out
+
     # -- requests and summaries --------------------------------------------------------
 
     def _source(self, con: duckdb.DuckDBPyConnection, run_id: str) -> str:

@@ -126,7 +126,30 @@ _V3 = [
     """,
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
+# Version 4: alerts fired by `inferlab monitor` (one row per alert, never updated
+# except its delivery outcome; see inferlab.monitor.alerts).
+_V4 = [
+    """
+    CREATE TABLE IF NOT EXISTS alerts (
+        alert_id VARCHAR PRIMARY KEY,
+        fired_at TIMESTAMP NOT NULL,
+        series VARCHAR NOT NULL,
+        rule VARCHAR NOT NULL,
+        metric VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        run_id VARCHAR NOT NULL,
+        started_at TIMESTAMP NOT NULL,
+        latest_run_id VARCHAR NOT NULL,
+        latest_at TIMESTAMP NOT NULL,
+        before_value DOUBLE,
+        after_value DOUBLE NOT NULL,
+        message VARCHAR NOT NULL,
+        deliveries VARCHAR NOT NULL DEFAULT '{}'
+    )
+    """,
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
