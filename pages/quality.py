@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from inferlab.charts.quality import quality_scores_chart, satisfaction_curve, tradeoff_scatter
+from inferlab.dashboard.jobs import JobManager, get_manager, new_session_id
 from inferlab.dashboard.params import share_url
 from inferlab.dashboard.quality import (
     AXIS_LABELS,
@@ -24,15 +25,16 @@ from inferlab.dashboard.quality import (
     PROBE_TARGETS,
     RUN_PARAM,
     TEMPS_PARAM,
+    QualityProbeForm,
     check_probe_params,
     check_quality_params,
     constraints_from,
-    parse_temperatures,
     satisfaction_model,
+    start_quality_probe,
 )
 from inferlab.dashboard.widgets import number as url_number
 from inferlab.exercise import CHATBOT
-from inferlab.probe.quality import list_eval_sets, load_eval_set
+from inferlab.probe.quality import list_eval_sets
 from inferlab.quality import (
     METRICS,
     Candidate,
@@ -63,6 +65,7 @@ OPT = {p.name: p for p in OPTIONAL_PARAMS}
 PROBE_NUM = {p.name: p for p in PROBE_NUMBER_PARAMS}
 CHOICE = {c.name: c for c in CHOICE_PARAMS}
 EXAMPLES = list(EXAMPLE_CANDIDATES)
+PROGRESS_REFRESH_S = 1.0  # how often a running quality probe's progress is redrawn
 # Cost right after quality: the two columns every comparison needs.
 COLUMN_ORDER = [
     "name",
@@ -76,6 +79,14 @@ COLUMN_ORDER = [
     "price_per_mtok_usd",
     "source",
 ]
+
+
+@st.cache_resource(show_spinner=False)
+def job_manager() -> JobManager:
+    """The process-wide job registry (the Probe page's too): a running quality probe is
+    found again after a page switch."""
+    return get_manager()
+
 
 st.title("Quality: what does speed cost in answers?")
 st.markdown(
@@ -624,141 +635,76 @@ def secrets_table() -> Mapping[str, object]:
         return {}
 
 
-def run_probe_now() -> str | None:
-    """Run the probe with the form's settings; the group id, or None after showing an error."""
-    from inferlab.dashboard.probe import KeySourceError, resolve_api_key
-    from inferlab.netpolicy import PolicyError, TargetError, check_target, load_policy
-    from inferlab.probe import ConfigError, PreflightError, SinkError
-    from inferlab.probe.preflight import preflight_sync
-    from inferlab.probe.quality import QualityProbeConfig, QualityProgress, run_quality_sync
-    from inferlab.sim import SimConfig, SimServer
-    from inferlab.store import Store, StoreError
-
-    try:
-        temps = parse_temperatures(temps_text)
-    except ValueError as exc:
-        st.error(f"Temperatures: {exc}.", icon=":material/error:")
-        return None
-    try:
-        items = load_eval_set(eval_sets[eval_name]) if eval_name else []
-    except ValueError as exc:
-        st.error(f"Evaluation set: {exc}.", icon=":material/error:")
-        return None
-    secrets = secrets_table()
-    try:
-        section = secrets.get("inferlab")
-        policy = load_policy(secrets=section if isinstance(section, Mapping) else None)
-    except PolicyError as exc:
-        st.error(f"The dashboard's probe settings are broken: {exc}.", icon=":material/error:")
-        return None
-    total = len(items) * repeats * len(temps)
-    if total > policy.limits.max_requests or concurrency > policy.limits.max_concurrency:
-        st.error(
-            f"This probe would send {total:,} requests at concurrency {concurrency}; this "
-            f"dashboard allows {policy.limits.max_requests:,} requests and concurrency "
-            f"{policy.limits.max_concurrency}. Lower the repeats or temperatures.",
-            icon=":material/error:",
-        )
-        return None
-    progress_bar = st.progress(0.0, text="Starting…")
-
-    def on_progress(u: QualityProgress) -> None:
-        done = u.step * u.planned + u.done
-        progress_bar.progress(
-            min(done / (u.steps * u.planned), 1.0),
-            text=f"T = {u.temperature:g}: {u.done}/{u.planned} answers, {u.failed} errors",
-        )
-
-    store = Store()
-    qstore = QualityStore(store)
-
-    def save(result: Any) -> None:
-        if result.report.by_temperature:
-            qstore.save(
-                result.info.run_id,
-                group_id=result.info.group_id,
-                eval_set=eval_name,
-                repeats=repeats,
-                outputs=result.outputs,
-                scores=result.report.by_temperature[0],
-            )
-
-    def open_sink(info: Any) -> Any:
-        return store.run_writer(info)
-
-    def go(endpoint: str, model: str, api_key: str | None, pins: Any = None) -> str | None:
-        cfg = QualityProbeConfig(
-            endpoint,
-            model,
-            eval_name,
-            tuple(items),
-            api_key=api_key,
-            repeats=repeats,
-            temperatures=temps,
-            concurrency=concurrency,
-            max_tokens=max_tokens,
-            pins=pins,
-        )
-        try:
-            results = run_quality_sync(cfg, open_sink, save=save, progress=on_progress)
-        except ConfigError as exc:
-            st.error(f"{exc}.", icon=":material/error:")
-            return None
-        progress_bar.progress(1.0, text=f"Done: {total:,} requests.")
-        return str(results[0].info.group_id) if results else None
-
-    try:
-        if target_kind == "sim":
-            answers = {i.prompt: i.reference for i in items}
-            sim_cfg = SimConfig(
-                ttft_ms=150.0,
-                tpot_ms=15.0,
-                jitter_ms=5.0,
-                answers=answers,
-                answer_accuracy=sim_accuracy / 100,
-                answer_determinism=sim_determinism / 100,
-                seed=0,
-            )
-            with SimServer(sim_cfg) as sim:
-                return go(sim.base_url, sim_cfg.model, None)
-        if not url or not model_name:
-            st.error(
-                "Type the endpoint's API root URL and the model name.", icon=":material/error:"
-            )
-            return None
-        try:
-            checked = check_target(url, policy)
-            api_key = resolve_api_key(
-                key_choice,
-                typed=typed_key,
-                env_name=env_name,
-                secret_name=None,
-                environ=os.environ,
-                secrets=secrets,
-                policy=policy,
-            )
-        except (TargetError, KeySourceError) as exc:
-            st.error(str(exc), icon=":material/error:")
-            return None
-        try:
-            check = preflight_sync(url, model_name, api_key=api_key, pins=checked.pins)
-        except PreflightError as exc:
-            st.error(f"The endpoint cannot be probed: {exc}.", icon=":material/wifi_off:")
-            return None
-        for warning in check.warnings:
-            st.warning(warning, icon=":material/warning:")
-        return go(url, model_name, api_key, checked.pins)
-    except (StoreError, SinkError) as exc:
-        st.error(f"The run could not be saved: {exc}", icon=":material/database:")
-        return None
-
-
+if "probe_session" not in st.session_state:  # the Probe page's key: one cap for both pages
+    st.session_state["probe_session"] = new_session_id()
 if run_clicked:
-    group = run_probe_now()
-    list_runs_cached.clear()
-    quality_scores_cached.clear()
-    if group is not None:
-        st.query_params[RUN_PARAM] = group
+    form = QualityProbeForm(
+        target=target_kind,
+        eval_set=eval_name,
+        eval_path=eval_sets[eval_name] if eval_name else None,
+        temperatures=temps_text,
+        repeats=repeats,
+        concurrency=concurrency,
+        max_tokens=max_tokens,
+        sim_accuracy_pct=sim_accuracy if target_kind == "sim" else 0.0,
+        sim_determinism_pct=sim_determinism if target_kind == "sim" else 0.0,
+        url=url,
+        model=model_name,
+        key_source=key_choice,
+        typed_key=typed_key,
+        key_env=env_name,
+    )
+    try:
+        started = start_quality_probe(
+            job_manager(),
+            form,
+            session_id=st.session_state["probe_session"],
+            environ=os.environ,
+            secrets=secrets_table(),
+        )
+    except ValueError as exc:  # JobError, KeySourceError: a message for the user
+        st.error(str(exc), icon=":material/error:")
+    else:
+        st.session_state["q_job"] = started.job_id
+
+quality_job = job_manager().get_quality(st.session_state.get("q_job", ""))
+if quality_job is not None and not quality_job.active:
+    finished = quality_job.snapshot()
+    if st.session_state.get("q_job_seen") != finished.job_id:
+        # First run after the job ended: show its runs (the link names them).
+        st.session_state["q_job_seen"] = finished.job_id
+        list_runs_cached.clear()
+        quality_scores_cached.clear()
+        if finished.group_id is not None and finished.state != "failed":
+            st.query_params[RUN_PARAM] = finished.group_id
+
+
+@st.fragment(run_every=PROGRESS_REFRESH_S if quality_job and quality_job.active else None)
+def quality_progress() -> None:
+    if quality_job is None:
+        return
+    snap = quality_job.snapshot()
+    if not snap.active and st.session_state.get("q_job_seen") != snap.job_id:
+        st.rerun()  # it just ended: refresh the whole page to show its scores
+    st.progress(snap.fraction, text=snap.text)
+    for warning in snap.warnings:
+        st.warning(warning, icon=":material/warning:")
+    if snap.state == "failed" and snap.error:
+        st.error(snap.error, icon=":material/error:")
+    if snap.active:
+        st.button(
+            "Cancel the quality probe",
+            on_click=quality_job.cancel,
+            icon=":material/stop:",
+            key="q_cancel",
+        )
+        st.caption(
+            "The probe runs in the background: switch pages and come back, its progress "
+            "stays here. Cancelling keeps and scores the answers received so far."
+        )
+
+
+quality_progress()
 
 shown_group = st.query_params.get(RUN_PARAM)
 qscores: pd.DataFrame | None

@@ -2,28 +2,41 @@
 
 Every input is a bound widget checked here first, so a hand-edited link gets a
 warning that names the parameter instead of being silently dropped. The
-candidates table itself is :mod:`inferlab.quality.table`.
+candidates table itself is :mod:`inferlab.quality.table`. The quality probe is
+started here as a background job of the dashboard's JobManager
+(:func:`start_quality_probe`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inferlab.dashboard.params import ChoiceParam, NumberParam, last_value
 from inferlab.exercise import CHATBOT
 from inferlab.quality import METRICS, Candidate, Constraints, SatisfactionModel
+
+if TYPE_CHECKING:
+    from inferlab.dashboard.jobs import JobManager
+    from inferlab.dashboard.quality_job import QualityJob
+    from inferlab.probe.quality import EvalItem
+    from inferlab.sim import SimConfig
 
 __all__ = [
     "AXIS_LABELS",
     "CHOICE_PARAMS",
     "NUMBER_PARAMS",
     "OPTIONAL_PARAMS",
+    "QualityProbeForm",
     "check_probe_params",
     "check_quality_params",
     "parse_temperatures",
+    "quality_sim_config",
     "satisfaction_model",
+    "start_quality_probe",
 ]
 
 # ---------------------------------------------------------------------------
@@ -224,3 +237,109 @@ def check_probe_params(query: Mapping[str, str | list[str]], eval_sets: Sequence
                 "Fix it in the form before running."
             )
     return out
+
+
+@dataclass(frozen=True)
+class QualityProbeForm:
+    """What the quality probe's form says. `typed_key` is a secret: never in repr."""
+
+    target: str  # a key of PROBE_TARGETS
+    eval_set: str | None  # a shipped set's name
+    eval_path: Path | None
+    temperatures: str  # as typed, e.g. "0, 1"
+    repeats: int
+    concurrency: int
+    max_tokens: int
+    sim_accuracy_pct: float = 80.0
+    sim_determinism_pct: float = 50.0
+    url: str = ""
+    model: str = ""
+    key_source: str = "none"  # none | field | env
+    typed_key: str | None = field(default=None, repr=False)
+    key_env: str | None = None
+
+
+def quality_sim_config(
+    items: Sequence[EvalItem], accuracy_pct: float, determinism_pct: float
+) -> SimConfig:
+    """The built-in simulator in answer mode: the set's references, right `accuracy_pct` of
+    the time, repeats agreeing `determinism_pct` of the time."""
+    from inferlab.sim import SimConfig
+
+    return SimConfig(
+        ttft_ms=150.0,
+        tpot_ms=15.0,
+        jitter_ms=5.0,
+        answers={i.prompt: i.reference for i in items},
+        answer_accuracy=accuracy_pct / 100,
+        answer_determinism=determinism_pct / 100,
+        seed=0,
+    )
+
+
+def start_quality_probe(
+    manager: JobManager,
+    form: QualityProbeForm,
+    *,
+    session_id: str,
+    environ: Mapping[str, str],
+    secrets: Mapping[str, object],
+) -> QualityJob:
+    """Start the form's quality probe as a background job.
+
+    Raises ValueError (JobError, KeySourceError) with the message to show: bad
+    temperatures or set, broken probe settings, a missing URL or model, a key
+    that cannot be found, a refused target, a limit, an unreachable endpoint.
+    """
+    from inferlab.dashboard.jobs import JobError
+    from inferlab.dashboard.probe import resolve_api_key
+    from inferlab.netpolicy import PolicyError, load_policy
+    from inferlab.probe.quality import QualityProbeConfig, load_eval_set
+
+    try:
+        temps = parse_temperatures(form.temperatures)
+    except ValueError as exc:
+        raise JobError(f"Temperatures: {exc}.") from None
+    try:
+        items = load_eval_set(form.eval_path) if form.eval_path is not None else []
+    except ValueError as exc:
+        raise JobError(f"Evaluation set: {exc}.") from None
+    try:
+        section = secrets.get("inferlab")
+        policy = load_policy(secrets=section if isinstance(section, Mapping) else None)
+    except PolicyError as exc:
+        raise JobError(f"The dashboard's probe settings are broken: {exc}.") from None
+    api_key: str | None = None
+    if form.target == "sim":
+        sim_cfg = quality_sim_config(items, form.sim_accuracy_pct, form.sim_determinism_pct)
+        try:
+            url, model = manager.sim_url(sim_cfg), sim_cfg.model
+        except (OSError, RuntimeError) as exc:
+            raise JobError(f"The built-in simulator did not start: {exc}; try again.") from None
+    else:
+        url, model = form.url.strip(), form.model.strip()
+        if not url or not model:
+            raise JobError("Type the endpoint's API root URL and the model name.")
+        api_key = resolve_api_key(
+            form.key_source,
+            typed=form.typed_key,
+            env_name=form.key_env,
+            secret_name=None,
+            environ=environ,
+            secrets=secrets,
+            policy=policy,
+        )
+    cfg = QualityProbeConfig(
+        url,
+        model,
+        form.eval_set or "",
+        tuple(items),
+        api_key=api_key,
+        repeats=form.repeats,
+        temperatures=temps,
+        concurrency=form.concurrency,
+        max_tokens=form.max_tokens,
+    )
+    return manager.start_quality(
+        cfg, session_id=session_id, policy=policy, check_endpoint=form.target != "sim"
+    )
