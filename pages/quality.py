@@ -529,7 +529,14 @@ with st.container(border=True):
     )
     concurrency = int(probe_number(r3, "q_concurrency", "Requests in flight at once."))
     max_tokens = int(probe_number(r4, "q_max_tokens", "Answer length limit."))
-    run_clicked = st.button("Run the quality probe", icon=":material/play_arrow:", type="primary")
+    earlier = job_manager().get_quality(st.session_state.get("q_job", ""))
+    run_clicked = st.button(
+        "Run the quality probe",
+        icon=":material/play_arrow:",
+        type="primary",
+        disabled=earlier is not None and earlier.active,
+        help="One quality probe at a time per visitor; cancel the running one to start another.",
+    )
 
 
 def secrets_table() -> Mapping[str, object]:
@@ -570,6 +577,7 @@ if run_clicked:
         st.error(str(exc), icon=":material/error:")
     else:
         st.session_state["q_job"] = started.job_id
+        st.rerun()  # redraw the form with its run button disabled while the probe runs
 
 quality_job = job_manager().get_quality(st.session_state.get("q_job", ""))
 if quality_job is not None and not quality_job.active:

@@ -319,6 +319,7 @@ def test_quality_probe_runs_in_the_background_survives_a_page_switch_and_cancels
         (job,) = get_manager().quality_jobs()
         assert job.active  # the answers are held: the script run ended while it measures
         assert any(b.label == "Cancel the quality probe" for b in at.button)
+        assert next(b for b in at.button if b.label == "Run the quality probe").disabled
         assert "Starting…" in progress_texts(at) or "T = 0:" in progress_texts(at)
         at.switch_page("pages/runs.py").run()
         at.switch_page("pages/quality.py").run()
@@ -329,5 +330,6 @@ def test_quality_probe_runs_in_the_background_survives_a_page_switch_and_cancels
     assert not at.exception and not at.error
     assert "Cancelled after 4 of 15 requests." in progress_texts(at)
     assert not any(b.label == "Cancel the quality probe" for b in at.button)
+    assert not next(b for b in at.button if b.label == "Run the quality probe").disabled
     assert link_query(at)["qrun"] == job.snapshot().group_id
     assert f"**Quality run {job.snapshot().group_id}**" in " ".join(m.value for m in at.markdown)

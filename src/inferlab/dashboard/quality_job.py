@@ -83,7 +83,7 @@ class QualitySnapshot:
             answered = self.step * self.planned + self.done
             return f"Cancelled after {answered:,} of {self.total_requests:,} requests."
         if self.state == "failed":
-            return "Stopped: " + (self.error or "the quality probe failed.")
+            return "Stopped before the end: the quality probe failed."
         if self.temperature is None:
             return "Starting…"
         return f"T = {self.temperature:g}: {self.done}/{self.planned} answers, {self.failed} errors"
