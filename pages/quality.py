@@ -40,6 +40,7 @@ from inferlab.dashboard.quality import (
     satisfaction_frame,
     satisfaction_model,
     share_defaults,
+    shown_quality_job,
     start_quality_probe,
     stored_run_labels,
     temperature_frame,
@@ -529,7 +530,7 @@ with st.container(border=True):
     )
     concurrency = int(probe_number(r3, "q_concurrency", "Requests in flight at once."))
     max_tokens = int(probe_number(r4, "q_max_tokens", "Answer length limit."))
-    earlier = job_manager().get_quality(st.session_state.get("q_job", ""))
+    earlier = shown_quality_job(job_manager(), st.session_state.get("q_job"))
     run_clicked = st.button(
         "Run the quality probe",
         icon=":material/play_arrow:",
@@ -579,7 +580,9 @@ if run_clicked:
         st.session_state["q_job"] = started.job_id
         st.rerun()  # redraw the form with its run button disabled while the probe runs
 
-quality_job = job_manager().get_quality(st.session_state.get("q_job", ""))
+quality_job = shown_quality_job(job_manager(), st.session_state.get("q_job"))
+if quality_job is not None:
+    st.session_state["q_job"] = quality_job.job_id
 if quality_job is not None and not quality_job.active:
     finished = quality_job.snapshot()
     if st.session_state.get("q_job_seen") != finished.job_id:

@@ -324,6 +324,8 @@ def test_quality_probe_runs_in_the_background_survives_a_page_switch_and_cancels
         at.switch_page("pages/runs.py").run()
         at.switch_page("pages/quality.py").run()
         assert not at.exception and job.active
+        refreshed = open_page("quality")  # a browser refresh: a new session finds it too
+        assert any(b.label == "Cancel the quality probe" for b in refreshed.button)
         click(at, "Cancel the quality probe")
         endpoint.release.set()
         at = wait_quality_done(at)

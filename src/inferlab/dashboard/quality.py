@@ -65,6 +65,7 @@ __all__ = [
     "satisfaction_frame",
     "satisfaction_model",
     "share_defaults",
+    "shown_quality_job",
     "start_quality_probe",
     "stored_run_labels",
     "temperature_frame",
@@ -306,6 +307,17 @@ def quality_sim_config(
         answer_determinism=determinism_pct / 100,
         seed=0,
     )
+
+
+def shown_quality_job(manager: JobManager, job_id: str | None) -> QualityJob | None:
+    """The session's quality probe, else the dashboard's newest running one.
+
+    A browser refresh starts a new session; like the Probe page (which shows
+    every probe of the dashboard), the Quality page then finds a running
+    quality probe again.
+    """
+    job = manager.get_quality(job_id) if job_id else None
+    return job or next((j for j in manager.quality_jobs() if j.active), None)
 
 
 def start_quality_probe(
