@@ -40,6 +40,7 @@ from inferlab.dashboard.quality import (
     satisfaction_frame,
     satisfaction_model,
     share_defaults,
+    shares_probes,
     shown_quality_job,
     start_quality_probe,
     stored_run_labels,
@@ -90,6 +91,13 @@ def job_manager() -> JobManager:
     """The process-wide job registry (the Probe page's too): a running quality probe is
     found again after a page switch."""
     return get_manager()
+
+
+def secrets_table() -> Mapping[str, object]:
+    try:
+        return {k: st.secrets[k] for k in st.secrets}
+    except Exception:  # no secrets.toml: Streamlit raises its own error type
+        return {}
 
 
 st.title("Quality: what does speed cost in answers?")
@@ -530,7 +538,8 @@ with st.container(border=True):
     )
     concurrency = int(probe_number(r3, "q_concurrency", "Requests in flight at once."))
     max_tokens = int(probe_number(r4, "q_max_tokens", "Answer length limit."))
-    earlier = shown_quality_job(job_manager(), st.session_state.get("q_job"))
+    shared = shares_probes(secrets_table())
+    earlier = shown_quality_job(job_manager(), st.session_state.get("q_job"), shared=shared)
     run_clicked = st.button(
         "Run the quality probe",
         icon=":material/play_arrow:",
@@ -538,13 +547,6 @@ with st.container(border=True):
         disabled=earlier is not None and earlier.active,
         help="One quality probe at a time per visitor; cancel the running one to start another.",
     )
-
-
-def secrets_table() -> Mapping[str, object]:
-    try:
-        return {k: st.secrets[k] for k in st.secrets}
-    except Exception:  # no secrets.toml: Streamlit raises its own error type
-        return {}
 
 
 if "probe_session" not in st.session_state:  # the Probe page's key: one cap for both pages
@@ -580,7 +582,7 @@ if run_clicked:
         st.session_state["q_job"] = started.job_id
         st.rerun()  # redraw the form with its run button disabled while the probe runs
 
-quality_job = shown_quality_job(job_manager(), st.session_state.get("q_job"))
+quality_job = shown_quality_job(job_manager(), st.session_state.get("q_job"), shared=shared)
 if quality_job is not None:
     st.session_state["q_job"] = quality_job.job_id
 if quality_job is not None and not quality_job.active:

@@ -304,7 +304,7 @@ class HeldEndpoint:
 
 
 def test_quality_probe_runs_in_the_background_survives_a_page_switch_and_cancels(
-    open_page: OpenPage,
+    open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     endpoint = HeldEndpoint()
     with ScriptedServer(endpoint.handler) as srv:
@@ -324,8 +324,12 @@ def test_quality_probe_runs_in_the_background_survives_a_page_switch_and_cancels
         at.switch_page("pages/runs.py").run()
         at.switch_page("pages/quality.py").run()
         assert not at.exception and job.active
-        refreshed = open_page("quality")  # a browser refresh: a new session finds it too
-        assert any(b.label == "Cancel the quality probe" for b in refreshed.button)
+        other = open_page("quality")  # another visitor (or a refresh): not shown by default
+        assert not any(b.label == "Cancel the quality probe" for b in other.button)
+        monkeypatch.setenv("INFERLAB_SHARED_PROBES", "true")
+        shared = open_page("quality")  # a dashboard that shares its probes shows it to all
+        assert any(b.label == "Cancel the quality probe" for b in shared.button)
+        monkeypatch.delenv("INFERLAB_SHARED_PROBES")
         click(at, "Cancel the quality probe")
         endpoint.release.set()
         at = wait_quality_done(at)

@@ -65,6 +65,7 @@ __all__ = [
     "satisfaction_frame",
     "satisfaction_model",
     "share_defaults",
+    "shares_probes",
     "shown_quality_job",
     "start_quality_probe",
     "stored_run_labels",
@@ -309,15 +310,32 @@ def quality_sim_config(
     )
 
 
-def shown_quality_job(manager: JobManager, job_id: str | None) -> QualityJob | None:
-    """The session's quality probe, else the dashboard's newest running one.
+def shown_quality_job(
+    manager: JobManager, job_id: str | None, *, shared: bool = False
+) -> QualityJob | None:
+    """The session's quality probe; on a dashboard that shares its probes
+    (INFERLAB_SHARED_PROBES), else the newest running one of any visitor.
 
-    A browser refresh starts a new session; like the Probe page (which shows
-    every probe of the dashboard), the Quality page then finds a running
-    quality probe again.
+    A browser refresh starts a new session: a shared dashboard finds its running
+    quality probe again, as its Probe page lists every probe. Otherwise a visitor
+    sees only their own, like on the Probe page.
     """
     job = manager.get_quality(job_id) if job_id else None
-    return job or next((j for j in manager.quality_jobs() if j.active), None)
+    if job is not None or not shared:
+        return job
+    return next((j for j in manager.quality_jobs() if j.active), None)
+
+
+def shares_probes(secrets: Mapping[str, object]) -> bool:
+    """Whether the deployment shows every visitor's probes to everybody (False if unsure)."""
+    from inferlab.netpolicy import PolicyError, load_policy
+
+    section = secrets.get("inferlab")
+    try:
+        policy = load_policy(secrets=section if isinstance(section, Mapping) else None)
+    except PolicyError:
+        return False  # the form reports the broken setting when a probe is started
+    return policy.shared_probes
 
 
 def start_quality_probe(

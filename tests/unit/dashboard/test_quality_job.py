@@ -239,19 +239,22 @@ def test_the_form_starts_the_simulator_in_answer_mode(
     assert manager.sims.config_for(job.url) is not None  # the dashboard's own sim served it
 
 
-def test_a_new_session_finds_the_running_quality_probe_again(
+def test_a_new_session_finds_the_running_quality_probe_only_when_probes_are_shared(
     manager: JobManager, isolated_db: Path
 ) -> None:
-    from inferlab.dashboard.quality import shown_quality_job
+    from inferlab.dashboard.quality import shares_probes, shown_quality_job
 
-    assert shown_quality_job(manager, None) is None
+    assert shown_quality_job(manager, None, shared=True) is None
     server = HeldServer()
     with ScriptedServer(server.handler) as srv:
         job = manager.start_quality(qcfg(srv.base_url), policy=OPEN, check_endpoint=False)
         assert shown_quality_job(manager, job.job_id) is job
-        assert shown_quality_job(manager, None) is job  # a refreshed browser: no job id
-        assert shown_quality_job(manager, "gone") is job
+        assert shown_quality_job(manager, None) is None  # another visitor: not theirs
+        assert shown_quality_job(manager, None, shared=True) is job  # a refreshed browser
+        assert shown_quality_job(manager, "gone", shared=True) is job
         server.hold.clear()
         assert job.wait(30)
     assert shown_quality_job(manager, job.job_id) is job  # its own, finished, stays shown
-    assert shown_quality_job(manager, None) is None  # nobody else's finished one
+    assert shown_quality_job(manager, None, shared=True) is None  # nobody else's finished one
+    assert shares_probes({"inferlab": {"shared_probes": True}}) is True
+    assert shares_probes({"inferlab": {"shared_probes": "perhaps"}}) is False
