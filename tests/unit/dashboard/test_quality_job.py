@@ -86,6 +86,7 @@ def test_a_quality_job_runs_in_the_background_and_saves_its_scores(
         assert job.wait(30)
     snap = job.snapshot()
     assert snap.state == "completed" and snap.error is None
+    assert job.cfg.pins is not None  # only the address the policy checked was contacted
     assert snap.text == "Done: 6 requests." and snap.fraction == 1.0
     assert len(snap.run_ids) == 2
     qstore = QualityStore(Store(isolated_db))
