@@ -5,9 +5,9 @@ from pathlib import Path
 import streamlit as st
 
 from inferlab import __version__
-from inferlab.glossary import GLOSSARY, PAGE_TITLES
+from inferlab.glossary import glossary_table, linked_pages
 
-PAGES_DIR = Path(__file__).parent
+PAGE_FILES = {p.name for p in Path(__file__).parent.glob("*.py")}
 
 st.title("inferlab")
 st.markdown(
@@ -34,14 +34,9 @@ st.caption(
     "Times are measured on the client from the moment the request is sent. "
     "N is the number of output tokens."
 )
-rows = ["| Metric | Unit | Formula | What it tells you | Explored on |", "|---|---|---|---|---|"]
-for term in GLOSSARY:
-    where = PAGE_TITLES.get(term.page, "") if (PAGES_DIR / term.page).exists() else ""
-    rows.append(f"| **{term.name}** | {term.unit} | `{term.formula}` | {term.meaning} | {where} |")
-st.markdown("\n".join(rows))
+st.markdown(glossary_table(PAGE_FILES))
 
-for page, title in PAGE_TITLES.items():
-    if (PAGES_DIR / page).exists():
-        st.page_link(f"pages/{page}", label=f"Open {title}", icon=":material/open_in_new:")
+for page, title in linked_pages(PAGE_FILES).items():
+    st.page_link(f"pages/{page}", label=f"Open {title}", icon=":material/open_in_new:")
 
 st.caption(f"inferlab {__version__}")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from inferlab.charts.quality import quality_scores_chart, satisfaction_curve, tradeoff_scatter
+from inferlab.dashboard.jobs import JobManager, get_manager, new_session_id
 from inferlab.dashboard.params import share_url
 from inferlab.dashboard.quality import (
     AXIS_LABELS,
@@ -24,38 +24,45 @@ from inferlab.dashboard.quality import (
     PROBE_TARGETS,
     RUN_PARAM,
     TEMPS_PARAM,
+    QualityProbeForm,
+    answers_frame,
+    baseline_comparison,
     check_probe_params,
     check_quality_params,
     constraints_from,
-    parse_temperatures,
+    exercise_state,
+    find_option,
+    initial_table,
+    load_quality_group,
+    option_names,
+    options_frame,
+    quality_group_labels,
+    satisfaction_frame,
     satisfaction_model,
+    share_defaults,
+    shares_probes,
+    shown_quality_job,
+    start_quality_probe,
+    stored_run_labels,
+    temperature_frame,
 )
+from inferlab.dashboard.widgets import candidate_column_config
 from inferlab.dashboard.widgets import number as url_number
 from inferlab.exercise import CHATBOT
-from inferlab.probe.quality import list_eval_sets, load_eval_set
-from inferlab.quality import (
-    METRICS,
-    Candidate,
-    best_option,
-    compare_to_baseline,
-    exact_match,
-    metric_value,
-    pareto_front,
-    score_outputs,
-    violations,
-)
+from inferlab.probe.quality import list_eval_sets
+from inferlab.quality import Candidate, best_option
+from inferlab.quality.runs import candidates_from_quality_runs, candidates_from_runs
 from inferlab.quality.table import (
-    CANDIDATE_COLUMNS,
     EXAMPLE_CANDIDATES,
     TABLE_PARAM,
     candidates_from_frame,
     candidates_to_frame,
-    decode_table,
     encode_table,
     parse_csv,
     to_csv,
 )
-from inferlab.store import StoreError, default_db_path
+from inferlab.quality.tradeoff import satisfaction_rows, unplotted
+from inferlab.store import Store, StoreError, default_db_path
 from inferlab.store.quality import QualityStore
 
 NUM = {p.name: p for p in NUMBER_PARAMS}
@@ -63,6 +70,7 @@ OPT = {p.name: p for p in OPTIONAL_PARAMS}
 PROBE_NUM = {p.name: p for p in PROBE_NUMBER_PARAMS}
 CHOICE = {c.name: c for c in CHOICE_PARAMS}
 EXAMPLES = list(EXAMPLE_CANDIDATES)
+PROGRESS_REFRESH_S = 1.0  # how often a running quality probe's progress is redrawn
 # Cost right after quality: the two columns every comparison needs.
 COLUMN_ORDER = [
     "name",
@@ -77,6 +85,21 @@ COLUMN_ORDER = [
     "source",
 ]
 
+
+@st.cache_resource(show_spinner=False)
+def job_manager() -> JobManager:
+    """The process-wide job registry (the Probe page's too): a running quality probe is
+    found again after a page switch."""
+    return get_manager()
+
+
+def secrets_table() -> Mapping[str, object]:
+    try:
+        return {k: st.secrets[k] for k in st.secrets}
+    except Exception:  # no secrets.toml: Streamlit raises its own error type
+        return {}
+
+
 st.title("Quality: what does speed cost in answers?")
 st.markdown(
     "A faster or cheaper option is only better if its answers are still good enough. "
@@ -88,20 +111,7 @@ st.markdown(
 # ---------------------------------------------------------------- the candidates table
 query = st.query_params.to_dict()
 if "q_table" not in st.session_state:
-    notes: list[str] = []
-    table = EXAMPLES
-    if TABLE_PARAM in query:
-        raw = query[TABLE_PARAM]
-        try:
-            table, problems = decode_table(raw[-1] if isinstance(raw, list) else raw)
-            notes += [f"In the link's table: {p}" for p in problems]
-        except ValueError as exc:
-            notes.append(
-                f"The link's `{TABLE_PARAM}` (the options table) was ignored: {exc}. "
-                "Showing the example options instead."
-            )
-    st.session_state.q_table = table
-    st.session_state.q_table_notes = notes
+    st.session_state.q_table, st.session_state.q_table_notes = initial_table(query)
     st.session_state.q_editor_v = 0
 
 
@@ -113,13 +123,7 @@ def replace_table(candidates: list[Candidate], notes: list[str] | None = None) -
 
 def load_exercise() -> None:
     replace_table(EXAMPLES)
-    for p in NUMBER_PARAMS:
-        st.session_state[p.name] = p.default
-    for p in OPTIONAL_PARAMS:
-        st.session_state[p.name] = None
-    for c in CHOICE_PARAMS:
-        st.session_state[c.name] = c.default
-    st.session_state[BASELINE_PARAM] = EXAMPLES[0].name
+    st.session_state.update(exercise_state())
 
 
 for note in st.session_state.q_table_notes:
@@ -139,30 +143,19 @@ exercise_button.button(
     help="Resets the table and the satisfaction assumption to the exercise's example options.",
 )
 
-column_config = {}
-for col in CANDIDATE_COLUMNS:
-    if not col.numeric:
-        column_config[col.key] = st.column_config.TextColumn(
-            col.label, help=col.help, width="medium" if col.key == "name" else "large"
-        )
-    else:
-        fmt = "$%.4g" if col.key.endswith("_usd") else "%g"
-        column_config[col.key] = st.column_config.NumberColumn(
-            col.label, help=col.help, min_value=col.min_value, max_value=col.max_value, format=fmt
-        )
 edited = st.data_editor(
     candidates_to_frame(st.session_state.q_table),
     column_order=COLUMN_ORDER,
     key=f"q_editor_{st.session_state.q_editor_v}",
     num_rows="dynamic",
     hide_index=True,
-    column_config=column_config,
+    column_config=candidate_column_config(),
     width="stretch",
 )
 cands, table_problems = candidates_from_frame(edited)
 for problem in table_problems:
     st.warning(problem, icon=":material/table:")
-names = [c.name for c in cands]
+names = option_names(cands)
 
 if cands == EXAMPLES:
     if TABLE_PARAM in st.query_params:
@@ -209,8 +202,6 @@ exp.download_button(
 
 @st.cache_data(ttl=30, show_spinner=False)
 def list_runs_cached(db_path: str) -> pd.DataFrame:
-    from inferlab.store import Store
-
     frame: pd.DataFrame = Store(db_path).list_runs(limit=200)
     return frame
 
@@ -238,32 +229,16 @@ with runs_col.popover("Add stored runs", icon=":material/database:", width="stre
     if runs is not None and runs.empty:
         st.info("No runs stored yet: run a probe (or the quality probe below) first.")
     elif runs is not None:
-        labels = {
-            str(r["run_id"]): f"{r['label'] or r['run_id']} · {r['model']} · {r['status']}"
-            for r in runs.to_dict("records")
-        }
+        labels = stored_run_labels(runs)
         picked = st.multiselect(
             "Runs", list(labels), format_func=labels.__getitem__, key="q_runs_pick"
         )
 
         def add_runs(run_ids: list[str]) -> None:
-            from inferlab.quality.runs import candidate_from_summary
-            from inferlab.store import Store, StoreError
-            from inferlab.store.quality import QualityStore
-
-            store = Store()
-            added, notes = [], []
-            for run_id in run_ids:
-                try:
-                    info = store.get_run(run_id)
-                    summary = store.summary(run_id)
-                    meta = store.run_metadata(run_id)
-                    quality = QualityStore(store).exact_match_pct(run_id)
-                except StoreError as exc:
-                    notes.append(f"Run {run_id} could not be read: {exc}")
-                    continue
-                name = (info.label if info and info.label else run_id) or run_id
-                added.append(candidate_from_summary(summary, name, quality, meta))
+            try:
+                added, notes = candidates_from_runs(Store(), run_ids)
+            except StoreError as exc:
+                added, notes = [], [f"The run store cannot be read: {exc}"]
             replace_table([*cands, *added], notes)
 
         st.button(
@@ -380,7 +355,7 @@ sat_per_q = number(
     0.1,
     "Points of satisfaction per point of quality (share of correct answers).",
 )
-baseline = next((c for c in cands if c.name == baseline_name), None)
+baseline = find_option(cands, baseline_name)
 model = satisfaction_model(baseline, sat_base, sat_per_s, fast_enough, sat_per_q)
 
 if model is None or baseline is None:
@@ -392,29 +367,8 @@ if model is None or baseline is None:
 else:
     st.info(model.describe(), icon=":material/psychology:")
     st.plotly_chart(satisfaction_curve(model, cands, baseline.name), width="stretch")
-    rows = []
-    for c in cands:
-        sat = model.expected_pct(c)
-        base_sat = model.expected_pct(baseline)
-        cost, cost0 = c.cost_usd, baseline.cost_usd
-        flip = model.breakeven_pct_per_s(c)
-        rows.append(
-            {
-                "Option": c.name,
-                "Cost/request ($)": cost,
-                "Δ cost per 1k requests ($)": None
-                if cost is None or cost0 is None
-                else (cost - cost0) * 1000,
-                "Latency (s)": c.total_latency_s,
-                "Quality (%)": c.quality_pct,
-                "Satisfaction (%)": sat,
-                "Δ satisfaction": None if sat is None or base_sat is None else sat - base_sat,
-                "$ per satisfied user": None if cost is None or not sat else cost / (sat / 100),
-                "Break-even (points/s)": flip,
-            }
-        )
     st.dataframe(
-        pd.DataFrame(rows),
+        satisfaction_frame(satisfaction_rows(cands, baseline, model)),
         hide_index=True,
         width="stretch",
         column_config={
@@ -439,7 +393,7 @@ else:
             ),
         },
     )
-    st.markdown("\n\n".join(compare_to_baseline(c, baseline, model) for c in cands))
+    st.markdown(baseline_comparison(cands, baseline, model))
     with st.expander(
         "How to read this (there is no single right answer)", icon=":material/lightbulb:"
     ):
@@ -469,11 +423,7 @@ with chart_area:
         tradeoff_scatter(cands, x_key, y_key, size_key, model, best=choice_result.best),
         width="stretch",
     )
-    missing = [
-        c.name
-        for c in cands
-        if metric_value(c, x_key, model) is None or metric_value(c, y_key, model) is None
-    ]
+    missing = unplotted(cands, x_key, y_key, model)
     st.caption(
         "Grey points are **dominated**: another option is at least as good on both axes and "
         "better on one. The dotted line joins the Pareto-optimal options."
@@ -496,34 +446,8 @@ with best_area:
         st.success(
             f"**Best: {choice_result.best}.** {choice_result.reason}", icon=":material/verified:"
         )
-    crit = ("quality_pct", "p95_latency_s", "cost_per_request_usd")
-    complete = [c for c in cands if all(metric_value(c, k) is not None for k in crit)]
-    front = pareto_front(
-        [tuple(float(metric_value(c, k) or 0.0) for k in crit) for c in complete],
-        [METRICS[k].sense for k in crit],
-    )
-    optimal = {c.name for c, o in zip(complete, front, strict=True) if o}
-    summary_rows = []
-    for c in cands:
-        why = violations(c, constraints)
-        summary_rows.append(
-            {
-                "Option": c.name,
-                "Quality (%)": c.quality_pct,
-                "Latency for the limit (s)": c.slo_latency_s,
-                "Latency is": ("measured p95" if c.p95_latency_s is not None else "estimated")
-                if c.slo_latency_s is not None
-                else "unknown",
-                "Cost per request ($)": c.cost_usd,
-                "Error rate (%)": c.error_rate_pct,
-                "Pareto-optimal (quality, latency, cost)": "yes"
-                if c.name in optimal
-                else ("no" if c in complete else "unknown"),
-                "Meets the constraints": "yes" if not why else "no: " + ", ".join(why),
-            }
-        )
     st.dataframe(
-        pd.DataFrame(summary_rows),
+        options_frame(cands, constraints),
         hide_index=True,
         width="stretch",
         column_config={
@@ -614,151 +538,90 @@ with st.container(border=True):
     )
     concurrency = int(probe_number(r3, "q_concurrency", "Requests in flight at once."))
     max_tokens = int(probe_number(r4, "q_max_tokens", "Answer length limit."))
-    run_clicked = st.button("Run the quality probe", icon=":material/play_arrow:", type="primary")
+    shared = shares_probes(secrets_table())
+    earlier = shown_quality_job(job_manager(), st.session_state.get("q_job"), shared=shared)
+    run_clicked = st.button(
+        "Run the quality probe",
+        icon=":material/play_arrow:",
+        type="primary",
+        disabled=earlier is not None and earlier.active,
+        help="One quality probe at a time per visitor; cancel the running one to start another.",
+    )
 
 
-def secrets_table() -> Mapping[str, object]:
-    try:
-        return {k: st.secrets[k] for k in st.secrets}
-    except Exception:  # no secrets.toml: Streamlit raises its own error type
-        return {}
-
-
-def run_probe_now() -> str | None:
-    """Run the probe with the form's settings; the group id, or None after showing an error."""
-    from inferlab.dashboard.probe import KeySourceError, resolve_api_key
-    from inferlab.netpolicy import PolicyError, TargetError, check_target, load_policy
-    from inferlab.probe import ConfigError, PreflightError, SinkError
-    from inferlab.probe.preflight import preflight_sync
-    from inferlab.probe.quality import QualityProbeConfig, QualityProgress, run_quality_sync
-    from inferlab.sim import SimConfig, SimServer
-    from inferlab.store import Store, StoreError
-
-    try:
-        temps = parse_temperatures(temps_text)
-    except ValueError as exc:
-        st.error(f"Temperatures: {exc}.", icon=":material/error:")
-        return None
-    try:
-        items = load_eval_set(eval_sets[eval_name]) if eval_name else []
-    except ValueError as exc:
-        st.error(f"Evaluation set: {exc}.", icon=":material/error:")
-        return None
-    secrets = secrets_table()
-    try:
-        section = secrets.get("inferlab")
-        policy = load_policy(secrets=section if isinstance(section, Mapping) else None)
-    except PolicyError as exc:
-        st.error(f"The dashboard's probe settings are broken: {exc}.", icon=":material/error:")
-        return None
-    total = len(items) * repeats * len(temps)
-    if total > policy.limits.max_requests or concurrency > policy.limits.max_concurrency:
-        st.error(
-            f"This probe would send {total:,} requests at concurrency {concurrency}; this "
-            f"dashboard allows {policy.limits.max_requests:,} requests and concurrency "
-            f"{policy.limits.max_concurrency}. Lower the repeats or temperatures.",
-            icon=":material/error:",
-        )
-        return None
-    progress_bar = st.progress(0.0, text="Starting…")
-
-    def on_progress(u: QualityProgress) -> None:
-        done = u.step * u.planned + u.done
-        progress_bar.progress(
-            min(done / (u.steps * u.planned), 1.0),
-            text=f"T = {u.temperature:g}: {u.done}/{u.planned} answers, {u.failed} errors",
-        )
-
-    store = Store()
-    qstore = QualityStore(store)
-
-    def save(result: Any) -> None:
-        if result.report.by_temperature:
-            qstore.save(
-                result.info.run_id,
-                group_id=result.info.group_id,
-                eval_set=eval_name,
-                repeats=repeats,
-                outputs=result.outputs,
-                scores=result.report.by_temperature[0],
-            )
-
-    def open_sink(info: Any) -> Any:
-        return store.run_writer(info)
-
-    def go(endpoint: str, model: str, api_key: str | None, pins: Any = None) -> str | None:
-        cfg = QualityProbeConfig(
-            endpoint,
-            model,
-            eval_name,
-            tuple(items),
-            api_key=api_key,
-            repeats=repeats,
-            temperatures=temps,
-            concurrency=concurrency,
-            max_tokens=max_tokens,
-            pins=pins,
-        )
-        try:
-            results = run_quality_sync(cfg, open_sink, save=save, progress=on_progress)
-        except ConfigError as exc:
-            st.error(f"{exc}.", icon=":material/error:")
-            return None
-        progress_bar.progress(1.0, text=f"Done: {total:,} requests.")
-        return str(results[0].info.group_id) if results else None
-
-    try:
-        if target_kind == "sim":
-            answers = {i.prompt: i.reference for i in items}
-            sim_cfg = SimConfig(
-                ttft_ms=150.0,
-                tpot_ms=15.0,
-                jitter_ms=5.0,
-                answers=answers,
-                answer_accuracy=sim_accuracy / 100,
-                answer_determinism=sim_determinism / 100,
-                seed=0,
-            )
-            with SimServer(sim_cfg) as sim:
-                return go(sim.base_url, sim_cfg.model, None)
-        if not url or not model_name:
-            st.error(
-                "Type the endpoint's API root URL and the model name.", icon=":material/error:"
-            )
-            return None
-        try:
-            checked = check_target(url, policy)
-            api_key = resolve_api_key(
-                key_choice,
-                typed=typed_key,
-                env_name=env_name,
-                secret_name=None,
-                environ=os.environ,
-                secrets=secrets,
-                policy=policy,
-            )
-        except (TargetError, KeySourceError) as exc:
-            st.error(str(exc), icon=":material/error:")
-            return None
-        try:
-            check = preflight_sync(url, model_name, api_key=api_key, pins=checked.pins)
-        except PreflightError as exc:
-            st.error(f"The endpoint cannot be probed: {exc}.", icon=":material/wifi_off:")
-            return None
-        for warning in check.warnings:
-            st.warning(warning, icon=":material/warning:")
-        return go(url, model_name, api_key, checked.pins)
-    except (StoreError, SinkError) as exc:
-        st.error(f"The run could not be saved: {exc}", icon=":material/database:")
-        return None
-
-
+if "probe_session" not in st.session_state:  # the Probe page's key: one cap for both pages
+    st.session_state["probe_session"] = new_session_id()
 if run_clicked:
-    group = run_probe_now()
-    list_runs_cached.clear()
-    quality_scores_cached.clear()
-    if group is not None:
-        st.query_params[RUN_PARAM] = group
+    form = QualityProbeForm(
+        target=target_kind,
+        eval_set=eval_name,
+        eval_path=eval_sets[eval_name] if eval_name else None,
+        temperatures=temps_text,
+        repeats=repeats,
+        concurrency=concurrency,
+        max_tokens=max_tokens,
+        sim_accuracy_pct=sim_accuracy if target_kind == "sim" else 0.0,
+        sim_determinism_pct=sim_determinism if target_kind == "sim" else 0.0,
+        url=url,
+        model=model_name,
+        key_source=key_choice,
+        typed_key=typed_key,
+        key_env=env_name,
+    )
+    try:
+        started = start_quality_probe(
+            job_manager(),
+            form,
+            session_id=st.session_state["probe_session"],
+            environ=os.environ,
+            secrets=secrets_table(),
+        )
+    except ValueError as exc:  # JobError, KeySourceError: a message for the user
+        st.error(str(exc), icon=":material/error:")
+    else:
+        st.session_state["q_job"] = started.job_id
+        st.rerun()  # redraw the form with its run button disabled while the probe runs
+
+quality_job = shown_quality_job(job_manager(), st.session_state.get("q_job"), shared=shared)
+if quality_job is not None:
+    st.session_state["q_job"] = quality_job.job_id
+if quality_job is not None and not quality_job.active:
+    finished = quality_job.snapshot()
+    if st.session_state.get("q_job_seen") != finished.job_id:
+        # First run after the job ended: show its runs (the link names them).
+        st.session_state["q_job_seen"] = finished.job_id
+        list_runs_cached.clear()
+        quality_scores_cached.clear()
+        if finished.group_id is not None and finished.state != "failed":
+            st.query_params[RUN_PARAM] = finished.group_id
+
+
+@st.fragment(run_every=PROGRESS_REFRESH_S if quality_job and quality_job.active else None)
+def quality_progress() -> None:
+    if quality_job is None:
+        return
+    snap = quality_job.snapshot()
+    if not snap.active and st.session_state.get("q_job_seen") != snap.job_id:
+        st.rerun()  # it just ended: refresh the whole page to show its scores
+    st.progress(snap.fraction, text=snap.text)
+    for warning in snap.warnings:
+        st.warning(warning, icon=":material/warning:")
+    if snap.state == "failed" and snap.error:
+        st.error(snap.error, icon=":material/error:")
+    if snap.active:
+        st.button(
+            "Cancel the quality probe",
+            on_click=quality_job.cancel,
+            icon=":material/stop:",
+            key="q_cancel",
+        )
+        st.caption(
+            "The probe runs in the background: switch pages and come back, its progress "
+            "stays here. Cancelling keeps and scores the answers received so far."
+        )
+
+
+quality_progress()
 
 shown_group = st.query_params.get(RUN_PARAM)
 qscores: pd.DataFrame | None
@@ -767,137 +630,64 @@ try:
 except StoreError as exc:
     qscores = None
     st.error(f"Stored quality runs cannot be read: {exc}", icon=":material/database:")
+group = None
 if qscores is not None and shown_group:
-    group_rows = qscores[qscores["group_id"] == shown_group]
-    if group_rows.empty:
-        st.warning(
-            f"The link's `{RUN_PARAM}` names quality run '{shown_group}', which is not in this "
-            "dashboard's database. Run the probe, or pick a stored run below.",
-            icon=":material/link_off:",
-        )
+    try:
+        group = load_quality_group(Store(), qscores, shown_group)
+    except StoreError as exc:
+        st.error(f"Stored quality runs cannot be read: {exc}", icon=":material/database:")
     else:
-        qstore = QualityStore()
-        run_ids = list(group_rows.sort_values("temperature")["run_id"])
-        outputs = [o for rid in run_ids for o in qstore.outputs(rid)]
-        report = score_outputs(outputs)
-        first = group_rows.iloc[0]
-        speed: dict[float, Any] = {}
-        try:
-            from inferlab.store import Store
-
-            for rid, temp in zip(group_rows["run_id"], group_rows["temperature"], strict=True):
-                speed[float(temp)] = Store().summary(str(rid))
-        except StoreError as exc:
-            st.warning(f"The runs' timings cannot be read: {exc}", icon=":material/database:")
-        st.markdown(
-            f"**Quality run {shown_group}**: {first['model']} on *{first['eval_set']}*, "
-            f"{int(first['repeats'])} repeat{'s' if int(first['repeats']) != 1 else ''} per prompt."
-        )
-        st.plotly_chart(quality_scores_chart(report), width="stretch")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "Temperature": t.temperature,
-                        "Requests": t.requests,
-                        "Exact match (%)": None if t.exact_match is None else t.exact_match * 100,
-                        "ROUGE-L (%)": None if t.rouge_l is None else t.rouge_l * 100,
-                        "Identical repeats (%)": None
-                        if t.identical_share is None
-                        else t.identical_share * 100,
-                        "Pairwise similarity (%)": None
-                        if t.pairwise_similarity is None
-                        else t.pairwise_similarity * 100,
-                        "Error rate (%)": t.error_rate * 100,
-                        "Failures": ", ".join(f"{k}: {v}" for k, v in t.failure_classes.items())
-                        or "none",
-                        "TTFT p50 (ms)": speed[t.temperature].ttft_ms.p50
-                        if t.temperature in speed
-                        else None,
-                        "TPOT p50 (ms)": speed[t.temperature].tpot_ms.p50
-                        if t.temperature in speed
-                        else None,
-                        "p95 latency (s)": speed[t.temperature].e2e_ms.p95 / 1000
-                        if t.temperature in speed and speed[t.temperature].e2e_ms.p95 is not None
-                        else None,
-                    }
-                    for t in report.by_temperature
-                ]
-            ),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                k: st.column_config.NumberColumn(format="%.1f")
-                for k in (
-                    "Exact match (%)",
-                    "ROUGE-L (%)",
-                    "Identical repeats (%)",
-                    "Pairwise similarity (%)",
-                    "Error rate (%)",
-                    "TTFT p50 (ms)",
-                    "TPOT p50 (ms)",
-                )
-            }
-            | {"p95 latency (s)": st.column_config.NumberColumn(format="%.3g")},
-        )
-        st.caption(
-            "Exact match and ROUGE-L count answered requests; failed requests and empty "
-            "answers are in the error rate. Identical repeats: share of a prompt's answers "
-            "equal to its most common answer, averaged over prompts."
-        )
-        with st.expander("Answers", icon=":material/list:"):
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            "Temperature": o.temperature,
-                            "Prompt": o.prompt,
-                            "Reference": o.reference,
-                            "Answer": o.output if o.ok else f"(failed: {o.error_class})",
-                            "Exact match": exact_match(o.output or "", o.reference)
-                            if o.ok
-                            else None,
-                        }
-                        for o in outputs
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
+        if group is None:
+            st.warning(
+                f"The link's `{RUN_PARAM}` names quality run '{shown_group}', which is not in "
+                "this dashboard's database. Run the probe, or pick a stored run below.",
+                icon=":material/link_off:",
             )
+if group is not None:
+    if group.speed_error:
+        st.warning(group.speed_error, icon=":material/database:")
+    st.markdown(group.heading)
+    st.plotly_chart(quality_scores_chart(group.report), width="stretch")
+    st.dataframe(
+        temperature_frame(group),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            k: st.column_config.NumberColumn(format="%.1f")
+            for k in (
+                "Exact match (%)",
+                "ROUGE-L (%)",
+                "Identical repeats (%)",
+                "Pairwise similarity (%)",
+                "Error rate (%)",
+                "TTFT p50 (ms)",
+                "TPOT p50 (ms)",
+            )
+        }
+        | {"p95 latency (s)": st.column_config.NumberColumn(format="%.3g")},
+    )
+    st.caption(
+        "Exact match and ROUGE-L count answered requests; failed requests and empty "
+        "answers are in the error rate. Identical repeats: share of a prompt's answers "
+        "equal to its most common answer, averaged over prompts."
+    )
+    with st.expander("Answers", icon=":material/list:"):
+        st.dataframe(answers_frame(group.outputs), hide_index=True, width="stretch")
 
-        def add_quality_runs(ids: list[str], rows: pd.DataFrame) -> None:
-            from inferlab.quality.runs import candidate_from_summary
-            from inferlab.store import Store
+    def add_quality_runs(rows: pd.DataFrame) -> None:
+        replace_table([*cands, *candidates_from_quality_runs(Store(), rows.to_dict("records"))])
 
-            store = Store()
-            added = []
-            for rid in ids:
-                row = rows[rows["run_id"] == rid].iloc[0]
-                em = row["exact_match"]
-                quality = None if pd.isna(em) else float(em) * 100
-                name = f"{row['model']} · {row['eval_set']} · T={float(row['temperature']):g}"
-                added.append(
-                    candidate_from_summary(
-                        store.summary(rid), name, quality, store.run_metadata(rid)
-                    )
-                )
-            replace_table([*cands, *added])
-
-        st.button(
-            "Add these runs to the options table",
-            on_click=add_quality_runs,
-            args=(run_ids, group_rows),
-            icon=":material/add:",
-            help="One option per temperature: quality = exact match, speed and errors measured; "
-            "type the cost in.",
-        )
+    st.button(
+        "Add these runs to the options table",
+        on_click=add_quality_runs,
+        args=(group.scores,),
+        icon=":material/add:",
+        help="One option per temperature: quality = exact match, speed and errors measured; "
+        "type the cost in.",
+    )
 if qscores is not None and not qscores.empty:
     with st.expander("Stored quality runs", icon=":material/history:"):
-        groups = qscores.drop_duplicates("group_id")
-        labels = {
-            str(g["group_id"]): f"{g['created_at']:%Y-%m-%d %H:%M} · {g['model']} · {g['eval_set']}"
-            for g in groups.to_dict("records")
-        }
+        labels = quality_group_labels(qscores)
         pick = st.selectbox("Show", list(labels), format_func=labels.__getitem__, key="q_pick")
 
         def show_group(group_id: str) -> None:
@@ -931,15 +721,7 @@ values: dict[str, object] = {
 }
 if target_kind == "sim":
     values |= {"sim_accuracy_pct": sim_accuracy, "sim_determinism_pct": sim_determinism}
-defaults: dict[str, object] = {c.name: c.options[c.default] for c in CHOICE_PARAMS}
-defaults |= {p.name: float(p.default) for p in NUMBER_PARAMS}
-defaults[BASELINE_PARAM] = names[0] if names else None
-defaults |= {p.name: p.default for p in PROBE_NUMBER_PARAMS}
-defaults |= {
-    "q_target": PROBE_TARGETS["sim"],
-    EVAL_PARAM: next(iter(eval_sets), None),
-    TEMPS_PARAM: DEFAULT_TEMPS,
-}
+defaults = share_defaults(names, list(eval_sets))
 st.markdown(
     "**Share this view**: the link reopens the page with these options, axes and inputs "
     "(and the quality run shown). The endpoint URL, model and key are never put in it."

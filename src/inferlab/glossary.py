@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
-__all__ = ["GLOSSARY", "PAGE_TITLES", "Term"]
+__all__ = ["GLOSSARY", "PAGE_TITLES", "Term", "glossary_table", "linked_pages"]
 
 # Pages that explore glossary terms; Home links one once its file exists.
 PAGE_TITLES = {
@@ -122,3 +123,23 @@ GLOSSARY: tuple[Term, ...] = (
         "quality.py",
     ),
 )
+
+
+def linked_pages(existing: Collection[str]) -> dict[str, str]:
+    """PAGE_TITLES of the page files (e.g. 'cost.py') that exist, in PAGE_TITLES' order."""
+    return {page: title for page, title in PAGE_TITLES.items() if page in existing}
+
+
+def glossary_table(existing: Collection[str]) -> str:
+    """The glossary as a Markdown table; a term's page is named only if its file exists."""
+    pages = linked_pages(existing)
+    rows = [
+        "| Metric | Unit | Formula | What it tells you | Explored on |",
+        "|---|---|---|---|---|",
+    ]
+    for term in GLOSSARY:
+        where = pages.get(term.page, "")
+        rows.append(
+            f"| **{term.name}** | {term.unit} | `{term.formula}` | {term.meaning} | {where} |"
+        )
+    return "\n".join(rows)

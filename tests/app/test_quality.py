@@ -1,11 +1,45 @@
+import asyncio
 import json
+import threading
+import time
+from collections.abc import Iterator
 from urllib.parse import urlparse
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from inferlab.dashboard.jobs import get_manager
 from inferlab.quality import Candidate
 from inferlab.quality.table import EXAMPLE_CANDIDATES, decode_table, encode_table
 from tests.app.conftest import OpenPage, link_query
+from tests.unit.probe_server import Request, ScriptedServer, sse_head, sse_stream
+
+
+@pytest.fixture(autouse=True)
+def fresh_jobs() -> Iterator[None]:
+    """The job registry is process-wide: start and end every test with none."""
+    manager = get_manager()
+    manager.shutdown()
+    manager.clear()
+    yield
+    manager.shutdown()
+    manager.clear()
+
+
+def wait_quality_done(at: AppTest, timeout_s: float = 60) -> AppTest:
+    """Let the background quality probe finish, then rerun the page as its timer would."""
+    jobs = get_manager().quality_jobs()
+    assert jobs, "no quality probe was started"
+    deadline = time.monotonic() + timeout_s
+    while any(j.active for j in jobs):
+        assert time.monotonic() < deadline, "the quality probe did not finish"
+        jobs[0].wait(0.2)
+    return at.run()
+
+
+def progress_texts(at: AppTest) -> str:
+    """The labels of the page's progress bars."""
+    return " ".join(str(p.proto.text) for p in at.get("progress"))
 
 
 def best(at: AppTest) -> str:
@@ -162,6 +196,8 @@ def test_quality_probe_on_the_sim_stores_scores_and_links_them(open_page: OpenPa
     assert not at.warning
     click(at, "Run the quality probe")
     assert not at.exception and not at.error
+    at = wait_quality_done(at)
+    assert not at.exception and not at.error
     text = " ".join(m.value for m in at.markdown)
     assert "**Quality run " in text and "on *units*, 2 repeats per prompt" in text
     tables = [d.value for d in at.dataframe]
@@ -240,3 +276,66 @@ def test_add_stored_runs_fills_speed_and_errors(open_page: OpenPage) -> None:
     assert added.ttft_ms == 104.0 and added.tpot_ms == 10.0 and added.output_tokens == 10
     assert added.error_rate_pct == 10.0 and added.quality_pct is None
     assert "type in quality and cost" in added.source
+
+
+class HeldEndpoint:
+    """An OpenAI-style endpoint on loopback whose answers wait until `release` is set."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    async def handler(self, request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.method == "GET":
+            body = json.dumps({"object": "list", "data": [{"id": "m"}]}).encode()
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                + f"content-length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+            return
+        if request.json()["messages"][-1]["content"] != "Hello":  # the preflight's request
+            while not self.release.is_set():
+                await asyncio.sleep(0.01)
+        writer.write(sse_head())
+        for part in sse_stream(["42"], usage={"completion_tokens": 1}):
+            writer.write(part)
+        await writer.drain()
+
+
+def test_quality_probe_runs_in_the_background_survives_a_page_switch_and_cancels(
+    open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint = HeldEndpoint()
+    with ScriptedServer(endpoint.handler) as srv:
+        at = open_page(
+            "quality",
+            {"q_target": "Another endpoint", "q_eval": "units", "q_repeats": "1", "q_temps": "0"},
+        )
+        at.text_input(key="q_url").set_value(srv.base_url)
+        at.text_input(key="q_model").set_value("m")
+        click(at, "Run the quality probe")
+        assert not at.exception and not at.error
+        (job,) = get_manager().quality_jobs()
+        assert job.active  # the answers are held: the script run ended while it measures
+        assert any(b.label == "Cancel the quality probe" for b in at.button)
+        assert next(b for b in at.button if b.label == "Run the quality probe").disabled
+        assert "Starting…" in progress_texts(at) or "T = 0:" in progress_texts(at)
+        at.switch_page("pages/runs.py").run()
+        at.switch_page("pages/quality.py").run()
+        assert not at.exception and job.active
+        other = open_page("quality")  # another visitor (or a refresh): not shown by default
+        assert not any(b.label == "Cancel the quality probe" for b in other.button)
+        monkeypatch.setenv("INFERLAB_SHARED_PROBES", "true")
+        shared = open_page("quality")  # a dashboard that shares its probes shows it to all
+        assert any(b.label == "Cancel the quality probe" for b in shared.button)
+        monkeypatch.delenv("INFERLAB_SHARED_PROBES")
+        click(at, "Cancel the quality probe")
+        endpoint.release.set()
+        at = wait_quality_done(at)
+    assert not at.exception and not at.error
+    assert "Cancelled after 4 of 15 requests." in progress_texts(at)
+    assert not any(b.label == "Cancel the quality probe" for b in at.button)
+    assert not next(b for b in at.button if b.label == "Run the quality probe").disabled
+    assert link_query(at)["qrun"] == job.snapshot().group_id
+    assert f"**Quality run {job.snapshot().group_id}**" in " ".join(m.value for m in at.markdown)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import httpx
 
@@ -65,6 +65,10 @@ from inferlab.probe.runner import CancelEvent
 from inferlab.records import RequestRecord, RunInfo, RunStatus
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import RunWriter, Store, StoreError, default_db_path
+
+if TYPE_CHECKING:
+    from inferlab.dashboard.quality_job import QualityJob
+    from inferlab.probe.quality import QualityProbeConfig
 
 __all__ = [
     "JobError",
@@ -682,7 +686,11 @@ def dashboard_sim_config(
 
 
 class JobManager:
-    """The process-wide registry of probe jobs (newest first) and the built-in sim."""
+    """The process-wide registry of probe and quality jobs (newest first) and the built-in sim.
+
+    Both kinds pass the same checks (target policy, per-session limits) and count
+    towards the same cap on running jobs per session.
+    """
 
     def __init__(
         self, sim_process: bool = True, job_process: bool = True, resolve: Resolver | None = None
@@ -693,11 +701,13 @@ class JobManager:
         self.resolve = resolve
         self._lock = threading.Lock()
         self._jobs: dict[str, ProbeJob] = {}
+        self._quality: dict[str, QualityJob] = {}
         self.sims = SimManager(process=sim_process)
 
     def sim_url(self, config: SimConfig | None = None) -> str:
         """The built-in simulated endpoint's base URL, started when first needed."""
         busy = [j.cfg.url for j in self.jobs() if j.active]
+        busy += [j.url for j in self.quality_jobs() if j.active]
         return self.sims.ensure(config or dashboard_sim_config(), busy)
 
     def own_urls(self) -> list[str]:
@@ -762,12 +772,7 @@ class JobManager:
             cfg.validate()
         except ConfigError as exc:
             raise JobError(ui_message(str(exc))) from None
-        running = [j for j in self.jobs() if j.active and j.session_id == session_id]
-        if len(running) >= policy.limits.max_running_jobs:
-            raise JobError(
-                f"{len(running)} probes of yours are still running, the most this dashboard "
-                f"allows at once (INFERLAB_MAX_RUNNING_JOBS); wait for one or cancel it."
-            )
+        self._check_running(session_id, policy)
         if check_endpoint:
             try:
                 asyncio.run(
@@ -792,6 +797,89 @@ class JobManager:
         with self._lock:
             self._jobs[info.run_id] = job
         return job
+
+    def _check_running(self, session_id: str, policy: NetPolicy) -> None:
+        """JobError when the session already runs as many jobs (of either kind) as allowed."""
+        running = [j for j in self.jobs() if j.active and j.session_id == session_id]
+        running_q = [j for j in self.quality_jobs() if j.active and j.session_id == session_id]
+        if len(running) + len(running_q) >= policy.limits.max_running_jobs:
+            raise JobError(
+                f"{len(running) + len(running_q)} probes of yours are still running, the most "
+                "this dashboard allows at once (INFERLAB_MAX_RUNNING_JOBS); wait for one or "
+                "cancel it."
+            )
+
+    def start_quality(
+        self,
+        cfg: QualityProbeConfig,
+        *,
+        session_id: str = "",
+        policy: NetPolicy | None = None,
+        check_endpoint: bool = True,
+        db_path: Path | None = None,
+    ) -> QualityJob:
+        """Check a quality probe like a probe and start it in the background.
+
+        Raises JobError with a message for the page: a target the policy refuses,
+        more requests or concurrency than the dashboard allows, bad settings, too
+        many running jobs, an endpoint that cannot be probed, a store that cannot
+        be written.
+        """
+        from inferlab.dashboard.quality_job import QualityJob
+
+        policy = policy or load_policy()
+        try:
+            target = check_target(
+                cfg.url, policy, also_allowed=self.own_urls(), resolve=self.resolve
+            )
+        except TargetError as exc:
+            raise JobError(str(exc)) from None
+        # From here on only the checked addresses are contacted (preflight and probe).
+        cfg = replace(cfg, pins=target.pins)
+        lim = policy.limits
+        total = cfg.requests_per_temperature * len(cfg.temperatures)
+        if total > lim.max_requests or cfg.concurrency > lim.max_concurrency:
+            raise JobError(
+                f"This probe would send {total:,} requests at concurrency {cfg.concurrency}; "
+                f"this dashboard allows {lim.max_requests:,} requests and concurrency "
+                f"{lim.max_concurrency}. Lower the repeats or temperatures."
+            )
+        try:
+            cfg.validate()
+        except ConfigError as exc:
+            raise JobError(f"{exc}.") from None
+        self._check_running(session_id, policy)
+        warnings: tuple[str, ...] = ()
+        if check_endpoint:
+            try:
+                check = asyncio.run(
+                    preflight(cfg.url, cfg.model, api=cfg.api, api_key=cfg.api_key, pins=cfg.pins)
+                )
+            except PreflightError as exc:
+                raise JobError(f"The endpoint cannot be probed: {exc}.") from None
+            warnings = check.warnings
+        try:
+            store = Store(db_path or default_db_path())
+        except StoreError as exc:
+            raise JobError(f"The run could not be saved: {exc}") from None
+        job = QualityJob(cfg, store, session_id, warnings)
+        with self._lock:
+            self._quality[job.job_id] = job
+        return job.start()
+
+    def quality_jobs(self, session_id: str | None = None) -> list[QualityJob]:
+        """Quality jobs of this process (of one session if given), newest first."""
+        with self._lock:
+            jobs = [
+                j
+                for j in self._quality.values()
+                if session_id is None or j.session_id == session_id
+            ]
+        return sorted(jobs, key=lambda j: j.created_s, reverse=True)
+
+    def get_quality(self, job_id: str) -> QualityJob | None:
+        with self._lock:
+            return self._quality.get(job_id)
 
     def jobs(self, session_id: str | None = None) -> list[ProbeJob]:
         """The jobs of this process, newest first: all of them, or one visitor's."""
@@ -821,12 +909,15 @@ class JobManager:
         """Forget every finished job (tests; the runs stay in the store)."""
         for job in self.jobs():
             self.forget(job.run_id)
+        with self._lock:
+            self._quality = {k: j for k, j in self._quality.items() if j.active}
 
     def shutdown(self) -> None:
         """Cancel every job, wait for them, stop the sims (tests, process exit)."""
-        for job in self.jobs():
+        every: list[ProbeJob | QualityJob] = [*self.jobs(), *self.quality_jobs()]
+        for job in every:
             job.cancel()
-        for job in self.jobs():
+        for job in every:
             job.wait(30)
         self.sims.stop_all()
 

@@ -2,28 +2,74 @@
 
 Every input is a bound widget checked here first, so a hand-edited link gets a
 warning that names the parameter instead of being silently dropped. The
-candidates table itself is :mod:`inferlab.quality.table`.
+candidates table itself is :mod:`inferlab.quality.table`. The quality probe is
+started here as a background job of the dashboard's JobManager
+(:func:`start_quality_probe`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from inferlab.dashboard.params import ChoiceParam, NumberParam, last_value
 from inferlab.exercise import CHATBOT
-from inferlab.quality import METRICS, Candidate, Constraints, SatisfactionModel
+from inferlab.quality import (
+    METRICS,
+    Candidate,
+    Constraints,
+    QualityOutput,
+    QualityReport,
+    SatisfactionModel,
+    compare_to_baseline,
+    exact_match,
+    score_outputs,
+    violations,
+)
+from inferlab.quality.table import EXAMPLE_CANDIDATES, TABLE_PARAM, decode_table
+from inferlab.quality.tradeoff import SatisfactionRow, pareto_optimal
+
+if TYPE_CHECKING:
+    from inferlab.dashboard.jobs import JobManager
+    from inferlab.dashboard.quality_job import QualityJob
+    from inferlab.metrics.summary import RunSummary
+    from inferlab.probe.quality import EvalItem
+    from inferlab.sim import SimConfig
+    from inferlab.store import Store
 
 __all__ = [
     "AXIS_LABELS",
     "CHOICE_PARAMS",
     "NUMBER_PARAMS",
     "OPTIONAL_PARAMS",
+    "QualityGroup",
+    "QualityProbeForm",
+    "answers_frame",
+    "baseline_comparison",
     "check_probe_params",
     "check_quality_params",
+    "exercise_state",
+    "find_option",
+    "initial_table",
+    "load_quality_group",
+    "option_names",
+    "options_frame",
     "parse_temperatures",
+    "quality_group_labels",
+    "quality_sim_config",
+    "satisfaction_frame",
     "satisfaction_model",
+    "share_defaults",
+    "shares_probes",
+    "shown_quality_job",
+    "start_quality_probe",
+    "stored_run_labels",
+    "temperature_frame",
 ]
 
 # ---------------------------------------------------------------------------
@@ -224,3 +270,366 @@ def check_probe_params(query: Mapping[str, str | list[str]], eval_sets: Sequence
                 "Fix it in the form before running."
             )
     return out
+
+
+@dataclass(frozen=True)
+class QualityProbeForm:
+    """What the quality probe's form says. `typed_key` is a secret: never in repr."""
+
+    target: str  # a key of PROBE_TARGETS
+    eval_set: str | None  # a shipped set's name
+    eval_path: Path | None
+    temperatures: str  # as typed, e.g. "0, 1"
+    repeats: int
+    concurrency: int
+    max_tokens: int
+    sim_accuracy_pct: float = 80.0
+    sim_determinism_pct: float = 50.0
+    url: str = ""
+    model: str = ""
+    key_source: str = "none"  # none | field | env
+    typed_key: str | None = field(default=None, repr=False)
+    key_env: str | None = None
+
+
+def quality_sim_config(
+    items: Sequence[EvalItem], accuracy_pct: float, determinism_pct: float
+) -> SimConfig:
+    """The built-in simulator in answer mode: the set's references, right `accuracy_pct` of
+    the time, repeats agreeing `determinism_pct` of the time."""
+    from inferlab.sim import SimConfig
+
+    return SimConfig(
+        ttft_ms=150.0,
+        tpot_ms=15.0,
+        jitter_ms=5.0,
+        answers={i.prompt: i.reference for i in items},
+        answer_accuracy=accuracy_pct / 100,
+        answer_determinism=determinism_pct / 100,
+        seed=0,
+    )
+
+
+def shown_quality_job(
+    manager: JobManager, job_id: str | None, *, shared: bool = False
+) -> QualityJob | None:
+    """The session's quality probe; on a dashboard that shares its probes
+    (INFERLAB_SHARED_PROBES), else the newest running one of any visitor.
+
+    A browser refresh starts a new session: a shared dashboard finds its running
+    quality probe again, as its Probe page lists every probe. Otherwise a visitor
+    sees only their own, like on the Probe page.
+    """
+    job = manager.get_quality(job_id) if job_id else None
+    if job is not None or not shared:
+        return job
+    return next((j for j in manager.quality_jobs() if j.active), None)
+
+
+def shares_probes(secrets: Mapping[str, object]) -> bool:
+    """Whether the deployment shows every visitor's probes to everybody (False if unsure)."""
+    from inferlab.netpolicy import PolicyError, load_policy
+
+    section = secrets.get("inferlab")
+    try:
+        policy = load_policy(secrets=section if isinstance(section, Mapping) else None)
+    except PolicyError:
+        return False  # the form reports the broken setting when a probe is started
+    return policy.shared_probes
+
+
+def start_quality_probe(
+    manager: JobManager,
+    form: QualityProbeForm,
+    *,
+    session_id: str,
+    environ: Mapping[str, str],
+    secrets: Mapping[str, object],
+) -> QualityJob:
+    """Start the form's quality probe as a background job.
+
+    Raises ValueError (JobError, KeySourceError) with the message to show: bad
+    temperatures or set, broken probe settings, a missing URL or model, a key
+    that cannot be found, a refused target, a limit, an unreachable endpoint.
+    """
+    from inferlab.dashboard.jobs import JobError
+    from inferlab.dashboard.probe import resolve_api_key
+    from inferlab.netpolicy import PolicyError, load_policy
+    from inferlab.probe.quality import QualityProbeConfig, load_eval_set
+
+    try:
+        temps = parse_temperatures(form.temperatures)
+    except ValueError as exc:
+        raise JobError(f"Temperatures: {exc}.") from None
+    try:
+        items = load_eval_set(form.eval_path) if form.eval_path is not None else []
+    except ValueError as exc:
+        raise JobError(f"Evaluation set: {exc}.") from None
+    try:
+        section = secrets.get("inferlab")
+        policy = load_policy(secrets=section if isinstance(section, Mapping) else None)
+    except PolicyError as exc:
+        raise JobError(f"The dashboard's probe settings are broken: {exc}.") from None
+    api_key: str | None = None
+    if form.target == "sim":
+        sim_cfg = quality_sim_config(items, form.sim_accuracy_pct, form.sim_determinism_pct)
+        try:
+            url, model = manager.sim_url(sim_cfg), sim_cfg.model
+        except (OSError, RuntimeError) as exc:
+            raise JobError(f"The built-in simulator did not start: {exc}; try again.") from None
+    else:
+        url, model = form.url.strip(), form.model.strip()
+        if not url or not model:
+            raise JobError("Type the endpoint's API root URL and the model name.")
+        api_key = resolve_api_key(
+            form.key_source,
+            typed=form.typed_key,
+            env_name=form.key_env,
+            secret_name=None,
+            environ=environ,
+            secrets=secrets,
+            policy=policy,
+        )
+    cfg = QualityProbeConfig(
+        url,
+        model,
+        form.eval_set or "",
+        tuple(items),
+        api_key=api_key,
+        repeats=form.repeats,
+        temperatures=temps,
+        concurrency=form.concurrency,
+        max_tokens=form.max_tokens,
+    )
+    return manager.start_quality(
+        cfg, session_id=session_id, policy=policy, check_endpoint=form.target != "sim"
+    )
+
+
+# ---------------------------------------------------------------------------
+# The options table, Q3 and the constraints
+
+
+def initial_table(query: Mapping[str, str | list[str]]) -> tuple[list[Candidate], list[str]]:
+    """The options table a link opens with (the examples without one), and notes about it."""
+    if TABLE_PARAM not in query:
+        return list(EXAMPLE_CANDIDATES), []
+    try:
+        table, problems = decode_table(last_value(query[TABLE_PARAM]))
+    except ValueError as exc:
+        return list(EXAMPLE_CANDIDATES), [
+            f"The link's `{TABLE_PARAM}` (the options table) was ignored: {exc}. "
+            "Showing the example options instead."
+        ]
+    return table, [f"In the link's table: {p}" for p in problems]
+
+
+def exercise_state() -> dict[str, object]:
+    """Widget values (by URL key) that reset the page to the chatbot exercise's assumption."""
+    state: dict[str, object] = {p.name: p.default for p in NUMBER_PARAMS}
+    state |= {p.name: None for p in OPTIONAL_PARAMS}
+    state |= {c.name: c.default for c in CHOICE_PARAMS}
+    state[BASELINE_PARAM] = EXAMPLE_CANDIDATES[0].name
+    return state
+
+
+def option_names(candidates: Sequence[Candidate]) -> list[str]:
+    return [c.name for c in candidates]
+
+
+def find_option(candidates: Sequence[Candidate], name: str | None) -> Candidate | None:
+    """The first option called `name`, if any."""
+    return next((c for c in candidates if c.name == name), None)
+
+
+def baseline_comparison(
+    candidates: Sequence[Candidate], baseline: Candidate, model: SatisfactionModel
+) -> str:
+    """Every option against the baseline in words, one paragraph each (Markdown)."""
+    return "\n\n".join(compare_to_baseline(c, baseline, model) for c in candidates)
+
+
+def stored_run_labels(runs: pd.DataFrame) -> dict[str, str]:
+    """Run id -> 'label · model · status' for the stored-runs picker."""
+    return {
+        str(r["run_id"]): f"{r['label'] or r['run_id']} · {r['model']} · {r['status']}"
+        for r in runs.to_dict("records")
+    }
+
+
+def satisfaction_frame(rows: Sequence[SatisfactionRow]) -> pd.DataFrame:
+    """Q3's table: every option against the baseline under the satisfaction model."""
+    return pd.DataFrame(
+        [
+            {
+                "Option": r.name,
+                "Cost/request ($)": r.cost_usd,
+                "Δ cost per 1k requests ($)": r.delta_cost_per_1k_usd,
+                "Latency (s)": r.total_latency_s,
+                "Quality (%)": r.quality_pct,
+                "Satisfaction (%)": r.satisfaction_pct,
+                "Δ satisfaction": r.delta_satisfaction_pct,
+                "$ per satisfied user": r.usd_per_satisfied_user,
+                "Break-even (points/s)": r.breakeven_pct_per_s,
+            }
+            for r in rows
+        ]
+    )
+
+
+def options_frame(candidates: Sequence[Candidate], constraints: Constraints) -> pd.DataFrame:
+    """Every option: its latency for the limit, Pareto-optimality and the constraints it breaks."""
+    complete, optimal = pareto_optimal(candidates)
+    rows = []
+    for c in candidates:
+        why = violations(c, constraints)
+        rows.append(
+            {
+                "Option": c.name,
+                "Quality (%)": c.quality_pct,
+                "Latency for the limit (s)": c.slo_latency_s,
+                "Latency is": ("measured p95" if c.p95_latency_s is not None else "estimated")
+                if c.slo_latency_s is not None
+                else "unknown",
+                "Cost per request ($)": c.cost_usd,
+                "Error rate (%)": c.error_rate_pct,
+                "Pareto-optimal (quality, latency, cost)": "yes"
+                if c.name in optimal
+                else ("no" if c in complete else "unknown"),
+                "Meets the constraints": "yes" if not why else "no: " + ", ".join(why),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------
+# A stored quality run (one group of runs, one per temperature)
+
+
+@dataclass(frozen=True)
+class QualityGroup:
+    """A quality probe's runs: their answers, scores and speed."""
+
+    group_id: str
+    model: str
+    eval_set: str
+    repeats: int
+    run_ids: tuple[str, ...]  # by temperature
+    scores: pd.DataFrame  # its rows of `QualityStore.scores`
+    outputs: tuple[QualityOutput, ...]
+    report: QualityReport
+    speed: Mapping[float, RunSummary]  # by temperature; empty when the timings cannot be read
+    speed_error: str | None
+
+    @property
+    def heading(self) -> str:
+        plural = "s" if self.repeats != 1 else ""
+        return (
+            f"**Quality run {self.group_id}**: {self.model} on *{self.eval_set}*, "
+            f"{self.repeats} repeat{plural} per prompt."
+        )
+
+
+def load_quality_group(store: Store, scores: pd.DataFrame, group_id: str) -> QualityGroup | None:
+    """The group's answers, scores and timings; None when `scores` has no such group.
+
+    StoreError when the answers cannot be read; timings that cannot be read
+    leave `speed` empty and say why in `speed_error`.
+    """
+    from inferlab.store import StoreError
+    from inferlab.store.quality import QualityStore
+
+    rows = scores[scores["group_id"] == group_id]
+    if rows.empty:
+        return None
+    run_ids = tuple(str(r) for r in rows.sort_values("temperature")["run_id"])
+    qstore = QualityStore(store)
+    outputs = tuple(o for rid in run_ids for o in qstore.outputs(rid))
+    speed: dict[float, RunSummary] = {}
+    speed_error = None
+    try:
+        for rid, temp in zip(rows["run_id"], rows["temperature"], strict=True):
+            speed[float(temp)] = store.summary(str(rid))
+    except StoreError as exc:
+        speed_error = f"The runs' timings cannot be read: {exc}"
+    first = rows.iloc[0]
+    return QualityGroup(
+        group_id=group_id,
+        model=str(first["model"]),
+        eval_set=str(first["eval_set"]),
+        repeats=int(first["repeats"]),
+        run_ids=run_ids,
+        scores=rows,
+        outputs=outputs,
+        report=score_outputs(outputs),
+        speed=speed,
+        speed_error=speed_error,
+    )
+
+
+def _pct(share: float | None) -> float | None:
+    return None if share is None else share * 100
+
+
+def temperature_frame(group: QualityGroup) -> pd.DataFrame:
+    """One row per temperature: accuracy, consistency, errors and the run's speed."""
+    rows = []
+    for t in group.report.by_temperature:
+        s = group.speed.get(t.temperature)
+        rows.append(
+            {
+                "Temperature": t.temperature,
+                "Requests": t.requests,
+                "Exact match (%)": _pct(t.exact_match),
+                "ROUGE-L (%)": _pct(t.rouge_l),
+                "Identical repeats (%)": _pct(t.identical_share),
+                "Pairwise similarity (%)": _pct(t.pairwise_similarity),
+                "Error rate (%)": t.error_rate * 100,
+                "Failures": ", ".join(f"{k}: {v}" for k, v in t.failure_classes.items()) or "none",
+                "TTFT p50 (ms)": s.ttft_ms.p50 if s is not None else None,
+                "TPOT p50 (ms)": s.tpot_ms.p50 if s is not None else None,
+                "p95 latency (s)": s.e2e_ms.p95 / 1000
+                if s is not None and s.e2e_ms.p95 is not None
+                else None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def answers_frame(outputs: Sequence[QualityOutput]) -> pd.DataFrame:
+    """Every answer next to its prompt and reference, and whether it matched exactly."""
+    return pd.DataFrame(
+        [
+            {
+                "Temperature": o.temperature,
+                "Prompt": o.prompt,
+                "Reference": o.reference,
+                "Answer": o.output if o.ok else f"(failed: {o.error_class})",
+                "Exact match": exact_match(o.output or "", o.reference) if o.ok else None,
+            }
+            for o in outputs
+        ]
+    )
+
+
+def quality_group_labels(scores: pd.DataFrame) -> dict[str, str]:
+    """Group id -> 'date · model · set' for the stored quality runs picker, newest first."""
+    groups = scores.drop_duplicates("group_id")
+    return {
+        str(g["group_id"]): f"{g['created_at']:%Y-%m-%d %H:%M} · {g['model']} · {g['eval_set']}"
+        for g in groups.to_dict("records")
+    }
+
+
+def share_defaults(names: Sequence[str], eval_sets: Sequence[str]) -> dict[str, object]:
+    """Each shareable value's default, left out of the link when unchanged."""
+    defaults: dict[str, object] = {c.name: c.options[c.default] for c in CHOICE_PARAMS}
+    defaults |= {p.name: float(p.default) for p in NUMBER_PARAMS}
+    defaults[BASELINE_PARAM] = names[0] if names else None
+    defaults |= {p.name: p.default for p in PROBE_NUMBER_PARAMS}
+    defaults |= {
+        "q_target": PROBE_TARGETS["sim"],
+        EVAL_PARAM: next(iter(eval_sets), None),
+        TEMPS_PARAM: DEFAULT_TEMPS,
+    }
+    return defaults

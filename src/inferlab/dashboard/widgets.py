@@ -33,6 +33,7 @@ from inferlab.store import Store
 
 __all__ = [
     "EditableCatalog",
+    "candidate_column_config",
     "catalog_link_or_download",
     "choice",
     "edited_catalog",
@@ -113,6 +114,28 @@ def choice(
             on_change=on_change,
         )
     return str(value if value is not None else spec.default)
+
+
+def candidate_column_config() -> dict[str, Any]:
+    """Column settings of the Quality page's options editor, one per candidate column."""
+    from inferlab.quality.table import CANDIDATE_COLUMNS
+
+    config: dict[str, Any] = {}
+    for col in CANDIDATE_COLUMNS:
+        if not col.numeric:
+            config[col.key] = st.column_config.TextColumn(
+                col.label, help=col.help, width="medium" if col.key == "name" else "large"
+            )
+        else:
+            fmt = "$%.4g" if col.key.endswith("_usd") else "%g"
+            config[col.key] = st.column_config.NumberColumn(
+                col.label,
+                help=col.help,
+                min_value=col.min_value,
+                max_value=col.max_value,
+                format=fmt,
+            )
+    return config
 
 
 def query_text(name: str) -> str | None:

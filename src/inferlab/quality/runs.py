@@ -1,18 +1,24 @@
 """Candidates from stored runs: speed and errors measured, quality from a quality run.
 
-Pure: takes the store's `RunSummary` (and optionally a quality score and the
-run's metadata) and returns a `Candidate` whose `source` says which numbers
-were measured and which must still be typed in.
+`candidate_from_summary` is pure: it takes the store's `RunSummary` (and
+optionally a quality score and the run's metadata) and returns a `Candidate`
+whose `source` says which numbers were measured and which must still be typed
+in. `candidates_from_runs` and `candidates_from_quality_runs` read those from
+the store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from inferlab.metrics.summary import RunSummary
 from inferlab.quality.tradeoff import Candidate
 
-__all__ = ["candidate_from_summary"]
+if TYPE_CHECKING:
+    from inferlab.store import Store
+
+__all__ = ["candidate_from_summary", "candidates_from_quality_runs", "candidates_from_runs"]
 
 _COST_KEYS = ("cost_per_request_usd",)
 _PRICE_KEYS = ("price_per_mtok_usd", "price_per_mtok")
@@ -67,3 +73,44 @@ def candidate_from_summary(
         error_rate_pct=summary.error_rate * 100.0 if summary.requests else None,
         source=source,
     )
+
+
+def candidates_from_runs(store: Store, run_ids: Sequence[str]) -> tuple[list[Candidate], list[str]]:
+    """One candidate per stored run, named by its label; a note for each run that cannot be read.
+
+    Quality is the run's exact-match accuracy when it is a quality run.
+    """
+    from inferlab.store import StoreError
+    from inferlab.store.quality import QualityStore
+
+    added, notes = [], []
+    for run_id in run_ids:
+        try:
+            info = store.get_run(run_id)
+            summary = store.summary(run_id)
+            meta = store.run_metadata(run_id)
+            quality = QualityStore(store).exact_match_pct(run_id)
+        except StoreError as exc:
+            notes.append(f"Run {run_id} could not be read: {exc}")
+            continue
+        name = (info.label if info and info.label else run_id) or run_id
+        added.append(candidate_from_summary(summary, name, quality, meta))
+    return added, notes
+
+
+def candidates_from_quality_runs(
+    store: Store, scores: Sequence[Mapping[Any, Any]]
+) -> list[Candidate]:
+    """One candidate per quality run (a row of `QualityStore.scores`): quality = exact match."""
+    added = []
+    for row in scores:
+        run_id = str(row["run_id"])
+        em = row["exact_match"]
+        quality = None if not isinstance(em, int | float) or em != em else float(em) * 100
+        temperature = row["temperature"]
+        assert isinstance(temperature, int | float)
+        name = f"{row['model']} · {row['eval_set']} · T={float(temperature):g}"
+        added.append(
+            candidate_from_summary(store.summary(run_id), name, quality, store.run_metadata(run_id))
+        )
+    return added

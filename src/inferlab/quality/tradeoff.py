@@ -21,17 +21,22 @@ from inferlab.metrics.latency import total_latency_textbook_ms
 
 __all__ = [
     "METRICS",
+    "PARETO_CRITERIA",
     "Candidate",
     "Choice",
     "Constraints",
     "Metric",
     "SatisfactionModel",
+    "SatisfactionRow",
     "Sense",
     "best_option",
     "compare_to_baseline",
     "first_dominators",
     "metric_value",
     "pareto_front",
+    "pareto_optimal",
+    "satisfaction_rows",
+    "unplotted",
     "violations",
 ]
 
@@ -515,3 +520,76 @@ def compare_to_baseline(candidate: Candidate, baseline: Candidate, model: Satisf
     if cost is not None and sat is not None and sat > 0:
         parts.append(f" Cost per satisfied user: ${cost / (sat / 100):.4g}.")
     return "".join(parts)
+
+
+# ---------------------------------------------------------------------------
+# What the Quality page tabulates
+
+
+PARETO_CRITERIA = ("quality_pct", "p95_latency_s", "cost_per_request_usd")
+
+
+def pareto_optimal(
+    candidates: Sequence[Candidate], criteria: Sequence[str] = PARETO_CRITERIA
+) -> tuple[list[Candidate], set[str]]:
+    """The candidates with every criterion known, and the names of the Pareto-optimal ones."""
+    complete = [c for c in candidates if all(metric_value(c, k) is not None for k in criteria)]
+    front = pareto_front(
+        [tuple(float(metric_value(c, k) or 0.0) for k in criteria) for c in complete],
+        [METRICS[k].sense for k in criteria],
+    )
+    return complete, {c.name for c, optimal in zip(complete, front, strict=True) if optimal}
+
+
+def unplotted(
+    candidates: Sequence[Candidate], x_key: str, y_key: str, model: SatisfactionModel | None
+) -> list[str]:
+    """Names of the candidates a chart of `y_key` against `x_key` cannot place."""
+    return [
+        c.name
+        for c in candidates
+        if metric_value(c, x_key, model) is None or metric_value(c, y_key, model) is None
+    ]
+
+
+@dataclass(frozen=True)
+class SatisfactionRow:
+    """One option against the baseline under a satisfaction model (None: unknown)."""
+
+    name: str
+    cost_usd: float | None
+    delta_cost_per_1k_usd: float | None  # (cost - baseline cost) x 1,000 requests
+    total_latency_s: float | None
+    quality_pct: float | None
+    satisfaction_pct: float | None
+    delta_satisfaction_pct: float | None  # percentage points against the baseline
+    usd_per_satisfied_user: float | None  # cost / share satisfied
+    breakeven_pct_per_s: float | None
+
+
+def satisfaction_rows(
+    candidates: Sequence[Candidate], baseline: Candidate, model: SatisfactionModel
+) -> list[SatisfactionRow]:
+    """Every option's cost, latency, quality and expected satisfaction next to the baseline's."""
+    base_sat = model.expected_pct(baseline)
+    cost0 = baseline.cost_usd
+    rows = []
+    for c in candidates:
+        sat = model.expected_pct(c)
+        cost = c.cost_usd
+        rows.append(
+            SatisfactionRow(
+                name=c.name,
+                cost_usd=cost,
+                delta_cost_per_1k_usd=None
+                if cost is None or cost0 is None
+                else (cost - cost0) * 1000,
+                total_latency_s=c.total_latency_s,
+                quality_pct=c.quality_pct,
+                satisfaction_pct=sat,
+                delta_satisfaction_pct=None if sat is None or base_sat is None else sat - base_sat,
+                usd_per_satisfied_user=None if cost is None or not sat else cost / (sat / 100),
+                breakeven_pct_per_s=model.breakeven_pct_per_s(c),
+            )
+        )
+    return rows

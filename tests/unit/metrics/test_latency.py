@@ -64,7 +64,11 @@ def test_totals_are_monotonic_in_each_input(ttft: float, tpot: float, n: int, bu
         assert f(ttft + bump, tpot, n) >= base
         assert f(ttft, tpot + bump, n) >= base
         assert f(ttft, tpot, n + 1) >= base
-        assert f(ttft, tpot, n) - f(ttft, tpot, n) == 0
+    # The exact form counts one TPOT fewer than the textbook form (N >= 1 here).
+    textbook = metrics.total_latency_textbook_ms(ttft, tpot, n)
+    exact = metrics.total_latency_exact_ms(ttft, tpot, n)
+    assert exact <= textbook
+    assert exact == pytest.approx(textbook - tpot, rel=1e-9, abs=1e-6)
 
 
 @given(times, times, times, times)
@@ -82,7 +86,23 @@ def test_breakeven_is_where_the_two_totals_are_equal(
         short_a = metrics.total_latency_textbook_ms(a1, a2, n_short)
         short_b = metrics.total_latency_textbook_ms(b1, b2, n_short)
         assert (short_b <= short_a) if winner_short == "B" else (short_a <= short_b)
-    assert metrics.describe_breakeven(be)
+        assert be.always_faster is None
+        assert "shorter than" in metrics.describe_breakeven(be)
+    else:
+        # No crossing at a positive length: one configuration is never slower, or they tie.
+        assert be.faster_below is None
+        for n in (1.0, 1_000.0):
+            ta = metrics.total_latency_textbook_ms(a1, a2, n)
+            tb = metrics.total_latency_textbook_ms(b1, b2, n)
+            slack = 1e-9 * max(ta, tb) + 1e-6
+            if be.always_faster == "A":
+                assert ta <= tb + slack
+            elif be.always_faster == "B":
+                assert tb <= ta + slack
+            else:
+                assert ta == pytest.approx(tb)
+        words = "identical" if be.always_faster is None else "never cross"
+        assert words in metrics.describe_breakeven(be)
 
 
 @given(
@@ -90,12 +110,19 @@ def test_breakeven_is_where_the_two_totals_are_equal(
     st.floats(allow_nan=False, allow_infinity=False),
     st.floats(allow_nan=False, allow_infinity=False),
 )
-def test_no_exception_for_any_finite_input(ttft: float, tpot: float, n: float) -> None:
-    metrics.total_latency_textbook_ms(ttft, tpot, n)
-    metrics.total_latency_exact_ms(ttft, tpot, n)
-    metrics.streaming_tokens_per_s(tpot)
-    metrics.ttft_share(ttft, tpot, n)
-    metrics.describe_breakeven(metrics.breakeven(ttft, tpot, n, ttft))
+def test_any_finite_input_gives_a_number_and_a_sentence(ttft: float, tpot: float, n: float) -> None:
+    for value in (
+        metrics.total_latency_textbook_ms(ttft, tpot, n),
+        metrics.total_latency_exact_ms(ttft, tpot, n),
+        metrics.ttft_share(ttft, tpot, n),
+    ):
+        assert isinstance(value, float)
+    speed = metrics.streaming_tokens_per_s(tpot)
+    assert speed > 0 and (math.isinf(speed) or speed == pytest.approx(1000.0 / tpot))
+    if metrics.total_latency_exact_ms(ttft, tpot, n) <= 0:
+        assert metrics.ttft_share(ttft, tpot, n) == 1.0
+    sentence = metrics.describe_breakeven(metrics.breakeven(ttft, tpot, n, ttft))
+    assert sentence.endswith(".") and ("A" in sentence or "B" in sentence)
 
 
 def test_breakeven_beyond_any_representable_length_counts_as_never_crossing() -> None:

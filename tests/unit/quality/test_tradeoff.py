@@ -273,3 +273,51 @@ def test_exact_match_keeps_the_sign_of_numbers() -> None:
     assert not exact_match("-3.25", "3.25")
     assert exact_match(" -3.25.", "-3.25")
     assert normalize_answer("well-known -5") == "wellknown -5"
+
+
+# ---------------------------------------------------------------- what the Quality page tabulates
+
+
+def test_pareto_optimal_names_only_complete_undominated_options() -> None:
+    from inferlab.quality.tradeoff import pareto_optimal
+
+    good = Candidate("good", quality_pct=90, p95_latency_s=1.0, cost_per_request_usd=0.01)
+    worse = Candidate("worse", quality_pct=80, p95_latency_s=2.0, cost_per_request_usd=0.02)
+    cheap = Candidate("cheap", quality_pct=70, p95_latency_s=1.0, cost_per_request_usd=0.001)
+    unknown = Candidate("unknown", quality_pct=99)
+    complete, optimal = pareto_optimal([good, worse, cheap, unknown])
+    assert [c.name for c in complete] == ["good", "worse", "cheap"]
+    assert optimal == {"good", "cheap"}
+
+
+def test_unplotted_lists_options_missing_a_value_on_either_axis() -> None:
+    from inferlab.quality.tradeoff import unplotted
+
+    a = Candidate("a", quality_pct=90, cost_per_request_usd=0.01)
+    b = Candidate("b", quality_pct=90)
+    assert unplotted([a, b], "cost_per_request_usd", "quality_pct", None) == ["b"]
+    assert unplotted([a], "satisfaction_pct", "quality_pct", None) == ["a"]  # no model
+
+
+def test_satisfaction_rows_compare_every_option_with_the_baseline() -> None:
+    from inferlab.quality.tradeoff import satisfaction_rows
+
+    base = Candidate(
+        "A", quality_pct=80, ttft_ms=1200, tpot_ms=80, output_tokens=50, cost_per_request_usd=0.05
+    )
+    fast = Candidate(
+        "B", quality_pct=70, ttft_ms=200, tpot_ms=20, output_tokens=50, cost_per_request_usd=0.08
+    )
+    model = SatisfactionModel(85.0, 5.2, 80.0, pct_per_s=3.0, fast_enough_s=2.0)
+    a, b = satisfaction_rows([base, fast], base, model)
+    assert a.delta_cost_per_1k_usd == 0 and a.delta_satisfaction_pct == 0
+    assert a.usd_per_satisfied_user == pytest.approx(0.05 / 0.85)
+    # B: 1.2 s total -> capped at 2 s: +3 x 3.2 points; 10 quality points below: -10
+    assert b.total_latency_s == pytest.approx(1.2)
+    assert b.satisfaction_pct == pytest.approx(85 + 9.6 - 10)
+    assert b.delta_cost_per_1k_usd == pytest.approx(30.0)
+    assert b.breakeven_pct_per_s == pytest.approx(10 / 3.2)
+    no_cost = satisfaction_rows(
+        [Candidate("C", ttft_ms=1, tpot_ms=1, output_tokens=1)], base, model
+    )
+    assert no_cost[0].usd_per_satisfied_user is None and no_cost[0].delta_cost_per_1k_usd is None
