@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import uuid
 from collections.abc import Mapping
 
 import streamlit as st
@@ -32,6 +31,7 @@ from inferlab.dashboard.probe import (
     without_user_info,
 )
 from inferlab.dashboard.urlguard import drop_infinite_seeds, drop_seeds
+from inferlab.dashboard.widgets import visitor_id
 from inferlab.netpolicy import PolicyError, load_policy
 from inferlab.store import default_db_path
 
@@ -44,9 +44,7 @@ def job_manager() -> JobManager:
 
 
 manager = job_manager()
-if "probe_session" not in st.session_state:
-    st.session_state["probe_session"] = uuid.uuid4().hex
-session_id: str = st.session_state["probe_session"]
+session_id = visitor_id()  # one browser, across reloads
 
 # The live view reruns every LIVE_REFRESH_S while a probe runs; its chart shows the most
 # recent LIVE_CHART_POINTS requests (the figures above it count every request).

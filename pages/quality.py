@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from inferlab.charts.quality import quality_scores_chart, satisfaction_curve, tradeoff_scatter
-from inferlab.dashboard.jobs import JobManager, get_manager, new_session_id
+from inferlab.dashboard.jobs import JobManager, get_manager
 from inferlab.dashboard.params import share_url
 from inferlab.dashboard.quality import (
     AXIS_LABELS,
@@ -46,7 +46,7 @@ from inferlab.dashboard.quality import (
     stored_run_labels,
     temperature_frame,
 )
-from inferlab.dashboard.widgets import candidate_column_config
+from inferlab.dashboard.widgets import candidate_column_config, visitor_id
 from inferlab.dashboard.widgets import number as url_number
 from inferlab.exercise import CHATBOT
 from inferlab.probe.quality import list_eval_sets
@@ -539,7 +539,9 @@ with st.container(border=True):
     concurrency = int(probe_number(r3, "q_concurrency", "Requests in flight at once."))
     max_tokens = int(probe_number(r4, "q_max_tokens", "Answer length limit."))
     shared = shares_probes(secrets_table())
-    earlier = shown_quality_job(job_manager(), st.session_state.get("q_job"), shared=shared)
+    earlier = shown_quality_job(
+        job_manager(), st.session_state.get("q_job"), shared=shared, visitor=visitor_id()
+    )
     run_clicked = st.button(
         "Run the quality probe",
         icon=":material/play_arrow:",
@@ -549,8 +551,6 @@ with st.container(border=True):
     )
 
 
-if "probe_session" not in st.session_state:  # the Probe page's key: one cap for both pages
-    st.session_state["probe_session"] = new_session_id()
 if run_clicked:
     form = QualityProbeForm(
         target=target_kind,
@@ -572,7 +572,7 @@ if run_clicked:
         started = start_quality_probe(
             job_manager(),
             form,
-            session_id=st.session_state["probe_session"],
+            session_id=visitor_id(),  # the Probe page's visitor: one cap for both pages
             environ=os.environ,
             secrets=secrets_table(),
         )
@@ -582,7 +582,9 @@ if run_clicked:
         st.session_state["q_job"] = started.job_id
         st.rerun()  # redraw the form with its run button disabled while the probe runs
 
-quality_job = shown_quality_job(job_manager(), st.session_state.get("q_job"), shared=shared)
+quality_job = shown_quality_job(
+    job_manager(), st.session_state.get("q_job"), shared=shared, visitor=visitor_id()
+)
 if quality_job is not None:
     st.session_state["q_job"] = quality_job.job_id
 if quality_job is not None and not quality_job.active:

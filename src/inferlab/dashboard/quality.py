@@ -311,19 +311,22 @@ def quality_sim_config(
 
 
 def shown_quality_job(
-    manager: JobManager, job_id: str | None, *, shared: bool = False
+    manager: JobManager, job_id: str | None, *, shared: bool = False, visitor: str = ""
 ) -> QualityJob | None:
-    """The session's quality probe; on a dashboard that shares its probes
-    (INFERLAB_SHARED_PROBES), else the newest running one of any visitor.
-
-    A browser refresh starts a new session: a shared dashboard finds its running
-    quality probe again, as its Probe page lists every probe. Otherwise a visitor
-    sees only their own, like on the Probe page.
-    """
+    """The quality probe this page shows: the one it launched, else the newest running one
+    of this visitor (the same browser after a refresh) or, on a dashboard that shares its
+    probes (INFERLAB_SHARED_PROBES), of anybody."""
     job = manager.get_quality(job_id) if job_id else None
-    if job is not None or not shared:
+    if job is not None:
         return job
-    return next((j for j in manager.quality_jobs() if j.active), None)
+    return next(
+        (
+            j
+            for j in manager.quality_jobs()
+            if j.active and (shared or (visitor and j.session_id == visitor))
+        ),
+        None,
+    )
 
 
 def shares_probes(secrets: Mapping[str, object]) -> bool:

@@ -7,6 +7,8 @@ address is always a share link; values a link gets wrong are reported by
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,7 @@ __all__ = [
     "share_block",
     "show_link_warnings",
     "stored_runs",
+    "visitor_id",
 ]
 
 C = TypeVar("C")
@@ -323,3 +326,38 @@ def share_block(
     all_defaults = {**defaults, **{k: "" for k in extra}}
     base = st.context.url or f"http://localhost:8501/{page_path}"
     st.code(share_url(base, all_values, all_defaults), language=None)
+
+
+def visitor_id() -> str:
+    """Who launched a job, for caps and for showing visitors only their own probes.
+
+    Streamlit's XSRF cookie stays the same across reloads and new tabs of one browser,
+    so a visitor still finds their probes after pressing F5; it is hashed (never shown
+    or stored raw). Without it (AppTest, XSRF protection off) each session is a visitor.
+    """
+    cookie = st.context.cookies.get("_streamlit_xsrf") if st.context.cookies else None
+    token = _xsrf_token(cookie) if cookie else None
+    if token:
+        return "b-" + hashlib.sha256(token).hexdigest()[:24]
+    if "probe_session" not in st.session_state:
+        st.session_state["probe_session"] = uuid.uuid4().hex
+    return str(st.session_state["probe_session"])
+
+
+def _xsrf_token(cookie: str) -> bytes | None:
+    """The token inside Streamlit's XSRF cookie: version 2 ("2|mask|masked|time") is
+    re-masked on every page load, so the raw cookie changes while the token stays."""
+    value = cookie.strip("\"'")
+    if value.startswith("2|"):
+        parts = value.split("|")
+        if len(parts) != 4:
+            return None
+        try:
+            mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+        except ValueError:
+            return None
+        return bytes(
+            m ^ b
+            for m, b in zip(mask * (len(masked) // max(len(mask), 1) + 1), masked, strict=False)
+        )
+    return value.encode() or None

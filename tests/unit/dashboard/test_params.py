@@ -59,3 +59,17 @@ def test_seconds_are_never_in_scientific_notation() -> None:
     assert seconds(20000.2) == "20,000 s"
     assert seconds(12345.6, 4) == "12,346 s"
     assert "e+" not in seconds(1e7)
+
+
+def test_visitor_token_survives_the_cookie_being_re_masked() -> None:
+    from inferlab.dashboard.widgets import _xsrf_token
+
+    token = bytes(range(16))
+
+    def cookie(mask: bytes) -> str:
+        masked = bytes(t ^ mask[i % 4] for i, t in enumerate(token))
+        return f"2|{mask.hex()}|{masked.hex()}|1700000000"
+
+    assert _xsrf_token(cookie(b"\x01\x02\x03\x04")) == token
+    assert _xsrf_token(cookie(b"\xff\x00\xaa\x55")) == token
+    assert _xsrf_token("2|zz|yy|1") is None and _xsrf_token("2|only|three") is None

@@ -248,9 +248,13 @@ def test_a_new_session_finds_the_running_quality_probe_only_when_probes_are_shar
     assert shown_quality_job(manager, None, shared=True) is None
     server = HeldServer()
     with ScriptedServer(server.handler) as srv:
-        job = manager.start_quality(qcfg(srv.base_url), policy=OPEN, check_endpoint=False)
+        job = manager.start_quality(
+            qcfg(srv.base_url), policy=OPEN, check_endpoint=False, session_id="browser-1"
+        )
         assert shown_quality_job(manager, job.job_id) is job
         assert shown_quality_job(manager, None) is None  # another visitor: not theirs
+        assert shown_quality_job(manager, None, visitor="browser-2") is None
+        assert shown_quality_job(manager, None, visitor="browser-1") is job  # same browser
         assert shown_quality_job(manager, None, shared=True) is job  # a refreshed browser
         assert shown_quality_job(manager, "gone", shared=True) is job
         server.hold.clear()
