@@ -394,9 +394,11 @@ if run_id and store is not None:
             )
             run_batch = facts.concurrency or 1
             ctx = (facts.mean_input_tokens or in_tokens) + (facts.mean_output_tokens or out_tokens)
-            pred_tpot = cap.tpot_floor_ms(
-                run_gpu, run_model, run_batch, ctx, facts.n_gpus, mbu, mfu
+            out_n = facts.mean_output_tokens or out_tokens
+            pred = cap.predict_run(
+                run_gpu, run_model, run_batch, ctx, out_n, facts.n_gpus, mbu, mfu
             )
+            pred_tpot, pred_tps = pred.tpot_ms, pred.output_tokens_per_s
             mbu_implied = cap.implied_mbu(
                 facts.tpot_p50_ms, run_gpu, run_model, run_batch, ctx, facts.n_gpus
             )
@@ -413,11 +415,6 @@ if run_id and store is not None:
                 delta_color="off",
                 delta_arrow="off",
             )
-            out_n = facts.mean_output_tokens or out_tokens
-            pred_e2e_ms = cap.prefill_ms(
-                run_gpu, run_model, ctx - out_n, facts.n_gpus, mfu
-            ) + pred_tpot * (out_n - 1)
-            pred_tps = run_batch / pred_e2e_ms * 1000.0 * out_n
             v2.metric(
                 "Output tokens/s: measured",
                 f"{facts.output_tps:,.0f}",

@@ -32,6 +32,7 @@ __all__ = [
     "KvBudget",
     "ModelShape",
     "Roofline",
+    "RunPrediction",
     "ThroughputFromLatency",
     "batch_sizes",
     "concurrency_for_rps",
@@ -42,6 +43,7 @@ __all__ = [
     "little_rps",
     "max_batch_for_latency",
     "plan_capacity",
+    "predict_run",
     "prefill_ms",
     "request_latency_s",
     "ridge_point_flop_per_byte",
@@ -493,3 +495,29 @@ def implied_mbu(
     _check("measured TPOT", measured_tpot_ms)
     memory_ms, _ = decode_step_ms(gpu, model, batch, context_tokens, n_gpus)
     return memory_ms / measured_tpot_ms
+
+
+@dataclass(frozen=True)
+class RunPrediction:
+    """What the roofline predicts for a measured closed-loop run."""
+
+    tpot_ms: float
+    e2e_ms: float  # prefill + (N - 1) x TPOT
+    output_tokens_per_s: float  # concurrency x N / E2E, by Little's law
+
+
+def predict_run(
+    gpu: GpuSpec,
+    model: ModelShape,
+    concurrency: int,
+    context_tokens: float,
+    output_tokens: float,
+    n_gpus: int = 1,
+    mbu: float = DEFAULT_MBU,
+    mfu: float = DEFAULT_MFU,
+) -> RunPrediction:
+    """TPOT, E2E and output tokens/s the roofline predicts at `concurrency` streams."""
+    tpot = tpot_floor_ms(gpu, model, concurrency, context_tokens, n_gpus, mbu, mfu)
+    prefill = prefill_ms(gpu, model, context_tokens - output_tokens, n_gpus, mfu)
+    e2e = total_latency_exact_ms(prefill, tpot, output_tokens)
+    return RunPrediction(tpot, e2e, concurrency / e2e * 1000.0 * output_tokens)
