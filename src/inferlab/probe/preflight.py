@@ -9,6 +9,7 @@ problem and what to try.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ from inferlab.probe.config import (
 )
 from inferlab.probe.errors import classify_exception, scrub
 from inferlab.probe.prompts import Prompt
+from inferlab.probe.stale import send_stream
 from inferlab.probe.stream import StreamAccumulator, StreamError
 from inferlab.probe.worker import Target, http_error_message
 
@@ -187,7 +189,9 @@ async def _tiny_request(
     for attempt in range(_TINY_TRIES):
         if attempt:
             await asyncio.sleep(0.2 * attempt)
-        async with client.stream("POST", target.url, content=body, headers=target.headers) as r:
+        request = client.build_request("POST", target.url, content=body, headers=target.headers)
+        r, _ = await send_stream(client, request)
+        async with contextlib.aclosing(r):
             status = r.status_code
             if status in (401, 403):
                 raise _credentials_error(shown, status)
@@ -219,8 +223,12 @@ async def _tiny_request(
             try:
                 async for sse in EventSource(r).aiter_sse():
                     acc.feed(0, sse.data)
-            except (StreamError, httpx.TransportError) as exc:
+            except StreamError as exc:
                 problem = f"the test stream from POST {path} broke: {exc}"
+                continue
+            except httpx.TransportError as exc:
+                reason = classify_exception(exc, response_started=True)[1]
+                problem = f"the test stream from POST {path} broke: {reason}"
                 continue
             if acc.events == 0:
                 problem = f"POST {path} sent no stream chunks"
