@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import errno
 import socket
+from collections.abc import Sequence
 
 import httpx
+
+from inferlab.store.redact import redact
 
 __all__ = ["classify_exception", "scrub"]
 
@@ -81,9 +84,7 @@ def classify_exception(exc: BaseException, *, response_started: bool) -> tuple[s
     return "client_error", f"{type(exc).__name__}: {text}"
 
 
-def scrub(message: str, secrets: list[str]) -> str:
-    """`message` with every secret replaced, on one line, at most 300 characters."""
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
-    return " ".join(message.split())[:300]
+def scrub(message: str, secrets: Sequence[str]) -> str:
+    """`message` with every secret redacted (store/redact.py), on one line, at most 300
+    characters."""
+    return redact(" ".join(redact(message, secrets).split())[:300], secrets)

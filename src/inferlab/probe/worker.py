@@ -28,6 +28,7 @@ from inferlab.probe.stale import STALE_NOTE, ConnectionTrace, is_stale
 from inferlab.probe.stream import StreamAccumulator, StreamError
 from inferlab.probe.transport import StampedStream, stamping_transport
 from inferlab.records import RequestRecord
+from inferlab.store.redact import secret_values
 
 __all__ = ["Target", "build_client", "build_clients", "http_error_message", "send_request"]
 
@@ -55,7 +56,7 @@ class Target:
         if cfg.api_key:
             headers["Authorization"] = f"Bearer {cfg.api_key}"
         headers.update(cfg.headers)
-        secrets = tuple(s for s in (cfg.api_key, *cfg.headers.values()) if s and len(s) >= 4)
+        secrets = secret_values((cfg.api_key, *cfg.headers.values()))
         return cls(
             url=api_url(cfg.url, path),
             api=cfg.api,
