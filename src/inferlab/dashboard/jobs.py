@@ -742,7 +742,15 @@ class JobManager:
             cfg = replace(cfg, concurrency=cap)
         if cfg.requests is None:
             cfg = replace(cfg, requests=lim.max_requests)  # a duration run still stops by count
-        return cfg
+        if cfg.deadline_s > lim.max_duration_s:
+            if cfg.request_deadline_s is not None:
+                raise JobError(
+                    f"A request deadline of {cfg.request_deadline_s:g} s is above this "
+                    f"dashboard's limit of {lim.max_duration_s:g} s (INFERLAB_MAX_DURATION_S)."
+                )
+            cfg = replace(cfg, request_deadline_s=lim.max_duration_s)
+        # Every request is bounded in time and size, so no job holds its slot forever.
+        return replace(cfg, request_deadline_s=cfg.deadline_s)
 
     def start(
         self,

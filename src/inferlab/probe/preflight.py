@@ -39,6 +39,12 @@ _TINY_TRIES = 3
 _TRANSIENT = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
+def _overall_s(timeout_s: float) -> float:
+    """The whole preflight's bound: GET /models and every try of the test stream may each
+    wait one timeout (a read timeout in the last try still gets its warning)."""
+    return timeout_s * (2 + _TINY_TRIES) + sum(0.2 * a for a in range(_TINY_TRIES))
+
+
 class PreflightError(Exception):
     """The endpoint cannot be probed; the message is one line for the user."""
 
@@ -105,7 +111,7 @@ async def preflight(
             follow_redirects=False,
             trust_env=False,
         ) as client:
-            async with asyncio.timeout(timeout_s * 4):
+            async with asyncio.timeout(_overall_s(timeout_s)):
                 r = await client.get(api_url(url, "/models"), headers=get_headers)
                 status = r.status_code
                 if status in (401, 403):
@@ -139,7 +145,7 @@ async def preflight(
     except PreflightError as exc:
         raise PreflightError(scrub(str(exc), secrets)) from None
     except TimeoutError:
-        raise PreflightError(f"{shown} did not answer within {timeout_s * 4:g} s") from None
+        raise PreflightError(f"{shown} did not answer within {_overall_s(timeout_s):g} s") from None
     except httpx.HTTPError as exc:
         raise PreflightError(scrub(connect_message(url, exc), secrets)) from None
 

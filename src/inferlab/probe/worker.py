@@ -21,7 +21,14 @@ from httpx_sse import EventSource, SSEError
 
 from inferlab.netpolicy import Pins
 from inferlab.outbound import guarded
-from inferlab.probe.config import Api, ProbeConfig, api_url
+from inferlab.probe.bounds import BoundedStream
+from inferlab.probe.config import (
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    Api,
+    ProbeConfig,
+    api_url,
+)
 from inferlab.probe.errors import classify_exception, scrub
 from inferlab.probe.prompts import Prompt
 from inferlab.probe.stale import STALE_NOTE, ConnectionTrace, is_stale
@@ -48,6 +55,9 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     request_id_prefix: str = ""  # X-Request-Id = prefix + index, to match server logs
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    deadline_s: float | None = None  # the whole request; None = unbounded
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     @classmethod
     def from_config(cls, cfg: ProbeConfig, request_id_prefix: str = "") -> Target:
@@ -66,6 +76,9 @@ class Target:
             headers=headers,
             request_id_prefix=request_id_prefix,
             secrets=secrets,
+            deadline_s=cfg.deadline_s,
+            max_event_bytes=cfg.max_event_bytes,
+            max_response_bytes=cfg.max_response_bytes,
         )
 
     def body(self, prompt: Prompt) -> bytes:
@@ -233,6 +246,25 @@ class _Attempt:
         retry_stale: bool,
     ) -> RequestRecord | None:
         """The record, or None when this attempt met a stale connection and may be retried."""
+        deadline_s = self.target.deadline_s
+        try:
+            async with asyncio.timeout(deadline_s):
+                return await self._send(client, content, headers, retry_stale=retry_stale)
+        except TimeoutError:
+            return self.failed(
+                "deadline_exceeded",
+                f"the request took longer than its deadline of {deadline_s:g} s "
+                "(--request-deadline)",
+            )
+
+    async def _send(
+        self,
+        client: httpx.AsyncClient,
+        content: bytes,
+        headers: dict[str, str],
+        *,
+        retry_stale: bool,
+    ) -> RequestRecord | None:
         trace = ConnectionTrace()
         acc = self.acc
         failed = self.failed
@@ -249,6 +281,10 @@ class _Attempt:
                     body = await r.aread()
                     return failed(f"http_{status}", http_error_message(status, body, r.headers))
                 self.started = True
+                assert isinstance(r.stream, httpx.AsyncByteStream)
+                r.stream = bounded = BoundedStream(
+                    r.stream, self.target.max_event_bytes, self.target.max_response_bytes
+                )
                 stream = r.extensions.get("network_stream")
                 stamped = stream if isinstance(stream, StampedStream) else None
                 sent_ns = self.sent_ns
@@ -279,6 +315,12 @@ class _Attempt:
                     # the connection has not lost anything.
                 end_ns = time.perf_counter_ns() - sent_ns
                 if not acc.done:
+                    if bounded.pending_bytes:
+                        return failed(
+                            "disconnected",
+                            f"connection closed mid-stream inside an event ({acc.events} "
+                            f"events and {bounded.pending_bytes} bytes of an unfinished one)",
+                        )
                     if acc.events == 0:
                         if r.num_bytes_downloaded == 0:
                             return failed("empty_stream", "HTTP 200 with an empty body")
