@@ -4,7 +4,8 @@ Needs the `gguf` package (0.19.0) and numpy; bench/llama_server_build.sh runs it
 its own venv, so neither is a dependency of inferlab. Usage:
     python bench/make_tiny_gguf.py OUT.gguf [--layers 4] [--dim 256] [--seed 0]
 The vocabulary is SentencePiece-style ("llama") with byte fallback, so every text
-tokenizes; the answers are random tokens (the model is for timing, not for text).
+tokenizes, and inferlab's synthetic prompt words are one token each; the answers are
+random tokens (the model is for timing, not for text).
 """
 
 from __future__ import annotations
@@ -21,18 +22,38 @@ CHATML = (
 )
 
 
+# The words of inferlab's synthetic prompts (src/inferlab/probe/prompts.py), each one
+# piece with its leading space, so the server counts about one token per word as a real
+# vocabulary would; every prefix of a piece is in the vocabulary too, so llama.cpp's
+# SentencePiece merges can reach it.
+_TEXT = (
+    "the of and to in is that for it as was with be by on not he this are or his from at "
+    "which but have an had they you were their one all we can her has there been if more "
+    "when will would who so no out up into do than only other new some could time these "
+    "two may first then any like my now over such our man me even most made after also "
+    "did many before must through back years where much your way well down should because "
+    "each just those people how too little state good very make world still own see men "
+    "work long get here between both life being under never day same another know while "
+    "last might us great old year off come since against go came right used take three "
+    "water river stone light music garden city market window story paper morning summer "
+    "winter forest bridge table letter number family school place point house night"
+)
+WORDS = _TEXT.split()
+
+
 def vocab() -> tuple[list[str], list[float], list[int]]:
     tokens = ["<unk>", "<s>", "</s>"]
     types = [gguf.TokenType.UNKNOWN, gguf.TokenType.CONTROL, gguf.TokenType.CONTROL]
     tokens += [f"<0x{b:02X}>" for b in range(256)]
     types += [gguf.TokenType.BYTE] * 256
-    words = (
-        ["\u2581"] + [f"\u2581{c}" for c in string.ascii_lowercase] + list(string.ascii_lowercase)
-    )
-    words += ["\u2581the", "\u2581and", "\u2581of", "\u2581to", "\u2581in", "\u2581is"]
-    tokens += words
-    types += [gguf.TokenType.NORMAL] * len(words)
-    scores = [0.0] * 259 + [-float(i) for i in range(len(words))]
+    pieces = ["\u2581", *string.ascii_letters, *string.digits, *".,:;!?'\"-()<>|/_{}[]"]
+    for word in WORDS:
+        for k in range(1, len(word) + 1):
+            pieces.append("\u2581" + word[:k])
+    pieces = list(dict.fromkeys(pieces))  # unique, in order
+    tokens += pieces
+    types += [gguf.TokenType.NORMAL] * len(pieces)
+    scores = [0.0] * 259 + [float(len(p)) for p in pieces]  # longer pieces merge first
     return tokens, scores, [int(t) for t in types]
 
 
