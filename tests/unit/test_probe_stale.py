@@ -9,12 +9,14 @@ request cap, makes at random); no timing luck involved.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from inferlab.probe import MemorySink, ProbeConfig, run_probe
 from inferlab.probe.preflight import preflight
+from inferlab.probe.quality import EvalItem, QualityProbeConfig, run_quality
 from inferlab.probe.stale import STALE_NOTE, send_stream
 from inferlab.records import RequestRecord
 from inferlab.sim import SimConfig, SimServer
@@ -149,3 +151,22 @@ def test_sim_that_really_drops_mid_request_is_still_disconnected() -> None:
     with SimServer(sim) as server:
         records = run(server.base_url, 2)
     assert [r.error_class for r in records] == ["disconnected"] * 2
+
+
+def test_the_quality_probe_follows_the_same_rule() -> None:
+    cfg = QualityProbeConfig(
+        url="",
+        model="m",
+        eval_set="t",
+        items=(EvalItem("a", "the river", "x"), EvalItem("b", "the stone", "x")),
+        repeats=2,
+        concurrency=1,
+        max_tokens=4,
+        timeout_s=5,
+    )
+    with one_request_per_connection() as srv:
+        results = asyncio.run(run_quality(replace(cfg, url=srv.base_url), lambda _: MemorySink()))
+    (result,) = results
+    assert result.status == "completed"
+    assert [o.ok for _, o in result.outputs] == [True] * 4
+    assert [o.output for _, o in result.outputs] == ["x"] * 4
