@@ -31,17 +31,20 @@ _NO_RESPONSE = "without sending a response"
 
 
 class ConnectionTrace:
-    """What httpcore did for one attempt: opened a connection? got response headers?"""
+    """What httpcore did for one attempt: opened a connection? sent? got response headers?"""
 
-    __slots__ = ("connected", "response_started")
+    __slots__ = ("connected", "request_sent", "response_started")
 
     def __init__(self) -> None:
         self.connected = False  # a new TCP connection was opened for this attempt
+        self.request_sent = False  # the request went into a connection
         self.response_started = False  # the status line and headers arrived
 
     async def __call__(self, name: str, info: dict[str, Any]) -> None:
         if name.startswith("connection.connect_tcp.") or name.startswith("connection.start_tls."):
             self.connected = True
+        elif name.endswith(".send_request_headers.started"):
+            self.request_sent = True
         elif name.endswith(".receive_response_headers.complete"):
             self.response_started = True
 
@@ -52,8 +55,11 @@ class ConnectionTrace:
 
 
 def is_stale(exc: BaseException, trace: ConnectionTrace) -> bool:
-    """True when `exc` is a reused connection closing before any response byte."""
-    if trace.connected or trace.response_started:
+    """True when `exc` is a reused connection closing before any response byte.
+
+    Reuse needs evidence: the request was sent without a connection being opened
+    (a transport that drops the trace extension never gets a retry)."""
+    if not trace.request_sent or trace.connected or trace.response_started:
         return False
     if isinstance(exc, httpx.RemoteProtocolError):
         # h11's other complaints (a garbage status line, ...) mean bytes did arrive.
