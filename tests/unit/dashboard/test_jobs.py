@@ -205,6 +205,8 @@ def test_every_dashboard_request_gets_a_deadline_within_the_limits(manager: JobM
     assert manager.apply_limits(small, policy).request_deadline_s == 5 + 8 * 0.5
     with pytest.raises(JobError, match="request deadline of 90 s is above"):
         manager.apply_limits(replace(base, request_deadline_s=90.0), policy)
+    with pytest.raises(JobError, match="caps a request at"):
+        manager.apply_limits(replace(base, max_response_bytes=1 << 30), policy)
 
 
 def test_sim_restart_with_new_settings_keeps_busy_instances(manager: JobManager) -> None:
