@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from inferlab.probe import MemorySink, ProbeConfig, run_probe
+from inferlab.probe.config import response_cap_bytes
 from inferlab.probe.preflight import preflight
 from inferlab.records import RequestRecord
 from tests.unit.probe_server import Request, ScriptedServer, chunk, sse_head, sse_stream
@@ -55,6 +56,20 @@ def test_the_default_deadline_comes_from_the_duration_and_max_tokens() -> None:
     assert ProbeConfig(url="http://x/v1", model="m", timeout_s=5, duration_s=5).deadline_s == 10
     assert ProbeConfig(url="http://x/v1", model="m", request_deadline_s=3).deadline_s == 3
     assert cfg.run_settings()["request_deadline_s"] == 37
+
+
+def test_the_default_response_cap_grows_with_max_tokens() -> None:
+    assert response_cap_bytes(None, 64) == 1 << 20
+    assert response_cap_bytes(None, 1024) == 4 << 20
+    assert response_cap_bytes(5000, 1024) == 5000
+
+
+def test_a_fast_stream_without_done_stops_at_the_default_cap() -> None:
+    event = chunk(b'data: {"choices": [{"delta": {"content": "x"}}]}\n\n')
+    with server([sse_head()], then=event * 100, forever=True) as srv:
+        record = run(srv.base_url, max_tokens=16)
+    assert record.error_class == "response_too_large"
+    assert "1,048,576 bytes" in (record.error_message or "")
 
 
 def test_a_stream_that_never_sends_done_is_cut_at_the_response_cap() -> None:
@@ -121,3 +136,26 @@ def test_preflight_read_timeout_warns_with_its_reason() -> None:
     (warning,) = result.warnings
     assert "broke: no bytes within the timeout" in warning
     assert "(3 tries)" in warning
+
+
+def test_preflight_stops_reading_an_endless_test_stream() -> None:
+    models = b'{"object": "list", "data": [{"id": "m"}]}'
+
+    async def handler(req: Request, w: asyncio.StreamWriter) -> None:
+        if req.method == "GET":
+            w.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                + f"content-length: {len(models)}\r\n\r\n".encode()
+                + models
+            )
+            await w.drain()
+            return
+        w.write(sse_head() + chunk(b"data: "))
+        while True:  # one line that never ends
+            w.write(chunk(b"x" * 65536))
+            await w.drain()
+
+    with ScriptedServer(handler) as srv:
+        result = asyncio.run(preflight(srv.base_url, "m"))
+    (warning,) = result.warnings
+    assert "without a blank line" in warning

@@ -38,7 +38,6 @@ from inferlab.probe import (
 )
 from inferlab.probe.config import (
     DEFAULT_MAX_EVENT_BYTES,
-    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_REQUESTS,
     sweep_configs,
 )
@@ -172,9 +171,10 @@ def add_probe_arguments(
     target.add_argument(
         "--max-response-bytes",
         type=_positive_int("--max-response-bytes"),
-        default=DEFAULT_MAX_RESPONSE_BYTES,
+        default=None,
         metavar="N",
-        help=f"fail a request whose response grows past N bytes ({DEFAULT_MAX_RESPONSE_BYTES:,})",
+        help="fail a request whose response grows past N bytes (4 KiB per --max-tokens, "
+        "at least 1 MiB)",
     )
     load = p.add_argument_group("load (default: concurrency 1)")
     mode = load.add_mutually_exclusive_group()

@@ -752,7 +752,7 @@ class JobManager:
             cfg = replace(cfg, request_deadline_s=lim.max_duration_s)
         if (
             cfg.max_event_bytes > DEFAULT_MAX_EVENT_BYTES
-            or cfg.max_response_bytes > DEFAULT_MAX_RESPONSE_BYTES
+            or (cfg.max_response_bytes or 0) > DEFAULT_MAX_RESPONSE_BYTES
         ):
             raise JobError(
                 f"This dashboard caps a request at {DEFAULT_MAX_RESPONSE_BYTES:,} bytes and an "

@@ -52,17 +52,17 @@ class BoundedStream(httpx.AsyncByteStream):
         else:
             self.pending_bytes += len(piece)
         self._tail = data[-3:]
-        if self.total_bytes > self._max_total:
-            raise StreamError(
-                "response_too_large",
-                f"the response passed {self._max_total:,} bytes without ending "
-                "(--max-response-bytes)",
-            )
         if self.pending_bytes > self._max_event:
             raise StreamError(
                 "event_too_large",
                 f"one SSE event passed {self._max_event:,} bytes without a blank line "
                 "(--max-event-bytes)",
+            )
+        if self.total_bytes > self._max_total:
+            raise StreamError(
+                "response_too_large",
+                f"the response passed {self._max_total:,} bytes without ending "
+                "(--max-response-bytes)",
             )
 
     async def __aiter__(self) -> AsyncIterator[bytes]:

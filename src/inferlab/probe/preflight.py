@@ -19,6 +19,7 @@ from httpx_sse import EventSource
 
 from inferlab.netpolicy import Pins
 from inferlab.outbound import guarded
+from inferlab.probe.bounds import BoundedStream
 from inferlab.probe.config import (
     ConfigError,
     ProbeConfig,
@@ -36,6 +37,7 @@ __all__ = ["PreflightError", "PreflightResult", "connect_message", "preflight", 
 
 PREFLIGHT_TIMEOUT_S = 5.0
 _TINY_TRIES = 3
+_TINY_MAX_BYTES = 1 << 20
 _TRANSIENT = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
@@ -226,6 +228,10 @@ async def _tiny_request(
                     "not text/event-stream"
                 )
             acc = StreamAccumulator()
+            assert isinstance(r.stream, httpx.AsyncByteStream)
+            # A 1-token answer is a few hundred bytes; a server streaming without end
+            # or one endless line must not fill memory here either.
+            r.stream = BoundedStream(r.stream, _TINY_MAX_BYTES, _TINY_MAX_BYTES)
             try:
                 async for sse in EventSource(r).aiter_sse():
                     acc.feed(0, sse.data)

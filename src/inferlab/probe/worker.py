@@ -24,10 +24,10 @@ from inferlab.outbound import guarded
 from inferlab.probe.bounds import BoundedStream
 from inferlab.probe.config import (
     DEFAULT_MAX_EVENT_BYTES,
-    DEFAULT_MAX_RESPONSE_BYTES,
     Api,
     ProbeConfig,
     api_url,
+    response_cap_bytes,
 )
 from inferlab.probe.errors import classify_exception, scrub
 from inferlab.probe.prompts import Prompt
@@ -57,7 +57,7 @@ class Target:
     secrets: tuple[str, ...] = field(default=(), repr=False)
     deadline_s: float | None = None  # the whole request; None = unbounded
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
-    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_response_bytes: int | None = None  # None: 4 KiB per max token (response_cap_bytes)
 
     @classmethod
     def from_config(cls, cfg: ProbeConfig, request_id_prefix: str = "") -> Target:
@@ -192,12 +192,13 @@ async def send_request(
     if target.request_id_prefix and "X-Request-Id" not in headers:
         headers = {**headers, "X-Request-Id": f"{target.request_id_prefix}{index}"}
     attempt = _Attempt(target, index, scheduled_ms, anchor_ns, warmup)
-    record = await attempt.send(client, content, headers, retry_stale=True)
+    cap = response_cap_bytes(target.max_response_bytes, prompt.max_tokens or target.max_tokens)
+    record = await attempt.send(client, content, headers, cap, retry_stale=True)
     if record is not None:
         return record
     lag_ms = attempt.sent_ms - scheduled_ms
     retry = _Attempt(target, index, scheduled_ms, anchor_ns, warmup, lag_ms=lag_ms)
-    record = await retry.send(client, content, headers, retry_stale=False)
+    record = await retry.send(client, content, headers, cap, retry_stale=False)
     assert record is not None
     return replace(record, notes=(*record.notes, STALE_NOTE))
 
@@ -242,6 +243,7 @@ class _Attempt:
         client: httpx.AsyncClient,
         content: bytes,
         headers: dict[str, str],
+        max_response_bytes: int,
         *,
         retry_stale: bool,
     ) -> RequestRecord | None:
@@ -249,7 +251,9 @@ class _Attempt:
         deadline_s = self.target.deadline_s
         try:
             async with asyncio.timeout(deadline_s):
-                return await self._send(client, content, headers, retry_stale=retry_stale)
+                return await self._send(
+                    client, content, headers, max_response_bytes, retry_stale=retry_stale
+                )
         except TimeoutError:
             return self.failed(
                 "deadline_exceeded",
@@ -262,6 +266,7 @@ class _Attempt:
         client: httpx.AsyncClient,
         content: bytes,
         headers: dict[str, str],
+        max_response_bytes: int,
         *,
         retry_stale: bool,
     ) -> RequestRecord | None:
@@ -283,7 +288,7 @@ class _Attempt:
                 self.started = True
                 assert isinstance(r.stream, httpx.AsyncByteStream)
                 r.stream = bounded = BoundedStream(
-                    r.stream, self.target.max_event_bytes, self.target.max_response_bytes
+                    r.stream, self.target.max_event_bytes, max_response_bytes
                 )
                 stream = r.extensions.get("network_stream")
                 stamped = stream if isinstance(stream, StampedStream) else None
