@@ -11,10 +11,14 @@ random tokens (the model is for timing, not for text).
 from __future__ import annotations
 
 import argparse
+import importlib
 import string
+from typing import Any
 
-import gguf
 import numpy as np
+
+# gguf lives in the venv bench/llama_server_build.sh makes, not in inferlab's (no types).
+gguf: Any = importlib.import_module("gguf")
 
 CHATML = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
