@@ -159,3 +159,19 @@ def test_preflight_stops_reading_an_endless_test_stream() -> None:
         result = asyncio.run(preflight(srv.base_url, "m"))
     (warning,) = result.warnings
     assert "without a blank line" in warning
+
+
+def test_an_answer_complete_at_done_is_kept_when_the_deadline_hits_after_it() -> None:
+    # The server finishes the stream, then holds the connection open without ending
+    # the chunked body; the deadline (shorter than the 1 s read-on after [DONE]) hits there.
+    parts = sse_stream(["a", "b"])[:-1]  # everything but the body's final 0-chunk
+
+    async def hold(req: Request, w: asyncio.StreamWriter) -> None:
+        w.write(sse_head() + b"".join(parts))
+        await w.drain()
+        await asyncio.sleep(30)
+
+    with ScriptedServer(hold) as srv:
+        record = run(srv.base_url, request_deadline_s=0.5)
+    assert record.ok and record.error_class is None
+    assert len(record.chunk_offsets_ms) == 2

@@ -255,6 +255,15 @@ class _Attempt:
                     client, content, headers, max_response_bytes, retry_stale=retry_stale
                 )
         except TimeoutError:
+            if self.acc.done:  # complete at [DONE]; only the wait for the connection's end ran over
+                return self.acc.record(
+                    index=self.index,
+                    scheduled_ms=self.scheduled_ms,
+                    sent_ms=self.sent_ms,
+                    warmup=self.warmup,
+                    http_status=self.status,
+                    end_ns=time.perf_counter_ns() - self.sent_ns,
+                )
             return self.failed(
                 "deadline_exceeded",
                 f"the request took longer than its deadline of {deadline_s:g} s "
