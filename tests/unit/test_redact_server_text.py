@@ -1,5 +1,5 @@
 """A key passed as a header never reaches stored or exported text when a server echoes it
-(issue 18 item 3): one redaction place, store/redact.py."""
+(issue 18 item 3): one redaction place, inferlab/redaction.py."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from inferlab.export import export_runs
 from inferlab.probe import ProbeConfig, run_probe
 from inferlab.probe.config import make_run_info
 from inferlab.probe.worker import Target
+from inferlab.redaction import redact, secret_values
 from inferlab.store import Store
-from inferlab.store.redact import redact, secret_values
 from tests.unit.probe_server import Request, ScriptedServer
 
 KEY = "sk-proj-" + "A1b2C3d4" * 6  # 56 characters, like a real key

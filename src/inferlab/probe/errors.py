@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from inferlab.store.redact import redact
+from inferlab.redaction import redact
 
 __all__ = ["classify_exception", "scrub"]
 
@@ -116,6 +116,6 @@ def classify_exception(exc: BaseException, *, response_started: bool) -> tuple[s
 
 
 def scrub(message: str, secrets: Sequence[str]) -> str:
-    """`message` with every secret redacted (store/redact.py), on one line, at most 300
+    """`message` with every secret redacted (inferlab/redaction.py), on one line, at most 300
     characters."""
     return redact(" ".join(redact(message, secrets).split())[:300], secrets)

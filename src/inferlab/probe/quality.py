@@ -36,7 +36,7 @@ from inferlab.probe.sink import Sink, SinkPump
 from inferlab.probe.worker import Target, send_request
 from inferlab.quality import QualityOutput, QualityReport, score_outputs
 from inferlab.records import RequestRecord, RunInfo, RunStatus
-from inferlab.store.redact import redact
+from inferlab.redaction import redact
 
 __all__ = [
     "EVALS_DIR",

@@ -35,7 +35,7 @@ from inferlab.probe.stale import STALE_NOTE, ConnectionTrace, is_stale
 from inferlab.probe.stream import StreamAccumulator, StreamError
 from inferlab.probe.transport import StampedStream, stamping_transport
 from inferlab.records import RequestRecord
-from inferlab.store.redact import secret_values
+from inferlab.redaction import secret_values
 
 __all__ = ["Target", "build_client", "build_clients", "http_error_message", "send_request"]
 
