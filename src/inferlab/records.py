@@ -28,7 +28,8 @@ class RequestRecord:
     `chunk_offsets_ms[i]` is when content chunk i arrived (ms after send) and
     `chunk_tokens[i]` how many tokens it carried (1 when the server does not
     say). TTFT is `chunk_offsets_ms[0]`, E2E the last offset. `ttfot_ms` is the
-    first non-reasoning content, when reasoning content came first.
+    first non-reasoning content, when reasoning content came first. `notes`
+    name events that left the numbers untouched (probe/stale.py).
     """
 
     index: int
@@ -47,6 +48,7 @@ class RequestRecord:
     error_class: str | None = None
     error_message: str | None = None
     warmup: bool = False
+    notes: tuple[str, ...] = ()  # e.g. "retried_stale_connection"
 
     @property
     def client_queue_ms(self) -> float:

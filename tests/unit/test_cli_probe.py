@@ -117,6 +117,8 @@ def test_table_output_and_api_key_from_the_environment(sim_url: str, tmp_path: P
         (["--url", "http://127.0.0.1:1/v1", "--model", "m", "--header", "nocolon"], "Name:value"),
         (["--url", "http://127.0.0.1:1/v1", "--model", "m", "--prompts-file", "/nonexistent.jsonl"], "does not exist"),
         (["--url", "http://127.0.0.1:1/v1", "--model", "m", "--api-key-env", "UNSET_VAR_X"], "not set"),
+        (["--url", "http://127.0.0.1:1/v1", "--model", "m", "--request-deadline", "0"], "--request-deadline"),
+        (["--url", "http://127.0.0.1:1/v1", "--model", "m", "--max-event-bytes", "100"], "--max-event-bytes 100 must be at least 1024"),
     ],
 )  # fmt: skip
 def test_unusable_arguments_exit_2_with_one_line(args: list[str], needle: str) -> None:

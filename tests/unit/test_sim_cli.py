@@ -79,6 +79,7 @@ def test_cli_serves_until_signalled(stop: signal.Signals) -> None:
         (["--port", "70000"], "--port: port must be between"),
         (["--answers", "/no/such/file.jsonl"], "--answers: cannot read"),
         (["--api-key-env", "INFERLAB_SIM_TEST_UNSET_VAR"], "is not set"),
+        (["--keepalive-timeout-ms", "0"], "--keepalive-timeout-ms must be between"),
     ],
 )
 def test_cli_bad_flags_give_one_line(

@@ -208,3 +208,16 @@ def test_an_unreadable_spool_is_set_aside_and_the_store_stays_usable(isolated_db
     assert reopened.run_status("bad") == "failed"  # it was listed as running
     assert (store.spool_dir / "bad.run.json.unreadable").exists()
     assert not (store.spool_dir / "bad.run.json").exists()
+
+
+def test_request_notes_survive_the_spool_and_the_database(isolated_db: Path) -> None:
+    from dataclasses import replace
+
+    store = Store()
+    w = store.run_writer(make_info("noted"))
+    w.add(replace(make_record(0), notes=("retried_stale_connection",)))
+    w.add(make_record(1))
+    live = [r.notes for r in store.records("noted")]  # read through the live spool
+    w.close("completed")
+    stored = [r.notes for r in Store().records("noted")]
+    assert live == stored == [("retried_stale_connection",), ()]

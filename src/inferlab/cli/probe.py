@@ -36,7 +36,11 @@ from inferlab.probe import (
     run_probe,
     run_sweep,
 )
-from inferlab.probe.config import DEFAULT_REQUESTS, sweep_configs
+from inferlab.probe.config import (
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_REQUESTS,
+    sweep_configs,
+)
 from inferlab.probe.prompts import PromptSource
 from inferlab.records import RunInfo
 from inferlab.store import Store, StoreError
@@ -148,6 +152,29 @@ def add_probe_arguments(
         default=60.0,
         metavar="S",
         help="per request: connecting, and each wait for the next bytes (60)",
+    )
+    target.add_argument(
+        "--request-deadline",
+        type=_positive_float("--request-deadline"),
+        default=None,
+        metavar="S",
+        help="per request: the whole request, send to last byte (default: --timeout + "
+        "0.5 s per --max-tokens, at most --duration + --timeout)",
+    )
+    target.add_argument(
+        "--max-event-bytes",
+        type=_positive_int("--max-event-bytes"),
+        default=DEFAULT_MAX_EVENT_BYTES,
+        metavar="N",
+        help=f"fail a request whose SSE event grows past N bytes ({DEFAULT_MAX_EVENT_BYTES:,})",
+    )
+    target.add_argument(
+        "--max-response-bytes",
+        type=_positive_int("--max-response-bytes"),
+        default=None,
+        metavar="N",
+        help="fail a request whose response grows past N bytes (4 KiB per --max-tokens, "
+        "at least 1 MiB)",
     )
     load = p.add_argument_group("load (default: concurrency 1)")
     mode = load.add_mutually_exclusive_group()
@@ -275,6 +302,9 @@ def build_config(
         duration_s=args.duration,
         warmup=args.warmup,
         timeout_s=args.timeout,
+        request_deadline_s=args.request_deadline,
+        max_event_bytes=args.max_event_bytes,
+        max_response_bytes=args.max_response_bytes,
         prompt_tokens=args.prompt_tokens,
         max_tokens=args.max_tokens,
         ignore_eos=args.ignore_eos,

@@ -53,6 +53,14 @@ def register(subparsers: Any) -> None:
         default=10_000,
         help="requests kept for GET /sim/truth (10000; 0 = none, saves memory on long runs)",
     )
+    net.add_argument(
+        "--keepalive-timeout-ms",
+        type=float,
+        metavar="N",
+        default=5000.0,
+        help="close a keep-alive connection idle for N ms (5000, as uvicorn; llama-server "
+        "and proxies close sooner or after a few requests)",
+    )
     timing = p.add_argument_group("timing")
     timing.add_argument(
         "--model", metavar="NAME", default="inferlab-sim", help="model name (default inferlab-sim)"
@@ -180,6 +188,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
             answer_accuracy=args.answer_accuracy,
             answer_determinism=args.answer_determinism,
             truth_limit=args.truth_limit,
+            keepalive_timeout_ms=args.keepalive_timeout_ms,
         )
     except ValueError as exc:
         # Field names map to flags: ttft_ms -> --ttft-ms.

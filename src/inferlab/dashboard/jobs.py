@@ -60,6 +60,7 @@ from inferlab.probe import (
     preflight,
     run_probe,
 )
+from inferlab.probe.config import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES
 from inferlab.probe.preflight import connect_message
 from inferlab.probe.runner import CancelEvent
 from inferlab.records import RequestRecord, RunInfo, RunStatus
@@ -742,7 +743,23 @@ class JobManager:
             cfg = replace(cfg, concurrency=cap)
         if cfg.requests is None:
             cfg = replace(cfg, requests=lim.max_requests)  # a duration run still stops by count
-        return cfg
+        if cfg.deadline_s > lim.max_duration_s:
+            if cfg.request_deadline_s is not None:
+                raise JobError(
+                    f"A request deadline of {cfg.request_deadline_s:g} s is above this "
+                    f"dashboard's limit of {lim.max_duration_s:g} s (INFERLAB_MAX_DURATION_S)."
+                )
+            cfg = replace(cfg, request_deadline_s=lim.max_duration_s)
+        if (
+            cfg.max_event_bytes > DEFAULT_MAX_EVENT_BYTES
+            or (cfg.max_response_bytes or 0) > DEFAULT_MAX_RESPONSE_BYTES
+        ):
+            raise JobError(
+                f"This dashboard caps a request at {DEFAULT_MAX_RESPONSE_BYTES:,} bytes and an "
+                f"SSE event at {DEFAULT_MAX_EVENT_BYTES:,}; use the CLI for larger responses."
+            )
+        # Every request is bounded in time and size, so no job holds its slot forever.
+        return replace(cfg, request_deadline_s=cfg.deadline_s)
 
     def start(
         self,

@@ -433,6 +433,7 @@ def _requests_table(cols: _Cols) -> tuple[pa.Table, int, bool]:
             "error_class": pa.array(err_class, type=pa.string()),
             "error_message": pa.array(err_msg, type=pa.string()),
             "warmup": pa.array(warmup),
+            "notes": pa.nulls(n, pa.list_(pa.string())),
         },
         schema=empty_requests().schema,
     )

@@ -215,6 +215,7 @@ def _table(df: pd.DataFrame, path: Path, fmt: str = FMT) -> pa.Table:
             "error_class": pa.array(_str_col(df, "error_class"), type=pa.string()),
             "error_message": pa.array(_str_col(df, "error_message"), type=pa.string()),
             "warmup": pa.array(warm),
+            "notes": pa.nulls(n, pa.list_(pa.string())),
         },
         schema=empty_requests().schema,
     )

@@ -25,6 +25,7 @@ __all__ = [
     "api_url",
     "endpoint_for_display",
     "make_run_info",
+    "response_cap_bytes",
     "sweep_configs",
 ]
 
@@ -33,6 +34,12 @@ LoadMode = Literal["concurrency", "constant", "poisson"]
 SweepAxis = Literal["concurrency", "rate"]
 
 DEFAULT_REQUESTS = 100
+DEFAULT_MAX_EVENT_BYTES = 1 << 20  # an OpenAI chunk is ~200 bytes; a big tool call a few KB
+DEFAULT_MAX_RESPONSE_BYTES = 64 << 20  # the most a dashboard job may set
+RESPONSE_BYTES_PER_TOKEN = 4096  # ~10x a chunk of one token with per-chunk usage
+MIN_RESPONSE_BYTES = 1 << 20
+SLOWEST_TOKEN_S = 0.5
+"""The default request deadline allows one output token per 0.5 s after the first wait."""
 
 
 class ConfigError(ValueError):
@@ -67,6 +74,24 @@ class ProbeConfig:
     # The addresses the dashboard's policy checked (inferlab.outbound connects only
     # to them); None = no policy (the CLI). Never stored with the run.
     pins: Pins | None = field(default=None, repr=False, compare=False)
+    request_deadline_s: float | None = None  # None: `deadline_s`'s default
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    max_response_bytes: int | None = None  # None: `response_cap_bytes`'s default
+
+    @property
+    def deadline_s(self) -> float:
+        """The most one request may take, send to last byte: `request_deadline_s`, else
+        the timeout plus 0.5 s per max token, and in a timed run at most duration + timeout.
+
+        `timeout_s` bounds each wait for bytes; this bounds the whole request, so a
+        server trickling a byte a second cannot hold a run (or a dashboard job) open.
+        """
+        if self.request_deadline_s is not None:
+            return self.request_deadline_s
+        deadline = self.timeout_s + self.max_tokens * SLOWEST_TOKEN_S
+        if self.duration_s is not None:
+            deadline = min(deadline, self.duration_s + self.timeout_s)
+        return deadline
 
     def validate(self) -> None:
         """Raise ConfigError naming the first unusable setting."""
@@ -99,6 +124,19 @@ class ProbeConfig:
             raise ConfigError(f"--warmup {self.warmup} must be 0 or more")
         if not (math.isfinite(self.timeout_s) and self.timeout_s > 0):
             raise ConfigError(f"--timeout {self.timeout_s} must be a positive number of seconds")
+        if self.request_deadline_s is not None and not (
+            math.isfinite(self.request_deadline_s) and self.request_deadline_s > 0
+        ):
+            raise ConfigError(
+                f"--request-deadline {self.request_deadline_s} must be a positive number of seconds"
+            )
+        if self.max_event_bytes < 1024:
+            raise ConfigError(f"--max-event-bytes {self.max_event_bytes} must be at least 1024")
+        if self.max_response_bytes is not None and self.max_response_bytes < self.max_event_bytes:
+            raise ConfigError(
+                f"--max-response-bytes {self.max_response_bytes} must be at least "
+                f"--max-event-bytes ({self.max_event_bytes})"
+            )
         if self.prompt_tokens < 1:
             raise ConfigError(f"--prompt-tokens {self.prompt_tokens} must be at least 1")
         if self.max_tokens < 1:
@@ -131,6 +169,9 @@ class ProbeConfig:
             "duration_s": self.duration_s,
             "warmup": self.warmup,
             "timeout_s": self.timeout_s,
+            "request_deadline_s": self.deadline_s,
+            "max_event_bytes": self.max_event_bytes,
+            "max_response_bytes": response_cap_bytes(self.max_response_bytes, self.max_tokens),
             "prompt_tokens": None if self.prompts_file else self.prompt_tokens,
             "max_tokens": self.max_tokens,
             "ignore_eos": self.ignore_eos,
@@ -141,6 +182,15 @@ class ProbeConfig:
             "header_names": sorted(self.headers),
             "authenticated": self.api_key is not None,
         }
+
+
+def response_cap_bytes(max_response_bytes: int | None, max_tokens: int) -> int:
+    """Most bytes one response may have: the setting, else 4 KiB per requested token
+    (at least 1 MiB). A server streaming without end stops there, long before the
+    per-chunk timings it makes the client keep could fill memory."""
+    if max_response_bytes is not None:
+        return max_response_bytes
+    return max(MIN_RESPONSE_BYTES, max_tokens * RESPONSE_BYTES_PER_TOKEN)
 
 
 def check_url(url: str) -> None:

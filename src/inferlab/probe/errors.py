@@ -10,13 +10,15 @@
 | write_timeout / pool_timeout | sending the body / waiting for a pooled connection took too long |
 | http_<status> | the server answered with that status (http_401, http_429, http_500, ...) |
 | disconnected | the connection closed or reset before the response was complete |
+| deadline_exceeded | the whole request took longer than its deadline (--request-deadline) |
+| event_too_large / response_too_large | one SSE event / the response passed its byte cap |
 | not_event_stream | a 200 response that is not `text/event-stream` |
 | malformed_sse | bytes arrived but no SSE data event could be read from them |
 | invalid_json | an SSE data line that is not a JSON object |
 | api_error | a JSON `error` object inside the stream |
 | incomplete_stream | the stream ended without `data: [DONE]` |
 | empty_stream | a 200 response with an empty body |
-| protocol_error | the HTTP exchange itself was malformed |
+| protocol_error | the HTTP exchange itself was malformed (a garbage status line, huge headers) |
 | client_error | anything else (the message names the exception) |
 """
 
@@ -24,8 +26,11 @@ from __future__ import annotations
 
 import errno
 import socket
+from collections.abc import Sequence
 
 import httpx
+
+from inferlab.redaction import redact
 
 __all__ = ["classify_exception", "scrub"]
 
@@ -39,6 +44,33 @@ def _causes(exc: BaseException) -> list[BaseException]:
         chain.append(cur)
         cur = cur.__cause__ or cur.__context__
     return chain
+
+
+# What h11 / httpcore say when the peer closed the connection (as opposed to sending
+# something that is not HTTP).
+_DISCONNECT_WORDS = (
+    "disconnected",
+    "closed connection",
+    "incomplete chunked read",
+    "without sending",
+)
+
+
+def _is_disconnect(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in _DISCONNECT_WORDS)
+
+
+def _protocol_message(text: str) -> str:
+    if "receive buffer too long" in text.lower():
+        return (
+            "the server's response head (status line and headers) is too large: over "
+            "16 KiB without ending; the server or a proxy in front of it is misbehaving"
+        )
+    return (
+        f"the server's answer is not valid HTTP/1.1 ({text[:120]}); check --url points "
+        "at an HTTP server (not TLS, not another protocol)"
+    )
 
 
 def classify_exception(exc: BaseException, *, response_started: bool) -> tuple[str, str]:
@@ -68,6 +100,8 @@ def classify_exception(exc: BaseException, *, response_started: bool) -> tuple[s
         if "refused" in text.lower():
             return "connection_refused", f"connection refused ({text})"
         return "connect_error", f"cannot connect ({text})"
+    if isinstance(exc, httpx.RemoteProtocolError) and not _is_disconnect(text):
+        return "protocol_error", _protocol_message(text)
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
         if response_started:
             return "disconnected", f"connection closed mid-stream ({text})"
@@ -81,9 +115,7 @@ def classify_exception(exc: BaseException, *, response_started: bool) -> tuple[s
     return "client_error", f"{type(exc).__name__}: {text}"
 
 
-def scrub(message: str, secrets: list[str]) -> str:
-    """`message` with every secret replaced, on one line, at most 300 characters."""
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
-    return " ".join(message.split())[:300]
+def scrub(message: str, secrets: Sequence[str]) -> str:
+    """`message` with every secret redacted (inferlab/redaction.py), on one line, at most 300
+    characters."""
+    return redact(" ".join(redact(message, secrets).split())[:300], secrets)

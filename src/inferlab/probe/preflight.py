@@ -9,6 +9,7 @@ problem and what to try.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from httpx_sse import EventSource
 
 from inferlab.netpolicy import Pins
 from inferlab.outbound import guarded
+from inferlab.probe.bounds import BoundedStream
 from inferlab.probe.config import (
     ConfigError,
     ProbeConfig,
@@ -27,6 +29,7 @@ from inferlab.probe.config import (
 )
 from inferlab.probe.errors import classify_exception, scrub
 from inferlab.probe.prompts import Prompt
+from inferlab.probe.stale import send_stream
 from inferlab.probe.stream import StreamAccumulator, StreamError
 from inferlab.probe.worker import Target, http_error_message
 
@@ -34,7 +37,14 @@ __all__ = ["PreflightError", "PreflightResult", "connect_message", "preflight", 
 
 PREFLIGHT_TIMEOUT_S = 5.0
 _TINY_TRIES = 3
+_TINY_MAX_BYTES = 1 << 20
 _TRANSIENT = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+def _overall_s(timeout_s: float) -> float:
+    """The whole preflight's bound: GET /models and every try of the test stream may each
+    wait one timeout (a read timeout in the last try still gets its warning)."""
+    return timeout_s * (2 + _TINY_TRIES) + sum(0.2 * a for a in range(_TINY_TRIES))
 
 
 class PreflightError(Exception):
@@ -103,7 +113,7 @@ async def preflight(
             follow_redirects=False,
             trust_env=False,
         ) as client:
-            async with asyncio.timeout(timeout_s * 4):
+            async with asyncio.timeout(_overall_s(timeout_s)):
                 r = await client.get(api_url(url, "/models"), headers=get_headers)
                 status = r.status_code
                 if status in (401, 403):
@@ -137,7 +147,7 @@ async def preflight(
     except PreflightError as exc:
         raise PreflightError(scrub(str(exc), secrets)) from None
     except TimeoutError:
-        raise PreflightError(f"{shown} did not answer within {timeout_s * 4:g} s") from None
+        raise PreflightError(f"{shown} did not answer within {_overall_s(timeout_s):g} s") from None
     except httpx.HTTPError as exc:
         raise PreflightError(scrub(connect_message(url, exc), secrets)) from None
 
@@ -187,7 +197,9 @@ async def _tiny_request(
     for attempt in range(_TINY_TRIES):
         if attempt:
             await asyncio.sleep(0.2 * attempt)
-        async with client.stream("POST", target.url, content=body, headers=target.headers) as r:
+        request = client.build_request("POST", target.url, content=body, headers=target.headers)
+        r, _ = await send_stream(client, request)
+        async with contextlib.aclosing(r):
             status = r.status_code
             if status in (401, 403):
                 raise _credentials_error(shown, status)
@@ -216,11 +228,19 @@ async def _tiny_request(
                     "not text/event-stream"
                 )
             acc = StreamAccumulator()
+            assert isinstance(r.stream, httpx.AsyncByteStream)
+            # A 1-token answer is a few hundred bytes; a server streaming without end
+            # or one endless line must not fill memory here either.
+            r.stream = BoundedStream(r.stream, _TINY_MAX_BYTES, _TINY_MAX_BYTES)
             try:
                 async for sse in EventSource(r).aiter_sse():
                     acc.feed(0, sse.data)
-            except (StreamError, httpx.TransportError) as exc:
+            except StreamError as exc:
                 problem = f"the test stream from POST {path} broke: {exc}"
+                continue
+            except httpx.TransportError as exc:
+                reason = classify_exception(exc, response_started=True)[1]
+                problem = f"the test stream from POST {path} broke: {reason}"
                 continue
             if acc.events == 0:
                 problem = f"POST {path} sent no stream chunks"

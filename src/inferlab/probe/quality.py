@@ -36,6 +36,7 @@ from inferlab.probe.sink import Sink, SinkPump
 from inferlab.probe.worker import Target, send_request
 from inferlab.quality import QualityOutput, QualityReport, score_outputs
 from inferlab.records import RequestRecord, RunInfo, RunStatus
+from inferlab.redaction import redact
 
 __all__ = [
     "EVALS_DIR",
@@ -392,7 +393,8 @@ async def _one_temperature(
         record = records[index]
         item, repeat = jobs[index]
         body = tee.bodies.get(f"{info.run_id}-{index}", bytearray())
-        text = answer_text(bytes(body), cfg.api) if record.ok else None
+        # An answer is server text like any other: a key it echoes is not stored.
+        text = redact(answer_text(bytes(body), cfg.api), target.secrets) if record.ok else None
         outputs.append(
             (
                 index,

@@ -14,19 +14,28 @@ import json
 import math
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 from httpx_sse import EventSource, SSEError
 
 from inferlab.netpolicy import Pins
 from inferlab.outbound import guarded
-from inferlab.probe.config import Api, ProbeConfig, api_url
+from inferlab.probe.bounds import BoundedStream
+from inferlab.probe.config import (
+    DEFAULT_MAX_EVENT_BYTES,
+    Api,
+    ProbeConfig,
+    api_url,
+    response_cap_bytes,
+)
 from inferlab.probe.errors import classify_exception, scrub
 from inferlab.probe.prompts import Prompt
+from inferlab.probe.stale import STALE_NOTE, ConnectionTrace, is_stale
 from inferlab.probe.stream import StreamAccumulator, StreamError
 from inferlab.probe.transport import StampedStream, stamping_transport
 from inferlab.records import RequestRecord
+from inferlab.redaction import secret_values
 
 __all__ = ["Target", "build_client", "build_clients", "http_error_message", "send_request"]
 
@@ -46,6 +55,9 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     request_id_prefix: str = ""  # X-Request-Id = prefix + index, to match server logs
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    deadline_s: float | None = None  # the whole request; None = unbounded
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    max_response_bytes: int | None = None  # None: 4 KiB per max token (response_cap_bytes)
 
     @classmethod
     def from_config(cls, cfg: ProbeConfig, request_id_prefix: str = "") -> Target:
@@ -54,7 +66,7 @@ class Target:
         if cfg.api_key:
             headers["Authorization"] = f"Bearer {cfg.api_key}"
         headers.update(cfg.headers)
-        secrets = tuple(s for s in (cfg.api_key, *cfg.headers.values()) if s and len(s) >= 4)
+        secrets = secret_values((cfg.api_key, *cfg.headers.values()))
         return cls(
             url=api_url(cfg.url, path),
             api=cfg.api,
@@ -64,6 +76,9 @@ class Target:
             headers=headers,
             request_id_prefix=request_id_prefix,
             secrets=secrets,
+            deadline_s=cfg.deadline_s,
+            max_event_bytes=cfg.max_event_bytes,
+            max_response_bytes=cfg.max_response_bytes,
         )
 
     def body(self, prompt: Prompt) -> bytes:
@@ -166,79 +181,185 @@ async def send_request(
     anchor_ns: int,
     warmup: bool = False,
 ) -> RequestRecord:
-    """Send one request and return its record; never raises for request faults."""
+    """Send one request and return its record; never raises for request faults.
+
+    A request a stale keep-alive connection swallowed (probe/stale.py) goes out once
+    more; its record is the retry's, with the scheduled time moved by the time the
+    failed attempt took (so it adds no queue time) and the note `retried_stale_connection`.
+    """
     content = target.body(prompt)
     headers = target.headers
     if target.request_id_prefix and "X-Request-Id" not in headers:
         headers = {**headers, "X-Request-Id": f"{target.request_id_prefix}{index}"}
-    acc = StreamAccumulator()
-    status: int | None = None
-    started = False
-    sent_ns = time.perf_counter_ns()
-    sent_ms = (sent_ns - anchor_ns) / 1e6
+    attempt = _Attempt(target, index, scheduled_ms, anchor_ns, warmup)
+    cap = response_cap_bytes(target.max_response_bytes, prompt.max_tokens or target.max_tokens)
+    record = await attempt.send(client, content, headers, cap, retry_stale=True)
+    if record is not None:
+        return record
+    lag_ms = attempt.sent_ms - scheduled_ms
+    retry = _Attempt(target, index, scheduled_ms, anchor_ns, warmup, lag_ms=lag_ms)
+    record = await retry.send(client, content, headers, cap, retry_stale=False)
+    assert record is not None
+    return replace(record, notes=(*record.notes, STALE_NOTE))
 
-    def failed(error_class: str, message: str) -> RequestRecord:
-        return acc.record(
-            index=index,
-            scheduled_ms=scheduled_ms,
-            sent_ms=sent_ms,
-            warmup=warmup,
-            http_status=status,
+
+class _Attempt:
+    """One send of a request on the pool's next connection."""
+
+    def __init__(
+        self,
+        target: Target,
+        index: int,
+        scheduled_ms: float,
+        anchor_ns: int,
+        warmup: bool,
+        lag_ms: float | None = None,
+    ) -> None:
+        self.target = target
+        self.index = index
+        self.anchor_ns = anchor_ns
+        self.warmup = warmup
+        self.acc = StreamAccumulator()
+        self.status: int | None = None
+        self.started = False
+        self.sent_ns = time.perf_counter_ns()
+        self.sent_ms = (self.sent_ns - anchor_ns) / 1e6
+        self.scheduled_ms = scheduled_ms if lag_ms is None else self.sent_ms - lag_ms
+
+    def failed(self, error_class: str, message: str) -> RequestRecord:
+        return self.acc.record(
+            index=self.index,
+            scheduled_ms=self.scheduled_ms,
+            sent_ms=self.sent_ms,
+            warmup=self.warmup,
+            http_status=self.status,
             end_ns=None,
             error_class=error_class,
-            error_message=scrub(message, list(target.secrets)),
+            error_message=scrub(message, list(self.target.secrets)),
         )
 
-    try:
-        async with client.stream("POST", target.url, content=content, headers=headers) as r:
-            status = r.status_code
-            if status != 200:
-                body = await r.aread()
-                return failed(f"http_{status}", http_error_message(status, body, r.headers))
-            started = True
-            stream = r.extensions.get("network_stream")
-            stamped = stream if isinstance(stream, StampedStream) else None
-            try:
-                async with asyncio.timeout(None) as after_done:
-                    async for sse in EventSource(r).aiter_sse():
-                        # When the bytes that completed this event arrived (transport.py);
-                        # without the stamping transport, now.
-                        arrival_ns = stamped.last_stamp_ns if stamped else time.perf_counter_ns()
-                        acc.feed(arrival_ns - sent_ns, sse.data)
-                        if acc.done and after_done.when() is None:
-                            # Read on to the end so the connection can be reused, but do
-                            # not wait long for a server that keeps it open after [DONE].
-                            after_done.reschedule(asyncio.get_running_loop().time() + _AFTER_DONE_S)
-            except (TimeoutError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError):
-                if not acc.done:
-                    raise
-                # The answer was complete at [DONE]; a server that then stalls or drops
-                # the connection has not lost anything.
-            end_ns = time.perf_counter_ns() - sent_ns
-            if not acc.done:
-                if acc.events == 0:
-                    if r.num_bytes_downloaded == 0:
-                        return failed("empty_stream", "HTTP 200 with an empty body")
-                    return failed(
-                        "malformed_sse",
-                        f"{r.num_bytes_downloaded} bytes arrived but no SSE 'data:' event",
-                    )
-                return failed(
-                    "incomplete_stream",
-                    f"stream ended without [DONE] after {acc.events} events",
+    async def send(
+        self,
+        client: httpx.AsyncClient,
+        content: bytes,
+        headers: dict[str, str],
+        max_response_bytes: int,
+        *,
+        retry_stale: bool,
+    ) -> RequestRecord | None:
+        """The record, or None when this attempt met a stale connection and may be retried."""
+        deadline_s = self.target.deadline_s
+        try:
+            async with asyncio.timeout(deadline_s):
+                return await self._send(
+                    client, content, headers, max_response_bytes, retry_stale=retry_stale
                 )
-    except SSEError as exc:
-        return failed("not_event_stream", f"HTTP 200 but not a stream: {exc}")
-    except StreamError as exc:
-        return failed(exc.error_class, str(exc))
-    except Exception as exc:
-        error_class, message = classify_exception(exc, response_started=started)
-        return failed(error_class, message)
-    return acc.record(
-        index=index,
-        scheduled_ms=scheduled_ms,
-        sent_ms=sent_ms,
-        warmup=warmup,
-        http_status=status,
-        end_ns=end_ns,
-    )
+        except TimeoutError:
+            if self.acc.done:  # complete at [DONE]; only the wait for the connection's end ran over
+                return self.acc.record(
+                    index=self.index,
+                    scheduled_ms=self.scheduled_ms,
+                    sent_ms=self.sent_ms,
+                    warmup=self.warmup,
+                    http_status=self.status,
+                    end_ns=time.perf_counter_ns() - self.sent_ns,
+                )
+            return self.failed(
+                "deadline_exceeded",
+                f"the request took longer than its deadline of {deadline_s:g} s "
+                "(--request-deadline)",
+            )
+
+    async def _send(
+        self,
+        client: httpx.AsyncClient,
+        content: bytes,
+        headers: dict[str, str],
+        max_response_bytes: int,
+        *,
+        retry_stale: bool,
+    ) -> RequestRecord | None:
+        trace = ConnectionTrace()
+        acc = self.acc
+        failed = self.failed
+        try:
+            async with client.stream(
+                "POST",
+                self.target.url,
+                content=content,
+                headers=headers,
+                extensions=trace.extensions,
+            ) as r:
+                self.status = status = r.status_code
+                if status != 200:
+                    body = await r.aread()
+                    return failed(f"http_{status}", http_error_message(status, body, r.headers))
+                self.started = True
+                assert isinstance(r.stream, httpx.AsyncByteStream)
+                r.stream = bounded = BoundedStream(
+                    r.stream, self.target.max_event_bytes, max_response_bytes
+                )
+                stream = r.extensions.get("network_stream")
+                stamped = stream if isinstance(stream, StampedStream) else None
+                sent_ns = self.sent_ns
+                try:
+                    async with asyncio.timeout(None) as after_done:
+                        async for sse in EventSource(r).aiter_sse():
+                            # When the bytes that completed this event arrived (transport.py);
+                            # without the stamping transport, now.
+                            arrival_ns = (
+                                stamped.last_stamp_ns if stamped else time.perf_counter_ns()
+                            )
+                            acc.feed(arrival_ns - sent_ns, sse.data)
+                            if acc.done and after_done.when() is None:
+                                # Read on to the end so the connection can be reused, but do
+                                # not wait long for a server that keeps it open after [DONE].
+                                after_done.reschedule(
+                                    asyncio.get_running_loop().time() + _AFTER_DONE_S
+                                )
+                except (
+                    TimeoutError,
+                    httpx.ReadTimeout,
+                    httpx.RemoteProtocolError,
+                    httpx.ReadError,
+                ):
+                    if not acc.done:
+                        raise
+                    # The answer was complete at [DONE]; a server that then stalls or drops
+                    # the connection has not lost anything.
+                end_ns = time.perf_counter_ns() - sent_ns
+                if not acc.done:
+                    if bounded.pending_bytes:
+                        return failed(
+                            "disconnected",
+                            f"connection closed mid-stream inside an event ({acc.events} "
+                            f"events and {bounded.pending_bytes} bytes of an unfinished one)",
+                        )
+                    if acc.events == 0:
+                        if r.num_bytes_downloaded == 0:
+                            return failed("empty_stream", "HTTP 200 with an empty body")
+                        return failed(
+                            "malformed_sse",
+                            f"{r.num_bytes_downloaded} bytes arrived but no SSE 'data:' event",
+                        )
+                    return failed(
+                        "incomplete_stream",
+                        f"stream ended without [DONE] after {acc.events} events",
+                    )
+        except SSEError as exc:
+            return failed("not_event_stream", f"HTTP 200 but not a stream: {exc}")
+        except StreamError as exc:
+            return failed(exc.error_class, str(exc))
+        except Exception as exc:
+            if retry_stale and is_stale(exc, trace):
+                return None
+            error_class, message = classify_exception(exc, response_started=self.started)
+            return failed(error_class, message)
+        return acc.record(
+            index=self.index,
+            scheduled_ms=self.scheduled_ms,
+            sent_ms=self.sent_ms,
+            warmup=self.warmup,
+            http_status=self.status,
+            end_ns=end_ns,
+        )

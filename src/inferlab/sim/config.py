@@ -75,6 +75,7 @@ class SimConfig:
     answer_accuracy: float = 1.0
     answer_determinism: float = 1.0
     truth_limit: int = 10_000  # requests kept in the ground-truth log (~12 KB per 128 tokens)
+    keepalive_timeout_ms: float = 5000.0  # idle keep-alive connections are closed after this
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -113,6 +114,7 @@ class SimConfig:
         integer("retry_after_s", 0, 86_400)
         integer("seed", -(2**63), 2**63 - 1)
         integer("truth_limit", 0, 100_000_000)
+        number("keepalive_timeout_ms", 1, 3_600_000)
         number("answer_accuracy", 0, 1)
         number("answer_determinism", 0, 1)
         if not out and sum(self.fault_pcts()) > 100:

@@ -117,6 +117,8 @@ def make_uvicorn_server(state: SimState, access_log: bool = False) -> uvicorn.Se
         access_log=access_log,
         timeout_graceful_shutdown=1,
         backlog=4096,
+        # uvicorn's setting is in seconds and takes a fraction (a loop.call_later delay).
+        timeout_keep_alive=state.config.keepalive_timeout_ms / 1000,  # type: ignore[arg-type]
     )
     return _Server(config)
 

@@ -233,6 +233,7 @@ def _req_schema() -> pa.Schema:
             ("error_class", pa.string()),
             ("error_message", pa.string()),
             ("warmup", pa.bool_()),
+            ("notes", pa.list_(pa.string())),
         ]
     )
 
@@ -268,6 +269,7 @@ def records_to_arrow(records: Sequence[RequestRecord]) -> pa.Table:
         "error_class": [r.error_class for r in recs],
         "error_message": [r.error_message for r in recs],
         "warmup": [r.warmup for r in recs],
+        "notes": [list(r.notes) if r.notes else None for r in recs],
     }
     return pa.table(cols, schema=_req_schema())
 
@@ -1082,6 +1084,7 @@ class Store:
         rows: list[dict[str, Any]] = df.to_dict(orient="records")  # type: ignore[assignment]
         for row in rows:
             offs, toks = row["chunk_offsets_ms"], row["chunk_tokens"]
+            notes = row.get("notes")
             out.append(
                 RequestRecord(
                     index=int(row["index"]),
@@ -1100,6 +1103,7 @@ class Store:
                     error_class=opt_s(row["error_class"]),
                     error_message=opt_s(row["error_message"]),
                     warmup=bool(row["warmup"]),
+                    notes=tuple(str(n) for n in notes) if notes is not None else (),
                 )
             )
         return out

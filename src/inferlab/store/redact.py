@@ -1,4 +1,6 @@
-"""Keep credentials out of the database: endpoints and settings are scrubbed on write."""
+"""Keep credentials out of the database: endpoints and settings are scrubbed on write.
+
+A server's text (an error that echoes the key) is redacted by `inferlab.redaction`."""
 
 from __future__ import annotations
 

@@ -149,7 +149,10 @@ _V4 = [
     """,
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
+# Version 5: notes on a request (e.g. "retried_stale_connection", probe/stale.py).
+_V5 = ["ALTER TABLE requests ADD COLUMN IF NOT EXISTS notes VARCHAR[]"]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

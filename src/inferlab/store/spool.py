@@ -86,6 +86,7 @@ def record_to_json(rec: RequestRecord) -> dict[str, Any]:
         "error_class": rec.error_class,
         "error_message": rec.error_message,
         "warmup": rec.warmup,
+        "notes": list(rec.notes) or None,
     }
 
 

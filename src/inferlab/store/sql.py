@@ -37,6 +37,7 @@ SPOOL_COLUMNS: dict[str, str] = {
     "error_class": "VARCHAR",
     "error_message": "VARCHAR",
     "warmup": "BOOLEAN",
+    "notes": "VARCHAR[]",
 }
 
 _TPOT = (

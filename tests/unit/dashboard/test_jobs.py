@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +195,18 @@ def test_rate_mode_gets_the_concurrency_cap_and_duration_runs_stop_by_count(
         policy,
     )
     assert c.concurrency == 16 and c.requests == 50
+
+
+def test_every_dashboard_request_gets_a_deadline_within_the_limits(manager: JobManager) -> None:
+    policy = NetPolicy(limits=Limits(max_duration_s=30.0))
+    base = ProbeConfig(url="http://x/v1", model="m", timeout_s=60, max_tokens=4096)
+    assert manager.apply_limits(base, policy).request_deadline_s == 30.0  # default clamped
+    small = replace(base, max_tokens=8, timeout_s=5)
+    assert manager.apply_limits(small, policy).request_deadline_s == 5 + 8 * 0.5
+    with pytest.raises(JobError, match="request deadline of 90 s is above"):
+        manager.apply_limits(replace(base, request_deadline_s=90.0), policy)
+    with pytest.raises(JobError, match="caps a request at"):
+        manager.apply_limits(replace(base, max_response_bytes=1 << 30), policy)
 
 
 def test_sim_restart_with_new_settings_keeps_busy_instances(manager: JobManager) -> None:
