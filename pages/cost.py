@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import streamlit as st
@@ -337,7 +338,10 @@ sessions_pm = int(num(st.columns(4)[0], "sessions_pm", 1000, "Conversations per 
 views, bill_note = cost_views(mode, session, sessions_pm, at_slo, slo_rps, n_gpus, gpu_hour, util)
 v1, v2, v3, v4 = st.columns(4)
 v1.metric("Per request", f"${views.per_request_usd:,.4g}")
-v2.metric("Per 1M tokens" + (" (output)" if mode != "API" else ""), f"${views.per_mtok_usd:,.4g}")
+v2.metric(
+    "Per 1M tokens" + (" (output)" if mode != "API" else ""),
+    f"${views.per_mtok_usd:,.4g}" if math.isfinite(views.per_mtok_usd) else "— (no tokens)",
+)
 v3.metric("Per session", f"${views.per_session_usd:,.4g}")
 v4.metric("Monthly bill", f"${views.monthly_bill_usd:,.0f}", help=bill_note)
 st.caption(f"Monthly bill: {bill_note}.")

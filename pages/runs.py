@@ -43,6 +43,7 @@ from inferlab.dashboard.runs import (
     little_frame,
     metric_label,
     parse_tags,
+    rejected_link_params,
     request_position,
     request_title,
     rows_by_run_id,
@@ -61,6 +62,7 @@ from inferlab.dashboard.runs import (
     tags_text,
     url_run_ids,
 )
+from inferlab.dashboard.urlguard import drop_seeds
 from inferlab.store import Store, StoreError, default_db_path
 
 st.title("Runs: compare benchmark results")
@@ -234,6 +236,7 @@ existing_ids = list(all_runs["run_id"])
 query = {k: st.query_params.get_all(k) for k in st.query_params}
 for message in link_problems(query, existing_ids):
     st.warning(message, icon=":material/link_off:")
+drop_seeds(rejected_link_params(query))  # the widgets then really start at the default
 
 # -- run table -----------------------------------------------------------------------------
 

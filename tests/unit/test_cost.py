@@ -212,3 +212,12 @@ def test_self_hosted_cost_is_never_negative(
 def test_negative_prices_are_refused_by_name(value: float) -> None:
     with pytest.raises(ValueError, match="output price"):
         cost.ApiPrices(1.0, value)
+
+
+def test_a_session_of_zero_tokens_has_no_price_per_token() -> None:
+    shape = cost.SessionShape(3, 0, 0, 0)
+    session = cost.session_cost(shape, cost.ApiPrices(2.5, 10.0, 1.25), 0.5)
+    views = cost.api_views(session, 1000)
+    assert session.total_usd == 0 and math.isnan(views.per_mtok_usd)
+    one = cost.session_cost(cost.SessionShape(1, 1000, 0, 0), cost.ApiPrices(2.5, 10.0))
+    assert cost.api_views(one, 1).per_mtok_usd == pytest.approx(2.5)

@@ -44,6 +44,7 @@ __all__ = [
     "little_frame",
     "metric_label",
     "parse_tags",
+    "rejected_link_params",
     "request_position",
     "request_title",
     "rows_by_run_id",
@@ -121,19 +122,36 @@ def link_problems(query: Mapping[str, str | list[str]], existing_ids: Iterable[s
             f"The link's `baseline` ({baseline[-1]}) is not among the selected runs; "
             "using the first selected run as the baseline."
         )
-    for name, allowed, default in (
-        ("convention", tuple(CONVENTIONS), DEFAULT_CONVENTION),
-        ("metric", tuple(METRIC_KEYS), METRIC_NAMES[DEFAULT_METRIC]),
-    ):
+    for name, allowed, default in _CHOICES:
         value = _all(query, name)
         if value and value[-1] not in allowed:
             messages.append(
-                f"The link's `{name}` ({value[-1]}) was ignored: choose one of "
+                f"The link's `{name}` ({value[-1]!r}) was ignored: choose one of "
                 f"{', '.join(allowed)}. Using {default} instead."
             )
     for problem in check_params(query, SLO_PARAMS):
         messages.append(problem.message(SLO_SPEC[problem.name].label))
     return messages
+
+
+_CHOICES = (
+    ("convention", tuple(CONVENTIONS), DEFAULT_CONVENTION),
+    ("metric", tuple(METRIC_KEYS), METRIC_NAMES[DEFAULT_METRIC]),
+)
+
+
+def rejected_link_params(query: Mapping[str, str | list[str]]) -> list[str]:
+    """The bound parameters `link_problems` rejects: their widgets must start at the default.
+
+    (Streamlit would otherwise seed them with the rejected value: `convention=` made the
+    segmented control return "" and the page fail.)
+    """
+    names = [
+        name
+        for name, allowed, _ in _CHOICES
+        if (value := _all(query, name)) and any(v not in allowed for v in value)
+    ]
+    return names + [p.name for p in check_params(query, SLO_PARAMS)]
 
 
 def runs_share_url(

@@ -1,0 +1,40 @@
+"""Share links the fuzz suite (or issue 18) found crashing a page, kept as explicit tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.app.conftest import OpenPage
+from tests.runs_data import store_run
+
+
+@pytest.fixture
+def two_runs(isolated_db: Path) -> Path:
+    store_run(isolated_db, "base", label="baseline", n=30)
+    store_run(isolated_db, "slow", label="slower", n=30, ttft_ms=320, seed=1)
+    return isolated_db
+
+
+@pytest.mark.parametrize("value", ["", "nope", ["vllm", ""]])
+def test_runs_link_with_an_unusable_convention_warns_and_uses_inferlab(
+    open_page: OpenPage, two_runs: Path, value: str | list[str]
+) -> None:
+    at = open_page("runs", {"convention": value, "baseline": ""})
+    assert not at.exception
+    assert any("`convention`" in w.value and "Using inferlab" in w.value for w in at.warning)
+    assert getattr(at.get("button_group")[0], "value", None) == "inferlab"
+
+
+@pytest.mark.parametrize("mode", ["API", "Self-hosted"])
+def test_cost_link_with_a_session_of_zero_tokens_shows_no_price_per_token(
+    open_page: OpenPage, mode: str
+) -> None:
+    at = open_page(
+        "cost", {"sys_tokens": "0", "user_tokens": "0", "asst_tokens": "0", "mode": mode}
+    )
+    assert not at.exception
+    per_mtok = next(m.value for m in at.metric if m.label.startswith("Per 1M tokens"))
+    assert per_mtok == ("— (no tokens)" if mode == "API" else per_mtok)
+    assert next(m.value for m in at.metric if m.label == "Session cost, with caching") == "$0"
