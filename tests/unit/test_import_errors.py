@@ -47,7 +47,11 @@ def test_truncated_aiperf_jsonl_names_the_line(store: Store, tmp_path: Path) -> 
 def test_truncated_guidellm_json_says_so(store: Store, tmp_path: Path) -> None:
     raw = GUIDELLM.read_bytes()
     p = _copy(GUIDELLM, tmp_path / "benchmarks.json", raw[: len(raw) // 2])
-    with pytest.raises(ImportFileError, match=r"benchmarks\.json \(as guidellm\): not valid JSON"):
+    with pytest.raises(
+        ImportFileError,
+        match=r"benchmarks\.json \(as guidellm\): truncated JSON: the document stops "
+        r"unfinished at byte 78,2\d\d \(line 1\); the file looks cut off",
+    ):
         import_file(store, p)
 
 
@@ -238,7 +242,7 @@ def test_uploads_pair_aiperf_files_and_report_each_file(store: Store) -> None:
     assert ok.error is None and ok.runs[0].requests == 24
     info = store.get_run(ok.runs[0].run_id)
     assert info is not None and info.model == "refmodel"  # the aggregate was used
-    assert "broken.json (as guidellm): not valid JSON" in (by_name["broken.json"].error or "")
+    assert "broken.json (as guidellm): truncated JSON" in (by_name["broken.json"].error or "")
     assert "over the import limit" in (by_name["big.json"].error or "")
     assert len(store.list_runs()) == 1
 

@@ -15,6 +15,7 @@ from inferlab.compare import runs as compare
 from inferlab.export import build_report, export_bytes
 from inferlab.importers import (
     FORMATS,
+    MAX_LISTED,
     UploadOutcome,
     import_info,
     import_uploads,
@@ -60,7 +61,15 @@ def upload_messages(outcomes: Sequence[UploadOutcome]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for o in outcomes:
         if o.error is not None:
-            out.append(("error", f"**{o.name}** was not imported: {o.error}"))
+            tried = f" (read {o.tried})" if o.tried.startswith("as ") else ""
+            if o.details:
+                text = f"**{o.name}** was not imported{tried}: {o.count:,} problems\n\n"
+                text += "\n".join(f"- {d}" for d in o.details[:MAX_LISTED])
+                if o.count > MAX_LISTED:
+                    text += f"\n- … and {o.count - MAX_LISTED:,} more"
+            else:
+                text = f"**{o.name}** was not imported{tried}: {o.problem or o.error}"
+            out.append(("error", text))
             continue
         new = [r for r in o.runs if not r.duplicate]
         old = [r for r in o.runs if r.duplicate]

@@ -11,6 +11,7 @@ the tool's own numbers next to inferlab's: `reconcile`.
 from inferlab.importers.base import (
     DEFAULT_MAX_UPLOAD_MB,
     FORMATS,
+    MAX_LISTED,
     ImportFileError,
     ParsedRun,
     ToolMetric,
@@ -32,6 +33,7 @@ from inferlab.importers.reconcile import tool_comparison, tool_metrics_frame
 __all__ = [
     "DEFAULT_MAX_UPLOAD_MB",
     "FORMATS",
+    "MAX_LISTED",
     "ImportFileError",
     "ImportInfo",
     "ImportedRun",

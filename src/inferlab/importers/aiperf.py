@@ -22,8 +22,8 @@ file through a line-by-line reader that names the offending line.
 
 from __future__ import annotations
 
-import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,14 +35,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from inferlab.importers.base import (
+    MAX_COUNT,
     ImportFileError,
+    JsonError,
     ParsedRun,
+    Problems,
     ToolMetric,
     empty_requests,
     finite,
     http_error_class,
+    parse_json,
     read_json_document,
 )
+from inferlab.importers.checks import check_requests
 from inferlab.records import RunInfo, RunStatus
 from inferlab.store.db import duckdb_connect
 
@@ -57,6 +62,14 @@ __all__ = [
 
 FMT = "aiperf"
 AGGREGATE_NAME = "profile_export_aiperf.json"
+# Where inferlab's request columns come from, for messages about impossible values.
+_FIELDS = {
+    "sent_ms": "metadata.request_start_ns",
+    "scheduled_ms": "metadata.credit_issued_ns",
+    "ttft_ms": "metrics.time_to_first_token",
+    "e2e_ms": "metrics.request_latency or inter_chunk_latency",
+    "chunk_offsets_ms": "time_to_first_token + inter_chunk_latency",
+}
 _KEPT_STATS = ("avg", "p50", "p90", "p95", "p99", "min", "max", "std", "count")
 _UNIT_TO_MS = {"ms": 1.0, "ns": 1e-6, "us": 1e-3, "sec": 1000.0, "s": 1000.0}
 
@@ -231,6 +244,11 @@ def _fast_columns(path: Path) -> _Cols:
     )
 
 
+def _is_ns(x: Any) -> bool:
+    """An epoch time in ns that fits the int64 columns (JSON integers are unbounded)."""
+    return isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 2**63
+
+
 def _line_columns(path: Path) -> _Cols:
     """The slow, precise reader: one json.loads per line, errors name the line."""
     start: list[int] = []
@@ -270,11 +288,11 @@ def _line_columns(path: Path) -> _Cols:
                 if not text:
                     continue
                 try:
-                    obj = json.loads(text)
-                except json.JSONDecodeError as exc:
+                    obj = parse_json(text)
+                except JsonError as exc:
                     hint = " (the file looks truncated)" if not line.endswith("\n") else ""
                     raise ImportFileError(
-                        path, FMT, f"line {lineno} is not valid JSON: {exc.msg}{hint}"
+                        path, FMT, f"line {lineno} is not valid JSON: {exc.reason}{hint}"
                     ) from None
                 if not looks_like_record(obj):
                     raise ImportFileError(
@@ -287,13 +305,16 @@ def _line_columns(path: Path) -> _Cols:
                 if not isinstance(m, dict):
                     raise ImportFileError(path, FMT, f"line {lineno}: metrics is not an object")
                 s = md.get("request_start_ns")
-                if not isinstance(s, int) or isinstance(s, bool):
+                if not _is_ns(s):
                     raise ImportFileError(
-                        path, FMT, f"line {lineno}: metadata.request_start_ns is not an integer"
+                        path,
+                        FMT,
+                        f"line {lineno}: metadata.request_start_ns is not a time "
+                        f"(a whole number of ns since 1970): {s!r:.40}",
                     )
                 start.append(s)
                 c = md.get("credit_issued_ns")
-                credit.append(c if isinstance(c, int) and not isinstance(c, bool) else -1)
+                credit.append(c if _is_ns(c) else -1)
                 phase.append(md.get("benchmark_phase"))
                 cancelled.append(bool(md.get("was_cancelled")))
                 ttft.append(metric(m, "time_to_first_token", lineno))
@@ -383,6 +404,31 @@ def _error_class(code: int | None, etype: str | None, msg: str | None) -> str:
     return "client_error"
 
 
+def _check_counts(cols: _Cols, problems: Problems, row: Callable[[int], str]) -> None:
+    """Token counts must be whole numbers that fit the store's columns; else problems (and NaN)."""
+    for name, attr in (("output_sequence_length", "osl"), ("input_sequence_length", "isl")):
+        a = getattr(cols, attr)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(a) & ~((a >= 0) & (a <= MAX_COUNT) & (a == np.round(a)))
+        for i in np.flatnonzero(bad)[: problems.KEEP]:
+            problems.add(row(int(i)), f"metrics.{name} {a[i]:g} is not a token count")
+    for i in np.flatnonzero(cols.start_ns < 0)[: problems.KEEP]:
+        problems.add(row(int(i)), "metadata.request_start_ns is negative")
+
+
+def _line_namer(path: Path) -> Callable[[int], str]:
+    """Names record i by its line in the file (read once, only when a problem is named)."""
+    lines: list[int] = []
+
+    def name(i: int) -> str:
+        if not lines:
+            with path.open("rb") as f:
+                lines.extend(k for k, ln in enumerate(f, start=1) if ln.strip())
+        return f"line {lines[i]:,}" if i < len(lines) else f"record {i + 1:,}"
+
+    return name
+
+
 def _requests_table(cols: _Cols) -> tuple[pa.Table, int, bool]:
     """The store's request columns from AIPerf's; also the anchor (epoch ns) and chunk flag."""
     n = len(cols.start_ns)
@@ -405,7 +451,7 @@ def _requests_table(cols: _Cols) -> tuple[pa.Table, int, bool]:
         code, etype, msg = cols.err_code[i], cols.err_type[i], cols.err_msg[i]
         err_class[i] = _error_class(code, etype, msg)
         err_msg[i] = f"{etype}: {msg}"[:500] if msg else etype
-        http[i] = code
+        http[i] = code if code is not None and 100 <= code <= 599 else None
     warmup = np.array([p is not None and p != "profiling" for p in cols.phase], dtype=bool)
 
     def opt_int(a: np.ndarray) -> pa.Array:
@@ -581,7 +627,13 @@ def parse_aiperf(path: Path, run_id: str, aggregate: Path | None = None) -> list
         cols = _fast_columns(path)
     except (duckdb.Error, pa.ArrowInvalid, pa.ArrowTypeError, ValueError, KeyError, IndexError):
         cols = _line_columns(path)
+    problems = Problems(path, FMT)
+    row = _line_namer(path)
+    _check_counts(cols, problems, row)
+    problems.check()
     table, anchor, per_chunk = _requests_table(cols)
+    check_requests(table, problems, row, _FIELDS)
+    problems.check()
     agg = _load_aggregate(aggregate) if aggregate is not None else None
     info, status, version = _info(run_id, anchor, agg)
     notes = []

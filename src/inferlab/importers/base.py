@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,14 +26,20 @@ from inferlab.store import records_to_arrow
 __all__ = [
     "DEFAULT_MAX_UPLOAD_MB",
     "FORMATS",
+    "MAX_COUNT",
+    "MAX_LISTED",
     "ImportFileError",
+    "JsonError",
     "ParsedRun",
+    "Problems",
     "ToolMetric",
+    "as_count",
     "content_sha256",
     "empty_requests",
     "finite",
     "http_error_class",
     "max_upload_bytes",
+    "parse_json",
     "read_json_document",
 ]
 
@@ -40,15 +47,117 @@ FORMATS: tuple[str, ...] = ("vllm", "guidellm", "aiperf", "csv", "parquet", "inf
 DEFAULT_MAX_UPLOAD_MB = 200.0
 
 
-class ImportFileError(Exception):
-    """A file cannot be imported; the message names the file, the format tried and the problem."""
+MAX_LISTED = 10  # problems named in one message; the rest are counted
 
-    def __init__(self, path: str | os.PathLike[str], fmt: str | None, problem: str) -> None:
+
+class ImportFileError(Exception):
+    """A file cannot be imported; the message names the file (once), the format tried and
+    the problem. `details` lists every problem found when there were several."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        fmt: str | None,
+        problem: str,
+        details: Sequence[str] = (),
+        count: int = 0,
+    ) -> None:
         self.path = Path(path)
         self.fmt = fmt
-        self.problem = problem
-        tried = f"as {fmt}" if fmt else "format detection"
-        super().__init__(f"{self.path.name} ({tried}): {problem}")
+        # A library's message may quote the full path: the file is named once, in front.
+        self.problem = problem.replace(str(self.path), "the file") if str(self.path) else problem
+        self.details = tuple(details)
+        self.count = max(count, len(self.details), 1)  # problems found (details may be capped)
+        super().__init__(f"{self.path.name} ({self.tried}): {self.problem}")
+
+    @property
+    def tried(self) -> str:
+        return f"as {self.fmt}" if self.fmt else "format detection"
+
+
+class Problems:
+    """Problems found in a file's rows or records, reported together in one ImportFileError.
+
+    `add("row 3", "column ok should be true or false, got 'maybe'")`; `check()` raises
+    when any was added, naming the first MAX_LISTED and counting the rest.
+    """
+
+    KEEP = 1000  # never hold more than this many messages for a hostile file
+
+    def __init__(self, path: Path, fmt: str) -> None:
+        self.path, self.fmt = path, fmt
+        self.items: list[str] = []
+        self.count = 0
+
+    def add(self, where: str, problem: str) -> None:
+        """One problem at `where` ("row 3", "line 12"; "" for the whole file)."""
+        self.count += 1
+        if len(self.items) < self.KEEP:
+            self.items.append(f"{where}: {problem}" if where else problem)
+
+    def add_uncounted(self, n: int) -> None:
+        """`n` more problems, counted in the message but not listed."""
+        self.count += n
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def check(self) -> None:
+        if not self.count:
+            return
+        self.items.sort(key=_natural)  # "row 3" before "row 12", whole-file problems first
+        if self.count == 1:
+            raise ImportFileError(self.path, self.fmt, self.items[0], self.items)
+        shown = "; ".join(self.items[:MAX_LISTED])
+        rest = self.count - min(self.count, MAX_LISTED)
+        more = f"; and {rest:,} more" if rest else ""
+        raise ImportFileError(
+            self.path, self.fmt, f"{self.count:,} problems: {shown}{more}", self.items, self.count
+        )
+
+
+def _natural(item: str) -> list[tuple[int, int | str]]:
+    where = item.split(": ", 1)[0] if ": " in item else ""
+    return [(0, int(t)) if t.isdigit() else (1, t) for t in re.split(r"(\d+)", where)]
+
+
+class JsonError(ValueError):
+    """Text that is not one readable JSON document; the message says where and why.
+
+    `reason` is the short why (for a message that names the line itself).
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+_TOO_DEEP = "nested too deeply to read (over about 1,000 levels of [ or {)"
+
+
+def parse_json(text: str) -> Any:
+    """json.loads, with JsonError naming the byte for bad JSON and refusing absurd nesting."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        # json's C scanner recurses per level: 50,000 `[` exhaust the stack.
+        raise JsonError(f"JSON {_TOO_DEEP}; no result file nests like that", _TOO_DEEP) from None
+    except json.JSONDecodeError as exc:
+        raise JsonError(json_problem(exc, text), exc.msg) from None
+
+
+def json_problem(exc: json.JSONDecodeError, text: str) -> str:
+    """'truncated JSON ... at byte N' when the text ends inside the document, else 'invalid'."""
+    end = len(text.rstrip())
+    if exc.pos >= end or exc.msg.startswith("Unterminated string"):
+        n = len(text[:end].encode("utf-8", errors="replace"))
+        line = text.count("\n", 0, end) + 1
+        return (
+            f"truncated JSON: the document stops unfinished at byte {n:,} (line {line:,}); "
+            "the file looks cut off"
+        )
+    byte = len(text[: exc.pos].encode("utf-8", errors="replace"))
+    return f"invalid JSON at byte {byte:,} (line {exc.lineno:,}, column {exc.colno:,}): {exc.msg}"
 
 
 @dataclass(frozen=True)
@@ -103,23 +212,20 @@ def requests_table(records: Sequence[RequestRecord]) -> pa.Table:
     return records_to_arrow(records)
 
 
-def read_json_document(
-    path: Path, fmt: str, *, what: str = "the file", truncation_hint: bool = False
-) -> Any:
+def read_json_document(path: Path, fmt: str, *, what: str = "the file") -> Any:
     """The one JSON document in `path`; ImportFileError for non-UTF-8 text or bad JSON.
 
-    `what` names the file in the UTF-8 message; `truncation_hint` adds "(the file looks
-    truncated)" when the parser ran out of input.
+    `what` names the file in the messages (an AIPerf aggregate read beside its records).
     """
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ImportFileError(path, fmt, f"{what} is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        hint = " (the file looks truncated)" if truncation_hint and "Expecting" in exc.msg else ""
-        raise ImportFileError(
-            path, fmt, f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}"
-        ) from None
+    try:
+        return parse_json(text)
+    except JsonError as exc:
+        prefix = "" if what == "the file" else f"{what}: "
+        raise ImportFileError(path, fmt, f"{prefix}{exc}") from None
 
 
 def content_sha256(*paths: Path) -> str:
@@ -154,6 +260,15 @@ def finite(x: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return v if math.isfinite(v) else None
+
+
+MAX_COUNT = 2**31 - 1  # the store's token and index columns are 32-bit
+
+
+def as_count(x: Any) -> int | None:
+    """x as a token count (a whole number from 0 to MAX_COUNT), else None."""
+    v = finite(x)
+    return int(v) if v is not None and v.is_integer() and 0 <= v <= MAX_COUNT else None
 
 
 def http_error_class(code: Any, fallback: str = "client_error") -> str:

@@ -22,8 +22,8 @@ Columns (header names; order free; unknown columns are ignored):
 from __future__ import annotations
 
 import contextlib
-import json
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,15 +32,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from inferlab.importers.base import (
     ImportFileError,
+    JsonError,
     ParsedRun,
+    Problems,
     ToolMetric,
     empty_requests,
+    finite,
+    parse_json,
     read_json_document,
 )
+from inferlab.importers.checks import check_requests
 from inferlab.records import RunInfo
 
 __all__ = [
@@ -99,66 +105,115 @@ def looks_like_csv(head: str) -> bool:
     return all(c in cols for c in REQUIRED_COLUMNS)
 
 
+RowName = Callable[[int], str]
+_INT32 = 2**31
+
+
 def _bool_col(
-    s: pd.Series, name: str, path: Path, rows: pd.Index, default: bool | None, fmt: str = FMT
+    df: pd.DataFrame, name: str, problems: Problems, row: RowName, default: bool | None
 ) -> np.ndarray:
+    s = df[name]
     text = s.fillna("").astype(str).str.strip().str.lower()
     out = np.zeros(len(text), dtype=bool)
     is_t, is_f = text.isin(_TRUE).to_numpy(), text.isin(_FALSE).to_numpy()
     empty = (text == "").to_numpy()
     bad = ~(is_t | is_f | (empty if default is not None else False))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ImportFileError(
-            path,
-            fmt,
-            f"row {rows[i] + 2}: column {name} should be true or false, got {s.iloc[i]!r}",
-        )
+    for i in np.flatnonzero(bad)[: problems.KEEP]:
+        problems.add(row(int(i)), f"column {name} should be true or false, got {s.iloc[i]!r}")
     out[is_t] = True
     if default:
         out[empty] = True
     return out
 
 
-def _num_col(df: pd.DataFrame, name: str, path: Path, fmt: str = FMT) -> np.ndarray:
+def _num_col(
+    df: pd.DataFrame, name: str, problems: Problems, row: RowName, *, integer: bool = False
+) -> np.ndarray:
+    """The column as float64 (NaN where empty); unreadable cells are problems.
+
+    Infinite and absurd values are left for `checks.check_requests`, except that an
+    integer column must hold whole numbers that fit the store's 32-bit columns.
+    """
     if name not in df:
         return np.full(len(df), math.nan)
     raw = df[name]
     num = pd.to_numeric(raw, errors="coerce")
-    bad = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ImportFileError(
-            path, fmt, f"row {df.index[i] + 2}: column {name} is not a number: {raw.iloc[i]!r}"
-        )
-    return np.asarray(num.to_numpy(dtype=np.float64, na_value=math.nan))
+    text = raw.astype(str).str.strip()
+    bad = (num.isna() & raw.notna() & (text != "")).to_numpy()
+    for i in np.flatnonzero(bad)[: problems.KEEP]:
+        problems.add(row(int(i)), f"column {name} is not a number: {raw.iloc[i]!r}")
+    out = np.asarray(num.to_numpy(dtype=np.float64, na_value=math.nan), dtype=np.float64)
+    if integer:
+        with np.errstate(invalid="ignore"):
+            given = ~np.isnan(out)
+            whole = given & np.isfinite(out) & (out == np.round(out))
+            fits = whole & (np.abs(out) < _INT32)
+        for i in np.flatnonzero(given & ~whole)[: problems.KEEP]:
+            problems.add(
+                row(int(i)), f"column {name} should be a whole number, got {raw.iloc[i]!r}"
+            )
+        for i in np.flatnonzero(whole & ~fits)[: problems.KEEP]:
+            problems.add(row(int(i)), f"column {name} is {raw.iloc[i]}, too large for a count")
+        out = np.where(fits | ~given, out, math.nan)
+    return out
+
+
+def _list_items(v: Any) -> list[Any] | None:
+    """The items of a list cell (a JSON list in a CSV, an array in Parquet); None if not one."""
+    if isinstance(v, list | tuple | np.ndarray):
+        return list(v)
+    try:
+        vals = parse_json(str(v))
+    except JsonError:
+        return None
+    return vals if isinstance(vals, list) else None
+
+
+def _number(x: Any, integer: bool) -> float | int | None:
+    """A list item as a number (a whole one that fits 32 bits if `integer`); None if not."""
+    if isinstance(x, bool | np.bool_):
+        return None
+    if isinstance(x, int | np.integer):
+        n = int(x)  # JSON integers are unbounded: 99999999999999999999 must not overflow
+        if integer:
+            return n if abs(n) < _INT32 else None
+        return float(n) if abs(n) < 1e300 else None
+    if not isinstance(x, float | np.floating):
+        return None
+    if integer:
+        v = float(x)
+        return int(v) if math.isfinite(v) and v.is_integer() and abs(v) < _INT32 else None
+    try:
+        return float(x)  # non-finite values are for checks.check_requests to name
+    except OverflowError:
+        return None
 
 
 def _list_col(
-    df: pd.DataFrame, name: str, path: Path, kind: type, fmt: str = FMT
+    df: pd.DataFrame, name: str, problems: Problems, row: RowName, *, integer: bool
 ) -> list[list[Any]]:
     if name not in df:
         return [[] for _ in range(len(df))]
+    example = "[1, 2, 1]" if integer else "[101.5, 111.2]"
+    what = "whole numbers" if integer else "numbers"
     out: list[list[Any]] = []
     for i, v in enumerate(df[name].tolist()):
-        if isinstance(v, list | tuple | np.ndarray):
-            out.append([kind(x) for x in v])
-            continue
-        if v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "":
+        if not isinstance(v, list | tuple | np.ndarray) and (
+            v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == ""
+        ):
             out.append([])
             continue
-        try:
-            vals = json.loads(str(v))
-            if not isinstance(vals, list):
-                raise ValueError
-            out.append([kind(x) for x in vals])
-        except (ValueError, TypeError):
-            raise ImportFileError(
-                path,
-                fmt,
-                f"row {df.index[i] + 2}: column {name} should be a JSON list of numbers "
-                f"like [101.5, 111.2], got {str(v)[:60]!r}",
-            ) from None
+        items = _list_items(v)
+        nums = [_number(x, integer) for x in items] if items is not None else [None]
+        if any(x is None for x in nums):
+            problems.add(
+                row(i),
+                f"column {name} should be a JSON list of {what} like {example}, "
+                f"got {str(v)[:60]!r}",
+            )
+            out.append([])
+            continue
+        out.append(nums)
     return out
 
 
@@ -176,22 +231,30 @@ def _opt(a: np.ndarray, typ: pa.DataType) -> pa.Array:
     return pa.array(a, mask=mask, type=typ)
 
 
-def _table(df: pd.DataFrame, path: Path, fmt: str = FMT) -> pa.Table:
+def _table(df: pd.DataFrame, problems: Problems, row: RowName) -> pa.Table:
+    """The request columns of `df`; every unreadable cell is added to `problems`."""
     n = len(df)
-    sent = _num_col(df, "sent_ms", path, fmt)
-    if np.isnan(sent).any():
-        i = int(np.flatnonzero(np.isnan(sent))[0])
-        raise ImportFileError(path, fmt, f"row {df.index[i] + 2}: sent_ms is empty")
-    sched = _num_col(df, "scheduled_ms", path, fmt)
+    sent = _num_col(df, "sent_ms", problems, row)
+    blank = (df["sent_ms"].isna() | (df["sent_ms"].astype(str).str.strip() == "")).to_numpy()
+    for i in np.flatnonzero(blank)[: problems.KEEP]:
+        problems.add(row(int(i)), "sent_ms is empty")
+    sched = _num_col(df, "scheduled_ms", problems, row)
     sched = np.where(np.isnan(sched), sent, sched)
-    idx = _num_col(df, "index", path, fmt)
+    idx = _num_col(df, "index", problems, row, integer=True)
     idx = np.where(np.isnan(idx), np.arange(n), idx)
-    ok = _bool_col(df["ok"], "ok", path, df.index, None, fmt)
+    ok = _bool_col(df, "ok", problems, row, None)
     warm = (
-        _bool_col(df["warmup"], "warmup", path, df.index, False, fmt)
-        if "warmup" in df
-        else np.zeros(n, dtype=bool)
+        _bool_col(df, "warmup", problems, row, False) if "warmup" in df else np.zeros(n, dtype=bool)
     )
+    floats = {c: _num_col(df, c, problems, row) for c in ("ttft_ms", "e2e_ms", "ttfot_ms")}
+    ints = {
+        c: _num_col(df, c, problems, row, integer=True)
+        for c in ("input_tokens", "output_tokens", "http_status")
+    }
+    offsets = _list_col(df, "chunk_offsets_ms", problems, row, integer=False)
+    tokens = _list_col(df, "chunk_tokens", problems, row, integer=True)
+    if problems:
+        return empty_requests()  # the caller raises; the columns are not all readable
     sources = [s if s in _SOURCES else "unknown" for s in _str_col(df, "token_count_source")]
     return pa.table(
         {
@@ -199,19 +262,13 @@ def _table(df: pd.DataFrame, path: Path, fmt: str = FMT) -> pa.Table:
             "scheduled_ms": pa.array(sched),
             "sent_ms": pa.array(sent),
             "ok": pa.array(ok),
-            "ttft_ms": _opt(_num_col(df, "ttft_ms", path, fmt), pa.float64()),
-            "e2e_ms": _opt(_num_col(df, "e2e_ms", path, fmt), pa.float64()),
-            "ttfot_ms": _opt(_num_col(df, "ttfot_ms", path, fmt), pa.float64()),
-            "chunk_offsets_ms": pa.array(
-                _list_col(df, "chunk_offsets_ms", path, float, fmt), type=pa.list_(pa.float64())
-            ),
-            "chunk_tokens": pa.array(
-                _list_col(df, "chunk_tokens", path, int, fmt), type=pa.list_(pa.int32())
-            ),
-            "input_tokens": _opt(_num_col(df, "input_tokens", path, fmt), pa.int32()),
-            "output_tokens": _opt(_num_col(df, "output_tokens", path, fmt), pa.int32()),
+            **{c: _opt(v, pa.float64()) for c, v in floats.items()},
+            "chunk_offsets_ms": pa.array(offsets, type=pa.list_(pa.float64())),
+            "chunk_tokens": pa.array(tokens, type=pa.list_(pa.int32())),
+            "input_tokens": _opt(ints["input_tokens"], pa.int32()),
+            "output_tokens": _opt(ints["output_tokens"], pa.int32()),
             "token_count_source": pa.array(sources, type=pa.string()),
-            "http_status": _opt(_num_col(df, "http_status", path, fmt), pa.int32()),
+            "http_status": _opt(ints["http_status"], pa.int32()),
             "error_class": pa.array(_str_col(df, "error_class"), type=pa.string()),
             "error_message": pa.array(_str_col(df, "error_message"), type=pa.string()),
             "warmup": pa.array(warm),
@@ -227,27 +284,36 @@ def _first(df: pd.DataFrame, name: str) -> str | None:
 
 
 def _run_from_frame(
-    part: pd.DataFrame, path: Path, run_id: str, fmt: str, orig_id: str, group_prefix: str
+    part: pd.DataFrame,
+    path: Path,
+    run_id: str,
+    fmt: str,
+    orig_id: str,
+    group_prefix: str,
+    problems: Problems,
+    row: RowName,
 ) -> ParsedRun:
-    table = _table(part, path, fmt) if len(part) else empty_requests()
+    """One run of a frame's rows; unreadable or impossible values are added to `problems`."""
+    table = empty_requests()
+    if len(part):
+        table = _table(part, problems, row)
+        check_requests(table, problems, row)
     started = datetime.now(UTC)
     raw_start = _first(part, "started_at")
     if raw_start:
         try:
             started = datetime.fromisoformat(raw_start)
         except ValueError:
-            raise ImportFileError(
-                path, fmt, f"started_at {raw_start!r} is not an ISO 8601 time"
-            ) from None
+            problems.add("", f"started_at {raw_start!r} is not an ISO 8601 time")
         if started.tzinfo is None:
             started = started.replace(tzinfo=UTC)
     load_value = 0.0
     raw_load = _first(part, "load_value")
     if raw_load:
-        try:
-            load_value = float(raw_load)
-        except ValueError:
-            raise ImportFileError(path, fmt, f"load_value {raw_load!r} is not a number") from None
+        value = finite(raw_load)
+        if value is None:
+            problems.add("", f"load_value {raw_load!r} is not a finite number")
+        load_value = value or 0.0
     tags = tuple(t.strip() for t in (_first(part, "tags") or "").split(";") if t.strip())
     group = _first(part, "group_id")
     info = RunInfo(
@@ -264,18 +330,22 @@ def _run_from_frame(
         group_id=f"{group_prefix}-{group}" if group else None,
         settings={},
     )
-    n_chunks = [len(x) for x in table.column("chunk_offsets_ms").to_pylist()]
+    n_chunks = pc.list_value_length(table.column("chunk_offsets_ms")).to_numpy(zero_copy_only=False)
     return ParsedRun(
         info=info,
         requests=table,
-        per_chunk_timings=any(c > 1 for c in n_chunks),
+        per_chunk_timings=bool(np.any(np.nan_to_num(n_chunks) > 1)),
         send_times_known=len(part) > 0,
         extra={"original_run_id": orig_id} if orig_id else {},
     )
 
 
 def parse_frame(df: pd.DataFrame, path: Path, run_id_prefix: str, fmt: str) -> list[ParsedRun]:
-    """Runs from a table of requests with inferlab's columns (CSV or Parquet)."""
+    """Runs from a table of requests with inferlab's columns (CSV or Parquet).
+
+    Every unreadable or impossible cell is reported (the first few named by row and
+    column), not just the first.
+    """
     df = df.rename(columns=lambda c: str(c).strip())
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
@@ -295,12 +365,19 @@ def parse_frame(df: pd.DataFrame, path: Path, run_id_prefix: str, fmt: str) -> l
     else:
         groups = [("", df)]
     multi = len(groups) > 1
-    return [
-        _run_from_frame(
-            part, path, f"{run_id_prefix}-{k}" if multi else run_id_prefix, fmt, orig, run_id_prefix
-        )
-        for k, (orig, part) in enumerate(groups)
-    ]
+    first_row = 2 if fmt == FMT else 1  # a CSV's row 1 is its header
+    problems = Problems(path, fmt)
+    runs = []
+    for k, (orig, part) in enumerate(groups):
+        labels = part.index.to_numpy()
+
+        def row(i: int, labels: np.ndarray = labels) -> str:
+            return f"row {int(labels[i]) + first_row:,}"
+
+        run_id = f"{run_id_prefix}-{k}" if multi else run_id_prefix
+        runs.append(_run_from_frame(part, path, run_id, fmt, orig, run_id_prefix, problems, row))
+    problems.check()
+    return runs
 
 
 def parse_csv(path: Path, run_id_prefix: str) -> list[ParsedRun]:
@@ -353,9 +430,14 @@ def parse_inferlab_json(path: Path, run_id_prefix: str) -> list[ParsedRun]:
         if not rows.empty and ("sent_ms" not in rows or "ok" not in rows):
             raise ImportFileError(path, fmt, f"{where}: requests lack sent_ms / ok")
         orig = str(run.get("run_id") or "")
-        parsed = _run_from_frame(
-            rows, path, f"{run_id_prefix}-{k}" if multi else run_id_prefix, fmt, orig, run_id_prefix
-        )
+        problems = Problems(path, fmt)
+
+        def row(i: int, where: str = where) -> str:
+            return f"{where}.requests[{i}]"
+
+        run_id = f"{run_id_prefix}-{k}" if multi else run_id_prefix
+        parsed = _run_from_frame(rows, path, run_id, fmt, orig, run_id_prefix, problems, row)
+        problems.check()
         parsed = replace(parsed, info=_info_from_json(info, parsed.info, run_id_prefix))
         meta = run.get("metadata") if isinstance(run.get("metadata"), dict) else {}
         assert isinstance(meta, dict)
@@ -391,7 +473,7 @@ def _info_from_json(info: dict[str, Any], base: RunInfo, group_prefix: str) -> R
         model=str(info.get("model") or "unknown"),
         api=str(info.get("api") or "chat"),
         load_mode=str(info.get("load_mode") or "unknown"),
-        load_value=float(info.get("load_value") or 0.0),
+        load_value=finite(info.get("load_value")) or 0.0,
         label=str(info.get("label") or base.label),
         tags=tuple(str(t) for t in info.get("tags") or ()),
         source_tool=str(info.get("source_tool") or base.source_tool),

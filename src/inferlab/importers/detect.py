@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import NoReturn
 
 from inferlab.importers import aiperf, csv_format, guidellm, vllm
-from inferlab.importers.base import ImportFileError
+from inferlab.importers.base import ImportFileError, JsonError, parse_json
 
 __all__ = ["HEAD_BYTES", "detect_format"]
 
@@ -18,11 +18,15 @@ _EXPECTED = (
 )
 
 
+# Unknown JSON up to this size is parsed whole, to say where it is broken, if it is.
+_PARSE_WHOLE_BYTES = 16 * 1024 * 1024
+
+
 def _sniff_json(head: str) -> str | None:
     first = head.split("\n", 1)[0].strip()
     try:
-        obj = json.loads(first)
-    except json.JSONDecodeError:
+        obj = parse_json(first)
+    except JsonError:
         obj = None
     if obj is not None:
         if csv_format.looks_like_inferlab_json(obj):
@@ -50,6 +54,16 @@ def _sniff_json(head: str) -> str | None:
     return None
 
 
+def _refuse_unknown_json(path: Path, whole: bool) -> NoReturn:
+    """ImportFileError for JSON of no known kind: where it is broken, when it is."""
+    if whole or path.stat().st_size <= _PARSE_WHOLE_BYTES:
+        try:
+            parse_json(path.read_text(encoding="utf-8-sig", errors="replace"))
+        except JsonError as exc:
+            raise ImportFileError(path, None, str(exc)) from None
+    raise ImportFileError(path, None, f"a JSON file of an unknown kind; {_EXPECTED}")
+
+
 def detect_format(path: Path) -> str:
     """One of FORMATS; ImportFileError when the file is none of them."""
     with path.open("rb") as f:
@@ -65,7 +79,7 @@ def detect_format(path: Path) -> str:
     if stripped.startswith(("{", "[")):
         fmt = _sniff_json(stripped)
         if fmt is None:
-            raise ImportFileError(path, None, f"a JSON file of an unknown kind; {_EXPECTED}")
+            _refuse_unknown_json(path, len(raw) < HEAD_BYTES)
         return fmt
     if csv_format.looks_like_csv(stripped) or path.suffix.lower() == ".csv":
         return "csv"

@@ -23,12 +23,15 @@ from typing import Any
 from inferlab.importers.base import (
     ImportFileError,
     ParsedRun,
+    Problems,
     ToolMetric,
+    as_count,
     finite,
     http_error_class,
     read_json_document,
     requests_table,
 )
+from inferlab.importers.checks import check_requests
 from inferlab.records import RequestRecord, RunInfo
 
 __all__ = ["looks_like_guidellm", "parse_guidellm"]
@@ -39,6 +42,16 @@ _KEPT_SCOPES = ("successful", "total")
 _STATS = ("mean", "median", "std_dev", "min", "max", "count")
 _PCTS = ("p50", "p90", "p95", "p99")
 _STATUS_RE = re.compile(r"\b([45]\d\d)\b")
+# Where inferlab's request columns come from, for messages about impossible values.
+_FIELDS = {
+    "sent_ms": "info.timings.request_start",
+    "scheduled_ms": "info.timings.targeted_start",
+    "ttft_ms": "info.timings.first_token_iteration",
+    "ttfot_ms": "info.timings.first_output_token_iteration",
+    "e2e_ms": "info.timings.last_token_iteration",
+    "input_tokens": "prompt_tokens",
+    "output_tokens": "output_tokens",
+}
 
 
 def looks_like_guidellm(obj: Any) -> bool:
@@ -113,28 +126,91 @@ def _load(strategy: dict[str, Any]) -> tuple[str, float, str]:
     return "unknown", 0.0, kind
 
 
-def _opt_int(x: Any) -> int | None:
+_TIMINGS = ("request_start", "targeted_start", "scheduled_at", "first_token_iteration",
+            "first_output_token_iteration", "last_token_iteration")  # fmt: skip
+_NUMBERS = ("request_start_time", "request_latency", "prompt_tokens", "output_tokens")
+
+
+class _Reader:
+    """Reads one request's numbers; a field present but not a usable number is a problem."""
+
+    def __init__(self, problems: Problems, where: str) -> None:
+        self.problems, self.where = problems, where
+
+    def num(self, d: dict[str, Any], key: str, prefix: str = "") -> float | None:
+        x = d.get(key)
+        if x is None:
+            return None
+        v = finite(x)
+        if v is None:
+            self.problems.add(self.where, f"{prefix}{key} is not a finite number: {_show(x)}")
+        return v
+
+    def time(self, d: dict[str, Any], key: str, prefix: str = "") -> float | None:
+        v = self.num(d, key, prefix)
+        if v is not None and _epoch(v) is None:
+            self.problems.add(self.where, f"{prefix}{key} {v:g} is not a time (epoch seconds)")
+            return None
+        return v
+
+    def count(self, d: dict[str, Any], key: str) -> int | None:
+        v = self.num(d, key)
+        n = as_count(v)
+        if v is not None and n is None:
+            self.problems.add(self.where, f"{key} {v:g} is not a token count")
+        return n
+
+
+_LAST_EPOCH_S = 32_503_680_000.0  # the year 3000
+
+
+def _epoch(x: Any) -> float | None:
+    """x if it can be a wall-clock time in epoch seconds (guidellm's timings), else None."""
     v = finite(x)
-    return int(v) if v is not None else None
+    return v if v is not None and 0.0 <= v <= _LAST_EPOCH_S else None
 
 
-def _request(item: Any, status: str, path: Path, where: str, anchor_s: float) -> RequestRecord:
+def _show(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _first_of(*values: float | None) -> float | None:
+    return next((v for v in values if v is not None), None)
+
+
+def _request(
+    item: Any, status: str, path: Path, where: str, anchor_s: float, problems: Problems
+) -> RequestRecord | None:
+    """One request, or None (its problems added) when its numbers are not usable."""
     if not isinstance(item, dict) or not isinstance(item.get("info"), dict):
         raise ImportFileError(path, FMT, f"{where} is not a guidellm request (no info)")
     info = item["info"]
     t = info.get("timings") if isinstance(info.get("timings"), dict) else {}
     assert isinstance(t, dict)
-    start = finite(t.get("request_start")) or finite(item.get("request_start_time"))
+    before = problems.count
+    read = _Reader(problems, where)
+    times = {k: read.time(t, k, "info.timings.") for k in _TIMINGS}
+    item_start = read.time(item, "request_start_time")
+    latency = read.num(item, "request_latency")
+    prompt_tokens, output_tokens = (
+        read.count(item, "prompt_tokens"),
+        read.count(item, "output_tokens"),
+    )
+    if problems.count > before:
+        return None
+    # A request that never started (cancelled in the queue) has no send time.
+    start = _first_of(
+        times["request_start"], item_start, times["targeted_start"], times["scheduled_at"]
+    )
     if start is None:
-        # A request that never started (cancelled in the queue) has no send time.
-        start = finite(t.get("targeted_start")) or finite(t.get("scheduled_at"))
-    if start is None:
-        raise ImportFileError(path, FMT, f"{where} has no info.timings.request_start")
-    target = finite(t.get("targeted_start"))
+        problems.add(where, "no info.timings.request_start (nor another start time)")
+        return None
+    target = times["targeted_start"]
     sched = target if target is not None and target <= start else start
-    first = finite(t.get("first_token_iteration"))
-    first_out = finite(t.get("first_output_token_iteration"))
-    last = finite(t.get("last_token_iteration"))
+    first = times["first_token_iteration"]
+    first_out = times["first_output_token_iteration"]
+    last = times["last_token_iteration"]
     ok = status == "successful"
     ttft = (first - start) * 1000.0 if first is not None else None
     ttfot = (
@@ -143,9 +219,8 @@ def _request(item: Any, status: str, path: Path, where: str, anchor_s: float) ->
         else None
     )
     e2e = (last - start) * 1000.0 if last is not None else None
-    if e2e is None and ok:
-        lat = finite(item.get("request_latency"))
-        e2e = lat * 1000.0 if lat is not None else None
+    if e2e is None and ok and latency is not None:
+        e2e = latency * 1000.0
     error_class = error_message = None
     http_status = None
     if not ok:
@@ -166,8 +241,8 @@ def _request(item: Any, status: str, path: Path, where: str, anchor_s: float) ->
         ttft_ms=ttft,
         e2e_ms=e2e,
         ttfot_ms=ttfot,
-        input_tokens=_opt_int(item.get("prompt_tokens")),
-        output_tokens=_opt_int(item.get("output_tokens")),
+        input_tokens=prompt_tokens,
+        output_tokens=output_tokens,
         token_count_source="imported",
         http_status=http_status,
         error_class=error_class,
@@ -184,17 +259,17 @@ def _anchor(bench: dict[str, Any]) -> float | None:
                 t = (item.get("info") or {}).get("timings") if isinstance(item, dict) else None
                 if isinstance(t, dict):
                     for k in ("targeted_start", "request_start"):
-                        v = finite(t.get(k))
+                        v = _epoch(t.get(k))
                         if v is not None:
                             times.append(v)
     if times:
         return min(times)
-    return finite(bench.get("start_time"))
+    return _epoch(bench.get("start_time"))
 
 
 def parse_guidellm(path: Path, run_id_prefix: str) -> list[ParsedRun]:
     """Every benchmark of the file as a run; several benchmarks share one group id."""
-    obj = read_json_document(path, FMT, truncation_hint=True)
+    obj = read_json_document(path, FMT)
     if not looks_like_guidellm(obj):
         raise ImportFileError(path, FMT, "no `benchmarks` list: not a guidellm benchmarks.json")
     benches = obj["benchmarks"]
@@ -228,6 +303,7 @@ def parse_guidellm(path: Path, run_id_prefix: str) -> list[ParsedRun]:
                     data_settings[k_dst] = v
             break
     group = f"{run_id_prefix}-sweep" if len(benches) > 1 else None
+    problems = Problems(path, FMT)
     runs: list[ParsedRun] = []
     for bi, bench in enumerate(benches):
         where = f"benchmarks[{bi}]"
@@ -241,7 +317,7 @@ def parse_guidellm(path: Path, run_id_prefix: str) -> list[ParsedRun]:
         anchor = _anchor(bench)
         if anchor is None:
             raise ImportFileError(path, FMT, f"{where} has neither start_time nor request timings")
-        records: list[RequestRecord] = []
+        found: list[tuple[RequestRecord, str]] = []
         reqs = bench.get("requests")
         notes: list[str] = []
         if isinstance(reqs, dict):
@@ -250,11 +326,15 @@ def parse_guidellm(path: Path, run_id_prefix: str) -> list[ParsedRun]:
                 if not isinstance(items, list):
                     raise ImportFileError(path, FMT, f"{where}.requests.{status} is not a list")
                 for ri, item in enumerate(items):
-                    records.append(
-                        _request(item, status, path, f"{where}.requests.{status}[{ri}]", anchor)
-                    )
-        records.sort(key=lambda r: (r.sent_ms, r.scheduled_ms))
-        records = [replace(r, index=i) for i, r in enumerate(records)]
+                    name = f"{where}.requests.{status}[{ri}]"
+                    rec = _request(item, status, path, name, anchor, problems)
+                    if rec is not None:
+                        found.append((rec, name))
+        found.sort(key=lambda f: (f[0].sent_ms, f[0].scheduled_ms))
+        records = [replace(r, index=i) for i, (r, _) in enumerate(found)]
+        names = [n for _, n in found]
+        table = requests_table(records)
+        check_requests(table, problems, names.__getitem__, _FIELDS)
         if not records:
             notes.append("guidellm saved no per-request data for this benchmark")
         else:
@@ -264,7 +344,7 @@ def parse_guidellm(path: Path, run_id_prefix: str) -> list[ParsedRun]:
             )
         if any(r.error_class == "incomplete" for r in records):
             notes.append("requests guidellm cut off at the end of the benchmark count as failed")
-        start_s = finite(bench.get("start_time")) or anchor
+        start_s = _epoch(bench.get("start_time")) or anchor
         settings: dict[str, Any] = {"guidellm_strategy": words, **data_settings}
         if cfg.get("run_index") is not None:
             settings["guidellm_run_index"] = cfg.get("run_index")
@@ -284,7 +364,7 @@ def parse_guidellm(path: Path, run_id_prefix: str) -> list[ParsedRun]:
         runs.append(
             ParsedRun(
                 info=info,
-                requests=requests_table(records),
+                requests=table,
                 tool_metrics=tuple(_tool_metrics(bench)),
                 tool_version=version,
                 per_chunk_timings=False,
@@ -292,4 +372,5 @@ def parse_guidellm(path: Path, run_id_prefix: str) -> list[ParsedRun]:
                 notes=tuple(notes),
             )
         )
+    problems.check()
     return runs

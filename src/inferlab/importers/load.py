@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from inferlab.importers import aiperf, csv_format, guidellm, vllm
 from inferlab.importers.base import (
@@ -144,10 +145,19 @@ def parse_file(
             runs = aiperf.parse_aiperf(primary, prefix, aggregate)
     except ImportFileError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        IndexError,
+        ArithmeticError,  # OverflowError of a number too large for its column
+        RecursionError,
+        pa.ArrowException,
+    ) as exc:
         # A structure the parser did not expect: still one clear line, never a traceback.
         raise ImportFileError(
-            p, fmt, f"unexpected structure ({type(exc).__name__}: {exc})"
+            p, fmt, f"unexpected structure ({type(exc).__name__}: {str(exc)[:300]})"
         ) from exc
     except MemoryError:
         raise ImportFileError(p, fmt, "too large to read into memory") from None
@@ -240,11 +250,31 @@ def _result(run: ParsedRun, duplicate: bool, file: str, fmt: str) -> ImportedRun
 
 @dataclass(frozen=True)
 class UploadOutcome:
-    """One uploaded file: its runs, or the error message to show."""
+    """One uploaded file: its runs, or why it was not imported.
+
+    `error` is the whole message (naming the file once); `problem` the same without
+    the file's name and `tried` ("as guidellm", "format detection"), for a page that
+    names the file itself.
+    """
 
     name: str
     runs: tuple[ImportedRun, ...] = ()
     error: str | None = None
+    problem: str | None = None
+    tried: str = ""
+    details: tuple[str, ...] = ()  # the problems one by one, when there were several
+    count: int = 0  # how many problems (details may list fewer)
+
+
+def _refused(name: str, exc: ImportFileError) -> UploadOutcome:
+    return UploadOutcome(
+        name,
+        error=f"{name} ({exc.tried}): {exc.problem}",
+        problem=exc.problem,
+        tried=exc.tried,
+        details=exc.details if exc.count > 1 else (),
+        count=exc.count,
+    )
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -272,7 +302,7 @@ def import_uploads(
                 try:
                     _check_size(Path(base), len(data), limit)
                 except ImportFileError as exc:
-                    outcomes.append(UploadOutcome(name, error=str(exc)))
+                    outcomes.append(_refused(name, exc))
                 continue
             target = folder / base
             target.write_bytes(data)
@@ -285,7 +315,12 @@ def import_uploads(
                 runs = import_file(store, target, fmt, max_bytes=limit, display_name=name)
                 outcomes.append(UploadOutcome(name, tuple(runs)))
             except ImportFileError as exc:
-                outcomes.append(UploadOutcome(name, error=str(exc).replace(target.name, name, 1)))
+                outcomes.append(_refused(name, exc))
+            except Exception as exc:  # a bug of ours must not hide the other files' results
+                bug = ImportFileError(
+                    target, fmt, f"an unexpected error ({type(exc).__name__}: {str(exc)[:300]})"
+                )
+                outcomes.append(_refused(name, bug))
     return outcomes
 
 

@@ -15,21 +15,26 @@ per-chunk gap, as inferlab's.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from inferlab.importers.base import (
     ImportFileError,
+    JsonError,
     ParsedRun,
+    Problems,
     ToolMetric,
+    as_count,
     empty_requests,
     finite,
     http_error_class,
+    parse_json,
     requests_table,
 )
+from inferlab.importers.checks import check_requests
 from inferlab.records import RequestRecord, RunInfo
 
 __all__ = ["looks_like_vllm", "parse_vllm", "read_objects"]
@@ -64,14 +69,14 @@ def looks_like_vllm(obj: Any) -> bool:
 def read_objects(path: Path, fmt: str) -> list[Any]:
     """The file's JSON value(s): one document, or one per non-empty line (JSON lines)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ImportFileError(path, fmt, "the file is not UTF-8 text") from None
     if not text.strip():
         raise ImportFileError(path, fmt, "the file is empty")
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as whole_exc:
+        doc = parse_json(text)
+    except JsonError as whole_exc:
         lines = text.splitlines()
         filled = [i for i, ln in enumerate(lines) if ln.strip()]
         if (
@@ -80,22 +85,16 @@ def read_objects(path: Path, fmt: str) -> list[Any]:
             or (lines[filled[0]].strip() == "{")
         ):
             # One document (single line or pretty-printed): report its own error.
-            hint = " (the file looks truncated)" if whole_exc.pos >= len(text.rstrip()) else ""
-            raise ImportFileError(
-                path,
-                fmt,
-                f"not valid JSON at line {whole_exc.lineno} column {whole_exc.colno}: "
-                f"{whole_exc.msg}{hint}",
-            ) from None
+            raise ImportFileError(path, fmt, str(whole_exc)) from None
         objs: list[Any] = []
         for i in filled:
             try:
-                objs.append(json.loads(lines[i]))
-            except json.JSONDecodeError as exc:
+                objs.append(parse_json(lines[i]))
+            except JsonError as exc:
                 last = i == filled[-1] and not text.endswith("\n")
                 hint = " (the file looks truncated)" if last else ""
                 raise ImportFileError(
-                    path, fmt, f"line {i + 1} is not valid JSON: {exc.msg}{hint}"
+                    path, fmt, f"line {i + 1} is not valid JSON: {exc.reason}{hint}"
                 ) from None
         return objs
     return doc if isinstance(doc, list) else [doc]
@@ -155,6 +154,25 @@ def _num(x: Any, path: Path, where: str) -> float:
     return v
 
 
+def _count(values: list[Any] | None, i: int, path: Path, where: str) -> int | None:
+    if values is None or values[i] is None:
+        return None
+    n = as_count(values[i])
+    if n is None:
+        raise ImportFileError(path, FMT, f"{where} is not a token count: {values[i]!r:.40}")
+    return n
+
+
+# Where inferlab's request columns come from, for messages about impossible values.
+_FIELDS = {
+    "sent_ms": "start_times",
+    "scheduled_ms": "start_times - queue_times",
+    "ttft_ms": "ttfts",
+    "e2e_ms": "ttfts + itls, or latencies",
+    "chunk_offsets_ms": "ttfts + itls",
+}
+
+
 def _requests(obj: dict[str, Any], path: Path, where: str) -> tuple[list[RequestRecord], bool]:
     """Per-request records from the --save-detailed arrays; also whether send times are real."""
     ttfts = obj["ttfts"]
@@ -180,7 +198,7 @@ def _requests(obj: dict[str, Any], path: Path, where: str) -> tuple[list[Request
             raise ImportFileError(path, FMT, f"{where}.itls[{i}] is not a list")
         ok = not err
         offsets: list[float] = []
-        if ok and ttft_s > 0:
+        if ok and ttft_s != 0:  # vLLM leaves 0 when no token came; < 0 is for the checks
             t = ttft_s * 1000.0
             offsets.append(t)
             for j, g in enumerate(gaps):
@@ -190,8 +208,8 @@ def _requests(obj: dict[str, Any], path: Path, where: str) -> tuple[list[Request
         if e2e is None and ok and lats is not None:
             e2e = _num(lats[i], path, f"{where}.latencies[{i}]") * 1000.0
         sent_ms = (sends[i] - anchor) * 1000.0 if starts is not None else 0.0
-        out_tok = finite(out_lens[i]) if out_lens is not None else None
-        in_tok = finite(in_lens[i]) if in_lens is not None else None
+        out_tok = _count(out_lens, i, path, f"{where}.output_lens[{i}]")
+        in_tok = _count(in_lens, i, path, f"{where}.input_lens[{i}]")
         status = _error_status(err) if err else None
         records.append(
             RequestRecord(
@@ -202,8 +220,8 @@ def _requests(obj: dict[str, Any], path: Path, where: str) -> tuple[list[Request
                 ttft_ms=offsets[0] if offsets else None,
                 e2e_ms=e2e,
                 chunk_offsets_ms=tuple(offsets),
-                input_tokens=int(in_tok) if in_tok is not None else None,
-                output_tokens=int(out_tok) if out_tok is not None and ok else None,
+                input_tokens=in_tok,
+                output_tokens=out_tok if ok else None,
                 token_count_source="imported",
                 http_status=status,
                 error_class=(http_error_class(status) if status else "client_error")
@@ -274,6 +292,9 @@ def parse_vllm(path: Path, run_id_prefix: str) -> list[ParsedRun]:
         if "ttfts" in obj:
             records, send_known = _requests(obj, path, where)
             table = requests_table(records)
+            problems = Problems(path, FMT)
+            check_requests(table, problems, partial("{}, request {}".format, where), _FIELDS)
+            problems.check()
             if not send_known:
                 notes.append(
                     "the file has no start_times (an older vLLM): send times are unknown, "
