@@ -126,7 +126,7 @@ def link_problems(query: Mapping[str, str | list[str]], existing_ids: Iterable[s
         value = _all(query, name)
         if value and value[-1] not in allowed:
             messages.append(
-                f"The link's `{name}` ({value[-1]!r}) was ignored: choose one of "
+                f"The link's `{name}` ({value[-1] or 'empty'}) was ignored: choose one of "
                 f"{', '.join(allowed)}. Using {default} instead."
             )
     for problem in check_params(query, SLO_PARAMS):
