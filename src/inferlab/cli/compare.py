@@ -8,7 +8,6 @@ condition).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from typing import Any
@@ -17,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from inferlab import jsonsafe
 from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
 from inferlab.compare.loaders import fmt_value, load_run
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.json:
         print(
-            json.dumps(
+            jsonsafe.dumps(
                 {
                     "baseline": base.run_id,
                     "run": cand.run_id,

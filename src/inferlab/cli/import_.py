@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from typing import Any
 
+from inferlab import jsonsafe
 from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
 from inferlab.importers import (
@@ -120,5 +120,5 @@ def run(args: argparse.Namespace) -> int:
     except (StoreFailure, StoreError) as exc:
         return fail(str(exc))
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(jsonsafe.dumps(out, indent=2))
     return 1 if failed else 0

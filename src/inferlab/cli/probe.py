@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import os
 import signal
@@ -21,6 +20,7 @@ from typing import Any, NoReturn
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from inferlab import jsonsafe
 from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
 from inferlab.cli.show import render_summary
@@ -442,7 +442,7 @@ def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
     cancelled = any(r.status == "cancelled" for r in results)
     if as_json:
         objs = [s.to_json() for s in summaries]
-        print(json.dumps(objs if len(results) > 1 or _is_sweep(results) else objs[0], indent=2))
+        print(jsonsafe.dumps(objs if len(results) > 1 or _is_sweep(results) else objs[0], indent=2))
     else:
         console = Console(width=None if sys.stdout.isatty() else 120)
         for r, s in zip(results, summaries, strict=True):

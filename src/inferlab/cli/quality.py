@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import os
 import signal
@@ -23,6 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from inferlab import jsonsafe
 from inferlab.cli import UsageError, add_command
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
 from inferlab.probe import ConfigError, PreflightError, SinkError, preflight
@@ -244,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     objs = [result_json(r) for r in results]
     if args.json:
-        print(json.dumps(objs, indent=2))
+        print(jsonsafe.dumps(objs, indent=2))
     else:
         console = Console(width=None if sys.stdout.isatty() else 120)
         table = Table(title=f"Quality of {cfg.model} on {cfg.eval_set} ({len(cfg.items)} prompts)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from inferlab import jsonsafe
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
 from inferlab.store import RUN_STATUSES, Store, StoreError
 
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         )
     rows = runs_to_json(df)
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(jsonsafe.dumps(rows, indent=2))
         return 0
     console = Console(width=None if sys.stdout.isatty() else 160)
     if not rows:

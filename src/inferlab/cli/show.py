@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -11,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from inferlab import jsonsafe
 from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
 from inferlab.metrics.summary import RunSummary, Stats
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     except (StoreFailure, StoreError) as exc:
         return fail(str(exc))
     if args.json:
-        print(json.dumps(summary.to_json(), indent=2))
+        print(jsonsafe.dumps(summary.to_json(), indent=2))
         return 0
     console = Console(width=None if sys.stdout.isatty() else 120)
     load = (

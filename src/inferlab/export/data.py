@@ -8,7 +8,6 @@ settings pass through the store's secret filter, and no API key is ever stored.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from inferlab import __version__
+from inferlab import __version__, jsonsafe
 from inferlab.importers.csv_format import REQUEST_COLUMNS, RUN_COLUMNS
 from inferlab.records import RunInfo
 from inferlab.store import Store, UnknownRunError
@@ -100,7 +99,7 @@ def _flat_summary(summary: dict[str, Any]) -> dict[str, Any]:
             for stat, x in v.items():
                 flat[f"{k.removesuffix('_ms')}_{stat}_ms"] = x
         elif isinstance(v, dict):
-            flat[k] = json.dumps(v) if v else ""
+            flat[k] = jsonsafe.dumps(v) if v else ""
         else:
             flat[k] = v
     return flat
@@ -173,7 +172,7 @@ def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in ("chunk_offsets_ms", "chunk_tokens"):
         if col in out:
-            out[col] = [json.dumps(_plain(v)) if v is not None and len(v) else "" for v in out[col]]
+            out[col] = [jsonsafe.dumps(v) if v is not None and len(v) else "" for v in out[col]]
     return out
 
 
@@ -185,7 +184,7 @@ def export_runs(store: Store, run_ids: Sequence[str], fmt: str, out: str | Path)
     req_path, sum_path = output_paths(fmt, out)
     if fmt == "json":
         doc = _json_document(store, run_ids)
-        req_path.write_text(json.dumps(doc, indent=1, allow_nan=False), encoding="utf-8")
+        req_path.write_text(jsonsafe.dumps(doc, indent=1), encoding="utf-8")
         return [req_path]
     reqs = requests_frame(store, run_ids)
     sums = summaries_frame(store, run_ids)
