@@ -41,9 +41,12 @@ from inferlab.importers.base import (
     ParsedRun,
     Problems,
     ToolMetric,
+    as_count,
+    dict_at,
     empty_requests,
     finite,
     http_error_class,
+    list_at,
     parse_json,
     read_json_document,
 )
@@ -515,42 +518,40 @@ def _settings_from(agg: dict[str, Any] | None) -> tuple[str, str, str, str, floa
     settings: dict[str, Any] = {}
     if not agg:
         return model, endpoint, api, mode, value, settings
-    cfg = agg.get("input_config") if isinstance(agg.get("input_config"), dict) else {}
-    assert isinstance(cfg, dict)
-    items = (cfg.get("models") or {}).get("items") or []
+    cfg = dict_at(agg, "input_config")
+    items = list_at(cfg, "models", "items")
     if items and isinstance(items[0], dict) and items[0].get("name"):
         model = str(items[0]["name"])
-    ep = cfg.get("endpoint") or {}
-    urls = ep.get("urls") or []
+    ep = dict_at(cfg, "endpoint")
+    urls = list_at(ep, "urls")
     if urls:
         endpoint = str(urls[0])
     if ep.get("type"):
         api = "completions" if str(ep["type"]) == "completions" else str(ep["type"])
     if "streaming" in ep:
         settings["streaming"] = bool(ep["streaming"])
-    for ph in cfg.get("phases") or []:
+    for ph in list_at(cfg, "phases"):
         if not isinstance(ph, dict) or ph.get("kind", "profiling") != "profiling":
             continue
-        if finite(ph.get("request_rate")) is not None:
-            mode, value = "poisson", float(ph["request_rate"])
+        rate, concurrency = finite(ph.get("request_rate")), finite(ph.get("concurrency"))
+        if rate is not None:
+            mode, value = "poisson", rate
             if "constant" in str(ph.get("type", "")) or "constant" in str(
                 ph.get("arrival_pattern", "")
             ):
                 mode = "constant"
-        elif finite(ph.get("concurrency")) is not None:
-            mode, value = "concurrency", float(ph["concurrency"])
-        if finite(ph.get("requests")) is not None:
-            settings["requests"] = int(ph["requests"])
-    for ds in cfg.get("datasets") or []:
-        prompts = ds.get("prompts") if isinstance(ds, dict) else None
-        if isinstance(prompts, dict):
-            isl = (prompts.get("isl") or {}).get("mean")
-            osl = (prompts.get("osl") or {}).get("mean")
-            if finite(isl) is not None:
-                settings["prompt_tokens"] = isl
-            if finite(osl) is not None:
-                settings["max_tokens"] = osl
-        break
+        elif concurrency is not None:
+            mode, value = "concurrency", concurrency
+        requests = as_count(ph.get("requests"))
+        if requests is not None:
+            settings["requests"] = requests
+    for ds in list_at(cfg, "datasets")[:1]:
+        isl = finite(dict_at(ds, "prompts", "isl").get("mean"))
+        osl = finite(dict_at(ds, "prompts", "osl").get("mean"))
+        if isl is not None:
+            settings["prompt_tokens"] = isl
+        if osl is not None:
+            settings["max_tokens"] = osl
     run_info = agg.get("run_info")
     if isinstance(run_info, dict) and run_info.get("benchmark_id"):
         settings["aiperf_benchmark_id"] = str(run_info["benchmark_id"])

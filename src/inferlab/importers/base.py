@@ -35,9 +35,11 @@ __all__ = [
     "ToolMetric",
     "as_count",
     "content_sha256",
+    "dict_at",
     "empty_requests",
     "finite",
     "http_error_class",
+    "list_at",
     "max_upload_bytes",
     "parse_json",
     "read_json_document",
@@ -251,13 +253,26 @@ def max_upload_bytes(max_mb: float | None = None) -> int:
     return int(max_mb * 1024 * 1024)
 
 
+def dict_at(obj: Any, *keys: str) -> dict[str, Any]:
+    """obj[k1][k2]... when every step is an object, else {} (optional metadata of any shape)."""
+    for key in keys:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj if isinstance(obj, dict) else {}
+
+
+def list_at(obj: Any, *keys: str) -> list[Any]:
+    """obj[k1][k2]... when every step is an object and the last a list, else []."""
+    found = dict_at(obj, *keys[:-1]).get(keys[-1]) if keys else obj
+    return found if isinstance(found, list) else []
+
+
 def finite(x: Any) -> float | None:
     """x as a float if it is a finite number, else None."""
     if isinstance(x, bool) or x is None:
         return None
     try:
         v = float(x)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a JSON integer like 10**400
         return None
     return v if math.isfinite(v) else None
 

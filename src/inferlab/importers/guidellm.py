@@ -26,8 +26,10 @@ from inferlab.importers.base import (
     Problems,
     ToolMetric,
     as_count,
+    dict_at,
     finite,
     http_error_class,
+    list_at,
     read_json_document,
     requests_table,
 )
@@ -275,14 +277,8 @@ def parse_guidellm(path: Path, run_id_prefix: str) -> list[ParsedRun]:
     benches = obj["benchmarks"]
     if not benches:
         raise ImportFileError(path, FMT, "the file holds no benchmarks")
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    assert isinstance(meta, dict)
-    version = str(meta.get("guidellm_version") or "")
-    spec = (
-        ((obj.get("config") or {}).get("spec") or {}) if isinstance(obj.get("config"), dict) else {}
-    )
-    backend = spec.get("backend") if isinstance(spec.get("backend"), dict) else {}
-    assert isinstance(backend, dict)
+    version = str(dict_at(obj, "metadata").get("guidellm_version") or "")
+    backend = dict_at(obj, "config", "spec", "backend")
     model = str(backend.get("model") or "unknown")
     endpoint = str(backend.get("target") or "")
     req_format = str(backend.get("request_format") or "")
@@ -292,16 +288,11 @@ def parse_guidellm(path: Path, run_id_prefix: str) -> list[ParsedRun]:
         else "chat"
     )
     data_settings: dict[str, Any] = {}
-    for d in spec.get("data") or []:
-        if isinstance(d, dict):
-            for k_src, k_dst in (
-                ("prompt_tokens", "prompt_tokens"),
-                ("output_tokens", "max_tokens"),
-            ):
-                v = finite(d.get(k_src))
-                if v is not None:
-                    data_settings[k_dst] = v
-            break
+    for d in list_at(obj, "config", "spec", "data")[:1]:
+        for k_src, k_dst in (("prompt_tokens", "prompt_tokens"), ("output_tokens", "max_tokens")):
+            v = finite(d.get(k_src)) if isinstance(d, dict) else None
+            if v is not None:
+                data_settings[k_dst] = v
     group = f"{run_id_prefix}-sweep" if len(benches) > 1 else None
     problems = Problems(path, FMT)
     runs: list[ParsedRun] = []
