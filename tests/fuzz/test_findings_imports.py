@@ -252,3 +252,37 @@ def test_upload_messages_name_the_file_once_and_list_the_problems(store: Store) 
     assert "- row 3: column ok should be true or false, got 'maybe'" in csv_msg
     assert "- row 4: column ttft_ms is not a number: 'fast'" in csv_msg
     assert json_msg.startswith("**broken.json** was not imported (read as guidellm): truncated")
+
+
+# -- found by tests/fuzz/test_import_files.py --------------------------------------------------
+
+
+def test_a_json_integer_too_large_for_a_float_is_not_a_number(store: Store, tmp_path: Path) -> None:
+    p = tmp_path / "benchmarks.json"
+    doc = json.loads(GUIDELLM.read_text())
+    doc["benchmarks"][0]["requests"]["successful"][0]["output_tokens"] = 10**400
+    p.write_text(json.dumps(doc))
+    msg = refusal(store, p)
+    assert "successful[0]: output_tokens is not a finite number: 1000000000" in msg
+
+
+def test_guidellm_config_of_another_shape_is_ignored(store: Store, tmp_path: Path) -> None:
+    doc = json.loads(GUIDELLM.read_text())
+    doc["config"]["spec"] = [1, 2]
+    p = tmp_path / "benchmarks.json"
+    p.write_text(json.dumps(doc))
+    run = import_file(store, p)[0]
+    info = store.get_run(run.run_id)
+    assert info is not None and info.model == "unknown" and run.requests == 16
+
+
+def test_aiperf_input_config_of_another_shape_is_ignored(store: Store, tmp_path: Path) -> None:
+    agg = json.loads((AIPERF.parent / "profile_export_aiperf.json").read_text())
+    agg["input_config"]["models"] = ["refmodel"]
+    agg["input_config"]["endpoint"] = "http://x"
+    agg["input_config"]["datasets"] = [{"prompts": []}]
+    agg["input_config"]["phases"] = [{"kind": "profiling", "requests": 1e308}]
+    (tmp_path / "profile_export.jsonl").write_bytes(AIPERF.read_bytes())
+    (tmp_path / "profile_export_aiperf.json").write_text(json.dumps(agg))
+    run = import_file(store, tmp_path / "profile_export.jsonl")[0]
+    assert run.requests == 24 and run.label == "AIPerf"
