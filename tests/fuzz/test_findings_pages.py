@@ -38,3 +38,20 @@ def test_cost_link_with_a_session_of_zero_tokens_shows_no_price_per_token(
     per_mtok = next(m.value for m in at.metric if m.label.startswith("Per 1M tokens"))
     assert per_mtok == ("— (no tokens)" if mode == "API" else per_mtok)
     assert next(m.value for m in at.metric if m.label == "Session cost, with caching") == "$0"
+
+
+def test_runs_page_upload_of_deep_json_still_shows_the_other_files_result(
+    open_page: OpenPage, isolated_db: Path
+) -> None:
+    good = Path(__file__).resolve().parents[1] / "fixtures" / "import" / "vllm-detailed.json"
+    at = open_page("runs")
+    at.file_uploader(key="import_files").set_value(
+        [
+            ("deep.json", b"[" * 50_000 + b"]" * 50_000, "application/json"),
+            ("v.json", good.read_bytes(), "application/json"),
+        ]
+    ).run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception
+    assert any("**deep.json**" in e.value and "nested too deeply" in e.value for e in at.error)
+    assert any("v.json" in s.value and "imported 1 run" in s.value for s in at.success)
