@@ -4,7 +4,8 @@ Run: `.venv/bin/python bench/bench_import.py [--requests N] [--repeat R]`.
 The file is generated from the real AIPerf 0.13 fixture: its 24 lines are
 repeated with shifted timestamps and fresh request ids, so every line has the
 real shape (31 inter-chunk gaps, ~50 metrics). Timed separately: parsing to
-request columns (pyarrow JSON reader + numpy), and the whole `import_file`
+request columns (DuckDB's JSON reader + numpy, and the impossible-value checks, also
+timed on their own), and the whole `import_file`
 into a fresh DuckDB store (parse + hash + bulk insert + metadata).
 """
 
@@ -23,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from inferlab.importers import import_file, parse_file  # noqa: E402
+from inferlab.importers.base import Problems  # noqa: E402
+from inferlab.importers.checks import check_requests  # noqa: E402
 from inferlab.store import Store  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "import" / "aiperf-c4" / "profile_export.jsonl"
@@ -64,12 +67,17 @@ def main() -> None:
             f"in {time.perf_counter() - t:.1f} s"
         )
         limit = path.stat().st_size + 1
-        parse_s, import_s = [], []
+        parse_s, import_s, check_s = [], [], []
         for k in range(args.repeat):
             t = time.perf_counter()
             _, _, runs = parse_file(path, "aiperf", max_bytes=limit)
             parse_s.append(time.perf_counter() - t)
             assert runs[0].n_requests == args.requests
+            t = time.perf_counter()  # (already part of the parse: shown on its own)
+            problems = Problems(path, "aiperf")
+            check_requests(runs[0].requests, problems, str)
+            check_s.append(time.perf_counter() - t)
+            assert not problems
             store = Store(folder / f"bench-{k}.duckdb")
             t = time.perf_counter()
             imported = import_file(store, path, "aiperf", max_bytes=limit)
@@ -79,6 +87,10 @@ def main() -> None:
         print(
             f"parse to request columns: median {statistics.median(parse_s):.2f} s "
             f"(runs: {', '.join(f'{x:.2f}' for x in parse_s)})"
+        )
+        print(
+            f"  of which the impossible-value checks: median {statistics.median(check_s):.3f} s "
+            f"(runs: {', '.join(f'{x:.3f}' for x in check_s)})"
         )
         print(
             f"import_file into a new DuckDB store: median {statistics.median(import_s):.2f} s "
