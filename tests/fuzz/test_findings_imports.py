@@ -286,3 +286,18 @@ def test_aiperf_input_config_of_another_shape_is_ignored(store: Store, tmp_path:
     (tmp_path / "profile_export_aiperf.json").write_text(json.dumps(agg))
     run = import_file(store, tmp_path / "profile_export.jsonl")[0]
     assert run.requests == 24 and run.label == "AIPerf"
+
+
+def test_cli_lists_several_problems_one_per_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from inferlab.cli import main
+
+    p = tmp_path / "runs.csv"
+    p.write_text("sent_ms,ok,ttft_ms\n0,true,10\n5,maybe,12\n6,true,fast\n")
+    assert main(["import", str(p), "--db", str(tmp_path / "x.duckdb")]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "inferlab: error: runs.csv (as csv): 2 problems:",
+        "  row 3: column ok should be true or false, got 'maybe'",
+        "  row 4: column ttft_ms is not a number: 'fast'",
+    ]

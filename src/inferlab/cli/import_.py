@@ -11,6 +11,7 @@ from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
 from inferlab.importers import (
     FORMATS,
+    MAX_LISTED,
     ImportFileError,
     import_file,
     max_upload_bytes,
@@ -75,6 +76,17 @@ def _agreement(store: Store, run_id: str, tool: str) -> list[str]:
     return lines
 
 
+def _refusal(exc: ImportFileError) -> str:
+    """The refusal; several problems one per line (the first MAX_LISTED, then a count)."""
+    if exc.count <= 1 or not exc.details:
+        return str(exc)
+    lines = [f"{exc.path.name} ({exc.tried}): {exc.count:,} problems:"]
+    lines += [f"  {d}" for d in exc.details[:MAX_LISTED]]
+    if exc.count > MAX_LISTED:
+        lines.append(f"  ... and {exc.count - MAX_LISTED:,} more")
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.max_mb is not None and not (args.max_mb > 0 and math.isfinite(args.max_mb)):
         raise UsageError(f"--max-mb must be a positive number, got {args.max_mb}")
@@ -95,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 runs = import_file(store, file, args.format, max_bytes=limit)
             except ImportFileError as exc:
-                fail(str(exc))
+                fail(_refusal(exc))
                 failed += 1
                 continue
             for r in runs:
