@@ -23,8 +23,8 @@ from tests.conftest import APP
 from tests.fuzz.strategies import GARBAGE_NUMBERS, fuzz_settings, number_text
 from tests.runs_data import store_run
 
-PAGES = ("home", "latency", "throughput", "cost", "probe", "runs", "quality")
-RUN_IDS = ("base", "slow")
+PAGES = tuple(sorted(p.stem for p in (Path(APP).parent / "pages").glob("*.py")))  # every page
+RUN_IDS = ("base", "slow")  # stored runs, in one series
 # Parameters a page reads without a bound widget, or whose widget only shows in some states.
 UNBOUND = {
     "home": (),
@@ -34,6 +34,7 @@ UNBOUND = {
     "probe": ("url", "model", "api", "key_env", "api_key"),
     "runs": ("runs", "baseline"),
     "quality": ("options", "qrun", "q_url", "q_model"),
+    "trends": ("series", "metrics"),
 }
 # Parameters no page uses (and Streamlit's own): ignored, never a crash.
 UNKNOWN = ("embed", "embed_options", "utm_source", "ü")
@@ -91,7 +92,7 @@ def page_params(page: str) -> list[Param]:
             found[key] = Param(key, "choice", options=tuple(dict.fromkeys(opts)))
         else:
             found[key] = Param(key, "text")
-    for name in (*bound, *UNBOUND[page], *UNKNOWN):
+    for name in (*bound, *UNBOUND.get(page, ()), *UNKNOWN):
         found.setdefault(name, Param(name, "text"))
     return sorted(found.values(), key=lambda p: p.name)
 
@@ -149,7 +150,16 @@ def error_details() -> Iterator[None]:
 @pytest.fixture
 def stored_runs(isolated_db: Path) -> Path:
     for k, rid in enumerate(RUN_IDS):
-        store_run(isolated_db, rid, label=rid, n=40, ttft_ms=200 + 100 * k, fail_every=10 * k)
+        store_run(
+            isolated_db,
+            rid,
+            label=rid,
+            n=40,
+            ttft_ms=200 + 100 * k,
+            fail_every=10 * k,
+            tags=("series:nightly",),  # the Trends page shows series of runs
+            minutes_ago=10 * (2 - k),
+        )
     return isolated_db
 
 
