@@ -159,3 +159,9 @@ def test_failed_record_keeps_partial_chunks() -> None:
     )
     assert not rec.ok and rec.ttft_ms == 100 and rec.warmup
     assert rec.error_class == "disconnected"
+
+
+def test_deeply_nested_json_from_a_hostile_server_is_invalid_json_not_a_crash() -> None:
+    with pytest.raises(StreamError) as bad:
+        StreamAccumulator().feed(0, "[" * 100_000 + "]" * 100_000)
+    assert bad.value.error_class == "invalid_json"

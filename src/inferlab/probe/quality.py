@@ -270,7 +270,7 @@ def answer_text(body: bytes, api: str = "chat") -> str:
             break
         try:
             obj = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: hostile, deeply nested JSON
             continue
         choices = obj.get("choices") if isinstance(obj, dict) else None
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):

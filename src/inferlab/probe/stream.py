@@ -89,7 +89,7 @@ class StreamAccumulator:
             return
         try:
             obj = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: hostile, deeply nested JSON
             raise StreamError("invalid_json", f"data line is not JSON: {data[:80]!r}") from None
         if not isinstance(obj, dict):
             raise StreamError("invalid_json", f"data line is not a JSON object: {data[:80]!r}")
