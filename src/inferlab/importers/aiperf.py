@@ -252,6 +252,64 @@ def _is_ns(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 2**63
 
 
+def _metric_ms(path: Path, m: dict[str, Any], name: str, lineno: int) -> float:
+    """metrics.NAME.value in ms (lengths as they are); NaN when absent."""
+    item = m.get(name)
+    if not isinstance(item, dict) or item.get("value") is None:
+        return math.nan
+    v = finite(item["value"])
+    if v is None:
+        raise ImportFileError(path, FMT, f"line {lineno}: metrics.{name}.value is not a number")
+    factor = _UNIT_TO_MS.get(str(item.get("unit") or "ms"))
+    if name.endswith("length") or name.endswith("isl"):
+        factor = 1.0
+    if factor is None:
+        raise ImportFileError(
+            path, FMT, f"line {lineno}: metrics.{name} has an unknown unit {item.get('unit')!r}"
+        )
+    return v * factor
+
+
+def _record_of_line(path: Path, lineno: int, line: str) -> dict[str, Any]:
+    """One JSON line as an AIPerf request record, refused with the line number if it is not."""
+    try:
+        obj = parse_json(line.strip())
+    except JsonError as exc:
+        hint = " (the file looks truncated)" if not line.endswith("\n") else ""
+        raise ImportFileError(
+            path, FMT, f"line {lineno} is not valid JSON: {exc.reason}{hint}"
+        ) from None
+    if not looks_like_record(obj):
+        raise ImportFileError(
+            path,
+            FMT,
+            f"line {lineno} is not an AIPerf request record "
+            "(expected metadata.request_start_ns and metrics)",
+        )
+    if not isinstance(obj.get("metrics") or {}, dict):
+        raise ImportFileError(path, FMT, f"line {lineno}: metrics is not an object")
+    s = obj["metadata"].get("request_start_ns")
+    if not _is_ns(s):
+        raise ImportFileError(
+            path,
+            FMT,
+            f"line {lineno}: metadata.request_start_ns is not a time "
+            f"(a whole number of ns since 1970): {s!r:.40}",
+        )
+    return dict(obj)
+
+
+def _chunk_gaps_ms(path: Path, m: dict[str, Any], lineno: int) -> list[float] | None:
+    item = m.get("inter_chunk_latency")
+    if not (isinstance(item, dict) and isinstance(item.get("value"), list)):
+        return None
+    factor = _UNIT_TO_MS.get(str(item.get("unit") or "ms"), math.nan)
+    vals = [finite(g) for g in item["value"]]
+    if any(g is None for g in vals) or math.isnan(factor):
+        raise ImportFileError(path, FMT, f"line {lineno}: inter_chunk_latency holds a non-number")
+    return [float(g) * factor for g in vals if g is not None]
+
+
 def _line_columns(path: Path) -> _Cols:
     """The slow, precise reader: one json.loads per line, errors name the line."""
     start: list[int] = []
@@ -267,75 +325,25 @@ def _line_columns(path: Path) -> _Cols:
     types: list[str | None] = []
     msgs: list[str | None] = []
 
-    def metric(m: dict[str, Any], name: str, lineno: int) -> float:
-        item = m.get(name)
-        if not isinstance(item, dict) or item.get("value") is None:
-            return math.nan
-        v = finite(item["value"])
-        if v is None:
-            raise ImportFileError(path, FMT, f"line {lineno}: metrics.{name}.value is not a number")
-        factor = _UNIT_TO_MS.get(str(item.get("unit") or "ms"))
-        if name.endswith("length") or name.endswith("isl"):
-            factor = 1.0
-        if factor is None:
-            raise ImportFileError(
-                path, FMT, f"line {lineno}: metrics.{name} has an unknown unit {item.get('unit')!r}"
-            )
-        return v * factor
-
     with path.open("r", encoding="utf-8", errors="strict") as f:
         lineno = 0
         try:
             for lineno, line in enumerate(f, start=1):
-                text = line.strip()
-                if not text:
+                if not line.strip():
                     continue
-                try:
-                    obj = parse_json(text)
-                except JsonError as exc:
-                    hint = " (the file looks truncated)" if not line.endswith("\n") else ""
-                    raise ImportFileError(
-                        path, FMT, f"line {lineno} is not valid JSON: {exc.reason}{hint}"
-                    ) from None
-                if not looks_like_record(obj):
-                    raise ImportFileError(
-                        path,
-                        FMT,
-                        f"line {lineno} is not an AIPerf request record "
-                        "(expected metadata.request_start_ns and metrics)",
-                    )
+                obj = _record_of_line(path, lineno, line)
                 md, m = obj["metadata"], obj.get("metrics") or {}
-                if not isinstance(m, dict):
-                    raise ImportFileError(path, FMT, f"line {lineno}: metrics is not an object")
-                s = md.get("request_start_ns")
-                if not _is_ns(s):
-                    raise ImportFileError(
-                        path,
-                        FMT,
-                        f"line {lineno}: metadata.request_start_ns is not a time "
-                        f"(a whole number of ns since 1970): {s!r:.40}",
-                    )
-                start.append(s)
+                start.append(md["request_start_ns"])
                 c = md.get("credit_issued_ns")
                 credit.append(c if _is_ns(c) else -1)
                 phase.append(md.get("benchmark_phase"))
                 cancelled.append(bool(md.get("was_cancelled")))
-                ttft.append(metric(m, "time_to_first_token", lineno))
-                lat.append(metric(m, "request_latency", lineno))
-                osl.append(metric(m, "output_sequence_length", lineno))
-                i = metric(m, "input_sequence_length", lineno)
-                isl.append(i if not math.isnan(i) else metric(m, "error_isl", lineno))
-                item = m.get("inter_chunk_latency")
-                gaps: list[float] | None = None
-                if isinstance(item, dict) and isinstance(item.get("value"), list):
-                    factor = _UNIT_TO_MS.get(str(item.get("unit") or "ms"), math.nan)
-                    vals = [finite(g) for g in item["value"]]
-                    if any(g is None for g in vals) or math.isnan(factor):
-                        raise ImportFileError(
-                            path, FMT, f"line {lineno}: inter_chunk_latency holds a non-number"
-                        )
-                    gaps = [float(g) * factor for g in vals if g is not None]
-                icl.append(gaps)
+                ttft.append(_metric_ms(path, m, "time_to_first_token", lineno))
+                lat.append(_metric_ms(path, m, "request_latency", lineno))
+                osl.append(_metric_ms(path, m, "output_sequence_length", lineno))
+                i = _metric_ms(path, m, "input_sequence_length", lineno)
+                isl.append(i if not math.isnan(i) else _metric_ms(path, m, "error_isl", lineno))
+                icl.append(_chunk_gaps_ms(path, m, lineno))
                 err = obj.get("error")
                 if isinstance(err, dict):
                     code = err.get("code")
@@ -512,6 +520,17 @@ def _load_aggregate(path: Path) -> dict[str, Any]:
     return dict(obj)
 
 
+def _phase_load(ph: dict[str, Any], mode: str, value: float) -> tuple[str, float]:
+    """(load mode, load value) a profiling phase sets; the ones given when it sets none."""
+    rate, concurrency = finite(ph.get("request_rate")), finite(ph.get("concurrency"))
+    if rate is not None:
+        pattern = str(ph.get("type", "")) + str(ph.get("arrival_pattern", ""))
+        return ("constant" if "constant" in pattern else "poisson"), rate
+    if concurrency is not None:
+        return "concurrency", concurrency
+    return mode, value
+
+
 def _settings_from(agg: dict[str, Any] | None) -> tuple[str, str, str, str, float, dict[str, Any]]:
     """(model, endpoint, api, load_mode, load_value, settings) from the aggregate's input_config."""
     model, endpoint, api, mode, value = "unknown", "", "chat", "unknown", 0.0
@@ -531,20 +550,11 @@ def _settings_from(agg: dict[str, Any] | None) -> tuple[str, str, str, str, floa
     if "streaming" in ep:
         settings["streaming"] = bool(ep["streaming"])
     for ph in list_at(cfg, "phases"):
-        if not isinstance(ph, dict) or ph.get("kind", "profiling") != "profiling":
-            continue
-        rate, concurrency = finite(ph.get("request_rate")), finite(ph.get("concurrency"))
-        if rate is not None:
-            mode, value = "poisson", rate
-            if "constant" in str(ph.get("type", "")) or "constant" in str(
-                ph.get("arrival_pattern", "")
-            ):
-                mode = "constant"
-        elif concurrency is not None:
-            mode, value = "concurrency", concurrency
-        requests = as_count(ph.get("requests"))
-        if requests is not None:
-            settings["requests"] = requests
+        if isinstance(ph, dict) and ph.get("kind", "profiling") == "profiling":
+            mode, value = _phase_load(ph, mode, value)
+            requests = as_count(ph.get("requests"))
+            if requests is not None:
+                settings["requests"] = requests
     for ds in list_at(cfg, "datasets")[:1]:
         isl = finite(dict_at(ds, "prompts", "isl").get("mean"))
         osl = finite(dict_at(ds, "prompts", "osl").get("mean"))

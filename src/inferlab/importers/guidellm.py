@@ -269,18 +269,9 @@ def _anchor(bench: dict[str, Any]) -> float | None:
     return _epoch(bench.get("start_time"))
 
 
-def parse_guidellm(path: Path, run_id_prefix: str) -> list[ParsedRun]:
-    """Every benchmark of the file as a run; several benchmarks share one group id."""
-    obj = read_json_document(path, FMT)
-    if not looks_like_guidellm(obj):
-        raise ImportFileError(path, FMT, "no `benchmarks` list: not a guidellm benchmarks.json")
-    benches = obj["benchmarks"]
-    if not benches:
-        raise ImportFileError(path, FMT, "the file holds no benchmarks")
-    version = str(dict_at(obj, "metadata").get("guidellm_version") or "")
+def _backend(obj: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
+    """(model, endpoint, api, data settings) from the file's run configuration."""
     backend = dict_at(obj, "config", "spec", "backend")
-    model = str(backend.get("model") or "unknown")
-    endpoint = str(backend.get("target") or "")
     req_format = str(backend.get("request_format") or "")
     api = (
         "completions"
@@ -293,6 +284,44 @@ def parse_guidellm(path: Path, run_id_prefix: str) -> list[ParsedRun]:
             v = finite(d.get(k_src)) if isinstance(d, dict) else None
             if v is not None:
                 data_settings[k_dst] = v
+    return (
+        str(backend.get("model") or "unknown"),
+        str(backend.get("target") or ""),
+        api,
+        data_settings,
+    )
+
+
+def _bench_requests(
+    bench: dict[str, Any], where: str, path: Path, anchor: float, problems: Problems
+) -> tuple[list[RequestRecord], list[str]]:
+    """A benchmark's requests in send order, and the name of each in the file."""
+    found: list[tuple[RequestRecord, str]] = []
+    reqs = bench.get("requests")
+    if isinstance(reqs, dict):
+        for status in ("successful", "errored", "incomplete"):
+            items = reqs.get(status) or []
+            if not isinstance(items, list):
+                raise ImportFileError(path, FMT, f"{where}.requests.{status} is not a list")
+            for ri, item in enumerate(items):
+                name = f"{where}.requests.{status}[{ri}]"
+                rec = _request(item, status, path, name, anchor, problems)
+                if rec is not None:
+                    found.append((rec, name))
+    found.sort(key=lambda f: (f[0].sent_ms, f[0].scheduled_ms))
+    return [replace(r, index=i) for i, (r, _) in enumerate(found)], [n for _, n in found]
+
+
+def parse_guidellm(path: Path, run_id_prefix: str) -> list[ParsedRun]:
+    """Every benchmark of the file as a run; several benchmarks share one group id."""
+    obj = read_json_document(path, FMT)
+    if not looks_like_guidellm(obj):
+        raise ImportFileError(path, FMT, "no `benchmarks` list: not a guidellm benchmarks.json")
+    benches = obj["benchmarks"]
+    if not benches:
+        raise ImportFileError(path, FMT, "the file holds no benchmarks")
+    version = str(dict_at(obj, "metadata").get("guidellm_version") or "")
+    model, endpoint, api, data_settings = _backend(obj)
     group = f"{run_id_prefix}-sweep" if len(benches) > 1 else None
     problems = Problems(path, FMT)
     runs: list[ParsedRun] = []
@@ -308,22 +337,8 @@ def parse_guidellm(path: Path, run_id_prefix: str) -> list[ParsedRun]:
         anchor = _anchor(bench)
         if anchor is None:
             raise ImportFileError(path, FMT, f"{where} has neither start_time nor request timings")
-        found: list[tuple[RequestRecord, str]] = []
-        reqs = bench.get("requests")
+        records, names = _bench_requests(bench, where, path, anchor, problems)
         notes: list[str] = []
-        if isinstance(reqs, dict):
-            for status in ("successful", "errored", "incomplete"):
-                items = reqs.get(status) or []
-                if not isinstance(items, list):
-                    raise ImportFileError(path, FMT, f"{where}.requests.{status} is not a list")
-                for ri, item in enumerate(items):
-                    name = f"{where}.requests.{status}[{ri}]"
-                    rec = _request(item, status, path, name, anchor, problems)
-                    if rec is not None:
-                        found.append((rec, name))
-        found.sort(key=lambda f: (f[0].sent_ms, f[0].scheduled_ms))
-        records = [replace(r, index=i) for i, (r, _) in enumerate(found)]
-        names = [n for _, n in found]
         table = requests_table(records)
         check_requests(table, problems, names.__getitem__, _FIELDS)
         if not records:

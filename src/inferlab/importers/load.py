@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,10 +96,8 @@ def _check_size(path: Path, size: int, max_bytes: int) -> None:
         )
 
 
-def parse_file(
-    path: str | Path, fmt: str | None = None, *, max_bytes: int | None = None
-) -> tuple[str, str, list[ParsedRun]]:
-    """(format, content hash, runs) of a file, without touching the store."""
+def _checked_path(path: str | Path, fmt: str | None, limit: int) -> Path:
+    """The file to read (an AIPerf folder means its JSONL), refused with a reason if unusable."""
     p = Path(path)
     if not p.exists():
         raise ImportFileError(p, fmt, "no such file")
@@ -109,53 +107,66 @@ def parse_file(
         raise ImportFileError(
             p, fmt, "not a regular file (for AIPerf, give profile_export.jsonl or its folder)"
         )
-    limit = max_bytes if max_bytes is not None else max_upload_bytes()
     size = p.stat().st_size
     _check_size(p, size, limit)
     if size == 0:
         raise ImportFileError(p, fmt, "the file is empty")
     if fmt is not None and fmt not in FORMATS:
         raise ImportFileError(p, fmt, f"unknown format; use one of {', '.join(FORMATS)}")
+    return p
+
+
+def _aiperf_pair(p: Path, limit: int) -> tuple[Path, Path | None]:
+    """(per-request JSONL, aggregate JSON or None) for an AIPerf file given either way."""
+    if p.name == aiperf.AGGREGATE_NAME or _is_aiperf_aggregate(p):
+        jsonl = p.with_name("profile_export.jsonl")
+        if jsonl.is_file():
+            _check_size(jsonl, jsonl.stat().st_size, limit)
+            return jsonl, p
+        return p, None
+    return p, aiperf.aggregate_beside(p)
+
+
+_PARSERS: dict[str, Callable[[Path, str], list[ParsedRun]]] = {
+    "vllm": vllm.parse_vllm,
+    "guidellm": guidellm.parse_guidellm,
+    "csv": csv_format.parse_csv,
+    "parquet": csv_format.parse_parquet,
+    "inferlab-json": csv_format.parse_inferlab_json,
+}
+# A structure a parser did not expect: still one clear line, never a traceback.
+_UNEXPECTED = (
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    IndexError,
+    ArithmeticError,  # OverflowError of a number too large for its column
+    RecursionError,
+    pa.ArrowException,
+)
+
+
+def parse_file(
+    path: str | Path, fmt: str | None = None, *, max_bytes: int | None = None
+) -> tuple[str, str, list[ParsedRun]]:
+    """(format, content hash, runs) of a file, without touching the store."""
+    limit = max_bytes if max_bytes is not None else max_upload_bytes()
+    p = _checked_path(path, fmt, limit)
     fmt = fmt or detect_format(p)
-    primary, aggregate = p, None
-    if fmt == "aiperf":
-        if p.name == aiperf.AGGREGATE_NAME or _is_aiperf_aggregate(p):
-            jsonl = p.with_name("profile_export.jsonl")
-            if jsonl.is_file():
-                primary, aggregate = jsonl, p
-                _check_size(jsonl, jsonl.stat().st_size, limit)
-        else:
-            aggregate = aiperf.aggregate_beside(p)
+    primary, aggregate = _aiperf_pair(p, limit) if fmt == "aiperf" else (p, None)
     digest = content_sha256(primary)
     prefix = f"{fmt.removeprefix('inferlab-')}-{digest[:12]}"
     try:
-        if fmt == "vllm":
-            runs = vllm.parse_vllm(primary, prefix)
-        elif fmt == "guidellm":
-            runs = guidellm.parse_guidellm(primary, prefix)
-        elif fmt == "csv":
-            runs = csv_format.parse_csv(primary, prefix)
-        elif fmt == "parquet":
-            runs = csv_format.parse_parquet(primary, prefix)
-        elif fmt == "inferlab-json":
-            runs = csv_format.parse_inferlab_json(primary, prefix)
+        if fmt in _PARSERS:
+            runs = _PARSERS[fmt](primary, prefix)
         elif primary is p and aggregate is None and _is_aiperf_aggregate(p):
             runs = aiperf.parse_aggregate_file(p, prefix)
         else:
             runs = aiperf.parse_aiperf(primary, prefix, aggregate)
     except ImportFileError:
         raise
-    except (
-        KeyError,
-        TypeError,
-        ValueError,
-        AttributeError,
-        IndexError,
-        ArithmeticError,  # OverflowError of a number too large for its column
-        RecursionError,
-        pa.ArrowException,
-    ) as exc:
-        # A structure the parser did not expect: still one clear line, never a traceback.
+    except _UNEXPECTED as exc:
         raise ImportFileError(
             p, fmt, f"unexpected structure ({type(exc).__name__}: {str(exc)[:300]})"
         ) from exc
