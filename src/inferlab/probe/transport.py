@@ -329,7 +329,7 @@ class _SocketStream(StampedStream):
         self.eof = False
         self.error: OSError | None = None
         self._closed = False
-        self._reader: _Reader | None = None  # registered at the first read (TLS never is)
+        self._reader: _Reader | None = None  # registered at the first write/read (TLS never)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiter: asyncio.Future[None] | None = None
         try:
@@ -338,6 +338,12 @@ class _SocketStream(StampedStream):
                 self.kernel_stamps = True
         except OSError:
             self.kernel_stamps = False
+
+    def _register(self) -> None:
+        # At the first write or read, whichever comes first (a TLS stream has moved to
+        # asyncio by then): before any answer can arrive, so none waits for the loop.
+        self._reader = _the_reader()
+        self._reader.add(self)
 
     def wake(self) -> None:
         """From the reader thread: new bytes (or the end) for a waiting `read()`."""
@@ -372,8 +378,7 @@ class _SocketStream(StampedStream):
         if self._closed:
             raise httpcore.ReadError("connection closed")
         if self._reader is None:
-            self._reader = _the_reader()
-            self._reader.add(self)
+            self._register()
         segments = self.segments
         while not segments:
             if self.eof:
@@ -403,6 +408,8 @@ class _SocketStream(StampedStream):
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         view = memoryview(buffer)
+        if self._reader is None and not self._closed:
+            self._register()
         if view:
             self._mark_send()
         while view:
