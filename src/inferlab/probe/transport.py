@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import select
 import socket
 import ssl
@@ -317,6 +318,17 @@ def _wake(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*([0-9]+)", re.IGNORECASE)
+
+
+def _announces_body(head: bytes) -> bool:
+    """A complete HTTP request head that says a non-empty body follows."""
+    if not head.endswith(b"\r\n\r\n"):
+        return False
+    m = _CONTENT_LENGTH.search(head)
+    return m is not None and int(m.group(1)) > 0
+
+
 class _SocketStream(StampedStream):
     """Plain TCP on a non-blocking socket, read by the process's reader thread
     (`recvmsg` with kernel stamps), written from the event loop."""
@@ -332,6 +344,7 @@ class _SocketStream(StampedStream):
         self._reader: _Reader | None = None  # registered at the first write/read (TLS never)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._held = b""  # a request head waiting for its body (see write)
         try:
             if KERNEL_STAMPS and _ANC_BYTES > 0:
                 sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
@@ -374,6 +387,13 @@ class _SocketStream(StampedStream):
                 loop.remove_reader(fd)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._held:  # a head whose body never came: send what there is
+            held, self._held = self._held, b""
+            self._mark_send()
+            try:
+                await self._send_all(held, timeout)
+            except httpcore.WriteError as exc:
+                raise httpcore.ReadError(str(exc)) from exc
         self._sending = False
         if self._closed:
             raise httpcore.ReadError("connection closed")
@@ -407,11 +427,23 @@ class _SocketStream(StampedStream):
         return data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        view = memoryview(buffer)
         if self._reader is None and not self._closed:
             self._register()
-        if view:
-            self._mark_send()
+        if not buffer:
+            return
+        if self._held:
+            buffer, self._held = self._held + buffer, b""
+        elif not self._sending and _announces_body(buffer):
+            # httpcore writes a request's head and body in two calls; sent apart, a GIL
+            # switch between them would delay the body after the send stamp. Hold the
+            # head for the body that follows in the same task: one send, one stamp.
+            self._held = bytes(buffer)
+            return
+        self._mark_send()
+        await self._send_all(buffer, timeout)
+
+    async def _send_all(self, buffer: bytes, timeout: float | None) -> None:
+        view = memoryview(buffer)
         while view:
             if self._closed:
                 raise httpcore.WriteError("connection closed")
