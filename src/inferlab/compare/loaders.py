@@ -131,7 +131,7 @@ def run_table(runs: pd.DataFrame, verdicts: Mapping[str, str] | None = None) -> 
     ).reset_index(drop=True)
     if verdicts is not None:
         table.insert(
-            table.columns.get_loc("Status"),
+            list(table.columns).index("Status"),
             "Validity",
             [verdicts.get(str(rid), "unknown") for rid in table["Run id"]],
         )
