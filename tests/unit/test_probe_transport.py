@@ -235,3 +235,28 @@ def test_a_preconnected_socket_the_server_closed_is_not_handed_out() -> None:
         assert asyncio.run(main())
     finally:
         listener.close()
+
+
+def test_connections_are_opened_before_the_clock_through_the_address_guard() -> None:
+    import socket
+
+    from inferlab.netpolicy import Pins
+    from inferlab.probe.worker import build_clients, close_unused, open_connections
+
+    listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+    port = listener.getsockname()[1]
+    pins = Pins(entries=(("127.0.0.1", port, ("127.0.0.1",)),))
+    url = f"http://127.0.0.1:{port}/v1"
+
+    async def main() -> tuple[int, int]:
+        clients = build_clients(5.0, 20, pins=pins)  # 2 pools: slots 0, 2, ... and 1, 3, ...
+        opened = await open_connections(clients, url, 20, 5.0, pins)
+        refused = await open_connections(clients, "http://127.0.0.2:1/v1", 4, 5.0, pins)
+        close_unused(clients)
+        return opened, refused
+
+    try:
+        opened, refused = asyncio.run(main())
+    finally:
+        listener.close()
+    assert (opened, refused) == (20, 0)  # an unchecked target gets no connection at all
