@@ -93,7 +93,10 @@ def list_runs(db: str) -> pd.DataFrame:
 
 @st.cache_data(ttl=3, show_spinner=False)
 def validities(db: str, run_ids: tuple[str, ...]) -> dict[str, Validity]:
-    return store_for(db).validities(run_ids)
+    try:
+        return store_for(db).validities(run_ids)
+    except StoreError:  # a damaged file: the run list says so; no verdicts then
+        return {}
 
 
 @st.cache_data(max_entries=48, show_spinner=False)
