@@ -1,41 +1,142 @@
-"""Probe accuracy against the sim's ground truth: |measured - true| TTFT and TPOT at
-p50 and p99 for concurrency 1, 64 and 256 (targets at c=64: TTFT p50 error < 2 ms,
-TPOT p50 error < 0.2 ms).
+"""Probe accuracy at load against a server in its own process whose truth is its own log.
 
-Run: `.venv/bin/python bench/bench_probe_accuracy.py [--thread] [--plain-httpx]`
-(about a minute each).
+Run: `.venv/bin/python bench/bench_probe_accuracy.py` (about 3 minutes; options:
+`--steps 1:20,64:256,256:1000`, `--clients inferlab,userspace,bare`,
+`--server truth|sim`).
 
-The sim (TTFT 200 ms, TPOT 20 ms, 128 output tokens, max batch 512) runs in a
-separate process by default, so it does not share this process's GIL with the
-probe; `--thread` runs it in a thread of this process instead. Both stamp with
-time.perf_counter_ns, which on Linux reads CLOCK_MONOTONIC, shared by all
-processes, so the two sides' stamps compare directly.
+The server (TTFT 200 ms, 20 ms between chunks, 128 tokens, 32-token prompts)
+runs in its own process and stamps, with its own clock, when each request
+arrived and just before it wrote every chunk; it hands that log over at the
+end. Both sides read CLOCK_MONOTONIC (`time.perf_counter_ns` on Linux), shared
+by all processes, so the stamps compare directly. Requests are matched by
+their X-Request-Id. Servers:
+- `truth` (default): bench/truth_server.py, stdlib only, whose request arrival
+  is the kernel's receive stamp, so its own lag in reading a request is not
+  blamed on the client;
+- `sim`: inferlab's simulator (`SimServer(process=True)`), whose arrival is
+  stamped when its ASGI handler starts: at load that adds the server's own
+  request-parsing lag to every client's `send` column.
 
-For each request (matched by its X-Request-Id):
-- true TTFT = when the sim wrote the first content chunk - when the probe sent;
-  measured TTFT = when the probe stamped that chunk - when it sent. The error
-  is the delivery + client-side lag of the first chunk.
-- true TPOT = (sim's last chunk write - first chunk write) / (tokens - 1);
-  measured TPOT = the probe's (E2E - TTFT) / (tokens - 1).
-The sim's own lag behind its schedule (write time - deadline) is printed too:
-it is the server being late, which the probe measures correctly, not an error.
+Per request:
+- true TTFT = server's first content chunk write - its arrival of the request
+  (what the server did); TTFT error = measured TTFT - true TTFT. It splits into
+  `send` (server arrival - client send stamp: the client's send stamp being
+  early, or the server parsing late) and `recv` (client stamp of the first chunk
+  - server write of it: delivery plus any client lag in stamping it).
+- TPOT error = measured (E2E - TTFT)/(n - 1) - the server's (last chunk write -
+  first chunk write)/(n - 1).
+
+Clients, each run at every step in the same session so ratios compare:
+- `inferlab`: the probe engine as shipped (`run_probe`, kernel receive stamps).
+- `userspace`: the same engine with kernel stamps off (stamps taken when the
+  event loop reads the socket): what the kernel stamps buy.
+- `bare`: a bare stdlib-socket client (one selector loop, connections opened
+  before the clock, stamps taken right after `recv`, minimal parsing): the
+  floor a user-space Python client reaches on this machine.
+- `aiperf` / `guidellm`: not run by this script (not installed here; see
+  docs/PERFORMANCE.md for their published error from the issue's session).
+
+The machine is shared; compare the clients within one run, and read the
+`load` line: a busy machine raises every client's error.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
-import statistics
+import resource
+import selectors
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
-from inferlab.probe import MemorySink, ProbeConfig, run_probe, worker
+from inferlab.probe import MemorySink, ProbeConfig, run_probe
+from inferlab.probe import transport as probe_transport
 from inferlab.sim import SimConfig, SimServer
 
 MAX_TOKENS = 128
-STEPS = ((1, 10), (64, 128), (256, 256))  # (concurrency, requests)
+PROMPT_TOKENS = 32
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One request as a client measured it (absolute perf_counter_ns stamps)."""
+
+    request_id: str
+    sent_ns: int
+    first_ns: int
+    last_ns: int
+
+
+@dataclass(frozen=True)
+class Truth:
+    """One request as the server logged it."""
+
+    arrival_ns: int
+    chunk_sent_ns: list[int]
+    tokens: int
+
+
+class TruthSource:
+    """Where the bench's server is and how to read and clear its log."""
+
+    def __init__(
+        self, base_url: str, clear: Callable[[], None], read: Callable[[], dict[str, Truth]]
+    ):
+        self.base_url, self.clear, self.read = base_url, clear, read
+
+
+@contextmanager
+def truth_server() -> Iterator[TruthSource]:
+    script = Path(__file__).with_name("truth_server.py")
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline().split()[1])
+        url = f"http://127.0.0.1:{port}"
+
+        def read() -> dict[str, Truth]:
+            rows = httpx.get(f"{url}/truth", timeout=60).json()
+            return {
+                r["request_id"]: Truth(r["arrival_ns"], r["chunk_sent_ns"], len(r["chunk_sent_ns"]))
+                for r in rows
+            }
+
+        def clear() -> None:
+            httpx.delete(f"{url}/truth").raise_for_status()
+
+        yield TruthSource(url + "/v1", clear, read)
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(10)
+
+
+@contextmanager
+def sim_server() -> Iterator[TruthSource]:
+    cfg = SimConfig(
+        ttft_ms=200, tpot_ms=20, max_batch=1024, default_max_tokens=MAX_TOKENS, truth_limit=5000
+    )
+    with SimServer(cfg, process=True) as sim:
+
+        def read() -> dict[str, Truth]:
+            return {
+                t.client_request_id or "": Truth(t.arrival_ns, t.chunk_sent_ns, sum(t.tokens))
+                for t in sim.truth()
+            }
+
+        yield TruthSource(sim.base_url, sim.clear_truth, read)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -48,82 +149,211 @@ def pct(values: list[float], p: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
-def measure(sim: SimServer, concurrency: int, requests: int) -> dict[str, float]:
-    sim.clear_truth()
+def cpu_s() -> float:
+    self_ = resource.getrusage(resource.RUSAGE_SELF)
+    return self_.ru_utime + self_.ru_stime
+
+
+# --- inferlab ---------------------------------------------------------------------
+
+
+def run_inferlab(
+    url: str, concurrency: int, requests: int, kernel_stamps: bool
+) -> tuple[list[Sample], dict[str, float]]:
+    probe_transport.KERNEL_STAMPS = kernel_stamps
     cfg = ProbeConfig(
-        url=sim.base_url,
+        url=url,
         model="inferlab-sim",
         concurrency=concurrency,
         requests=requests,
         max_tokens=MAX_TOKENS,
+        prompt_tokens=PROMPT_TOKENS,
         timeout_s=120,
     )
     sink = MemorySink()
-    cpu0, wall0 = time.process_time(), time.perf_counter()
     result = asyncio.run(run_probe(cfg, sink))
-    cpu_share = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
-    truth = {t.client_request_id: t for t in sim.truth()}
-    ttft_err: list[float] = []
-    tpot_err: list[float] = []
-    sim_lag: list[float] = []
+    probe_transport.KERNEL_STAMPS = True
+    samples = []
     for rec in sink.records:
-        t = truth.get(f"{result.info.run_id}-{rec.index}")
-        if not rec.ok or t is None or rec.ttft_ms is None or rec.tpot_ms is None:
+        if not rec.ok or rec.ttft_ms is None or rec.e2e_ms is None:
             continue
-        sent_ns = result.anchor_ns + rec.sent_ms * 1e6
-        true_ttft_ms = (t.chunk_sent_ns[0] - sent_ns) / 1e6
-        ttft_err.append(abs(rec.ttft_ms - true_ttft_ms))
-        n = sum(t.tokens)
-        true_tpot_ms = (t.chunk_sent_ns[-1] - t.chunk_sent_ns[0]) / 1e6 / (n - 1)
-        tpot_err.append(abs(rec.tpot_ms - true_tpot_ms))
-        sim_lag.extend(lag / 1e6 for lag in t.lag_ns)
+        sent_ns = result.anchor_ns + round(rec.sent_ms * 1e6)
+        samples.append(
+            Sample(
+                request_id=f"{result.info.run_id}-{rec.index}",
+                sent_ns=sent_ns,
+                first_ns=sent_ns + round(rec.ttft_ms * 1e6),
+                last_ns=sent_ns + round(rec.e2e_ms * 1e6),
+            )
+        )
+    extra: dict[str, float] = {}
+    validity = getattr(result, "validity", None)
+    if validity is not None:
+        extra["loop_lag_p99"] = validity.loop_lag_p99_ms or float("nan")
+    return samples, extra
+
+
+# --- the bare stdlib-socket floor -------------------------------------------------------
+
+
+class _Slot:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buf = b""
+        self.head_done = False
+        self.request_id = ""
+        self.sent_ns = self.first_ns = self.last_ns = 0
+        self.done_seen = False
+
+
+def _request_bytes(host: str, port: int, request_id: str) -> bytes:
+    body = json.dumps(
+        {
+            "model": "inferlab-sim",
+            "messages": [{"role": "user", "content": " ".join(["hello"] * PROMPT_TOKENS)}],
+            "max_tokens": MAX_TOKENS,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+    ).encode()
+    head = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Content-Type: application/json\r\nAccept: text/event-stream\r\n"
+        f"X-Request-Id: {request_id}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def run_bare(host: str, port: int, concurrency: int, requests: int) -> list[Sample]:
+    """One selector loop; every slot keeps one connection, opened before the clock."""
+    sel = selectors.DefaultSelector()
+    prefix = f"bare{time.monotonic_ns()}-"
+    slots = []
+    for _ in range(min(concurrency, requests)):
+        sock = socket.create_connection((host, port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        slots.append(_Slot(sock))
+    issued = 0
+    samples: list[Sample] = []
+
+    def send(slot: _Slot) -> None:
+        nonlocal issued
+        slot.request_id = f"{prefix}{issued}"
+        issued += 1
+        slot.buf, slot.head_done, slot.done_seen = b"", False, False
+        slot.first_ns = slot.last_ns = 0
+        data = _request_bytes(host, port, slot.request_id)
+        slot.sent_ns = time.perf_counter_ns()
+        slot.sock.setblocking(True)
+        slot.sock.sendall(data)
+        slot.sock.setblocking(False)
+
+    for slot in slots:
+        send(slot)
+        sel.register(slot.sock, selectors.EVENT_READ, slot)
+    while len(samples) < requests and sel.get_map():
+        for key, _ in sel.select():
+            slot = key.data
+            data = slot.sock.recv(65536)
+            now = time.perf_counter_ns()
+            if not data:
+                sel.unregister(slot.sock)
+                continue
+            slot.buf += data
+            if not slot.head_done:
+                end = slot.buf.find(b"\r\n\r\n")
+                if end < 0:
+                    continue
+                slot.head_done, slot.buf = True, slot.buf[end + 4 :]
+            while (cut := slot.buf.find(b"\n\n")) >= 0:
+                event, slot.buf = slot.buf[:cut], slot.buf[cut + 2 :]
+                if b"[DONE]" in event:
+                    slot.done_seen = True
+                elif b'"content":"' in event and b'"content":""' not in event:
+                    slot.first_ns = slot.first_ns or now
+                    slot.last_ns = now
+            if slot.done_seen and slot.buf.endswith(b"0\r\n\r\n"):
+                samples.append(Sample(slot.request_id, slot.sent_ns, slot.first_ns, slot.last_ns))
+                if issued < requests:
+                    send(slot)
+                else:
+                    sel.unregister(slot.sock)
+    for slot in slots:
+        slot.sock.close()
+    return samples
+
+
+# --- scoring -------------------------------------------------------------------------
+
+
+def score(samples: list[Sample], truth: dict[str, Truth]) -> dict[str, float]:
+    ttft_err, send_err, recv_err, tpot_err = [], [], [], []
+    for s in samples:
+        t = truth.get(s.request_id)
+        if t is None or not t.chunk_sent_ns or s.first_ns == 0:
+            continue
+        true_ttft = t.chunk_sent_ns[0] - t.arrival_ns
+        ttft_err.append((s.first_ns - s.sent_ns - true_ttft) / 1e6)
+        send_err.append((t.arrival_ns - s.sent_ns) / 1e6)
+        recv_err.append((s.first_ns - t.chunk_sent_ns[0]) / 1e6)
+        n = t.tokens
+        if n >= 2:
+            true_tpot = (t.chunk_sent_ns[-1] - t.chunk_sent_ns[0]) / (n - 1)
+            tpot_err.append(abs((s.last_ns - s.first_ns) / (n - 1) - true_tpot) / 1e6)
     return {
-        "ok": float(len(ttft_err)),
+        "n": float(len(ttft_err)),
         "ttft_p50": pct(ttft_err, 50),
         "ttft_p99": pct(ttft_err, 99),
+        "send_p50": pct(send_err, 50),
+        "send_p99": pct(send_err, 99),
+        "recv_p50": pct(recv_err, 50),
+        "recv_p99": pct(recv_err, 99),
         "tpot_p50": pct(tpot_err, 50),
-        "tpot_p99": pct(tpot_err, 99),
-        "lag_p50": pct(sim_lag, 50),
-        "lag_p99": pct(sim_lag, 99),
-        "queue_p99": pct([r.client_queue_ms for r in sink.records], 99),
-        "ttft_p50_ms": statistics.median(r.ttft_ms for r in sink.records if r.ttft_ms),
-        "cpu_share": cpu_share,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--thread", action="store_true", help="run the sim in this process")
-    parser.add_argument(
-        "--plain-httpx",
-        action="store_true",
-        help="for comparison: httpx's own transport, chunks stamped after HTTP/SSE parsing",
-    )
+    parser.add_argument("--steps", default="1:20,64:256,256:1000", help="c:requests,...")
+    parser.add_argument("--clients", default="inferlab,userspace,bare")
+    parser.add_argument("--server", choices=["truth", "sim"], default="truth")
     args = parser.parse_args()
-    if args.plain_httpx:
-        worker.stamping_transport = lambda limits, ssl_context=None: httpx.AsyncHTTPTransport(  # type: ignore[attr-defined]
-            limits=limits, trust_env=False
-        )
-    cfg = SimConfig(ttft_ms=200, tpot_ms=20, max_batch=512, default_max_tokens=MAX_TOKENS)
-    where = "a thread of this process" if args.thread else "a separate process"
-    where += "; probe on plain httpx (stamps after parsing)" if args.plain_httpx else ""
-    with SimServer(cfg, process=not args.thread) as sim:
+    steps = [tuple(int(x) for x in part.split(":")) for part in args.steps.split(",")]
+    clients = args.clients.split(",")
+    with truth_server() if args.server == "truth" else sim_server() as server:
+        url = server.base_url
+        host, port = "127.0.0.1", int(url.rsplit(":", 1)[1].split("/")[0])
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        print(f"sim in {where}: TTFT 200 ms, TPOT 20 ms, {MAX_TOKENS} output tokens")
+        print(
+            f"{args.server} server in its own process: TTFT 200 ms, 20 ms/chunk, {MAX_TOKENS} tokens"
+        )
         print(f"load average before: {load} ({os.cpu_count()} CPUs)")
         print(
-            "   c  reqs | |TTFT err| p50    p99 | |TPOT err| p50    p99 | "
-            "sim lag p50    p99 | measured TTFT p50 | client queue p99 | client CPU"
+            "client       c  done | TTFT err p50     p99 |  send p50    p99 |  recv p50"
+            "     p99 | |TPOT err| p50 | client CPU"
         )
-        for concurrency, requests in STEPS:
-            m = measure(sim, concurrency, requests)
-            print(
-                f"{concurrency:4d} {m['ok']:5.0f} | {m['ttft_p50']:8.3f} ms {m['ttft_p99']:6.2f} | "
-                f"{m['tpot_p50']:8.4f} ms {m['tpot_p99']:6.4f} | "
-                f"{m['lag_p50']:7.3f} ms {m['lag_p99']:6.2f} | {m['ttft_p50_ms']:13.2f} ms | "
-                f"{m['queue_p99']:10.3f} ms | {m['cpu_share']:6.1%}",
-                flush=True,
-            )
+        runners: dict[str, Callable[[int, int], list[Sample]]] = {
+            "inferlab": lambda c, n: run_inferlab(url, c, n, True)[0],
+            "userspace": lambda c, n: run_inferlab(url, c, n, False)[0],
+            "bare": lambda c, n: run_bare(host, port, c, n),
+        }
+        for concurrency, requests in steps:
+            for name in clients:
+                server.clear()
+                cpu0, wall0 = cpu_s(), time.perf_counter()
+                samples = runners[name](concurrency, requests)
+                cpu_share = (cpu_s() - cpu0) / (time.perf_counter() - wall0)
+                m = score(samples, server.read())
+                print(
+                    f"{name:10s} {concurrency:3d} {m['n']:5.0f} | {m['ttft_p50']:+8.2f} ms "
+                    f"{m['ttft_p99']:+7.2f} | {m['send_p50']:+7.2f} {m['send_p99']:+6.2f} | "
+                    f"{m['recv_p50']:+7.2f} {m['recv_p99']:+7.2f} | {m['tpot_p50']:10.4f} ms | "
+                    f"{cpu_share:6.1%}",
+                    flush=True,
+                )
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"load average after: {load}")
 
 
 if __name__ == "__main__":

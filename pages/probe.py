@@ -33,7 +33,8 @@ from inferlab.dashboard.probe import (
 from inferlab.dashboard.urlguard import drop_infinite_seeds, drop_seeds
 from inferlab.dashboard.widgets import visitor_id
 from inferlab.netpolicy import PolicyError, load_policy
-from inferlab.store import default_db_path
+from inferlab.store import Store, StoreError, default_db_path
+from inferlab.validity import Validity
 
 
 @st.cache_resource(show_spinner=False)
@@ -341,7 +342,17 @@ with form_col:
         duration_s = number(
             s2, "duration_s", "Stop after this many seconds too; 0 = no limit.", 10.0
         )
-        warmup = int(number(s3, "warmup", "Requests sent first and not counted.", 1))
+        warmup = int(
+            number(
+                s3,
+                "warmup",
+                "Requests sent first and not counted. The probe already opens its "
+                "connections before the clock starts and times each request from when it "
+                "is sent, so the first wave measures like the rest; warm up when the server "
+                "itself is slower at first (cold caches, lazy compilation, autoscaling).",
+                1,
+            )
+        )
         p1, p2 = st.columns(2)
         prompt_tokens = int(number(p1, "prompt_tokens", "Approximate prompt length.", 16))
         max_tokens = int(number(p2, "max_tokens", "max_tokens of every request.", 16))
@@ -432,6 +443,37 @@ STATE_TEXT = {
 }
 
 
+@st.cache_data(ttl=30, show_spinner=False)
+def run_validity(db: str, run_id: str) -> Validity:
+    return Store(db).validity(run_id)
+
+
+def show_validity(snap: JobSnapshot) -> None:
+    """The finished run's validity verdict: did the probe's own client keep up?"""
+    try:
+        validity = run_validity(snap.db_path, snap.run_id)
+    except StoreError:
+        return  # the database is busy; the Runs page shows it later
+    if validity.verdict == "suspect":
+        st.warning(
+            f"Validity: {validity.label}. The measuring client itself was under strain; "
+            "rerun with fewer streams or on a quieter machine before trusting these numbers.",
+            icon=":material/warning:",
+        )
+    elif validity.verdict == "valid":
+        f = validity.facts
+        detail = ""
+        if f is not None and f.loop_lag_p99_ms is not None:
+            detail = (
+                f" (client event-loop lag p99 {f.loop_lag_p99_ms:.1f} ms"
+                + (f", CPU {f.client_cpu_pct:.0f}% of a core" if f.client_cpu_pct else "")
+                + ")"
+            )
+        st.caption(f"Validity: valid — the client kept up while it measured{detail}.")
+    else:
+        st.caption(f"Validity: {validity.label}.")
+
+
 def cancel_job(run_id: str) -> None:
     manager.cancel(run_id)
 
@@ -465,8 +507,9 @@ def show_job(snap: JobSnapshot, chart: bool) -> None:
             st.caption(
                 f"Simulator set to TTFT {sim.ttft_ms:g} ms and TPOT {sim.tpot_ms:g} ms"
                 + (f" ± {sim.jitter_ms:g} ms" if sim.jitter_ms else "")
-                + ". Measured values sit a little above: network, HTTP and the client's own "
-                "work add to every request"
+                + ". Measured values sit a little above (a fraction of a ms): the stamps are "
+                "the kernel's send and receive times of each request's bytes, first wave "
+                "included"
                 + (
                     "; each extra concurrent stream adds "
                     f"{sim.tpot_growth_per_stream_ms:g} ms to TPOT."
@@ -480,6 +523,8 @@ def show_job(snap: JobSnapshot, chart: bool) -> None:
             st.caption(f"Cancelled after {snap.done:,} requests; they are saved.")
         elif snap.state == "completed" and not snap.saved:
             st.caption("Saved to a spool file; it enters the database as soon as it is free.")
+        if not snap.active and snap.saved and snap.done:
+            show_validity(snap)
         if snap.active:
             st.button(
                 "Cancel",

@@ -64,6 +64,7 @@ from inferlab.dashboard.runs import (
 )
 from inferlab.dashboard.urlguard import drop_seeds
 from inferlab.store import Store, StoreError, default_db_path
+from inferlab.validity import Validity, comparison_warning
 
 st.title("Runs: compare benchmark results")
 st.markdown(
@@ -88,6 +89,14 @@ def store_for(db: str) -> Store:
 def list_runs(db: str) -> pd.DataFrame:
     runs: pd.DataFrame = store_for(db).list_runs()
     return runs
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def validities(db: str, run_ids: tuple[str, ...]) -> dict[str, Validity]:
+    try:
+        return store_for(db).validities(run_ids)
+    except StoreError:  # a damaged file: the run list says so; no verdicts then
+        return {}
 
 
 @st.cache_data(max_entries=48, show_spinner=False)
@@ -248,8 +257,9 @@ text = f1.text_input("Filter", placeholder="label, model, endpoint or run id", k
 tag_filter = f2.multiselect("Tags", tag_options(all_runs), key="filter_tags")
 source_filter = f3.multiselect("Source tool", source_options(all_runs), key="filter_sources")
 shown = filter_runs(all_runs, text, tag_filter, source_filter)
+all_validity = validities(DB, tuple(str(r) for r in all_runs["run_id"]))
 st.dataframe(
-    run_table(shown),
+    run_table(shown, {rid: v.verdict for rid, v in all_validity.items()}),
     hide_index=True,
     width="stretch",
     column_config={
@@ -385,6 +395,19 @@ if empty_runs:
         + " (a file holding only aggregate numbers, or a run that measured nothing): its cells "
         "stay blank. `inferlab show RUN_ID` lists the numbers the file holds.",
         icon=":material/info:",
+    )
+picked = [
+    (f"{rows_by_id[r].get('label') or r} ({r})", all_validity[r])
+    for r in selected
+    if r in all_validity
+]
+validity_warning = comparison_warning([(n, v) for n, v in picked if v.verdict == "suspect"])
+if validity_warning:
+    st.warning(
+        f"{validity_warning}. Validity says whether the probe's own client kept up while "
+        "it measured (event-loop lag, CPU, achieved load); `inferlab show RUN_ID` lists "
+        "the figures.",
+        icon=":material/warning:",
     )
 try:
     table, values = comparison(DB, keys, baseline, convention)

@@ -27,9 +27,12 @@ class RequestRecord:
 
     `chunk_offsets_ms[i]` is when content chunk i arrived (ms after send) and
     `chunk_tokens[i]` how many tokens it carried (1 when the server does not
-    say). TTFT is `chunk_offsets_ms[0]`, E2E the last offset. `ttfot_ms` is the
-    first non-reasoning content, when reasoning content came first. `notes`
-    name events that left the numbers untouched (probe/stale.py).
+    say). TTFT is `chunk_offsets_ms[0]`, E2E the last offset. The probe's send
+    time is when the request's bytes went to the kernel, so neither a wait for a
+    pooled connection nor connection set-up is inside TTFT (`connect_ms` holds
+    the latter; both show in `client_queue_ms`). `ttfot_ms` is the first
+    non-reasoning content, when reasoning content came first. `notes` name
+    events that left the numbers untouched (probe/stale.py).
     """
 
     index: int
@@ -49,6 +52,9 @@ class RequestRecord:
     error_message: str | None = None
     warmup: bool = False
     notes: tuple[str, ...] = ()  # e.g. "retried_stale_connection"
+    # Set-up time of the connection this request opened (None: reused one, or not
+    # measured). Not stored per request; the run's validity facts summarise it.
+    connect_ms: float | None = None
 
     @property
     def client_queue_ms(self) -> float:

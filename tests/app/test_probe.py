@@ -97,6 +97,11 @@ def test_probe_against_the_simulator_start_to_finish(
     link = at.get("page_link")[0].proto
     assert link.page.endswith("runs") and job.run_id in link.query_string
     assert len(at.get("plotly_chart")) == 1
+    # The finished run's validity verdict is shown (valid, or suspect with its reason).
+    verdict = store.validity(job.run_id)
+    assert verdict.verdict in ("valid", "suspect")
+    shown = texts(at) + " ".join(str(w.value) for w in at.warning)
+    assert f"Validity: {verdict.verdict}" in shown
 
 
 def test_live_chart_shows_only_the_latest_requests(open_page: OpenPage, isolated_db: Path) -> None:

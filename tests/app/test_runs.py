@@ -279,3 +279,23 @@ def test_imported_run_shows_the_tools_own_numbers_next_to_inferlabs(
     titles = [e.label for e in at.expander]
     assert any("the tool's own numbers vs inferlab's" in t for t in titles)
     assert any(t == "Download these runs" for t in titles)
+
+
+def test_a_suspect_run_is_flagged_in_the_list_and_in_the_comparison(
+    open_page: OpenPage, two_runs: Path
+) -> None:
+    from inferlab.validity import ValidityFacts
+    from tests.unit.store_helpers import make_info, make_record
+
+    store = Store(two_runs)
+    with store.run_writer(make_info("laggy", label="laggy client")) as writer:
+        writer.add_many([make_record(i) for i in range(30)])
+        writer.set_validity(ValidityFacts(loop_lag_p50_ms=5.0, loop_lag_p99_ms=40.0))
+    at = open_page("runs", query={"runs": ["base", "laggy"]})
+    assert not at.exception
+    listed = next(d.value for d in at.dataframe if "Validity" in d.value.columns)
+    verdicts = dict(zip(listed["Run id"], listed["Validity"], strict=True))
+    assert verdicts == {"base": "unknown", "slow": "unknown", "laggy": "suspect"}
+    (warning,) = [w.value for w in at.warning]
+    assert "involves a suspect run" in warning and "laggy client (laggy)" in warning
+    assert "lagged 40 ms at p99" in warning

@@ -84,3 +84,33 @@ def test_fault_percentages_give_a_partial_error_rate() -> None:
     classes = {r.error_class for r in sink.records if not r.ok}
     assert classes == {"http_500", "disconnected"}
     assert 0 < result.failed < 40
+
+
+def test_a_run_reports_what_its_own_client_cost(sim: SimServer) -> None:
+    result, sink = run(sim, concurrency=4, requests=12, max_tokens=8, warmup=2)
+    facts = result.validity
+    assert facts is not None and sink.validity == facts  # handed to the sink before close
+    assert facts.target_concurrency == 4 and facts.kernel_stamps is True
+    assert facts.client_cpu_pct is not None and facts.client_cpu_pct >= 0
+    assert facts.dispatch_lag_p50_ms is not None and facts.dispatch_lag_p99_ms is not None
+    # The 4 slots' connections were opened before the clock and reused: the first
+    # request on each reports its set-up, the rest none (and none is inside TTFT).
+    setups = [r.connect_ms for r in sink.records if r.connect_ms is not None]
+    assert len(setups) == 4 and facts.connections_opened == len(
+        [r for r in sink.records if not r.warmup and r.connect_ms is not None]
+    )
+    assert all(r.ok for r in sink.records)
+
+
+def test_the_request_is_timed_from_its_write_not_from_the_pool_wait(sim: SimServer) -> None:
+    sim.clear_truth()
+    result, sink = run(sim, concurrency=2, requests=6, max_tokens=4)
+    truth = {t.client_request_id: t for t in sim.truth()}
+    for rec in sink.records:
+        t = truth[f"{result.info.run_id}-{rec.index}"]
+        sent_ns = result.anchor_ns + rec.sent_ms * 1e6
+        # The send stamp is taken just before the request's bytes go out: the sim can
+        # only see the request after it, and the client's TTFT is never below the sim's.
+        assert t.arrival_ns >= sent_ns - 1_000
+        assert rec.ttft_ms is not None and t.ttft_ns is not None
+        assert rec.ttft_ms * 1e6 >= t.ttft_ns - 1_000

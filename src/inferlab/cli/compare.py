@@ -32,6 +32,7 @@ from inferlab.compare.runs import (
 )
 from inferlab.compare.verdict import change_kind, comparison_verdict
 from inferlab.store import StoreError
+from inferlab.validity import comparison_warning, validity_json
 
 __all__ = ["register"]
 
@@ -96,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
             )
         base = load_run(store, args.baseline)
         cand = load_run(store, args.run)
+        validities = store.validities([args.baseline, args.run])
     except (StoreFailure, StoreError) as exc:
         return fail(str(exc))
     if args.baseline == args.run:
@@ -121,6 +123,12 @@ def run(args: argparse.Namespace) -> int:
         run_names([base, cand]),
         little={r.run_id: little_check(r) for r in (base, cand)},
     )
+    named = [
+        (f"{role} {rid}", validities[rid])
+        for role, rid in (("baseline", base.run_id), ("run", cand.run_id))
+        if rid in validities
+    ]
+    warning = comparison_warning(named)
 
     if args.json:
         print(
@@ -156,6 +164,15 @@ def run(args: argparse.Namespace) -> int:
                         for g in results
                     ],
                     "passed": not failed,
+                    "validity": {
+                        "baseline": validity_json(validities[base.run_id])
+                        if base.run_id in validities
+                        else None,
+                        "run": validity_json(validities[cand.run_id])
+                        if cand.run_id in validities
+                        else None,
+                        "warning": warning,
+                    },
                 },
                 indent=2,
             )
@@ -210,6 +227,8 @@ def run(args: argparse.Namespace) -> int:
         "requests, seeded; run durations held fixed for rates); 'within noise' when it "
         "includes 0.[/]"
     )
+    if warning:
+        console.print(f"[yellow]Validity: {escape(warning)}.[/]")
     for g in results:
         style = "red" if g.tripped else "yellow" if g.within_noise else "green"
         console.print(f"[{style}]{escape(g.describe())}[/]")

@@ -23,7 +23,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from inferlab import jsonsafe
 from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
-from inferlab.cli.show import render_summary
+from inferlab.cli.show import render_summary, render_validity
 from inferlab.probe import (
     ConfigError,
     PreflightError,
@@ -44,6 +44,7 @@ from inferlab.probe.config import (
 from inferlab.probe.prompts import PromptSource
 from inferlab.records import RunInfo
 from inferlab.store import Store, StoreError
+from inferlab.validity import judge, validity_json
 
 __all__ = ["add_probe_arguments", "build_config", "register"]
 
@@ -440,8 +441,13 @@ def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
         ids = ", ".join(r.info.run_id for r in results)
         return fail(f"run {ids} is saved but its summary cannot be read now: {exc}")
     cancelled = any(r.status == "cancelled" for r in results)
+    # The verdict from the run's own facts (the store may not have ingested them yet).
+    validities = [judge(r.validity) for r in results]
     if as_json:
-        objs = [s.to_json() for s in summaries]
+        objs = [
+            {**s.to_json(), "validity": validity_json(v)}
+            for s, v in zip(summaries, validities, strict=True)
+        ]
         print(jsonsafe.dumps(objs if len(results) > 1 or _is_sweep(results) else objs[0], indent=2))
     else:
         console = Console(width=None if sys.stdout.isatty() else 120)
@@ -453,6 +459,7 @@ def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
                 else f"{info.load_mode} {info.load_value:g} req/s"
             )
             render_summary(s, console, title=f"Run {info.run_id} — {info.model}, {load}")
+            render_validity(judge(r.validity), console)
         if results and results[0].info.group_id:
             console.print(f"sweep group {results[0].info.group_id}", highlight=False)
     if cancelled:

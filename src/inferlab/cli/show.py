@@ -15,8 +15,9 @@ from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
 from inferlab.metrics.summary import RunSummary, Stats
 from inferlab.store import Slo, StoreError, UnknownRunError
+from inferlab.validity import Validity, validity_json
 
-__all__ = ["register", "render_summary"]
+__all__ = ["register", "render_summary", "render_validity"]
 
 
 def register(subparsers: Any) -> None:
@@ -98,6 +99,33 @@ def render_summary(summary: RunSummary, console: Console, title: str = "") -> No
     console.print(table)
 
 
+def render_validity(validity: Validity, console: Console) -> None:
+    """One line: the verdict and its reasons, with the client's own cost when known."""
+    f = validity.facts
+    line = f"validity: {validity.label}"
+    if f is not None:
+        parts = []
+        if f.loop_lag_p99_ms is not None:
+            parts.append(
+                f"loop lag p50 {_f(f.loop_lag_p50_ms)} / p99 {_f(f.loop_lag_p99_ms)} / "
+                f"max {_f(f.loop_lag_max_ms)} ms"
+            )
+        if f.client_cpu_pct is not None:
+            parts.append(f"client CPU {f.client_cpu_pct:.0f}% of a core")
+        if f.target_concurrency and f.achieved_concurrency is not None:
+            parts.append(f"{f.achieved_concurrency:.1f} of {f.target_concurrency:g} streams")
+        if f.target_rps and f.achieved_rps is not None:
+            parts.append(f"{f.achieved_rps:.2f} of {f.target_rps:g} req/s")
+        if f.connections_opened:
+            parts.append(
+                f"{f.connections_opened} connections opened (p50 {_f(f.connect_p50_ms)} ms, "
+                "not inside TTFT)"
+            )
+        if parts:
+            line += " (" + "; ".join(parts) + ")"
+    console.print(line, highlight=False, markup=False)
+
+
 def run(args: argparse.Namespace) -> int:
     slo = _slo(args)
     try:
@@ -108,12 +136,13 @@ def run(args: argparse.Namespace) -> int:
                 f"no run {args.run_id!r} in {store.path}; `inferlab runs` lists the run ids"
             )
         summary = store.summary(args.run_id, slo)
+        validity = store.validity(args.run_id)
     except UnknownRunError as exc:
         return fail(str(exc))
     except (StoreFailure, StoreError) as exc:
         return fail(str(exc))
     if args.json:
-        print(jsonsafe.dumps(summary.to_json(), indent=2))
+        print(jsonsafe.dumps({**summary.to_json(), "validity": validity_json(validity)}, indent=2))
         return 0
     console = Console(width=None if sys.stdout.isatty() else 120)
     load = (
@@ -132,4 +161,5 @@ def run(args: argparse.Namespace) -> int:
         markup=False,
     )
     render_summary(summary, console)
+    render_validity(validity, console)
     return 0

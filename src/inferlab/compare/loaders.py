@@ -107,9 +107,10 @@ def filter_runs(
     return runs[mask]
 
 
-def run_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """The run list as shown: one row per run, units in the column names."""
-    return pd.DataFrame(
+def run_table(runs: pd.DataFrame, verdicts: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The run list as shown: one row per run, units in the column names; with
+    `verdicts` (run id -> valid / suspect / unknown) a Validity column too."""
+    table = pd.DataFrame(
         {
             "Label": runs["label"].fillna(""),
             "Tags": runs["tags"].map(lambda t: ", ".join(_tags(t))),
@@ -128,6 +129,13 @@ def run_table(runs: pd.DataFrame) -> pd.DataFrame:
             "Run id": runs["run_id"],
         }
     ).reset_index(drop=True)
+    if verdicts is not None:
+        table.insert(
+            list(table.columns).index("Status"),
+            "Validity",
+            [verdicts.get(str(rid), "unknown") for rid in table["Run id"]],
+        )
+    return table
 
 
 # --------------------------------------------------------------------------- loading

@@ -66,6 +66,7 @@ from inferlab.probe.runner import CancelEvent
 from inferlab.records import RequestRecord, RunInfo, RunStatus
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import RunWriter, Store, StoreError, default_db_path
+from inferlab.validity import ValidityFacts
 
 if TYPE_CHECKING:
     from inferlab.dashboard.quality_job import QualityJob
@@ -176,7 +177,7 @@ class JobSnapshot:
     in_flight: int
     planned: int | None
     duration_s: float | None
-    elapsed_s: float
+    elapsed_s: float  # since the job started; never goes down (frozen when it ends)
     ttft_p50_ms: float | None
     ttft_p95_ms: float | None
     tpot_p50_ms: float | None
@@ -186,6 +187,7 @@ class JobSnapshot:
     saved: bool  # the run is in the store (False: left in the spool for the next open)
     session_id: str
     db_path: str
+    measure_elapsed_s: float | None = None  # time into the measured phase, once it began
 
     @property
     def active(self) -> bool:
@@ -201,8 +203,8 @@ class JobSnapshot:
         shares = []
         if self.planned:
             shares.append(self.done / self.planned)
-        if self.duration_s:
-            shares.append(self.elapsed_s / self.duration_s)
+        if self.duration_s and self.measure_elapsed_s is not None:
+            shares.append(self.measure_elapsed_s / self.duration_s)
         return min(1.0, max(shares)) if shares else None
 
 
@@ -267,6 +269,9 @@ class _ChildSink:
                     self.conn.send(("points", points))
                 if update is not None:
                     self.conn.send(("progress", update))
+
+    def set_validity(self, facts: ValidityFacts) -> None:
+        self.writer.set_validity(facts)
 
     def close(self, status: RunStatus) -> None:
         self.flush(force=True)
@@ -579,9 +584,7 @@ class ProbeJob:
             in_flight=update.in_flight if update and state == "running" else 0,
             planned=self.cfg.requests,
             duration_s=self.cfg.duration_s,
-            elapsed_s=update.elapsed_s
-            if in_measure and state == "running" and update
-            else elapsed_s,
+            elapsed_s=elapsed_s,
             ttft_p50_ms=ttft[0],
             ttft_p95_ms=ttft[1],
             tpot_p50_ms=tpot[0],
@@ -591,6 +594,7 @@ class ProbeJob:
             saved=self._saved,
             session_id=self.session_id,
             db_path=str(self.store.path),
+            measure_elapsed_s=update.elapsed_s if in_measure and update else None,
         )
 
 

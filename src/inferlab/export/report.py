@@ -30,6 +30,7 @@ from inferlab.metrics.summary import RunSummary
 from inferlab.records import RunInfo
 from inferlab.store import Store, UnknownRunError
 from inferlab.store.redact import clean_endpoint
+from inferlab.validity import comparison_warning
 
 __all__ = ["build_report", "write_report"]
 
@@ -140,6 +141,7 @@ class _Report:
 
 def _runs_section(r: _Report, summaries: dict[str, RunSummary]) -> list[str]:
     infos = r.infos
+    validities = r.store.validities([i.run_id for i in infos])
     frame = pd.DataFrame(
         {
             "run": [i.run_id for i in infos],
@@ -152,9 +154,23 @@ def _runs_section(r: _Report, summaries: dict[str, RunSummary]) -> list[str]:
             "requests": [summaries[i.run_id].requests for i in infos],
             "failed": [summaries[i.run_id].failed for i in infos],
             "status": [summaries[i.run_id].status for i in infos],
+            "validity": [
+                validities[i.run_id].label if i.run_id in validities else "unknown" for i in infos
+            ],
         }
     )
-    return ["<h2>Runs</h2>", _table(frame)]
+    parts = ["<h2>Runs</h2>", _table(frame)]
+    warning = comparison_warning(
+        [(r.names[rid], v) for rid, v in validities.items() if v.verdict == "suspect"]
+    )
+    if warning:
+        parts.append(f'<p class="warn">{html.escape(warning)}.</p>')
+    parts.append(
+        '<p class="note">Validity: whether the probe\'s own client kept up while it measured '
+        "(its event-loop lag, CPU share, achieved load and dispatch lag); 'suspect' means a "
+        "number may show the client rather than the server.</p>"
+    )
+    return parts
 
 
 def _comparison_section(r: _Report) -> list[str]:

@@ -21,12 +21,21 @@ from typing import Literal
 
 import httpx
 
+from inferlab.metrics.percentile import percentiles
+from inferlab.probe import transport as _transport
 from inferlab.probe.config import ConfigError, ProbeConfig, make_run_info, sweep_configs
 from inferlab.probe.prompts import PromptSource
 from inferlab.probe.schedule import arrival_offsets_s
 from inferlab.probe.sink import Sink, SinkPump
-from inferlab.probe.worker import Target, build_clients, send_request
+from inferlab.probe.worker import (
+    Target,
+    build_clients,
+    close_unused,
+    open_connections,
+    send_request,
+)
 from inferlab.records import RequestRecord, RunInfo, RunStatus
+from inferlab.validity import ValidityFacts
 
 __all__ = [
     "CancelEvent",
@@ -40,6 +49,7 @@ __all__ = [
 ]
 
 PROGRESS_INTERVAL_S = 0.25
+LOOP_LAG_INTERVAL_S = 0.01  # how often the client's own event-loop lag is sampled
 
 CancelEvent = asyncio.Event | threading.Event
 
@@ -77,6 +87,7 @@ class ProbeResult:
     warmup: int
     elapsed_s: float
     anchor_ns: int  # perf_counter_ns of the run's time zero (scheduled_ms/sent_ms count from it)
+    validity: ValidityFacts | None = None  # what the client itself cost while measuring
 
 
 def _median(values: list[float]) -> float | None:
@@ -117,6 +128,17 @@ class _Run:
         self.measured = self.measured_failed = self.warmup_done = 0
         self._ttfts: list[float] = []
         self._tpots: list[float] = []
+        # Validity facts of the measured phase (see inferlab.validity).
+        self.sending = False  # the phase is still issuing requests
+        self.loop_lags_ms: list[float] = []
+        self._inflight_sum = 0
+        self._inflight_samples = 0
+        self._sends = 0
+        self._send_span_ns = 0
+        self._cpu_s = 0.0
+        self._measure_wall_ns = 0
+        self._queue_ms: list[float] = []
+        self._connect_ms: list[float] = []
 
     def now_ms(self) -> float:
         return (time.perf_counter_ns() - self.anchor_ns) / 1e6
@@ -135,6 +157,9 @@ class _Run:
             return
         self.measured += 1
         self.measured_failed += not record.ok
+        self._queue_ms.append(record.client_queue_ms)
+        if record.connect_ms is not None:
+            self._connect_ms.append(record.connect_ms)
         if record.ok and record.ttft_ms is not None:
             bisect.insort(self._ttfts, record.ttft_ms)
         tpot = record.tpot_ms if record.ok else None
@@ -169,6 +194,8 @@ class _Run:
     async def one(self, client: httpx.AsyncClient, scheduled_ms: float, warmup: bool) -> None:
         index = self.take_index()
         self.in_flight += 1
+        if not warmup:
+            self._sends += 1
         try:
             record = await send_request(
                 client,
@@ -195,10 +222,72 @@ class _Run:
         self.phase_planned, self.phase_duration_s = count, duration_s
         self.done = self.failed = 0
         deadline_ns = None if duration_s is None else self.phase_start_ns + int(duration_s * 1e9)
-        if self.cfg.load_mode == "concurrency":
-            await self._closed_loop(clients, count, deadline_ns, warmup)
-        else:
-            await self._open_loop(clients, count, deadline_ns, warmup)
+        self.sending = True
+        cpu0 = time.process_time()
+        try:
+            if self.cfg.load_mode == "concurrency":
+                await self._closed_loop(clients, count, deadline_ns, warmup)
+            else:
+                await self._open_loop(clients, count, deadline_ns, warmup)
+        finally:
+            self.end_sending()
+            if not warmup:
+                self._cpu_s = time.process_time() - cpu0
+                self._measure_wall_ns = time.perf_counter_ns() - self.phase_start_ns
+
+    def end_sending(self) -> None:
+        if self.sending:
+            self.sending = False
+            if self.phase == "measure":
+                self._send_span_ns = time.perf_counter_ns() - self.phase_start_ns
+
+    async def monitor(self) -> None:
+        """Samples the event loop's lag (a timer firing late) and streams in flight."""
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + LOOP_LAG_INTERVAL_S
+            await asyncio.sleep(LOOP_LAG_INTERVAL_S)
+            if self.phase != "measure":
+                continue
+            self.loop_lags_ms.append(max(0.0, (loop.time() - due) * 1e3))
+            if self.sending:
+                self._inflight_sum += self.in_flight
+                self._inflight_samples += 1
+
+    def validity(self) -> ValidityFacts:
+        """What the client cost during the measured phase."""
+        lags = sorted(self.loop_lags_ms)
+        lag50, lag99 = percentiles(lags, (50, 99)) if lags else (None, None)
+        queue = sorted(self._queue_ms)
+        q50, q99 = percentiles(queue, (50, 99)) if queue else (None, None)
+        conn = sorted(self._connect_ms)
+        closed = self.cfg.load_mode == "concurrency"
+        span_s = self._send_span_ns / 1e9
+        target_c: float | None = None
+        if closed:
+            target_c = float(self.cfg.concurrency)
+            if self.phase_planned is not None:
+                target_c = float(min(self.cfg.concurrency, self.phase_planned))
+        wall_s = self._measure_wall_ns / 1e9
+        return ValidityFacts(
+            loop_lag_p50_ms=lag50,
+            loop_lag_p99_ms=lag99,
+            loop_lag_max_ms=lags[-1] if lags else None,
+            loop_lag_samples=len(lags),
+            client_cpu_pct=100.0 * self._cpu_s / wall_s if wall_s > 0 else None,
+            target_concurrency=target_c,
+            achieved_concurrency=(
+                self._inflight_sum / self._inflight_samples if self._inflight_samples else None
+            ),
+            target_rps=None if closed else self.cfg.rate_rps,
+            achieved_rps=None if closed or span_s <= 0 else max(0, self._sends - 1) / span_s,
+            dispatch_lag_p50_ms=q50,
+            dispatch_lag_p99_ms=q99,
+            connections_opened=len(conn),
+            connect_p50_ms=percentiles(conn, (50,))[0] if conn else None,
+            connect_max_ms=conn[-1] if conn else None,
+            kernel_stamps=_transport.kernel_stamps_for(self.cfg.url),
+        )
 
     async def _closed_loop(
         self,
@@ -213,8 +302,11 @@ class _Run:
             nonlocal issued
             while count is None or issued < count:
                 if deadline_ns is not None and time.perf_counter_ns() >= deadline_ns:
+                    self.end_sending()
                     return
                 issued += 1
+                if issued == count:
+                    self.end_sending()  # the rest is the draining tail
                 await self.one(client, self.now_ms(), warmup)
 
         slots = self.cfg.concurrency if count is None else min(self.cfg.concurrency, count)
@@ -256,6 +348,7 @@ class _Run:
                 task = asyncio.create_task(gated((due_ns - self.anchor_ns) / 1e6, client))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
+            self.end_sending()
             if tasks:
                 await _gather_or_cancel(list(tasks))
         finally:
@@ -309,12 +402,19 @@ async def run_probe(
         sink.close("failed")
         raise
     info = info or make_run_info(cfg)
+    closed = cfg.load_mode == "concurrency"
+    clients = build_clients(cfg.timeout_s, cfg.max_in_flight, closed_loop=closed, pins=cfg.pins)
+    # Before the clock: lazy imports, and a closed loop's connections (a slot keeps
+    # its connection, so the first wave sends at once like every later one).
+    _transport.warm_imports()
+    if closed:
+        total = (cfg.requests or cfg.concurrency) + cfg.warmup
+        slots = min(cfg.concurrency, total)
+        await open_connections(clients, cfg.url, slots, cfg.timeout_s, cfg.pins)
     run = _Run(cfg, info, prompts, SinkPump(sink), progress, step, steps)
     status: RunStatus = "failed"
-    clients = build_clients(
-        cfg.timeout_s, cfg.max_in_flight, closed_loop=cfg.load_mode == "concurrency", pins=cfg.pins
-    )
     ticker = asyncio.create_task(run.ticker())
+    monitor = asyncio.create_task(run.monitor())
     started_ns = time.perf_counter_ns()
     try:
         async with contextlib.AsyncExitStack() as stack:
@@ -343,6 +443,10 @@ async def run_probe(
         raise
     finally:
         ticker.cancel()
+        monitor.cancel()
+        close_unused(clients)
+        validity = run.validity()
+        _give_validity(sink, validity)
         run.phase = "finished"
         run.report()
         await asyncio.to_thread(run.pump.close, status)
@@ -354,7 +458,16 @@ async def run_probe(
         warmup=run.warmup_done,
         elapsed_s=(time.perf_counter_ns() - started_ns) / 1e9,
         anchor_ns=run.anchor_ns,
+        validity=validity,
     )
+
+
+def _give_validity(sink: Sink, facts: ValidityFacts) -> None:
+    """Hand the facts to a sink that keeps them (`set_validity`), before it closes."""
+    setter = getattr(sink, "set_validity", None)
+    if callable(setter):
+        with contextlib.suppress(Exception):  # the records matter more than these facts
+            setter(facts)
 
 
 async def _phases(run: _Run, clients: Sequence[httpx.AsyncClient]) -> None:

@@ -12,12 +12,17 @@ import threading
 from typing import Protocol
 
 from inferlab.records import RequestRecord, RunStatus
+from inferlab.validity import ValidityFacts
 
 __all__ = ["MemorySink", "Sink", "SinkError", "SinkPump"]
 
 
 class Sink(Protocol):
-    """What the probe needs from a writer (the store's `run_writer(info)` is one)."""
+    """What the probe needs from a writer (the store's `run_writer(info)` is one).
+
+    A sink may also have `set_validity(facts)`: the probe calls it once, just
+    before `close`, with what its own client cost (inferlab.validity).
+    """
 
     def add(self, record: RequestRecord) -> None: ...
 
@@ -34,6 +39,10 @@ class MemorySink:
     def __init__(self) -> None:
         self.records: list[RequestRecord] = []
         self.status: RunStatus | None = None
+        self.validity: ValidityFacts | None = None
+
+    def set_validity(self, facts: ValidityFacts) -> None:
+        self.validity = facts
 
     def add(self, record: RequestRecord) -> None:
         self.records.append(record)

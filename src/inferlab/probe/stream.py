@@ -134,6 +134,7 @@ class StreamAccumulator:
         end_ns: int | None,
         error_class: str | None = None,
         error_message: str | None = None,
+        connect_ms: float | None = None,
     ) -> RequestRecord:
         """The record; with an error it keeps whatever arrived before it."""
         tokens = self.chunk_tokens()
@@ -168,4 +169,5 @@ class StreamAccumulator:
             error_class=error_class,
             error_message=error_message,
             warmup=warmup,
+            connect_ms=connect_ms,
         )

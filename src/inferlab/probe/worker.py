@@ -3,8 +3,9 @@
 Independent of the scheduler and of where records go, so the same function can
 later run inside several worker processes or hosts. Every event gets the
 perf_counter_ns stamp of the TCP read that completed it, taken by the
-stamping transport when the bytes arrived, before any HTTP, SSE or JSON
-parsing (see transport.py).
+stamping transport when the bytes arrived (the kernel's receive time on plain
+TCP), and the request counts from when its bytes were handed to the kernel
+(see transport.py), so neither stamp depends on when the event loop got to it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import httpx
 from httpx_sse import EventSource, SSEError
 
 from inferlab.netpolicy import Pins
-from inferlab.outbound import guarded
+from inferlab.outbound import GuardedAsyncTransport, guarded
 from inferlab.probe.bounds import BoundedStream
 from inferlab.probe.config import (
     DEFAULT_MAX_EVENT_BYTES,
@@ -33,11 +34,24 @@ from inferlab.probe.errors import classify_exception, scrub
 from inferlab.probe.prompts import Prompt
 from inferlab.probe.stale import STALE_NOTE, ConnectionTrace, is_stale
 from inferlab.probe.stream import StreamAccumulator, StreamError
-from inferlab.probe.transport import StampedStream, stamping_transport
+from inferlab.probe.transport import (
+    StampedStream,
+    StampingBackend,
+    backend_of,
+    stamping_transport,
+)
 from inferlab.records import RequestRecord
 from inferlab.redaction import secret_values
 
-__all__ = ["Target", "build_client", "build_clients", "http_error_message", "send_request"]
+__all__ = [
+    "Target",
+    "build_client",
+    "build_clients",
+    "close_unused",
+    "http_error_message",
+    "open_connections",
+    "send_request",
+]
 
 _ERROR_BODY_BYTES = 4096
 _AFTER_DONE_S = 1.0
@@ -146,6 +160,48 @@ def build_clients(
     return [build_client(timeout_s, per_pool, ctx, pins) for _ in range(shards)]
 
 
+def _backend(client: httpx.AsyncClient) -> StampingBackend | None:
+    transport = client._transport
+    inner = transport.inner if isinstance(transport, GuardedAsyncTransport) else transport
+    return backend_of(inner) if isinstance(inner, httpx.AsyncHTTPTransport) else None
+
+
+async def open_connections(
+    clients: list[httpx.AsyncClient],
+    url: str,
+    slots: int,
+    timeout_s: float,
+    pins: Pins | None = None,
+) -> int:
+    """Open the TCP connections of a closed-loop run's `slots` before its clock starts
+    (slot k uses client k % n), so the first wave neither waits for connects nor shares
+    the event loop with them. With `pins`, only to the first checked address (where the
+    guarded transport sends the requests). Returns how many opened; a failure is left
+    to the requests to report."""
+    target = httpx.URL(url)
+    host, port = target.host, target.port or (443 if target.scheme == "https" else 80)
+    if pins is not None:
+        addresses = pins.addresses(target.raw_host.decode("ascii"), port)
+        if not addresses:
+            return 0  # refused or unresolved: the requests say so
+        host = target.copy_with(host=addresses[0]).host  # as the guard connects
+    opened = 0
+    for k, client in enumerate(clients):
+        backend = _backend(client)
+        count = len(range(k, slots, len(clients)))
+        if backend is not None and count:
+            opened += await backend.preconnect(host, port, count, timeout_s)
+    return opened
+
+
+def close_unused(clients: list[httpx.AsyncClient]) -> None:
+    """Close preconnected sockets a run did not use."""
+    for client in clients:
+        backend = _backend(client)
+        if backend is not None:
+            backend.close_ready()
+
+
 def http_error_message(status: int, body: bytes, headers: httpx.Headers) -> str:
     """A one-line reason for a non-200 answer, using the OpenAI error shape when present."""
     detail = body[:_ERROR_BODY_BYTES].decode("utf-8", "replace").strip()
@@ -222,9 +278,11 @@ class _Attempt:
         self.acc = StreamAccumulator()
         self.status: int | None = None
         self.started = False
+        # Until the stream says when the request's bytes went out, the call's start.
         self.sent_ns = time.perf_counter_ns()
         self.sent_ms = (self.sent_ns - anchor_ns) / 1e6
         self.scheduled_ms = scheduled_ms if lag_ms is None else self.sent_ms - lag_ms
+        self.connect_ms: float | None = None
 
     def failed(self, error_class: str, message: str) -> RequestRecord:
         return self.acc.record(
@@ -236,6 +294,7 @@ class _Attempt:
             end_ns=None,
             error_class=error_class,
             error_message=scrub(message, list(self.target.secrets)),
+            connect_ms=self.connect_ms,
         )
 
     async def send(
@@ -263,6 +322,7 @@ class _Attempt:
                     warmup=self.warmup,
                     http_status=self.status,
                     end_ns=time.perf_counter_ns() - self.sent_ns,
+                    connect_ms=self.connect_ms,
                 )
             return self.failed(
                 "deadline_exceeded",
@@ -291,6 +351,15 @@ class _Attempt:
                 extensions=trace.extensions,
             ) as r:
                 self.status = status = r.status_code
+                stream = r.extensions.get("network_stream")
+                stamped = stream if isinstance(stream, StampedStream) else None
+                if stamped is not None and stamped.request_sent_ns >= self.sent_ns:
+                    # TTFT counts from the request's first byte handed to the kernel: a
+                    # wait for a pooled connection and its set-up are not in it.
+                    self.sent_ns = stamped.request_sent_ns
+                    self.sent_ms = (self.sent_ns - self.anchor_ns) / 1e6
+                    setup_ns = stamped.take_connect_ns()
+                    self.connect_ms = None if setup_ns is None else setup_ns / 1e6
                 if status != 200:
                     body = await r.aread()
                     return failed(f"http_{status}", http_error_message(status, body, r.headers))
@@ -299,8 +368,6 @@ class _Attempt:
                 r.stream = bounded = BoundedStream(
                     r.stream, self.target.max_event_bytes, max_response_bytes
                 )
-                stream = r.extensions.get("network_stream")
-                stamped = stream if isinstance(stream, StampedStream) else None
                 sent_ns = self.sent_ns
                 try:
                     async with asyncio.timeout(None) as after_done:
@@ -362,4 +429,5 @@ class _Attempt:
             warmup=self.warmup,
             http_status=self.status,
             end_ns=end_ns,
+            connect_ms=self.connect_ms,
         )

@@ -40,6 +40,7 @@ from inferlab.store.sql import (
     SPOOL_COLUMNS,
     SUMMARY_SQL,
 )
+from inferlab.validity import Validity, ValidityFacts, judge
 
 if TYPE_CHECKING:
     import duckdb
@@ -632,6 +633,11 @@ class Store:
                 )
             finally:
                 con.execute("RESET preserve_insertion_order")
+        if entry.validity is not None:
+            con.execute(
+                "INSERT OR REPLACE INTO run_validity VALUES (?, ?)",
+                [entry.run_id, json.dumps(entry.validity, allow_nan=False)],
+            )
         _invalidate(con, entry.run_id)
         con.execute("COMMIT")
 
@@ -858,6 +864,31 @@ class Store:
                 [json.dumps(merged, default=str), run_id],
             )
 
+    def validity(self, run_id: str) -> Validity:
+        """The run's validity verdict (`unknown` for imported or older runs)."""
+        return self.validities([run_id]).get(run_id) or judge(None)
+
+    def validities(self, run_ids: Sequence[str]) -> dict[str, Validity]:
+        """Validity verdicts of several runs, one store session; unknown ids left out."""
+        if not run_ids:
+            return {}
+        ids = list(run_ids)
+        with self._session() as con:
+            rows = con.execute(
+                "SELECT r.run_id, r.source_tool, v.facts FROM runs r "
+                "LEFT JOIN run_validity v USING (run_id) WHERE r.run_id IN "
+                "(SELECT unnest(?::VARCHAR[]))",
+                [ids],
+            ).fetchall()
+        out: dict[str, Validity] = {}
+        for run_id, tool, facts in rows:
+            parsed = None
+            if facts:
+                with contextlib.suppress(ValueError, TypeError):
+                    parsed = ValidityFacts.from_json(json.loads(facts))
+            out[run_id] = judge(parsed, tool or "inferlab")
+        return out
+
     def update_run(
         self, run_id: str, label: str | None = None, tags: Sequence[str] | None = None
     ) -> None:
@@ -878,6 +909,7 @@ class Store:
                 "run_summaries",
                 "quality_outputs",
                 "quality_scores",
+                "run_validity",
                 "runs",
             ):
                 con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
@@ -1265,6 +1297,7 @@ class RunWriter:
                 f"({exc.strerror or exc}); nothing was sent. Free space or fix the folder's "
                 "permissions, then retry"
             ) from exc
+        self._validity: dict[str, Any] | None = None
         self.ingested = False
         # Make the run visible as `running` now if the file is free; else the next open does.
         with contextlib.suppress(StoreBusyError):
@@ -1295,6 +1328,11 @@ class RunWriter:
                 "on that disk, then any inferlab command (e.g. `inferlab runs`) stores them"
             ) from exc
 
+    def set_validity(self, facts: ValidityFacts) -> None:
+        """Keep what the probe's client cost; saved with the run when it closes."""
+        with self._lock:
+            self._validity = facts.to_json()
+
     def close(self, status: RunStatus = "completed") -> bool:
         """Seal the run with `status` and ingest it; False if left for the next open.
 
@@ -1305,7 +1343,7 @@ class RunWriter:
         with self._lock:
             if not self._spool.closed:
                 try:
-                    self._spool.close(status)
+                    self._spool.close(status, self._validity)
                 except OSError as exc:
                     _log.error("cannot seal the spool of run %s: %s", self.run_id, exc)
         try:

@@ -152,7 +152,13 @@ _V4 = [
 # Version 5: notes on a request (e.g. "retried_stale_connection", probe/stale.py).
 _V5 = ["ALTER TABLE requests ADD COLUMN IF NOT EXISTS notes VARCHAR[]"]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
+# Version 6: what each probe run's own client cost (inferlab.validity.ValidityFacts
+# as JSON), from which its validity verdict is judged. No row: not measured.
+_V6 = [
+    "CREATE TABLE IF NOT EXISTS run_validity (run_id VARCHAR PRIMARY KEY, facts VARCHAR NOT NULL)",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

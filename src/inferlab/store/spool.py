@@ -222,8 +222,9 @@ class SpoolWriter:
             self._dirty = False
         os.fsync(fd)  # close() joins the sync thread before closing fd
 
-    def close(self, status: RunStatus) -> None:
-        """Seal the spool with its final status and release the lock (idempotent).
+    def close(self, status: RunStatus, validity: dict[str, Any] | None = None) -> None:
+        """Seal the spool with its final status (and the run's validity facts, when
+        given) and release the lock (idempotent).
 
         The lock is released even if the disk refuses the last writes (full, failing):
         a spool without its end file is then ingested as `interrupted`.
@@ -241,7 +242,10 @@ class SpoolWriter:
                 self._fd_finalizer()  # os.close(fd), at most once
                 self._fd = None
             finished = datetime.now(UTC).isoformat()
-            _write_atomic(self.end_path, {"status": status, "finished_at": finished})
+            end: dict[str, Any] = {"status": status, "finished_at": finished}
+            if validity is not None:
+                end["validity"] = validity
+            _write_atomic(self.end_path, end)
         finally:
             with self._io_lock:
                 if self._fd is not None:
@@ -279,6 +283,7 @@ class SpoolEntry:
     finished_at: datetime | None
     _paths: list[Path]
     _lock_file: IO[str] | None
+    validity: dict[str, Any] | None = None
 
     def remove(self) -> None:
         """Delete the spool files (after a committed ingest) and release the claim."""
@@ -395,8 +400,11 @@ def claim_finished(directory: Path) -> list[SpoolEntry]:
             continue
         status: RunStatus = "interrupted"
         finished_at: datetime | None = None
+        validity: dict[str, Any] | None = None
         try:
             end = json.loads(end_path.read_text(encoding="utf-8"))
+            if isinstance(end.get("validity"), dict):
+                validity = end["validity"]
             if end.get("status") in ("running", "completed", "cancelled", "interrupted", "failed"):
                 status = end["status"]
             finished_at = datetime.fromisoformat(end["finished_at"])
@@ -404,5 +412,7 @@ def claim_finished(directory: Path) -> list[SpoolEntry]:
             pass
         if status == "running":
             status = "interrupted"
-        entries.append(SpoolEntry(run_id, info, data_path, status, finished_at, paths, lock))
+        entries.append(
+            SpoolEntry(run_id, info, data_path, status, finished_at, paths, lock, validity)
+        )
     return entries
