@@ -58,6 +58,8 @@ __all__ = [
     "initial_table",
     "load_quality_group",
     "option_names",
+    "OPTIONS_HELP",
+    "UNKNOWN",
     "options_frame",
     "parse_temperatures",
     "quality_group_labels",
@@ -480,8 +482,33 @@ def satisfaction_frame(rows: Sequence[SatisfactionRow]) -> pd.DataFrame:
     )
 
 
+UNKNOWN = "—"  # what a table shows for an unknown value (never "None")
+OPTIONS_HELP: dict[str, str] = {
+    "Option": "The option's name in the table above.",
+    "Quality (%)": "Share of correct answers; — : not known (type it in, or run the quality probe).",
+    "Latency checked (s)": "The number the p95 limit is compared with: the measured p95 "
+    "end-to-end latency where there is one, else the typical TTFT + TPOT × N.",
+    "Statistic": "p95: the latency 95% of requests stay under (from a stored run, or typed "
+    "in). typical: TTFT + TPOT × N from medians or typed-in figures; a p95 is higher, so an "
+    "option checked this way may still break a p95 limit.",
+    "Cost ($/request)": "— : not known (type it in; a run does not measure cost).",
+    "Error rate (%)": "Share of failed requests, measured by a stored run; — : not measured "
+    "(typed-in and example options have no error rate).",
+    "Pareto-optimal": "yes: no other option is at least as good on quality, latency and "
+    "cost and better on one. — : a value is unknown.",
+    "Constraints": "✓: meets every limit set above; ✗: what it breaks.",
+}
+
+
+def _num(value: float | None, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return UNKNOWN
+    return format(value, fmt)
+
+
 def options_frame(candidates: Sequence[Candidate], constraints: Constraints) -> pd.DataFrame:
-    """Every option: its latency for the limit, Pareto-optimality and the constraints it breaks."""
+    """Every option: the latency its limit is checked against (and which statistic that is),
+    Pareto-optimality and the constraints it breaks; text cells, `UNKNOWN` where unknown."""
     complete, optimal = pareto_optimal(candidates)
     rows = []
     for c in candidates:
@@ -489,20 +516,18 @@ def options_frame(candidates: Sequence[Candidate], constraints: Constraints) -> 
         rows.append(
             {
                 "Option": c.name,
-                "Quality (%)": c.quality_pct,
-                "Latency for the limit (s)": c.slo_latency_s,
-                "Latency is": ("measured p95" if c.p95_latency_s is not None else "estimated")
-                if c.slo_latency_s is not None
-                else "unknown",
-                "Cost per request ($)": c.cost_usd,
-                "Error rate (%)": c.error_rate_pct,
-                "Pareto-optimal (quality, latency, cost)": "yes"
+                "Quality (%)": _num(c.quality_pct, ".3g"),
+                "Latency checked (s)": _num(c.slo_latency_s, ".3g"),
+                "Statistic": c.latency_basis or UNKNOWN,
+                "Cost ($/request)": _num(c.cost_usd, ".4g"),
+                "Error rate (%)": _num(c.error_rate_pct, ".3g"),
+                "Pareto-optimal": "yes"
                 if c.name in optimal
-                else ("no" if c in complete else "unknown"),
-                "Meets the constraints": "yes" if not why else "no: " + ", ".join(why),
+                else ("no" if c in complete else UNKNOWN),
+                "Constraints": "✓ meets all" if not why else "✗ " + ", ".join(why),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(OPTIONS_HELP))
 
 
 # ---------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from inferlab.dashboard.quality import (
     find_option,
     initial_table,
     load_quality_group,
+    OPTIONS_HELP,
+    UNKNOWN,
     options_frame,
     quality_group_labels,
     satisfaction_frame,
@@ -53,10 +55,22 @@ def test_options_frame_marks_pareto_optimal_options_and_broken_constraints() -> 
     worse = Candidate("worse", quality_pct=80, p95_latency_s=2.0, cost_per_request_usd=0.02)
     vague = Candidate("vague", quality_pct=95)
     frame = options_frame([good, worse, vague], Constraints(min_quality_pct=85))
-    assert list(frame["Pareto-optimal (quality, latency, cost)"]) == ["yes", "no", "unknown"]
-    assert list(frame["Latency is"]) == ["measured p95", "measured p95", "unknown"]
-    assert frame["Meets the constraints"][0] == "yes"
-    assert frame["Meets the constraints"][1].startswith("no: ")
+    assert list(frame["Pareto-optimal"]) == ["yes", "no", UNKNOWN]
+    assert list(frame["Statistic"]) == ["p95", "p95", UNKNOWN]
+    assert frame["Constraints"][0] == "✓ meets all"
+    assert frame["Constraints"][1].startswith("✗ quality 80% < 85%")
+
+
+def test_options_frame_never_shows_none_and_names_the_statistic_checked() -> None:
+    # Example rows have no error rate and no p95: a dash, and "typical" (not "p95").
+    frame = options_frame(list(EXAMPLE_CANDIDATES), Constraints(max_p95_latency_s=5.0))
+    cells = frame.astype(str).to_numpy().ravel().tolist()
+    assert not any(c in ("None", "nan", "NaN", "<NA>") for c in cells)
+    assert set(frame["Error rate (%)"]) == {UNKNOWN}
+    assert set(frame["Statistic"]) == {"typical"}
+    assert frame["Latency checked (s)"][0] == "5.2"
+    assert "typical latency 5.2 s > 5 s (no p95 known)" in frame["Constraints"][0]
+    assert list(frame.columns) == list(OPTIONS_HELP)
 
 
 def test_satisfaction_frame_and_the_comparison_in_words() -> None:
