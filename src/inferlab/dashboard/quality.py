@@ -45,8 +45,13 @@ if TYPE_CHECKING:
 __all__ = [
     "AXIS_LABELS",
     "CHOICE_PARAMS",
+    "EDITOR_COLUMNS",
+    "MORE_EDITOR_COLUMNS",
     "NUMBER_PARAMS",
     "OPTIONAL_PARAMS",
+    "OPTIONS_HELP",
+    "SATISFACTION_HELP",
+    "UNKNOWN",
     "QualityGroup",
     "QualityProbeForm",
     "answers_frame",
@@ -58,8 +63,6 @@ __all__ = [
     "initial_table",
     "load_quality_group",
     "option_names",
-    "OPTIONS_HELP",
-    "UNKNOWN",
     "options_frame",
     "parse_temperatures",
     "quality_group_labels",
@@ -462,24 +465,60 @@ def stored_run_labels(runs: pd.DataFrame) -> dict[str, str]:
     }
 
 
+SATISFACTION_HELP: dict[str, str] = {
+    "Option": "The option's name in the table above.",
+    "Cost ($/request)": "— : not known (type it in).",
+    "Δ cost per 1k ($)": "Cost of 1,000 requests against the baseline's.",
+    "Latency (s)": "Total latency TTFT + TPOT × N.",
+    "Quality (%)": "Share of correct answers; — : not known.",
+    "Satisfaction (%)": "Expected satisfaction under your assumption.",
+    "Δ satisfaction": "Percentage points against the baseline.",
+    "$ per satisfied user": "Cost per request / share of satisfied users.",
+    "Break-even (points/s)": "The latency sensitivity at which an option that trades speed for "
+    "quality (or back) is exactly as satisfying as the baseline; — : it does not trade "
+    "one against the other, so no sensitivity flips the verdict.",
+}
+
+
 def satisfaction_frame(rows: Sequence[SatisfactionRow]) -> pd.DataFrame:
-    """Q3's table: every option against the baseline under the satisfaction model."""
+    """Q3's table: every option against the baseline under the satisfaction model (text
+    cells, `UNKNOWN` where unknown)."""
     return pd.DataFrame(
         [
             {
                 "Option": r.name,
-                "Cost/request ($)": r.cost_usd,
-                "Δ cost per 1k requests ($)": r.delta_cost_per_1k_usd,
-                "Latency (s)": r.total_latency_s,
-                "Quality (%)": r.quality_pct,
-                "Satisfaction (%)": r.satisfaction_pct,
-                "Δ satisfaction": r.delta_satisfaction_pct,
-                "$ per satisfied user": r.usd_per_satisfied_user,
-                "Break-even (points/s)": r.breakeven_pct_per_s,
+                "Cost ($/request)": _num(r.cost_usd, ".4g", "$"),
+                "Δ cost per 1k ($)": _num(r.delta_cost_per_1k_usd, "+.2f"),
+                "Latency (s)": _num(r.total_latency_s, ".3g"),
+                "Quality (%)": _num(r.quality_pct, ".3g"),
+                "Satisfaction (%)": _num(r.satisfaction_pct, ".1f"),
+                "Δ satisfaction": _num(r.delta_satisfaction_pct, "+.1f"),
+                "$ per satisfied user": _num(r.usd_per_satisfied_user, ".3g", "$"),
+                "Break-even (points/s)": _num(r.breakeven_pct_per_s, ".3g"),
             }
             for r in rows
-        ]
+        ],
+        columns=list(SATISFACTION_HELP),
     )
+
+
+# The options editor's columns: cost right after quality, the two every comparison needs;
+# the rest behind a toggle so the table fits a 1400 px window.
+EDITOR_COLUMNS = (
+    "name",
+    "quality_pct",
+    "cost_per_request_usd",
+    "ttft_ms",
+    "tpot_ms",
+    "output_tokens",
+    "p95_latency_s",
+)
+MORE_EDITOR_COLUMNS = ("error_rate_pct", "price_per_mtok_usd", "source")
+
+
+def editor_columns(show_all: bool) -> list[str]:
+    """The options editor's visible columns (hidden ones keep their values)."""
+    return [*EDITOR_COLUMNS, *(MORE_EDITOR_COLUMNS if show_all else ())]
 
 
 UNKNOWN = "—"  # what a table shows for an unknown value (never "None")
@@ -500,10 +539,10 @@ OPTIONS_HELP: dict[str, str] = {
 }
 
 
-def _num(value: float | None, fmt: str) -> str:
+def _num(value: float | None, fmt: str, prefix: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return UNKNOWN
-    return format(value, fmt)
+    return prefix + format(value, fmt)
 
 
 def options_frame(candidates: Sequence[Candidate], constraints: Constraints) -> pd.DataFrame:

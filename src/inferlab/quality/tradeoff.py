@@ -22,6 +22,7 @@ from inferlab.metrics.latency import total_latency_textbook_ms
 __all__ = [
     "METRICS",
     "PARETO_CRITERIA",
+    "TYPICAL_NOTE",
     "Candidate",
     "Choice",
     "Constraints",
@@ -29,7 +30,6 @@ __all__ = [
     "SatisfactionModel",
     "SatisfactionRow",
     "Sense",
-    "TYPICAL_NOTE",
     "best_option",
     "compare_to_baseline",
     "first_dominators",
@@ -343,7 +343,9 @@ def violations(candidate: Candidate, constraints: Constraints) -> list[str]:
             if candidate.latency_basis == "p95":
                 out.append(f"p95 {lat:.3g} s > {c.max_p95_latency_s:g} s")
             else:
-                out.append(f"typical latency {lat:.3g} s > {c.max_p95_latency_s:g} s (no p95 known)")
+                out.append(
+                    f"typical latency {lat:.3g} s > {c.max_p95_latency_s:g} s (no p95 known)"
+                )
     if c.max_cost_usd is not None:
         cost = candidate.cost_usd
         if cost is None:

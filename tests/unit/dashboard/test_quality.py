@@ -10,14 +10,15 @@ import pytest
 
 from inferlab.dashboard.quality import (
     BASELINE_PARAM,
+    OPTIONS_HELP,
+    SATISFACTION_HELP,
+    UNKNOWN,
     answers_frame,
     baseline_comparison,
     exercise_state,
     find_option,
     initial_table,
     load_quality_group,
-    OPTIONS_HELP,
-    UNKNOWN,
     options_frame,
     quality_group_labels,
     satisfaction_frame,
@@ -78,7 +79,10 @@ def test_satisfaction_frame_and_the_comparison_in_words() -> None:
     model = SatisfactionModel(85.0, base.total_latency_s or 0.0, base.quality_pct)
     frame = satisfaction_frame(satisfaction_rows([base, other], base, model))
     assert list(frame["Option"]) == [base.name, other.name]
-    assert frame["Δ satisfaction"][0] == 0
+    assert frame["Δ satisfaction"][0] == "+0.0"
+    assert list(frame.columns) == list(SATISFACTION_HELP)
+    # Neither option trades speed for quality: no break-even, shown as a dash, never "None".
+    assert set(frame["Break-even (points/s)"]) == {UNKNOWN}
     text = baseline_comparison([base, other], base, model)
     assert text.count("\n\n") == 1
     assert find_option([base, other], other.name) is other and find_option([base], "x") is None
