@@ -21,6 +21,7 @@ from inferlab.dashboard.quality import (
     OBJECTIVE_LABELS,
     OPTIONAL_PARAMS,
     OPTIONS_HELP,
+    OPTIONS_WIDTHS,
     PROBE_NUMBER_PARAMS,
     PROBE_TARGETS,
     RUN_PARAM,
@@ -122,7 +123,8 @@ for note in st.session_state.q_table_notes:
 st.subheader("Options")
 head, exercise_button = st.columns([3, 1], vertical_alignment="center")
 head.caption(
-    "Edit any cell, add or delete rows. Blank cells are unknown. The shipped rows are "
+    "Edit any cell, add or delete rows. A grey *None* is an unknown value: type a number, "
+    "or leave it. The shipped rows are "
     "**examples with assumed numbers** for the chatbot exercise, not measurements "
     "(*Show every column* shows each row's source)."
 )
@@ -431,7 +433,7 @@ with best_area:
         hide_index=True,
         width="stretch",
         column_config={
-            k: st.column_config.TextColumn(k, help=v, width="large" if k == "Constraints" else None)
+            k: st.column_config.TextColumn(k, help=v, width=OPTIONS_WIDTHS.get(k))
             for k, v in OPTIONS_HELP.items()
         },
     )

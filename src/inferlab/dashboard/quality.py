@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
@@ -50,6 +50,7 @@ __all__ = [
     "NUMBER_PARAMS",
     "OPTIONAL_PARAMS",
     "OPTIONS_HELP",
+    "OPTIONS_WIDTHS",
     "SATISFACTION_HELP",
     "UNKNOWN",
     "QualityGroup",
@@ -473,8 +474,8 @@ SATISFACTION_HELP: dict[str, str] = {
     "Quality (%)": "Share of correct answers; — : not known.",
     "Satisfaction (%)": "Expected satisfaction under your assumption.",
     "Δ satisfaction": "Percentage points against the baseline.",
-    "$ per satisfied user": "Cost per request / share of satisfied users.",
-    "Break-even (points/s)": "The latency sensitivity at which an option that trades speed for "
+    "$/satisfied user": "Cost per request / share of satisfied users.",
+    "Break-even (pts/s)": "The latency sensitivity at which an option that trades speed for "
     "quality (or back) is exactly as satisfying as the baseline; — : it does not trade "
     "one against the other, so no sensitivity flips the verdict.",
 }
@@ -493,8 +494,8 @@ def satisfaction_frame(rows: Sequence[SatisfactionRow]) -> pd.DataFrame:
                 "Quality (%)": _num(r.quality_pct, ".3g"),
                 "Satisfaction (%)": _num(r.satisfaction_pct, ".1f"),
                 "Δ satisfaction": _num(r.delta_satisfaction_pct, "+.1f"),
-                "$ per satisfied user": _num(r.usd_per_satisfied_user, ".3g", "$"),
-                "Break-even (points/s)": _num(r.breakeven_pct_per_s, ".3g"),
+                "$/satisfied user": _num(r.usd_per_satisfied_user, ".3g", "$"),
+                "Break-even (pts/s)": _num(r.breakeven_pct_per_s, ".3g"),
             }
             for r in rows
         ],
@@ -538,6 +539,17 @@ OPTIONS_HELP: dict[str, str] = {
     "Constraints": "✓: meets every limit set above; ✗: what it breaks.",
 }
 
+# Short cells narrow, so the constraints broken get the room (fits a 1400 px window).
+OPTIONS_WIDTHS: dict[str, Literal["small", "medium", "large"]] = {
+    "Quality (%)": "small",
+    "Latency checked (s)": "small",
+    "Statistic": "small",
+    "Cost ($/request)": "small",
+    "Error rate (%)": "small",
+    "Pareto-optimal": "small",
+    "Constraints": "large",
+}
+
 
 def _num(value: float | None, fmt: str, prefix: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -558,7 +570,7 @@ def options_frame(candidates: Sequence[Candidate], constraints: Constraints) -> 
                 "Quality (%)": _num(c.quality_pct, ".3g"),
                 "Latency checked (s)": _num(c.slo_latency_s, ".3g"),
                 "Statistic": c.latency_basis or UNKNOWN,
-                "Cost ($/request)": _num(c.cost_usd, ".4g"),
+                "Cost ($/request)": _num(c.cost_usd, ".4g", "$"),
                 "Error rate (%)": _num(c.error_rate_pct, ".3g"),
                 "Pareto-optimal": "yes"
                 if c.name in optimal
