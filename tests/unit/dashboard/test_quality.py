@@ -82,7 +82,7 @@ def test_satisfaction_frame_and_the_comparison_in_words() -> None:
     assert frame["Δ satisfaction"][0] == "+0.0"
     assert list(frame.columns) == list(SATISFACTION_HELP)
     # Neither option trades speed for quality: no break-even, shown as a dash, never "None".
-    assert set(frame["Break-even (points/s)"]) == {UNKNOWN}
+    assert set(frame["Break-even (pts/s)"]) == {UNKNOWN}
     text = baseline_comparison([base, other], base, model)
     assert text.count("\n\n") == 1
     assert find_option([base, other], other.name) is other and find_option([base], "x") is None
