@@ -354,7 +354,7 @@ def test_tables_fit_show_dashes_and_say_which_latency_the_p95_limit_checked(
     # No cell of a result table reads "None": unknown is a dash.
     for frame in (options.value, q3.value):
         assert "None" not in frame.astype(str).to_numpy().ravel().tolist()
-    assert set(options.value["Error rate (%)"]) == {"—"}
+    assert set(options.value["Errors (%)"]) == {"—"}
     # The examples have no p95: the table and the verdict say what was compared.
     assert set(options.value["Statistic"]) == {"typical"}
     text = best(at)

@@ -468,8 +468,8 @@ def stored_run_labels(runs: pd.DataFrame) -> dict[str, str]:
 
 SATISFACTION_HELP: dict[str, str] = {
     "Option": "The option's name in the table above.",
-    "Cost ($/request)": "— : not known (type it in).",
-    "Δ cost per 1k ($)": "Cost of 1,000 requests against the baseline's.",
+    "Cost ($)": "Per request; — : not known (type it in).",
+    "Δ $ per 1k": "Cost of 1,000 requests against the baseline's.",
     "Latency (s)": "Total latency TTFT + TPOT × N.",
     "Quality (%)": "Share of correct answers; — : not known.",
     "Satisfaction (%)": "Expected satisfaction under your assumption.",
@@ -488,8 +488,8 @@ def satisfaction_frame(rows: Sequence[SatisfactionRow]) -> pd.DataFrame:
         [
             {
                 "Option": r.name,
-                "Cost ($/request)": _num(r.cost_usd, ".4g", "$"),
-                "Δ cost per 1k ($)": _num(r.delta_cost_per_1k_usd, "+.2f"),
+                "Cost ($)": _num(r.cost_usd, ".4g", "$"),
+                "Δ $ per 1k": _num(r.delta_cost_per_1k_usd, "+.2f"),
                 "Latency (s)": _num(r.total_latency_s, ".3g"),
                 "Quality (%)": _num(r.quality_pct, ".3g"),
                 "Satisfaction (%)": _num(r.satisfaction_pct, ".1f"),
@@ -526,13 +526,13 @@ UNKNOWN = "—"  # what a table shows for an unknown value (never "None")
 OPTIONS_HELP: dict[str, str] = {
     "Option": "The option's name in the table above.",
     "Quality (%)": "Share of correct answers; — : not known (type it in, or run the quality probe).",
-    "Latency checked (s)": "The number the p95 limit is compared with: the measured p95 "
+    "Latency (s)": "The number the p95 limit is compared with: the measured p95 "
     "end-to-end latency where there is one, else the typical TTFT + TPOT × N.",
     "Statistic": "p95: the latency 95% of requests stay under (from a stored run, or typed "
     "in). typical: TTFT + TPOT × N from medians or typed-in figures; a p95 is higher, so an "
     "option checked this way may still break a p95 limit.",
-    "Cost ($/request)": "— : not known (type it in; a run does not measure cost).",
-    "Error rate (%)": "Share of failed requests, measured by a stored run; — : not measured "
+    "Cost ($)": "Per request. — : not known (type it in; a run does not measure cost).",
+    "Errors (%)": "Share of failed requests, measured by a stored run; — : not measured "
     "(typed-in and example options have no error rate).",
     "Pareto-optimal": "yes: no other option is at least as good on quality, latency and "
     "cost and better on one. — : a value is unknown.",
@@ -540,13 +540,14 @@ OPTIONS_HELP: dict[str, str] = {
 }
 
 # Short cells narrow, so the constraints broken get the room (fits a 1400 px window).
-OPTIONS_WIDTHS: dict[str, Literal["small", "medium", "large"]] = {
-    "Quality (%)": "small",
-    "Latency checked (s)": "small",
-    "Statistic": "small",
-    "Cost ($/request)": "small",
-    "Error rate (%)": "small",
-    "Pareto-optimal": "small",
+OPTIONS_WIDTHS: dict[str, int | Literal["small", "medium", "large"]] = {
+    "Option": 165,
+    "Quality (%)": 90,
+    "Latency (s)": 85,
+    "Statistic": 75,
+    "Cost ($)": 70,
+    "Errors (%)": 85,
+    "Pareto-optimal": 110,
     "Constraints": "large",
 }
 
@@ -568,10 +569,10 @@ def options_frame(candidates: Sequence[Candidate], constraints: Constraints) -> 
             {
                 "Option": c.name,
                 "Quality (%)": _num(c.quality_pct, ".3g"),
-                "Latency checked (s)": _num(c.slo_latency_s, ".3g"),
+                "Latency (s)": _num(c.slo_latency_s, ".3g"),
                 "Statistic": c.latency_basis or UNKNOWN,
-                "Cost ($/request)": _num(c.cost_usd, ".4g", "$"),
-                "Error rate (%)": _num(c.error_rate_pct, ".3g"),
+                "Cost ($)": _num(c.cost_usd, ".4g", "$"),
+                "Errors (%)": _num(c.error_rate_pct, ".3g"),
                 "Pareto-optimal": "yes"
                 if c.name in optimal
                 else ("no" if c in complete else UNKNOWN),

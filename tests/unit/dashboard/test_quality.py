@@ -67,9 +67,9 @@ def test_options_frame_never_shows_none_and_names_the_statistic_checked() -> Non
     frame = options_frame(list(EXAMPLE_CANDIDATES), Constraints(max_p95_latency_s=5.0))
     cells = frame.astype(str).to_numpy().ravel().tolist()
     assert not any(c in ("None", "nan", "NaN", "<NA>") for c in cells)
-    assert set(frame["Error rate (%)"]) == {UNKNOWN}
+    assert set(frame["Errors (%)"]) == {UNKNOWN}
     assert set(frame["Statistic"]) == {"typical"}
-    assert frame["Latency checked (s)"][0] == "5.2"
+    assert frame["Latency (s)"][0] == "5.2"
     assert "typical latency 5.2 s > 5 s (no p95 known)" in frame["Constraints"][0]
     assert list(frame.columns) == list(OPTIONS_HELP)
 
