@@ -88,6 +88,7 @@ def tradeoff_scatter(
         lines = [f"<b>{c.name}</b>"]
         for k, m in METRICS.items():
             lines.append(f"{m.label}: {m.fmt(metric_value(c, k, model))}")
+        lines.append(f"Latency for the p95 limit: {c.latency_note}")
         if c.source:
             lines.append(f"Source: {c.source}")
         return "<br>".join(lines)

@@ -84,6 +84,9 @@ def test_the_example_tradeoff_chart_has_no_overlapping_labels() -> None:
     assert _no_overlaps(boxes)
     assert all(b.outside(PLOT_W_PX, PLOT_H_PX) == 0 for b in boxes)
     assert "($)" in fig.layout.xaxis.title.text and "(%)" in fig.layout.yaxis.title.text
+    assert fig.layout.showlegend is not False
+    hovers = " ".join(" ".join(t.hovertext or ()) for t in fig.data)
+    assert "Latency for the p95 limit: typical TTFT + TPOT × N, not a p95" in hovers
 
 
 def test_the_satisfaction_curve_labels_do_not_overlap() -> None:

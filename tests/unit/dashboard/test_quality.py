@@ -173,3 +173,21 @@ def test_stored_runs_become_options(tmp_path: Path) -> None:
     store.finish_run("plain")
     added, _ = candidates_from_runs(store, ["plain"])
     assert added[0].quality_pct is None and added[0].name == "plain"
+
+
+def test_a_stored_run_is_checked_against_its_own_p95(tmp_path: Path) -> None:
+    # Per-request latencies are stored: the p95 limit sees their p95, not TTFT + TPOT × N.
+    from inferlab.metrics.percentile import percentile
+
+    store = Store(tmp_path / "p.duckdb")
+    store.create_run(make_info("tail", label="tail"))
+    records = [make_record(i, chunks=4 if i < 18 else 40) for i in range(20)]  # a slow tail
+    store.add_requests("tail", records)
+    store.finish_run("tail")
+    (option,), _ = candidates_from_runs(store, ["tail"])
+    p95_s = percentile(sorted(r.e2e_ms or 0.0 for r in records), 95) / 1000
+    assert option.latency_basis == "p95" and option.slo_latency_s == pytest.approx(p95_s)
+    assert option.total_latency_s is not None and option.total_latency_s < p95_s
+    frame = options_frame([option], Constraints(max_p95_latency_s=p95_s / 2))
+    assert frame["Statistic"][0] == "p95"
+    assert frame["Constraints"][0].startswith(f"✗ p95 {p95_s:.3g} s >")
