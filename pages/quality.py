@@ -20,9 +20,12 @@ from inferlab.dashboard.quality import (
     NUMBER_PARAMS,
     OBJECTIVE_LABELS,
     OPTIONAL_PARAMS,
+    OPTIONS_HELP,
+    OPTIONS_WIDTHS,
     PROBE_NUMBER_PARAMS,
     PROBE_TARGETS,
     RUN_PARAM,
+    SATISFACTION_HELP,
     TEMPS_PARAM,
     QualityProbeForm,
     answers_frame,
@@ -30,6 +33,7 @@ from inferlab.dashboard.quality import (
     check_probe_params,
     check_quality_params,
     constraints_from,
+    editor_columns,
     exercise_state,
     find_option,
     initial_table,
@@ -71,19 +75,6 @@ PROBE_NUM = {p.name: p for p in PROBE_NUMBER_PARAMS}
 CHOICE = {c.name: c for c in CHOICE_PARAMS}
 EXAMPLES = list(EXAMPLE_CANDIDATES)
 PROGRESS_REFRESH_S = 1.0  # how often a running quality probe's progress is redrawn
-# Cost right after quality: the two columns every comparison needs.
-COLUMN_ORDER = [
-    "name",
-    "quality_pct",
-    "cost_per_request_usd",
-    "ttft_ms",
-    "tpot_ms",
-    "output_tokens",
-    "p95_latency_s",
-    "error_rate_pct",
-    "price_per_mtok_usd",
-    "source",
-]
 
 
 @st.cache_resource(show_spinner=False)
@@ -132,9 +123,10 @@ for note in st.session_state.q_table_notes:
 st.subheader("Options")
 head, exercise_button = st.columns([3, 1], vertical_alignment="center")
 head.caption(
-    "Edit any cell, add or delete rows. Blank cells are unknown. The shipped rows are "
-    "**examples with assumed numbers** for the chatbot exercise, not measurements; "
-    "the Source column says where each row's numbers come from."
+    "Edit any cell, add or delete rows. A grey *None* is an unknown value: type a number, "
+    "or leave it. The shipped rows are "
+    "**examples with assumed numbers** for the chatbot exercise, not measurements "
+    "(*Show every column* shows each row's source)."
 )
 exercise_button.button(
     "Load the chatbot exercise",
@@ -143,9 +135,15 @@ exercise_button.button(
     help="Resets the table and the satisfaction assumption to the exercise's example options.",
 )
 
+all_columns = st.toggle(
+    "Show every column",
+    key="q_all_columns",
+    help="Also show the error rate, the price per million tokens and each row's source. "
+    "Hidden columns keep their values.",
+)
 edited = st.data_editor(
     candidates_to_frame(st.session_state.q_table),
-    column_order=COLUMN_ORDER,
+    column_order=editor_columns(all_columns),
     key=f"q_editor_{st.session_state.q_editor_v}",
     num_rows="dynamic",
     hide_index=True,
@@ -306,7 +304,9 @@ max_p95 = limit(
     limits[1],
     "max_p95_s",
     0.5,
-    "Checked against the measured p95 latency, or TTFT + TPOT × N when none was measured.",
+    "Compared with each option's p95 end-to-end latency (from a stored run, or typed in the "
+    "p95 column). An option without a p95 is compared with its typical TTFT + TPOT × N "
+    "instead, marked 'typical' in the table: a p95 is higher, so it may still break the limit.",
 )
 max_cost = limit(limits[2], "max_cost_usd", 0.01, "Options dearer than this per request are out.")
 goal = choice(limits[3], "goal", "How the qualifying options are ranked.")
@@ -372,25 +372,7 @@ else:
         hide_index=True,
         width="stretch",
         column_config={
-            "Cost/request ($)": st.column_config.NumberColumn(format="$%.4g"),
-            "Δ cost per 1k requests ($)": st.column_config.NumberColumn(format="%+.2f"),
-            "Latency (s)": st.column_config.NumberColumn(
-                format="%.3g", help="Total latency TTFT + TPOT × N."
-            ),
-            "Satisfaction (%)": st.column_config.NumberColumn(
-                format="%.1f", help="Expected satisfaction under your assumption."
-            ),
-            "Δ satisfaction": st.column_config.NumberColumn(
-                format="%+.1f", help="Percentage points against the baseline."
-            ),
-            "$ per satisfied user": st.column_config.NumberColumn(
-                format="$%.4g", help="Cost per request / share of satisfied users."
-            ),
-            "Break-even (points/s)": st.column_config.NumberColumn(
-                format="%.3g",
-                help="The latency sensitivity at which an option that trades speed for "
-                "quality (or back) is exactly as satisfying as the baseline.",
-            ),
+            k: st.column_config.TextColumn(k, help=v) for k, v in SATISFACTION_HELP.items()
         },
     )
     st.markdown(baseline_comparison(cands, baseline, model))
@@ -451,8 +433,8 @@ with best_area:
         hide_index=True,
         width="stretch",
         column_config={
-            "Latency for the limit (s)": st.column_config.NumberColumn(format="%.3g"),
-            "Cost per request ($)": st.column_config.NumberColumn(format="$%.4g"),
+            k: st.column_config.TextColumn(k, help=v, width=OPTIONS_WIDTHS.get(k))
+            for k, v in OPTIONS_HELP.items()
         },
     )
 

@@ -339,3 +339,24 @@ def test_quality_probe_runs_in_the_background_survives_a_page_switch_and_cancels
     assert not next(b for b in at.button if b.label == "Run the quality probe").disabled
     assert link_query(at)["qrun"] == job.snapshot().group_id
     assert f"**Quality run {job.snapshot().group_id}**" in " ".join(m.value for m in at.markdown)
+
+
+def test_tables_fit_show_dashes_and_say_which_latency_the_p95_limit_checked(
+    open_page: OpenPage,
+) -> None:
+    at = open_page("quality", {"max_p95_s": "5"})
+    assert not at.exception
+    editor, options, q3 = at.dataframe
+    # Less useful columns are behind a toggle, so the editor fits 1400 px; they come back.
+    assert "source" not in list(editor.proto.column_order)
+    at.toggle(key="q_all_columns").set_value(True).run()
+    assert "source" in list(at.dataframe[0].proto.column_order)
+    # No cell of a result table reads "None": unknown is a dash.
+    for frame in (options.value, q3.value):
+        assert "None" not in frame.astype(str).to_numpy().ravel().tolist()
+    assert set(options.value["Errors (%)"]) == {"—"}
+    # The examples have no p95: the table and the verdict say what was compared.
+    assert set(options.value["Statistic"]) == {"typical"}
+    text = best(at)
+    assert "typical latency 5.2 s > 5 s (no p95 known)" in text
+    assert "No p95 is known for" in text

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
+from inferlab.charts.labels import LabelPoint, axis_range, label_positions
 from inferlab.charts.layout import legend_above
 from inferlab.quality import (
     METRICS,
@@ -23,6 +24,10 @@ DOMINATED_COLOR = "#B8B8B8"
 BEST_COLOR = "#E4572E"
 MIN_SIZE_PX = 14.0
 MAX_SIZE_PX = 40.0
+# The trade-off chart's plot area in a 1400 px window (the figure minus margins and colour
+# bar): what label placement assumes. Wider windows only add room.
+PLOT_W_PX = 760.0
+PLOT_H_PX = 340.0
 
 
 def _axis_title(key: str) -> str:
@@ -83,9 +88,31 @@ def tradeoff_scatter(
         lines = [f"<b>{c.name}</b>"]
         for k, m in METRICS.items():
             lines.append(f"{m.label}: {m.fmt(metric_value(c, k, model))}")
+        lines.append(f"Latency for the p95 limit: {c.latency_note}")
         if c.source:
             lines.append(f"Source: {c.source}")
         return "<br>".join(lines)
+
+    # Explicit ranges, so label placement knows where each point is drawn.
+    x_lo, x_hi = axis_range([x for _, x, _, _ in pts])
+    y_lo, y_hi = axis_range([y for _, _, y, _ in pts], 0.18)
+    fig.update_layout(xaxis_range=[x_lo, x_hi], yaxis_range=[y_lo, y_hi])
+    # Labels placed best first, then the Pareto-optimal options, then the rest.
+    order = sorted(range(len(pts)), key=lambda i: (pts[i][0].name != best, not optimal[i], i))
+    placed = label_positions(
+        [
+            LabelPoint(
+                (pts[i][1] - x_lo) / (x_hi - x_lo) * PLOT_W_PX,
+                (pts[i][2] - y_lo) / (y_hi - y_lo) * PLOT_H_PX,
+                px(pts[i][3]),
+                pts[i][0].name,
+            )
+            for i in order
+        ],
+        PLOT_W_PX,
+        PLOT_H_PX,
+    )
+    where = {pts[i][0].name: pos for i, pos in zip(order, placed, strict=True)}
 
     front = sorted(((x, y) for (_, x, y, _), o in zip(pts, optimal, strict=True) if o))
     if len(front) > 1:
@@ -109,7 +136,7 @@ def tradeoff_scatter(
                 y=[y for _, _, y, _ in dom],
                 mode="markers+text",
                 text=[c.name for c, *_ in dom],
-                textposition="top center",
+                textposition=[where[c.name] for c, *_ in dom],
                 textfont={"color": "#888888"},
                 marker={
                     "size": [px(s) for *_, s in dom],
@@ -130,7 +157,7 @@ def tradeoff_scatter(
             y=[y for _, _, y, _ in opt],
             mode="markers+text",
             text=[c.name for c, *_ in opt],
-            textposition="top center",
+            textposition=[where[c.name] for c, *_ in opt],
             marker={
                 "size": [px(s) for *_, s in opt],
                 "color": [s if s is not None else lo for *_, s in opt]
@@ -215,13 +242,30 @@ def satisfaction_curve(
         ),
         key=lambda c: c.total_latency_s or 0.0,
     )
-    sats: list[float] = []
+    sats = [model.expected_pct(c) or 0.0 for c in shown]
+    y_range = (
+        max(0.0, min([*sats, min(ys)]) - 8.0),
+        min(105.0, max([*sats, max(ys)]) + 6.0),
+    )
+    curve_w_px, curve_h_px = 940.0, 260.0
+    positions = label_positions(
+        [
+            LabelPoint(
+                (c.total_latency_s or 0.0) / x_max * curve_w_px,
+                (sat - y_range[0]) / (y_range[1] - y_range[0]) * curve_h_px,
+                14.0 if c.name == baseline else 11.0,
+                c.name,
+            )
+            for c, sat in zip(shown, sats, strict=True)
+        ],
+        curve_w_px,
+        curve_h_px,
+    )
     legend_done = False
     for k, c in enumerate(shown):
         lat = c.total_latency_s
         sat = model.expected_pct(c)
         assert lat is not None and sat is not None
-        sats.append(sat)
         on_line = line_model.expected_pct(
             Candidate("", model.baseline_quality_pct, lat * 1000, 0.0, 0.0)
         )
@@ -245,8 +289,7 @@ def satisfaction_curve(
                 y=[sat],
                 mode="markers+text",
                 text=[c.name],
-                # Neighbours along the latency axis alternate above and below, so labels don't collide.
-                textposition="top center" if k % 2 == 0 else "bottom center",
+                textposition=positions[k],
                 marker={
                     "size": 14 if is_base else 11,
                     "color": BEST_COLOR if is_base else "#333333",
@@ -261,10 +304,7 @@ def satisfaction_curve(
     fig.update_layout(
         xaxis_title="Total latency TTFT + TPOT × N (s)",
         yaxis_title="Expected satisfaction (%)",
-        yaxis_range=[
-            max(0.0, min([*sats, min(ys)]) - 8.0),
-            min(105.0, max([*sats, max(ys)]) + 6.0),
-        ],
+        yaxis_range=list(y_range),
         xaxis_range=[0, x_max],
         legend=legend_above(),
         margin={"t": 60},

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
@@ -45,8 +45,14 @@ if TYPE_CHECKING:
 __all__ = [
     "AXIS_LABELS",
     "CHOICE_PARAMS",
+    "EDITOR_COLUMNS",
+    "MORE_EDITOR_COLUMNS",
     "NUMBER_PARAMS",
     "OPTIONAL_PARAMS",
+    "OPTIONS_HELP",
+    "OPTIONS_WIDTHS",
+    "SATISFACTION_HELP",
+    "UNKNOWN",
     "QualityGroup",
     "QualityProbeForm",
     "answers_frame",
@@ -460,28 +466,101 @@ def stored_run_labels(runs: pd.DataFrame) -> dict[str, str]:
     }
 
 
+SATISFACTION_HELP: dict[str, str] = {
+    "Option": "The option's name in the table above.",
+    "Cost ($)": "Per request; — : not known (type it in).",
+    "Δ $ per 1k": "Cost of 1,000 requests against the baseline's.",
+    "Latency (s)": "Total latency TTFT + TPOT × N.",
+    "Quality (%)": "Share of correct answers; — : not known.",
+    "Satisfaction (%)": "Expected satisfaction under your assumption.",
+    "Δ satisfaction": "Percentage points against the baseline.",
+    "$/satisfied user": "Cost per request / share of satisfied users.",
+    "Break-even (pts/s)": "The latency sensitivity at which an option that trades speed for "
+    "quality (or back) is exactly as satisfying as the baseline; — : it does not trade "
+    "one against the other, so no sensitivity flips the verdict.",
+}
+
+
 def satisfaction_frame(rows: Sequence[SatisfactionRow]) -> pd.DataFrame:
-    """Q3's table: every option against the baseline under the satisfaction model."""
+    """Q3's table: every option against the baseline under the satisfaction model (text
+    cells, `UNKNOWN` where unknown)."""
     return pd.DataFrame(
         [
             {
                 "Option": r.name,
-                "Cost/request ($)": r.cost_usd,
-                "Δ cost per 1k requests ($)": r.delta_cost_per_1k_usd,
-                "Latency (s)": r.total_latency_s,
-                "Quality (%)": r.quality_pct,
-                "Satisfaction (%)": r.satisfaction_pct,
-                "Δ satisfaction": r.delta_satisfaction_pct,
-                "$ per satisfied user": r.usd_per_satisfied_user,
-                "Break-even (points/s)": r.breakeven_pct_per_s,
+                "Cost ($)": _num(r.cost_usd, ".4g", "$"),
+                "Δ $ per 1k": _num(r.delta_cost_per_1k_usd, "+.2f"),
+                "Latency (s)": _num(r.total_latency_s, ".3g"),
+                "Quality (%)": _num(r.quality_pct, ".3g"),
+                "Satisfaction (%)": _num(r.satisfaction_pct, ".1f"),
+                "Δ satisfaction": _num(r.delta_satisfaction_pct, "+.1f"),
+                "$/satisfied user": _num(r.usd_per_satisfied_user, ".3g", "$"),
+                "Break-even (pts/s)": _num(r.breakeven_pct_per_s, ".3g"),
             }
             for r in rows
-        ]
+        ],
+        columns=list(SATISFACTION_HELP),
     )
 
 
+# The options editor's columns: cost right after quality, the two every comparison needs;
+# the rest behind a toggle so the table fits a 1400 px window.
+EDITOR_COLUMNS = (
+    "name",
+    "quality_pct",
+    "cost_per_request_usd",
+    "ttft_ms",
+    "tpot_ms",
+    "output_tokens",
+    "p95_latency_s",
+)
+MORE_EDITOR_COLUMNS = ("error_rate_pct", "price_per_mtok_usd", "source")
+
+
+def editor_columns(show_all: bool) -> list[str]:
+    """The options editor's visible columns (hidden ones keep their values)."""
+    return [*EDITOR_COLUMNS, *(MORE_EDITOR_COLUMNS if show_all else ())]
+
+
+UNKNOWN = "—"  # what a table shows for an unknown value (never "None")
+OPTIONS_HELP: dict[str, str] = {
+    "Option": "The option's name in the table above.",
+    "Quality (%)": "Share of correct answers; — : not known (type it in, or run the quality probe).",
+    "Latency (s)": "The number the p95 limit is compared with: the measured p95 "
+    "end-to-end latency where there is one, else the typical TTFT + TPOT × N.",
+    "Statistic": "p95: the latency 95% of requests stay under (from a stored run, or typed "
+    "in). typical: TTFT + TPOT × N from medians or typed-in figures; a p95 is higher, so an "
+    "option checked this way may still break a p95 limit.",
+    "Cost ($)": "Per request. — : not known (type it in; a run does not measure cost).",
+    "Errors (%)": "Share of failed requests, measured by a stored run; — : not measured "
+    "(typed-in and example options have no error rate).",
+    "Pareto-optimal": "yes: no other option is at least as good on quality, latency and "
+    "cost and better on one. — : a value is unknown.",
+    "Constraints": "✓: meets every limit set above; ✗: what it breaks.",
+}
+
+# Short cells narrow, so the constraints broken get the room (fits a 1400 px window).
+OPTIONS_WIDTHS: dict[str, int | Literal["small", "medium", "large"]] = {
+    "Option": 165,
+    "Quality (%)": 90,
+    "Latency (s)": 85,
+    "Statistic": 75,
+    "Cost ($)": 70,
+    "Errors (%)": 85,
+    "Pareto-optimal": 110,
+    "Constraints": "large",
+}
+
+
+def _num(value: float | None, fmt: str, prefix: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return UNKNOWN
+    return prefix + format(value, fmt)
+
+
 def options_frame(candidates: Sequence[Candidate], constraints: Constraints) -> pd.DataFrame:
-    """Every option: its latency for the limit, Pareto-optimality and the constraints it breaks."""
+    """Every option: the latency its limit is checked against (and which statistic that is),
+    Pareto-optimality and the constraints it breaks; text cells, `UNKNOWN` where unknown."""
     complete, optimal = pareto_optimal(candidates)
     rows = []
     for c in candidates:
@@ -489,20 +568,18 @@ def options_frame(candidates: Sequence[Candidate], constraints: Constraints) -> 
         rows.append(
             {
                 "Option": c.name,
-                "Quality (%)": c.quality_pct,
-                "Latency for the limit (s)": c.slo_latency_s,
-                "Latency is": ("measured p95" if c.p95_latency_s is not None else "estimated")
-                if c.slo_latency_s is not None
-                else "unknown",
-                "Cost per request ($)": c.cost_usd,
-                "Error rate (%)": c.error_rate_pct,
-                "Pareto-optimal (quality, latency, cost)": "yes"
+                "Quality (%)": _num(c.quality_pct, ".3g"),
+                "Latency (s)": _num(c.slo_latency_s, ".3g"),
+                "Statistic": c.latency_basis or UNKNOWN,
+                "Cost ($)": _num(c.cost_usd, ".4g", "$"),
+                "Errors (%)": _num(c.error_rate_pct, ".3g"),
+                "Pareto-optimal": "yes"
                 if c.name in optimal
-                else ("no" if c in complete else "unknown"),
-                "Meets the constraints": "yes" if not why else "no: " + ", ".join(why),
+                else ("no" if c in complete else UNKNOWN),
+                "Constraints": "✓ meets all" if not why else "✗ " + ", ".join(why),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(OPTIONS_HELP))
 
 
 # ---------------------------------------------------------------------------

@@ -119,6 +119,20 @@ def choice(
     return str(value if value is not None else spec.default)
 
 
+# Widths (px) that show every header whole and fit the default columns in a 1400 px window.
+EDITOR_WIDTHS_PX: dict[str, int] = {
+    "name": 190,
+    "quality_pct": 95,
+    "cost_per_request_usd": 150,
+    "ttft_ms": 90,
+    "tpot_ms": 90,
+    "output_tokens": 125,
+    "p95_latency_s": 125,
+    "error_rate_pct": 110,
+    "price_per_mtok_usd": 150,
+}
+
+
 def candidate_column_config() -> dict[str, Any]:
     """Column settings of the Quality page's options editor, one per candidate column."""
     from inferlab.quality.table import CANDIDATE_COLUMNS
@@ -127,7 +141,7 @@ def candidate_column_config() -> dict[str, Any]:
     for col in CANDIDATE_COLUMNS:
         if not col.numeric:
             config[col.key] = st.column_config.TextColumn(
-                col.label, help=col.help, width="medium" if col.key == "name" else "large"
+                col.label, help=col.help, width=EDITOR_WIDTHS_PX.get(col.key, "large")
             )
         else:
             fmt = "$%.4g" if col.key.endswith("_usd") else "%g"
@@ -137,6 +151,7 @@ def candidate_column_config() -> dict[str, Any]:
                 min_value=col.min_value,
                 max_value=col.max_value,
                 format=fmt,
+                width=EDITOR_WIDTHS_PX.get(col.key),
             )
     return config
 

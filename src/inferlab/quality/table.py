@@ -125,7 +125,8 @@ CANDIDATE_COLUMNS: tuple[Column, ...] = (
     Column(
         "p95_latency_s",
         "p95 latency (s)",
-        "Measured 95th-percentile end-to-end latency. Blank: TTFT + TPOT × N stands in.",
+        "95th-percentile end-to-end latency, measured by a stored run (or typed in). Blank: "
+        "the p95 limit is checked against the typical TTFT + TPOT × N, marked typical.",
         0.0,
         3_600.0,
     ),

@@ -22,6 +22,7 @@ from inferlab.metrics.latency import total_latency_textbook_ms
 __all__ = [
     "METRICS",
     "PARETO_CRITERIA",
+    "TYPICAL_NOTE",
     "Candidate",
     "Choice",
     "Constraints",
@@ -69,7 +70,9 @@ METRICS: dict[str, Metric] = {
         Metric("satisfaction_pct", "Expected satisfaction (%)", "max", "%"),
         Metric("cost_per_request_usd", "Cost per request ($)", "min", "$"),
         Metric("total_latency_s", "Total latency TTFT + TPOT × N (s)", "min", "s"),
-        Metric("p95_latency_s", "p95 latency (s)", "min", "s"),
+        # A measured p95 where there is one, else the typical TTFT + TPOT × N: the
+        # label says so, and `Candidate.latency_basis` says which one each row has.
+        Metric("p95_latency_s", "p95 latency, else TTFT + TPOT × N (s)", "min", "s"),
         Metric("ttft_ms", "TTFT (ms)", "min", "ms"),
         Metric("tpot_ms", "TPOT (ms)", "min", "ms"),
         Metric("error_rate_pct", "Error rate (%)", "min", "%"),
@@ -121,10 +124,22 @@ class Candidate:
         return self.p95_latency_s if self.p95_latency_s is not None else self.total_latency_s
 
     @property
-    def latency_note(self) -> str:
+    def latency_basis(self) -> Literal["p95", "typical"] | None:
+        """Which statistic `slo_latency_s` is: a p95, the typical TTFT + TPOT × N, or unknown."""
         if self.p95_latency_s is not None:
+            return "p95"
+        return "typical" if self.total_latency_s is not None else None
+
+    @property
+    def latency_note(self) -> str:
+        if self.latency_basis == "p95":
             return "measured p95"
-        return "estimated as TTFT + TPOT × N (no measured p95)"
+        if self.latency_basis == "typical":
+            return TYPICAL_NOTE
+        return "unknown (no p95, and TTFT, TPOT or N missing)"
+
+
+TYPICAL_NOTE = "typical TTFT + TPOT × N, not a p95 (no p95 known; a p95 is higher)"
 
 
 def metric_value(
@@ -325,8 +340,12 @@ def violations(candidate: Candidate, constraints: Constraints) -> list[str]:
         if lat is None:
             out.append("latency unknown")
         elif lat > c.max_p95_latency_s:
-            how = "p95" if candidate.p95_latency_s is not None else "estimated latency"
-            out.append(f"{how} {lat:.3g} s > {c.max_p95_latency_s:g} s")
+            if candidate.latency_basis == "p95":
+                out.append(f"p95 {lat:.3g} s > {c.max_p95_latency_s:g} s")
+            else:
+                out.append(
+                    f"typical latency {lat:.3g} s > {c.max_p95_latency_s:g} s (no p95 known)"
+                )
     if c.max_cost_usd is not None:
         cost = candidate.cost_usd
         if cost is None:
@@ -432,11 +451,24 @@ def best_option(
                 )
         else:
             reason += f"; the runner-up, {runner.name}, has {metric.fmt(runner_value)}."
+    if constraints.max_p95_latency_s is not None:
+        typical = [c.name for c in ranked if c.latency_basis == "typical"]
+        if typical:
+            reason += (
+                f" No p95 is known for {_names(typical)}: the p95 limit was checked against "
+                "the typical TTFT + TPOT × N, which a p95 exceeds, so "
+                f"{'it' if len(typical) == 1 else 'they'} may still break it. Add a stored run "
+                "(or type a p95) to check."
+            )
     if excluded:
         reason += (
             " Ruled out: " + "; ".join(f"{k} ({', '.join(v)})" for k, v in excluded.items()) + "."
         )
     return Choice(best.name, reason, tuple(c.name for c in ranked), excluded)
+
+
+def _names(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _signed(value: float, unit: str, digits: str = ".3g") -> str:

@@ -10,6 +10,9 @@ import pytest
 
 from inferlab.dashboard.quality import (
     BASELINE_PARAM,
+    OPTIONS_HELP,
+    SATISFACTION_HELP,
+    UNKNOWN,
     answers_frame,
     baseline_comparison,
     exercise_state,
@@ -53,10 +56,22 @@ def test_options_frame_marks_pareto_optimal_options_and_broken_constraints() -> 
     worse = Candidate("worse", quality_pct=80, p95_latency_s=2.0, cost_per_request_usd=0.02)
     vague = Candidate("vague", quality_pct=95)
     frame = options_frame([good, worse, vague], Constraints(min_quality_pct=85))
-    assert list(frame["Pareto-optimal (quality, latency, cost)"]) == ["yes", "no", "unknown"]
-    assert list(frame["Latency is"]) == ["measured p95", "measured p95", "unknown"]
-    assert frame["Meets the constraints"][0] == "yes"
-    assert frame["Meets the constraints"][1].startswith("no: ")
+    assert list(frame["Pareto-optimal"]) == ["yes", "no", UNKNOWN]
+    assert list(frame["Statistic"]) == ["p95", "p95", UNKNOWN]
+    assert frame["Constraints"][0] == "✓ meets all"
+    assert frame["Constraints"][1].startswith("✗ quality 80% < 85%")
+
+
+def test_options_frame_never_shows_none_and_names_the_statistic_checked() -> None:
+    # Example rows have no error rate and no p95: a dash, and "typical" (not "p95").
+    frame = options_frame(list(EXAMPLE_CANDIDATES), Constraints(max_p95_latency_s=5.0))
+    cells = frame.astype(str).to_numpy().ravel().tolist()
+    assert not any(c in ("None", "nan", "NaN", "<NA>") for c in cells)
+    assert set(frame["Errors (%)"]) == {UNKNOWN}
+    assert set(frame["Statistic"]) == {"typical"}
+    assert frame["Latency (s)"][0] == "5.2"
+    assert "typical latency 5.2 s > 5 s (no p95 known)" in frame["Constraints"][0]
+    assert list(frame.columns) == list(OPTIONS_HELP)
 
 
 def test_satisfaction_frame_and_the_comparison_in_words() -> None:
@@ -64,7 +79,10 @@ def test_satisfaction_frame_and_the_comparison_in_words() -> None:
     model = SatisfactionModel(85.0, base.total_latency_s or 0.0, base.quality_pct)
     frame = satisfaction_frame(satisfaction_rows([base, other], base, model))
     assert list(frame["Option"]) == [base.name, other.name]
-    assert frame["Δ satisfaction"][0] == 0
+    assert frame["Δ satisfaction"][0] == "+0.0"
+    assert list(frame.columns) == list(SATISFACTION_HELP)
+    # Neither option trades speed for quality: no break-even, shown as a dash, never "None".
+    assert set(frame["Break-even (pts/s)"]) == {UNKNOWN}
     text = baseline_comparison([base, other], base, model)
     assert text.count("\n\n") == 1
     assert find_option([base, other], other.name) is other and find_option([base], "x") is None
@@ -155,3 +173,21 @@ def test_stored_runs_become_options(tmp_path: Path) -> None:
     store.finish_run("plain")
     added, _ = candidates_from_runs(store, ["plain"])
     assert added[0].quality_pct is None and added[0].name == "plain"
+
+
+def test_a_stored_run_is_checked_against_its_own_p95(tmp_path: Path) -> None:
+    # Per-request latencies are stored: the p95 limit sees their p95, not TTFT + TPOT × N.
+    from inferlab.metrics.percentile import percentile
+
+    store = Store(tmp_path / "p.duckdb")
+    store.create_run(make_info("tail", label="tail"))
+    records = [make_record(i, chunks=4 if i < 18 else 40) for i in range(20)]  # a slow tail
+    store.add_requests("tail", records)
+    store.finish_run("tail")
+    (option,), _ = candidates_from_runs(store, ["tail"])
+    p95_s = percentile(sorted(r.e2e_ms or 0.0 for r in records), 95) / 1000
+    assert option.latency_basis == "p95" and option.slo_latency_s == pytest.approx(p95_s)
+    assert option.total_latency_s is not None and option.total_latency_s < p95_s
+    frame = options_frame([option], Constraints(max_p95_latency_s=p95_s / 2))
+    assert frame["Statistic"][0] == "p95"
+    assert frame["Constraints"][0].startswith(f"✗ p95 {p95_s:.3g} s >")

@@ -104,9 +104,10 @@ def test_candidate_derives_latency_and_cost() -> None:
     priced = Candidate("P", ttft_ms=100, tpot_ms=10, output_tokens=500, price_per_mtok_usd=2.0)
     assert priced.cost_usd == pytest.approx(0.001)  # 2 $ x 500 / 1e6
     assert priced.slo_latency_s == pytest.approx(5.1)
-    assert "estimated" in priced.latency_note
+    assert priced.latency_basis == "typical" and "not a p95" in priced.latency_note
     measured = Candidate("M", ttft_ms=100, tpot_ms=10, output_tokens=500, p95_latency_s=7.5)
-    assert measured.slo_latency_s == 7.5
+    assert measured.slo_latency_s == 7.5 and measured.latency_basis == "p95"
+    assert Candidate("X").latency_basis is None
     assert Candidate("X").total_latency_s is None and Candidate("X").cost_usd is None
 
 
@@ -165,7 +166,9 @@ def test_compare_to_baseline_explains_without_picking() -> None:
 def test_violations_name_each_failed_limit() -> None:
     c = Constraints(min_quality_pct=75, max_p95_latency_s=5, max_cost_usd=0.06)
     assert violations(SMALL, c) == ["quality 70% < 75%"]
-    assert violations(BASE, c) == ["estimated latency 5.2 s > 5 s"]
+    assert violations(BASE, c) == ["typical latency 5.2 s > 5 s (no p95 known)"]
+    slow_tail = Candidate("T", 80.0, 400.0, 30.0, 50, p95_latency_s=6.0)
+    assert violations(slow_tail, c)[0] == "p95 6 s > 5 s"  # the p95, not the typical 1.9 s
     assert violations(GPU, c) == ["cost $0.08 > $0.06"]
     assert violations(Candidate("?"), c) == ["quality unknown", "latency unknown", "cost unknown"]
     assert violations(Candidate("?"), Constraints()) == []
@@ -321,3 +324,17 @@ def test_satisfaction_rows_compare_every_option_with_the_baseline() -> None:
         [Candidate("C", ttft_ms=1, tpot_ms=1, output_tokens=1)], base, model
     )
     assert no_cost[0].usd_per_satisfied_user is None and no_cost[0].delta_cost_per_1k_usd is None
+
+
+def test_a_p95_limit_met_only_by_a_typical_estimate_says_so() -> None:
+    # The limit is a p95; an option without one passes on its typical latency,
+    # which a p95 exceeds: the reason must not present that as a met p95.
+    m = SatisfactionModel()
+    limit = Constraints(max_p95_latency_s=5.0)
+    choice = best_option([BASE, SMALL, GPU], limit, "satisfaction_pct", m)
+    assert "No p95 is known for GPU and Small" in choice.reason
+    assert "checked against the typical TTFT + TPOT × N" in choice.reason
+    measured = Candidate("M", 80.0, 600.0, 40.0, 50, 3.0, cost_per_request_usd=0.08)
+    only = best_option([measured], limit, "satisfaction_pct", m)
+    assert only.best == "M" and "No p95 is known" not in only.reason
+    assert "No p95 is known" not in best_option([BASE, GPU], Constraints(), "quality_pct").reason
