@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Literal
 
 from inferlab.metrics.requests import tpot_ms as _tpot_ms
+from inferlab.server.timings import ServerTiming
 
 __all__ = ["RequestRecord", "RunInfo", "RunStatus", "TokenCountSource"]
 
@@ -49,6 +50,7 @@ class RequestRecord:
     error_message: str | None = None
     warmup: bool = False
     notes: tuple[str, ...] = ()  # e.g. "retried_stale_connection"
+    server_timing: ServerTiming | None = None  # what the server said it spent (llama.cpp, Ollama)
 
     @property
     def client_queue_ms(self) -> float:

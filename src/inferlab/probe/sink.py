@@ -12,6 +12,7 @@ import threading
 from typing import Protocol
 
 from inferlab.records import RequestRecord, RunStatus
+from inferlab.server.samples import Scrape
 
 __all__ = ["MemorySink", "Sink", "SinkError", "SinkPump"]
 
@@ -33,10 +34,15 @@ class MemorySink:
 
     def __init__(self) -> None:
         self.records: list[RequestRecord] = []
+        self.scrapes: list[Scrape] = []
         self.status: RunStatus | None = None
 
     def add(self, record: RequestRecord) -> None:
         self.records.append(record)
+
+    def add_scrape(self, scrape: Scrape) -> None:
+        """Optional sink method: one /metrics scrape of the server."""
+        self.scrapes.append(scrape)
 
     def close(self, status: RunStatus) -> None:
         self.status = status
