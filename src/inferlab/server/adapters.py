@@ -101,7 +101,7 @@ ADAPTERS: tuple[Adapter, ...] = (
         # TGI counts tokens in histograms; their _sum series are the totals.
         prompt_tokens=_s("tgi_request_input_length_sum"),
         generation_tokens=_s("tgi_request_generated_tokens_sum"),
-        requests_completed=_s("tgi_request_success_total", "tgi_request_success"),
+        requests_completed=_s("tgi_request_success_total"),
     ),
     Adapter(
         kind="llamacpp",
@@ -132,9 +132,13 @@ ADAPTERS: tuple[Adapter, ...] = (
         kv_cache_fraction=(
             Series("nv_trt_llm_kv_cache_block_metrics", (("kv_cache_block_type", "fraction"),)),
         ),
-        requests_completed=_s("nv_inference_request_success_total", "nv_inference_request_success"),
+        requests_completed=_s("nv_inference_request_success_total"),
+        # prometheus-client's parser names every counter sample `..._total`.
         queue_us_per_request=(
-            (Series("nv_inference_queue_duration_us"), Series("nv_inference_request_success")),
+            (
+                Series("nv_inference_queue_duration_us_total"),
+                Series("nv_inference_request_success_total"),
+            ),
         ),
     ),
 )

@@ -1,0 +1,149 @@
+"""The scraper inside real probes: the sim's /metrics, a server without one,
+llama.cpp's per-response timings, and what the store keeps of them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from inferlab.probe import MemorySink, ProbeConfig, run_probe
+from inferlab.probe.config import make_run_info
+from inferlab.records import RequestRecord
+from inferlab.server import ClientTotals, server_view
+from inferlab.sim import SimConfig, SimServer
+from inferlab.store import Store
+from tests.unit.probe_server import Request, ScriptedServer, chunk, sse_head
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimServer]:
+    with SimServer(SimConfig(ttft_ms=5, tpot_ms=1, tokens_per_chunk=4)) as s:
+        yield s
+
+
+def totals(records: list[RequestRecord]) -> ClientTotals:
+    return ClientTotals(
+        requests=len(records),
+        completed=sum(r.ok for r in records),
+        prompt_tokens=sum(r.input_tokens or 0 for r in records),
+        output_tokens=sum(r.output_tokens or 0 for r in records),
+    )
+
+
+def test_a_probe_of_the_sim_scrapes_before_and_after_and_the_counts_match(sim: SimServer) -> None:
+    cfg = ProbeConfig(
+        url=sim.base_url, model="inferlab-sim", requests=6, concurrency=2, max_tokens=17,
+        warmup=1, server_metrics_interval_s=0.2,
+    )  # fmt: skip
+    sink = MemorySink()
+    before = sim.truth()
+    result = asyncio.run(run_probe(cfg, sink))
+    assert result.status == "completed"
+    assert len(sink.scrapes) == len(result.scrapes) >= 2
+    assert all(s.ok for s in result.scrapes), [s.error for s in result.scrapes]
+    first_sent = min(r.sent_ms for r in sink.records)
+    last_done = max(r.sent_ms + (r.e2e_ms or 0) for r in sink.records)
+    assert result.scrapes[0].t_ms <= first_sent and result.scrapes[-1].t_ms >= last_done
+    view = server_view(result.scrapes[0].endpoint, result.scrapes, totals(sink.records)).to_json()
+    assert view["kind"] == "vllm"
+    # The module's sim served only this run since its start... unless other tests ran first:
+    served = len(sim.truth()) - len(before)
+    assert view["requests_completed"] == served == 7
+    assert view["generation_tokens"] == sum(r.output_tokens or 0 for r in sink.records) == 7 * 17
+    assert view["prompt_tokens"] == sum(r.input_tokens or 0 for r in sink.records)
+    assert view["ttft_ms"] is not None and view["queue_ms"] is not None
+    assert view["other_traffic"] is False
+
+
+def test_a_server_without_metrics_records_why_and_the_probe_completes() -> None:
+    body = [sse_head(), chunk(b'data: {"choices":[{"delta":{"content":"hi"}}]}\n\n')]
+    body.append(chunk(b"data: [DONE]\n\n") + chunk(b""))
+
+    async def handler(req: Request, w: asyncio.StreamWriter) -> None:
+        for part in body:
+            w.write(part)
+        await w.drain()
+
+    with ScriptedServer(handler) as srv:
+        cfg = ProbeConfig(url=srv.base_url, model="m", requests=2, timeout_s=5)
+        sink = MemorySink()
+        result = asyncio.run(run_probe(cfg, sink))
+        assert srv.metrics_requests  # it was asked
+    assert result.status == "completed" and all(r.ok for r in sink.records)
+    assert result.scrapes and not any(s.ok for s in result.scrapes)
+    assert "HTTP 404" in (result.scrapes[0].error or "")
+    assert "--metrics" in (result.scrapes[0].error or "")
+
+
+def test_no_server_metrics_means_no_scrape(sim: SimServer) -> None:
+    cfg = ProbeConfig(
+        url=sim.base_url, model="inferlab-sim", requests=1, server_metrics_enabled=False
+    )
+    assert asyncio.run(run_probe(cfg, MemorySink())).scrapes == ()
+
+
+def test_a_metadata_address_is_never_scraped(sim: SimServer) -> None:
+    cfg = ProbeConfig(
+        url=sim.base_url, model="inferlab-sim", requests=1,
+        server_metrics=("http://169.254.169.254/metrics",),
+    )  # fmt: skip
+    scrapes = asyncio.run(run_probe(cfg, MemorySink())).scrapes
+    assert len(scrapes) == 1 and not scrapes[0].ok
+    assert "not scraped" in (scrapes[0].error or "")
+
+
+def llama_stream() -> list[bytes]:
+    timings = {
+        "prompt_n": 12,
+        "prompt_ms": 30.0,
+        "predicted_n": 3,
+        "predicted_ms": 60.0,
+        "cache_n": 4,
+    }
+    events = [{"choices": [{"delta": {"content": w}}]} for w in ("a", "b", "c")]
+    events.append({"choices": [{"delta": {}, "finish_reason": "stop"}], "timings": timings})
+    out = [sse_head()]
+    out += [chunk(b"data: " + json.dumps(e).encode() + b"\n\n") for e in events]
+    out.append(chunk(b"data: [DONE]\n\n") + chunk(b""))
+    return out
+
+
+def test_llamacpp_timings_are_kept_per_request_and_stored(isolated_db: Path) -> None:
+    parts = llama_stream()
+
+    async def handler(req: Request, w: asyncio.StreamWriter) -> None:
+        for part in parts:
+            w.write(part)
+        await w.drain()
+
+    store = Store(isolated_db)
+    with ScriptedServer(handler) as srv:
+        cfg = ProbeConfig(url=srv.base_url, model="m", requests=2, timeout_s=5)
+        info = make_run_info(cfg)
+        asyncio.run(run_probe(cfg, store.run_writer(info), info=info))
+    frame = store.server_timings(info.run_id)
+    assert list(frame["idx"]) == [0, 1]
+    row = frame.iloc[0]
+    assert (row["source"], row["prompt_ms"], row["prompt_tokens"]) == ("llamacpp", 30.0, 12)
+    assert (row["decode_ms"], row["decode_tokens"], row["cached_tokens"]) == (60.0, 3, 4)
+    scrapes = store.server_scrapes(info.run_id)
+    assert scrapes and "HTTP 404" in (scrapes[0].error or "")
+
+
+def test_the_store_keeps_every_scrape_and_sample(sim: SimServer, isolated_db: Path) -> None:
+    store = Store(isolated_db)
+    cfg = ProbeConfig(url=sim.base_url, model="inferlab-sim", requests=3, max_tokens=5)
+    info = make_run_info(cfg)
+    result = asyncio.run(run_probe(cfg, store.run_writer(info), info=info))
+    kept = store.server_scrapes(info.run_id)
+    assert [(s.endpoint, s.t_ms, s.ok) for s in kept] == [
+        (s.endpoint, s.t_ms, s.ok) for s in result.scrapes
+    ]
+    assert [sorted(s.samples, key=repr) for s in kept] == [
+        sorted(s.samples, key=repr) for s in result.scrapes
+    ]
+    store.delete_run(info.run_id)
