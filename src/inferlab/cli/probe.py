@@ -254,6 +254,25 @@ def add_probe_arguments(
         help="synthetic prompts share all but their last words (measures prefix caching)",
     )
     prompts.add_argument("--seed", type=int, default=0, metavar="S", help="prompt/arrival seed (0)")
+    server = p.add_argument_group("server metrics (the server's own view, beside the client's)")
+    server.add_argument(
+        "--server-metrics",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="Prometheus /metrics to scrape during the run (repeatable; "
+        "default: the API root's host + /metrics)",
+    )
+    server.add_argument(
+        "--no-server-metrics", action="store_true", help="do not scrape the server's /metrics"
+    )
+    server.add_argument(
+        "--server-metrics-interval",
+        type=float,
+        default=ProbeConfig.server_metrics_interval_s,
+        metavar="S",
+        help="seconds between scrapes (%(default)s)",
+    )
     out = p.add_argument_group("output")
     out.add_argument("--label", default="", metavar="L", help="label of the run")
     out.add_argument(
@@ -313,7 +332,12 @@ def build_config(
         shared_prefix=args.shared_prefix,
         label=args.label,
         tags=tuple(t for t in args.tag if t),
+        server_metrics=tuple(args.server_metrics),
+        server_metrics_enabled=not args.no_server_metrics,
+        server_metrics_interval_s=args.server_metrics_interval,
     )
+    if args.no_server_metrics and args.server_metrics:
+        raise UsageError("--no-server-metrics and --server-metrics contradict; give one of them")
     try:
         cfg.validate()
         if sweep is not None:

@@ -14,9 +14,10 @@ from rich.table import Table
 from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
 from inferlab.metrics.summary import RunSummary, Stats
+from inferlab.server.run import server_block
 from inferlab.store import Slo, StoreError, UnknownRunError
 
-__all__ = ["register", "render_summary"]
+__all__ = ["register", "render_server", "render_summary"]
 
 
 def register(subparsers: Any) -> None:
@@ -108,12 +109,13 @@ def run(args: argparse.Namespace) -> int:
                 f"no run {args.run_id!r} in {store.path}; `inferlab runs` lists the run ids"
             )
         summary = store.summary(args.run_id, slo)
+        server = server_block(store.server_scrapes(args.run_id), store.records(args.run_id))
     except UnknownRunError as exc:
         return fail(str(exc))
     except (StoreFailure, StoreError) as exc:
         return fail(str(exc))
     if args.json:
-        print(json.dumps(summary.to_json(), indent=2))
+        print(json.dumps({**summary.to_json(), "server": server}, indent=2))
         return 0
     console = Console(width=None if sys.stdout.isatty() else 120)
     load = (
@@ -132,4 +134,36 @@ def run(args: argparse.Namespace) -> int:
         markup=False,
     )
     render_summary(summary, console)
+    if server is not None:
+        render_server(server, console)
     return 0
+
+
+def render_server(block: dict[str, Any], console: Console) -> None:
+    """The server's own view in a few lines (`--json` has every field)."""
+
+    def ms(d: dict[str, Any] | None) -> str:
+        if not d:
+            return "-"
+        return f"mean {_f(d['mean'])}, p50 ~{_f(d['p50_estimate'])}, p99 ~{_f(d['p99_estimate'])}"
+
+    console.print(
+        f"[bold]server[/bold] {escape(str(block['kind'] or 'unknown'))} at "
+        f"{escape(block['endpoint'])} ({block['scrapes']} scrapes)"
+    )
+    lines = [
+        f"prompt tokens {block['prompt_tokens']}, generation tokens {block['generation_tokens']}, "
+        f"requests completed {block['requests_completed']}",
+        f"TTFT (ms) {ms(block['ttft_ms'])}; queue (ms) {ms(block['queue_ms'])}; "
+        f"decode {_f(block['decode_ms_per_token'])} ms/token",
+        f"running max {block['running_max']}, waiting max {block['waiting_max']}, "
+        f"KV cache max {block['kv_cache_max_pct']} %"
+        + (
+            "; OTHER TRAFFIC: the server's numbers include requests not from this run"
+            if block["other_traffic"]
+            else ""
+        ),
+        *block["notes"],
+    ]
+    for line in lines:
+        console.print(line, highlight=False, markup=False)
