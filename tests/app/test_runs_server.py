@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from inferlab.probe import ProbeConfig, run_probe
 from inferlab.probe.config import make_run_info
+from inferlab.records import RunInfo
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import Store
 from tests.app.conftest import OpenPage, metric
+
+
+def writer_of(store: Store, info: RunInfo) -> Any:
+    return store.run_writer(info)  # a Sink whose close() also reports success
 
 
 def test_server_view_of_a_sim_probe(open_page: OpenPage, isolated_db: Path) -> None:
@@ -17,7 +23,7 @@ def test_server_view_of_a_sim_probe(open_page: OpenPage, isolated_db: Path) -> N
     with SimServer(SimConfig(ttft_ms=5, tpot_ms=1)) as sim:
         cfg = ProbeConfig(url=sim.base_url, model="inferlab-sim", requests=6, concurrency=2)
         info = make_run_info(cfg)
-        asyncio.run(run_probe(cfg, store.run_writer(info), info=info))
+        asyncio.run(run_probe(cfg, writer_of(store, info), info=info))
     at = open_page("runs")
     assert not at.exception
     assert metric(at, "Server TTFT, mean").endswith(" ms")

@@ -7,12 +7,13 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from inferlab.probe import MemorySink, ProbeConfig, run_probe
 from inferlab.probe.config import make_run_info
-from inferlab.records import RequestRecord
+from inferlab.records import RequestRecord, RunInfo
 from inferlab.server import ClientTotals, server_view
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import Store
@@ -23,6 +24,10 @@ from tests.unit.probe_server import Request, ScriptedServer, chunk, sse_head
 def sim() -> Iterator[SimServer]:
     with SimServer(SimConfig(ttft_ms=5, tpot_ms=1, tokens_per_chunk=4)) as s:
         yield s
+
+
+def writer_of(store: Store, info: RunInfo) -> Any:
+    return store.run_writer(info)  # a Sink whose close() also reports success
 
 
 def totals(records: list[RequestRecord]) -> ClientTotals:
@@ -104,7 +109,9 @@ def llama_stream() -> list[bytes]:
         "predicted_ms": 60.0,
         "cache_n": 4,
     }
-    events = [{"choices": [{"delta": {"content": w}}]} for w in ("a", "b", "c")]
+    events: list[dict[str, Any]] = [
+        {"choices": [{"delta": {"content": w}}]} for w in ("a", "b", "c")
+    ]
     events.append({"choices": [{"delta": {}, "finish_reason": "stop"}], "timings": timings})
     out = [sse_head()]
     out += [chunk(b"data: " + json.dumps(e).encode() + b"\n\n") for e in events]
@@ -124,7 +131,7 @@ def test_llamacpp_timings_are_kept_per_request_and_stored(isolated_db: Path) -> 
     with ScriptedServer(handler) as srv:
         cfg = ProbeConfig(url=srv.base_url, model="m", requests=2, timeout_s=5)
         info = make_run_info(cfg)
-        asyncio.run(run_probe(cfg, store.run_writer(info), info=info))
+        asyncio.run(run_probe(cfg, writer_of(store, info), info=info))
     frame = store.server_timings(info.run_id)
     assert list(frame["idx"]) == [0, 1]
     row = frame.iloc[0]
@@ -138,7 +145,7 @@ def test_the_store_keeps_every_scrape_and_sample(sim: SimServer, isolated_db: Pa
     store = Store(isolated_db)
     cfg = ProbeConfig(url=sim.base_url, model="inferlab-sim", requests=3, max_tokens=5)
     info = make_run_info(cfg)
-    result = asyncio.run(run_probe(cfg, store.run_writer(info), info=info))
+    result = asyncio.run(run_probe(cfg, writer_of(store, info), info=info))
     kept = store.server_scrapes(info.run_id)
     assert [(s.endpoint, s.t_ms, s.ok) for s in kept] == [
         (s.endpoint, s.t_ms, s.ok) for s in result.scrapes
