@@ -154,3 +154,30 @@ def test_the_store_keeps_every_scrape_and_sample(sim: SimServer, isolated_db: Pa
         sorted(s.samples, key=repr) for s in result.scrapes
     ]
     store.delete_run(info.run_id)
+
+
+def test_a_dashboard_job_saves_its_scrapes_and_refuses_what_the_policy_refuses(
+    isolated_db: Path,
+) -> None:
+    from inferlab.dashboard.jobs import JobManager, dashboard_sim_config
+    from inferlab.netpolicy import NetPolicy
+
+    manager = JobManager(sim_process=False)
+    try:
+        url = manager.sim_url(dashboard_sim_config(ttft_ms=5, tpot_ms=1))
+        default = manager.sim_url(dashboard_sim_config(ttft_ms=5, tpot_ms=1)).rsplit("/v1", 1)[0]
+        cfg = ProbeConfig(
+            url=url, model="inferlab-sim", requests=3, max_tokens=4,
+            server_metrics=(default + "/metrics", "http://10.1.2.3:9400/metrics"),
+        )  # fmt: skip
+        policy = NetPolicy(allowed=("api.example.com",))  # the sim is the dashboard's own
+        job = manager.start(cfg, policy=policy, db_path=isolated_db)
+        assert job.wait(60) and job.snapshot().state == "completed"
+    finally:
+        manager.shutdown()
+    scrapes = Store(isolated_db).server_scrapes(job.run_id)
+    sim_scrapes = [s for s in scrapes if s.endpoint.startswith(default)]
+    assert len(sim_scrapes) >= 2 and all(s.ok for s in sim_scrapes)
+    refused = [s for s in scrapes if "10.1.2.3" in s.endpoint]
+    assert len(refused) == 1 and "not scraped" in (refused[0].error or "")
+    assert "allowed targets" in (refused[0].error or "")
