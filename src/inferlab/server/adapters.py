@@ -111,6 +111,7 @@ ADAPTERS: tuple[Adapter, ...] = (
         kv_cache_fraction=_s("llamacpp:kv_cache_usage_ratio"),
         prompt_tokens=_s("llamacpp:prompt_tokens_total"),
         generation_tokens=_s("llamacpp:tokens_predicted_total"),
+        cached_prompt_tokens=_s("llamacpp:prompt_tokens_cached_total"),
         decode_seconds_per_token=(
             (
                 Series("llamacpp:tokens_predicted_seconds_total"),
