@@ -23,7 +23,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
-from inferlab.cli.show import render_summary
+from inferlab.cli.show import render_server, render_summary
 from inferlab.probe import (
     ConfigError,
     PreflightError,
@@ -43,6 +43,7 @@ from inferlab.probe.config import (
 )
 from inferlab.probe.prompts import PromptSource
 from inferlab.records import RunInfo
+from inferlab.server.run import server_block
 from inferlab.store import Store, StoreError
 
 __all__ = ["add_probe_arguments", "build_config", "register"]
@@ -477,12 +478,26 @@ def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
                 else f"{info.load_mode} {info.load_value:g} req/s"
             )
             render_summary(s, console, title=f"Run {info.run_id} — {info.model}, {load}")
+            _report_server(store, r, console)
         if results and results[0].info.group_id:
             console.print(f"sweep group {results[0].info.group_id}", highlight=False)
     if cancelled:
         print("inferlab probe: cancelled; completed requests were saved", file=sys.stderr)
         return 130
     return 0
+
+
+def _report_server(store: Store, result: ProbeResult, console: Console) -> None:
+    """The server's view of the run, when it was scraped (`inferlab show` has it too)."""
+    if not result.scrapes:
+        return
+    try:
+        scrapes = store.server_scrapes(result.info.run_id)
+        block = server_block(scrapes, store.records(result.info.run_id))
+    except StoreError:
+        return  # the summary above was read; `inferlab show` reads this later
+    if block is not None:
+        render_server(block, console)
 
 
 def _is_sweep(results: list[ProbeResult]) -> bool:

@@ -80,9 +80,9 @@ class ProbeResult:
     warmup: int
     elapsed_s: float
     anchor_ns: int  # perf_counter_ns of the run's time zero (scheduled_ms/sent_ms count from it)
-    scrapes: tuple[
-        Scrape, ...
-    ] = ()  # the server's /metrics during the run (also given to the sink)
+    # The server's /metrics during the run; their samples went to the sink's
+    # add_scrape when it has one (then only the scrapes' times and errors are here).
+    scrapes: tuple[Scrape, ...] = ()
 
 
 def _median(values: list[float]) -> float | None:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -70,7 +71,8 @@ def _http_error(url: str, status: int) -> str:
 
 
 class Scraper:
-    """Scrapes `urls` on the running event loop; `start()` then `stop()` -> all scrapes."""
+    """Scrapes `urls` on the running event loop; `start()` then `stop()` -> all scrapes
+    (without their samples when `on_scrape` took them)."""
 
     def __init__(
         self,
@@ -101,12 +103,16 @@ class Scraper:
         return (time.perf_counter_ns() - self.anchor_ns) / 1e6
 
     def _record(self, scrape: Scrape) -> None:
-        self.scrapes.append(scrape)
+        saved = False
         if self.on_scrape is not None:
             try:
                 self.on_scrape(scrape)
+                saved = True
             except Exception:
                 self.on_scrape = None  # saving scrapes must never stop the probe
+        # What the sink saved is not kept here too: an hour of vLLM scrapes is
+        # millions of samples (the run's memory must not grow with its length).
+        self.scrapes.append(replace(scrape, samples=()) if saved else scrape)
 
     async def start(self) -> None:
         """The first scrape (awaited: it is the baseline), then one every interval."""

@@ -63,3 +63,13 @@ def test_a_bad_server_metrics_url_is_a_clear_usage_error(
     err = capsys.readouterr().err
     assert "--server-metrics 'ftp://x/metrics' is not an http(s) URL" in err
     assert "Traceback" not in err
+
+
+def test_probe_and_show_print_the_server_lines(
+    sim: SimServer, isolated_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["probe", "--url", sim.base_url, "--model", "inferlab-sim", "--requests", "3"]
+    assert main([*args, "--max-tokens", "5", "--db", str(isolated_db)]) == 0
+    out = capsys.readouterr().out
+    assert "server vllm at" in out and "generation tokens 15, requests completed 3" in out
+    assert "decode" in out and "ms/token" in out
