@@ -16,6 +16,7 @@ import resource
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -55,10 +56,10 @@ def cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def probe(sim: SimServer, **kw: object) -> tuple[float, float, int]:
+def probe(sim: SimServer, **kw: Any) -> tuple[float, float, int]:
     cfg = ProbeConfig(
         url=sim.base_url, model="inferlab-sim", requests=400, concurrency=16, max_tokens=64, **kw
-    )  # type: ignore[arg-type]
+    )
     sink = MemorySink()
     c0 = cpu_s()
     result = asyncio.run(run_probe(cfg, sink))
@@ -86,11 +87,12 @@ def main() -> None:
         big = big_vllm_body()
         ms, n = parse_ms(big)
         print(f"parse vLLM-sized body: {len(big.splitlines())} lines, {n} samples: {ms:.2f} ms")
-        for label, kw in (
+        runs: tuple[tuple[str, dict[str, Any]], ...] = (
             ("no scraping", {"server_metrics_enabled": False}),
             ("scrape every 1 s", {}),
             ("scrape every 0.2 s", {"server_metrics_interval_s": 0.2}),
-        ):
+        )
+        for label, kw in runs:
             cpu_ms, p50, scrapes = probe(sim, **kw)
             print(
                 f"probe c=16, 400 requests, {label}: client CPU {cpu_ms:.2f} ms/request "
