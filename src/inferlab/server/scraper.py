@@ -3,8 +3,9 @@ one every `interval_s`, one after the last (within a grace of 2 intervals).
 
 A scrape never fails the probe: every failure becomes a `Scrape(ok=False)`
 whose `error` says why and what to do. Each URL goes through the outbound
-policy first (`inferlab.netpolicy.check_target`); the API key is never sent
-to it. Parsing runs on a worker thread so the probe's event loop, which is
+policy first (`inferlab.netpolicy.check_target`) and is then connected only to
+the addresses that check pinned (`inferlab.outbound.guarded`); the API key is
+never sent to it. Parsing runs on a worker thread so the probe's event loop, which is
 stamping chunk arrivals, only waits on the network.
 """
 
@@ -19,7 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from inferlab.netpolicy import NetPolicy, TargetError, check_target
+from inferlab.netpolicy import NetPolicy, Pins, TargetError, check_target
+from inferlab.outbound import OutboundRefused, guarded
 from inferlab.server.samples import MetricsParseError, Scrape, parse_metrics_text
 
 __all__ = ["DEFAULT_INTERVAL_S", "Scraper", "default_metrics_url", "scrape_urls"]
@@ -88,16 +90,16 @@ class Scraper:
         self.interval_s = interval_s
         self.on_scrape = on_scrape
         self.scrapes: list[Scrape] = []
-        self._urls: list[str] = []
+        self._pins: dict[str, Pins] = {}
         self._task: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._clients: dict[str, httpx.AsyncClient] = {}
         for url in urls:
             try:
-                check_target(url, policy or NetPolicy(), also_allowed=also_allowed)
+                target = check_target(url, policy or NetPolicy(), also_allowed=also_allowed)
             except (TargetError, ValueError) as exc:
                 self._record(Scrape(_shown(url), self._now_ms(), False, f"not scraped: {exc}"))
                 continue
-            self._urls.append(url)
+            self._pins[url] = target.pins
 
     def _now_ms(self) -> float:
         return (time.perf_counter_ns() - self.anchor_ns) / 1e6
@@ -116,10 +118,18 @@ class Scraper:
 
     async def start(self) -> None:
         """The first scrape (awaited: it is the baseline), then one every interval."""
-        if not self._urls:
+        if not self._pins:
             return
         timeout = httpx.Timeout(max(self.interval_s * GRACE_INTERVALS, 1.0))
-        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
+        self._clients = {
+            url: httpx.AsyncClient(
+                transport=guarded(httpx.AsyncHTTPTransport(trust_env=False), pins),
+                timeout=timeout,
+                follow_redirects=False,
+                trust_env=False,
+            )
+            for url, pins in self._pins.items()
+        }
         await self._scrape_all()
         self._task = asyncio.create_task(self._loop())
 
@@ -129,12 +139,13 @@ class Scraper:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._client is not None:
+        if self._clients:
             try:
                 await self._scrape_all()
             finally:
-                await self._client.aclose()
-                self._client = None
+                clients, self._clients = self._clients, {}
+                for client in clients.values():
+                    await client.aclose()
         return self.scrapes
 
     async def _loop(self) -> None:
@@ -148,22 +159,20 @@ class Scraper:
             await self._scrape_all()
 
     async def _scrape_all(self) -> None:
-        await asyncio.gather(*(self._scrape(u) for u in self._urls))
+        await asyncio.gather(*(self._scrape(u, c) for u, c in self._clients.items()))
 
-    async def _scrape(self, url: str) -> None:
-        assert self._client is not None
+    async def _scrape(self, url: str, client: httpx.AsyncClient) -> None:
         shown = _shown(url)
         before = self._now_ms()
         try:
-            r = await self._client.get(url, headers={"Accept": "text/plain"})
+            r = await client.get(url, headers={"Accept": "text/plain"})
             body, status = r.text, r.status_code
         except httpx.TimeoutException:
             self._record(Scrape(shown, before, False, f"{shown} did not answer in time"))
             return
         except httpx.HTTPError as exc:
-            self._record(
-                Scrape(shown, before, False, f"cannot reach {shown}: {type(exc).__name__}")
-            )
+            why = str(exc) if isinstance(exc, OutboundRefused) else type(exc).__name__
+            self._record(Scrape(shown, before, False, f"cannot reach {shown}: {why}"))
             return
         t_ms = (before + self._now_ms()) / 2  # the server rendered it somewhere in between
         if status != 200:

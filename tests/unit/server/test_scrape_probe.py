@@ -184,3 +184,14 @@ def test_a_dashboard_job_saves_its_scrapes_and_refuses_what_the_policy_refuses(
     refused = [s for s in scrapes if "10.1.2.3" in s.endpoint]
     assert len(refused) == 1 and "not scraped" in (refused[0].error or "")
     assert "allowed targets" in (refused[0].error or "")
+
+
+def test_a_metrics_url_with_a_password_is_refused_by_the_outbound_guard(sim: SimServer) -> None:
+    root = sim.base_url.rsplit("/v1", 1)[0].replace("http://", "http://u:secret@")
+    cfg = ProbeConfig(
+        url=sim.base_url, model="inferlab-sim", requests=1, server_metrics=(root + "/metrics",)
+    )
+    scrapes = asyncio.run(run_probe(cfg, MemorySink())).scrapes
+    assert scrapes and not any(s.ok for s in scrapes)
+    assert "user name or password" in (scrapes[0].error or "")
+    assert all("secret" not in (s.error or "") + s.endpoint for s in scrapes)
