@@ -165,7 +165,9 @@ def test_a_dashboard_job_saves_its_scrapes_and_refuses_what_the_policy_refuses(
     from inferlab.dashboard.jobs import JobManager, dashboard_sim_config
     from inferlab.netpolicy import NetPolicy
 
-    manager = JobManager(sim_process=False)
+    # The job in a thread: the same _job_main and child sink as a process, without a spawn
+    # (a spawned child re-imports __main__, which an earlier AppTest.from_function replaces).
+    manager = JobManager(sim_process=False, job_process=False)
     try:
         url = manager.sim_url(dashboard_sim_config(ttft_ms=5, tpot_ms=1))
         default = manager.sim_url(dashboard_sim_config(ttft_ms=5, tpot_ms=1)).rsplit("/v1", 1)[0]
