@@ -100,7 +100,7 @@ def ttft_breakdown_figure(cmp: ServerComparison) -> go.Figure:
                 hovertemplate=f"{part.name}: %{{x:.1f}} ms<br>{part.source}<extra></extra>",
             )
         )
-    fig.update_layout(barmode="stack")
+    fig.update_layout(barmode="stack", legend_traceorder="normal")
     fig.update_xaxes(title_text="Time (ms)", rangemode="tozero")
     plain_layout(fig, 220, top=50)
     return fig

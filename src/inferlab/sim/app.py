@@ -359,6 +359,9 @@ class _SimResponse(Response):
         sent = record.chunk_sent_ns
         if len(sent) == 1:
             metrics.ttft.observe((sent[0] - record.arrival_ns) / 1e9)
+            # The sim's prefill: from admission (the end of its queue) to the first token.
+            admitted = record.admitted_ns or record.arrival_ns
+            metrics.prefill.observe(max(0, sent[0] - admitted) / 1e9)
         else:
             metrics.itl.observe((sent[-1] - sent[-2]) / 1e9)
         metrics.generation_tokens.inc(n_tokens)

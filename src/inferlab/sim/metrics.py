@@ -78,6 +78,13 @@ class SimMetrics:
             buckets=_REQUEST_BUCKETS,
             registry=r,
         ).labels(model)
+        self.prefill = Histogram(
+            "vllm:request_prefill_time_seconds",
+            "Histogram of time spent in PREFILL phase for request.",
+            labels,
+            buckets=_REQUEST_BUCKETS,
+            registry=r,
+        ).labels(model)
         self.queue = Histogram(
             "vllm:request_queue_time_seconds",
             "Histogram of time spent in WAITING phase for request.",

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from inferlab.compare.server import compare_server
 from inferlab.probe import MemorySink, ProbeConfig, run_probe
 from inferlab.probe.config import make_run_info
 from inferlab.records import RequestRecord, RunInfo
@@ -64,6 +65,9 @@ def test_a_probe_of_the_sim_scrapes_before_and_after_and_the_counts_match(sim: S
     assert view["prompt_tokens"] == sum(r.input_tokens or 0 for r in sink.records)
     assert view["ttft_ms"] is not None and view["queue_ms"] is not None
     assert view["other_traffic"] is False
+    cmp = compare_server(sink.scrapes, sink.records)
+    parts = [p.name for p in cmp.breakdown]
+    assert parts == ["client dispatch lag", "server queue", "prefill", "rest"]
 
 
 def test_a_server_without_metrics_records_why_and_the_probe_completes() -> None:
