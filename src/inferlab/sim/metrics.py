@@ -16,7 +16,8 @@ __all__ = ["CONTENT_TYPE", "SimMetrics"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-# vLLM's own bucket edges for TTFT and inter-token latency (seconds).
+# vLLM's own bucket edges for TTFT and inter-token latency (seconds); queue and prefill
+# use the TTFT edges too (vLLM's start at 0.3 s, too coarse for the sim's short waits).
 _TTFT_BUCKETS = (
     0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0,
     2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0,
@@ -82,14 +83,14 @@ class SimMetrics:
             "vllm:request_prefill_time_seconds",
             "Histogram of time spent in PREFILL phase for request.",
             labels,
-            buckets=_REQUEST_BUCKETS,
+            buckets=_TTFT_BUCKETS,
             registry=r,
         ).labels(model)
         self.queue = Histogram(
             "vllm:request_queue_time_seconds",
             "Histogram of time spent in WAITING phase for request.",
             labels,
-            buckets=_REQUEST_BUCKETS,
+            buckets=_TTFT_BUCKETS,
             registry=r,
         ).labels(model)
         Gauge(
