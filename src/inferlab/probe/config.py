@@ -161,6 +161,11 @@ class ProbeConfig:
             raise ConfigError(f"--server-metrics-interval {interval} must be at least 0.1 seconds")
         for url in self.server_metrics:
             parts = urlsplit(url.strip())
+            if "@" in parts.netloc:  # not echoed: it holds a password
+                raise ConfigError(
+                    "a --server-metrics URL contains a user name or password; inferlab sends "
+                    "no credentials to /metrics, remove them"
+                )
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ConfigError(
                     f"--server-metrics {url!r} is not an http(s) URL; "

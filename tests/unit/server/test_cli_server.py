@@ -73,3 +73,13 @@ def test_probe_and_show_print_the_server_lines(
     out = capsys.readouterr().out
     assert "server vllm at" in out and "generation tokens 15, requests completed 3" in out
     assert "decode" in out and "ms/token" in out
+
+
+def test_a_server_metrics_url_with_a_password_is_refused_without_echoing_it(
+    sim: SimServer, isolated_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = "http://u:hunter2@127.0.0.1:9/metrics"
+    args = ["probe", "--url", sim.base_url, "--model", "m", "--server-metrics", bad]
+    assert main([*args, "--db", str(isolated_db)]) != 0
+    err = capsys.readouterr().err
+    assert "user name or password" in err and "hunter2" not in err

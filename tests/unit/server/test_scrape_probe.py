@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,10 @@ import pytest
 
 from inferlab.compare.server import compare_server
 from inferlab.probe import MemorySink, ProbeConfig, run_probe
-from inferlab.probe.config import make_run_info
+from inferlab.probe.config import ConfigError, make_run_info
 from inferlab.records import RequestRecord, RunInfo
-from inferlab.server import ClientTotals, server_view
+from inferlab.server import ClientTotals, Scrape, server_view
+from inferlab.server.scraper import Scraper
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import Store
 from tests.unit.probe_server import Request, ScriptedServer, chunk, sse_head
@@ -192,12 +194,23 @@ def test_a_dashboard_job_saves_its_scrapes_and_refuses_what_the_policy_refuses(
     assert "allowed targets" in (refused[0].error or "")
 
 
-def test_a_metrics_url_with_a_password_is_refused_by_the_outbound_guard(sim: SimServer) -> None:
+def test_a_metrics_url_with_a_password_is_refused_by_the_config_and_the_guard(
+    sim: SimServer,
+) -> None:
     root = sim.base_url.rsplit("/v1", 1)[0].replace("http://", "http://u:secret@")
     cfg = ProbeConfig(
         url=sim.base_url, model="inferlab-sim", requests=1, server_metrics=(root + "/metrics",)
     )
-    scrapes = asyncio.run(run_probe(cfg, MemorySink())).scrapes
-    assert scrapes and not any(s.ok for s in scrapes)
+    with pytest.raises(ConfigError, match="user name or password") as caught:
+        asyncio.run(run_probe(cfg, MemorySink()))
+    assert "secret" not in str(caught.value)
+
+    async def scrape_directly() -> list[Scrape]:  # past the config: the policy and the guard
+        scraper = Scraper([root + "/metrics"], anchor_ns=time.perf_counter_ns())
+        await scraper.start()
+        return await scraper.stop()
+
+    scrapes = asyncio.run(scrape_directly())
+    assert scrapes and not any(s.ok for s in scrapes)  # refused by the policy check
     assert "user name or password" in (scrapes[0].error or "")
     assert all("secret" not in (s.error or "") + s.endpoint for s in scrapes)
