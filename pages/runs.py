@@ -11,6 +11,8 @@ import streamlit as st
 
 from inferlab import compare
 from inferlab.charts import runs as charts
+from inferlab.charts import server as server_charts
+from inferlab.compare import server_text as server_views_text
 from inferlab.compare.io import (
     FORMAT_CHOICES,
     UPLOAD_TYPES,
@@ -149,6 +151,11 @@ def sweep_view(
     db: str, keys: tuple[tuple[str, str], ...], slo: compare.Slo, target: float
 ) -> compare.SweepAnalysis:
     return compare.sweep_analysis(runs_for(db, keys), slo, target=target)
+
+
+@st.cache_data(max_entries=48, show_spinner=False)
+def server_view_of(db: str, run_id: str, version: str) -> Any:
+    return server_views_text.load_comparison(store_for(db), run_id)
 
 
 @st.cache_data(max_entries=48, show_spinner=False)
@@ -472,8 +479,8 @@ for rid in selected:
 # -- charts --------------------------------------------------------------------------------
 
 label_m = metric_label(metric, convention)
-tab_cdf, tab_dist, tab_time, tab_one = st.tabs(
-    ["CDF", "Distribution", "Over time", "One request's timeline"]
+tab_cdf, tab_dist, tab_time, tab_one, tab_server = st.tabs(
+    ["CDF", "Distribution", "Over time", "One request's timeline", "Server's view"]
 )
 with tab_cdf:
     st.plotly_chart(charts.cdf_figure(values[metric], label_m), width="stretch")
@@ -528,6 +535,35 @@ with tab_one:
             "Drawn from the chunk arrival times the probe recorded: the first bar is the wait "
             "for the first content chunk (TTFT), each further bar the gap before the next chunk."
         )
+
+with tab_server:
+    server_run = st.selectbox(
+        "Run",
+        selected,
+        format_func=lambda rid: run_name(rows_by_id, rid),
+        key="server_run",
+    )
+    cmp = server_view_of(DB, server_run, version(server_run))
+    if cmp.view is None:
+        st.info(server_views_text.no_view_message(cmp))
+    else:
+        st.markdown(server_views_text.headline(cmp))
+        s1, s2, s3, s4 = st.columns(4)
+        s1.metric("Client TTFT, mean", server_views_text.ms(cmp.client_ttft_mean_ms))
+        s2.metric("Server TTFT, mean", server_views_text.ms(cmp.server_ttft_mean_ms))
+        s3.metric("Client TPOT, mean", server_views_text.ms(cmp.client_tpot_mean_ms))
+        s4.metric("Server decode per token", server_views_text.ms(cmp.view.decode_ms_per_token))
+        st.caption(server_views_text.ttft_caption(cmp))
+        if cmp.breakdown:
+            st.plotly_chart(server_charts.ttft_breakdown_figure(cmp), width="stretch")
+        st.plotly_chart(server_charts.server_timeline_figure(cmp), width="stretch")
+        st.caption(
+            "Top: each request's TTFT as the client measured it, at the time it was sent. "
+            "Below, on the same time axis: what the server reported at each scrape of its "
+            "/metrics (requests running and waiting, KV cache in use)."
+        )
+        for note in cmp.view.notes:
+            st.caption(note)
 
 # -- SLO panel -----------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Literal
 
 from inferlab.metrics.requests import tpot_ms as _tpot_ms
+from inferlab.server.timings import ServerTiming
 
 __all__ = ["RequestRecord", "RunInfo", "RunStatus", "TokenCountSource"]
 
@@ -55,6 +56,7 @@ class RequestRecord:
     # Set-up time of the connection this request opened (None: reused one, or not
     # measured). Not stored per request; the run's validity facts summarise it.
     connect_ms: float | None = None
+    server_timing: ServerTiming | None = None  # what the server said it spent (llama.cpp, Ollama)
 
     @property
     def client_queue_ms(self) -> float:

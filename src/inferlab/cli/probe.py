@@ -23,7 +23,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from inferlab import jsonsafe
 from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
-from inferlab.cli.show import render_summary, render_validity
+from inferlab.cli.show import render_server, render_summary, render_validity
 from inferlab.probe import (
     ConfigError,
     PreflightError,
@@ -43,6 +43,7 @@ from inferlab.probe.config import (
 )
 from inferlab.probe.prompts import PromptSource
 from inferlab.records import RunInfo
+from inferlab.server.run import server_block
 from inferlab.store import Store, StoreError
 from inferlab.validity import judge, validity_json
 
@@ -255,6 +256,25 @@ def add_probe_arguments(
         help="synthetic prompts share all but their last words (measures prefix caching)",
     )
     prompts.add_argument("--seed", type=int, default=0, metavar="S", help="prompt/arrival seed (0)")
+    server = p.add_argument_group("server metrics (the server's own view, beside the client's)")
+    server.add_argument(
+        "--server-metrics",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="Prometheus /metrics to scrape during the run (repeatable; "
+        "default: the API root's host + /metrics)",
+    )
+    server.add_argument(
+        "--no-server-metrics", action="store_true", help="do not scrape the server's /metrics"
+    )
+    server.add_argument(
+        "--server-metrics-interval",
+        type=float,
+        default=ProbeConfig.server_metrics_interval_s,
+        metavar="S",
+        help="seconds between scrapes (%(default)s)",
+    )
     out = p.add_argument_group("output")
     out.add_argument("--label", default="", metavar="L", help="label of the run")
     out.add_argument(
@@ -314,7 +334,12 @@ def build_config(
         shared_prefix=args.shared_prefix,
         label=args.label,
         tags=tuple(t for t in args.tag if t),
+        server_metrics=tuple(args.server_metrics),
+        server_metrics_enabled=not args.no_server_metrics,
+        server_metrics_interval_s=args.server_metrics_interval,
     )
+    if args.no_server_metrics and args.server_metrics:
+        raise UsageError("--no-server-metrics and --server-metrics contradict; give one of them")
     try:
         cfg.validate()
         if sweep is not None:
@@ -460,12 +485,26 @@ def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
             )
             render_summary(s, console, title=f"Run {info.run_id} — {info.model}, {load}")
             render_validity(judge(r.validity), console)
+            _report_server(store, r, console)
         if results and results[0].info.group_id:
             console.print(f"sweep group {results[0].info.group_id}", highlight=False)
     if cancelled:
         print("inferlab probe: cancelled; completed requests were saved", file=sys.stderr)
         return 130
     return 0
+
+
+def _report_server(store: Store, result: ProbeResult, console: Console) -> None:
+    """The server's view of the run, when it was scraped (`inferlab show` has it too)."""
+    if not result.scrapes:
+        return
+    try:
+        scrapes = store.server_scrapes(result.info.run_id)
+        block = server_block(scrapes, store.records(result.info.run_id))
+    except StoreError:
+        return  # the summary above was read; `inferlab show` reads this later
+    if block is not None:
+        render_server(block, console)
 
 
 def _is_sweep(results: list[ProbeResult]) -> bool:

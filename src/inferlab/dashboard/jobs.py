@@ -64,6 +64,8 @@ from inferlab.probe.config import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_
 from inferlab.probe.preflight import connect_message
 from inferlab.probe.runner import CancelEvent
 from inferlab.records import RequestRecord, RunInfo, RunStatus
+from inferlab.server.samples import Scrape
+from inferlab.server.scraper import default_metrics_url
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import RunWriter, Store, StoreError, default_db_path
 from inferlab.validity import ValidityFacts
@@ -257,6 +259,9 @@ class _ChildSink:
             self._update = update
         self.flush()
 
+    def add_scrape(self, scrape: Scrape) -> None:
+        self.writer.add_scrape(scrape)
+
     def flush(self, force: bool = False) -> None:
         with self._lock:
             if not force and time.monotonic() - self._sent_s < 0.1:
@@ -307,6 +312,8 @@ def _job_main(
     conn: Connection,
     cancel: CancelEvent,
     in_process: bool,
+    policy: NetPolicy | None = None,
+    also_allowed: Sequence[str] = (),
 ) -> None:
     """Run one probe and report to `conn`: the body of a job's process (or thread).
 
@@ -327,7 +334,17 @@ def _job_main(
     sink = _ChildSink(writer, conn)
     error: str | None = None
     try:
-        result = asyncio.run(run_probe(cfg, sink, info=info, progress=sink.progress, cancel=cancel))
+        result = asyncio.run(
+            run_probe(
+                cfg,
+                sink,
+                info=info,
+                progress=sink.progress,
+                cancel=cancel,
+                policy=policy,
+                also_allowed=also_allowed,
+            )
+        )
         state: JobState = "cancelled" if result.status == "cancelled" else "completed"
         if result.status == "failed":
             state = "failed"
@@ -360,9 +377,14 @@ class ProbeJob:
         store: Store,
         session_id: str = "",
         process: bool = True,
+        policy: NetPolicy | None = None,
+        also_allowed: Sequence[str] = (),
     ) -> None:
         self.cfg = cfg
         self.info = info
+        # The outbound policy the /metrics scrapes go through (inferlab.server.scraper).
+        self.policy = policy
+        self.also_allowed = tuple(also_allowed)
         self.run_id = info.run_id
         self.session_id = session_id
         self.store = store
@@ -394,7 +416,16 @@ class ProbeJob:
     def _start(self) -> None:
         """Start the probe's process; StoreError if its run cannot be saved."""
         receiver, sender = self._ctx.Pipe(duplex=False)
-        args = (self.cfg, self.info, str(self.store.path), sender, self._cancel, self.process)
+        args = (
+            self.cfg,
+            self.info,
+            str(self.store.path),
+            sender,
+            self._cancel,
+            self.process,
+            self.policy,
+            self.also_allowed,
+        )
         worker: BaseProcess | threading.Thread
         if self.process:
             worker = self._ctx.Process(
@@ -811,7 +842,16 @@ class JobManager:
         info = make_run_info(cfg)
         try:
             store = Store(db_path or default_db_path())
-            job = ProbeJob(cfg, info, store, session_id, process=self.job_process)
+            job = ProbeJob(
+                cfg,
+                info,
+                store,
+                session_id,
+                process=self.job_process,
+                policy=policy,
+                # The built-in sim's /metrics is the dashboard's own too.
+                also_allowed=[*self.own_urls(), *map(default_metrics_url, self.own_urls())],
+            )
             job._start()
         except StoreError as exc:
             raise JobError(f"The run cannot be saved: {exc}") from None

@@ -78,6 +78,12 @@ class ProbeConfig:
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
     max_response_bytes: int | None = None  # None: `response_cap_bytes`'s default
 
+    # Prometheus /metrics to scrape during the run (inferlab.server.scraper):
+    # none given = the API root's host + /metrics; disabled = no scraping.
+    server_metrics: tuple[str, ...] = ()
+    server_metrics_enabled: bool = True
+    server_metrics_interval_s: float = 1.0
+
     @property
     def deadline_s(self) -> float:
         """The most one request may take, send to last byte: `request_deadline_s`, else
@@ -147,6 +153,24 @@ class ProbeConfig:
         for value in self.headers.values():
             if any(c in value for c in "\r\n"):
                 raise ConfigError("a --header value contains a line break")
+        self._validate_server_metrics()
+
+    def _validate_server_metrics(self) -> None:
+        interval = self.server_metrics_interval_s
+        if not (math.isfinite(interval) and interval >= 0.1):
+            raise ConfigError(f"--server-metrics-interval {interval} must be at least 0.1 seconds")
+        for url in self.server_metrics:
+            parts = urlsplit(url.strip())
+            if "@" in parts.netloc:  # not echoed: it holds a password
+                raise ConfigError(
+                    "a --server-metrics URL contains a user name or password; inferlab sends "
+                    "no credentials to /metrics, remove them"
+                )
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(
+                    f"--server-metrics {url!r} is not an http(s) URL; "
+                    "use e.g. http://127.0.0.1:8000/metrics"
+                )
 
     @property
     def load_value(self) -> float:
@@ -181,6 +205,10 @@ class ProbeConfig:
             "concurrency_cap": self.max_in_flight,
             "header_names": sorted(self.headers),
             "authenticated": self.api_key is not None,
+            "server_metrics": [endpoint_for_display(u) for u in self.server_metrics]
+            if self.server_metrics_enabled
+            else "off",
+            "server_metrics_interval_s": self.server_metrics_interval_s,
         }
 
 

@@ -22,6 +22,7 @@ from typing import Literal
 import httpx
 
 from inferlab.metrics.percentile import percentiles
+from inferlab.netpolicy import NetPolicy
 from inferlab.probe import transport as _transport
 from inferlab.probe.config import ConfigError, ProbeConfig, make_run_info, sweep_configs
 from inferlab.probe.prompts import PromptSource
@@ -35,6 +36,8 @@ from inferlab.probe.worker import (
     send_request,
 )
 from inferlab.records import RequestRecord, RunInfo, RunStatus
+from inferlab.server.samples import Scrape
+from inferlab.server.scraper import Scraper, scrape_urls
 from inferlab.validity import ValidityFacts
 
 __all__ = [
@@ -88,6 +91,9 @@ class ProbeResult:
     elapsed_s: float
     anchor_ns: int  # perf_counter_ns of the run's time zero (scheduled_ms/sent_ms count from it)
     validity: ValidityFacts | None = None  # what the client itself cost while measuring
+    # The server's /metrics during the run; their samples went to the sink's
+    # add_scrape when it has one (then only the scrapes' times and errors are here).
+    scrapes: tuple[Scrape, ...] = ()
 
 
 def _median(values: list[float]) -> float | None:
@@ -388,10 +394,14 @@ async def run_probe(
     cancel: CancelEvent | None = None,
     step: int = 0,
     steps: int = 1,
+    policy: NetPolicy | None = None,
+    also_allowed: Sequence[str] = (),
 ) -> ProbeResult:
     """Run one probe; records go to `sink`, which is closed with the final status.
 
     `info` is the run the sink was opened for (a fresh one from `cfg` if None).
+    The server's /metrics are scraped meanwhile (`policy` decides which URLs may
+    be contacted; scrapes go to the sink's `add_scrape` when it has one).
     Raises ConfigError for unusable settings (before anything is sent) and
     SinkError when records could not be saved.
     """
@@ -416,7 +426,10 @@ async def run_probe(
     ticker = asyncio.create_task(run.ticker())
     monitor = asyncio.create_task(run.monitor())
     started_ns = time.perf_counter_ns()
+    scraper = _scraper(cfg, sink, run.anchor_ns, policy, also_allowed)
+    scrapes: list[Scrape] = []
     try:
+        await scraper.start()  # the baseline scrape, before the first request
         async with contextlib.AsyncExitStack() as stack:
             for client in clients:
                 await stack.enter_async_context(client)
@@ -447,6 +460,7 @@ async def run_probe(
         close_unused(clients)
         validity = run.validity()
         _give_validity(sink, validity)
+        scrapes = await _stop_scraper(scraper)  # the last scrape, before the run is sealed
         run.phase = "finished"
         run.report()
         await asyncio.to_thread(run.pump.close, status)
@@ -459,6 +473,7 @@ async def run_probe(
         elapsed_s=(time.perf_counter_ns() - started_ns) / 1e9,
         anchor_ns=run.anchor_ns,
         validity=validity,
+        scrapes=tuple(scrapes),
     )
 
 
@@ -468,6 +483,32 @@ def _give_validity(sink: Sink, facts: ValidityFacts) -> None:
     if callable(setter):
         with contextlib.suppress(Exception):  # the records matter more than these facts
             setter(facts)
+
+
+def _scraper(
+    cfg: ProbeConfig,
+    sink: Sink,
+    anchor_ns: int,
+    policy: NetPolicy | None,
+    also_allowed: Sequence[str],
+) -> Scraper:
+    urls = scrape_urls(cfg.url, cfg.server_metrics, cfg.server_metrics_enabled)
+    return Scraper(
+        urls,
+        anchor_ns=anchor_ns,
+        interval_s=cfg.server_metrics_interval_s,
+        policy=policy,
+        also_allowed=also_allowed,
+        on_scrape=getattr(sink, "add_scrape", None),
+    )
+
+
+async def _stop_scraper(scraper: Scraper) -> list[Scrape]:
+    """Stop scraping; shielded so a cancelled run still gets its last scrape."""
+    try:
+        return await asyncio.shield(scraper.stop())
+    except (asyncio.CancelledError, Exception):
+        return list(scraper.scrapes)
 
 
 async def _phases(run: _Run, clients: Sequence[httpx.AsyncClient]) -> None:
@@ -484,6 +525,8 @@ async def run_sweep(
     *,
     progress: ProgressCallback | None = None,
     cancel: CancelEvent | None = None,
+    policy: NetPolicy | None = None,
+    also_allowed: Sequence[str] = (),
 ) -> list[ProbeResult]:
     """One run per value (concurrencies in concurrency mode, else rates), all
     sharing a new group id; a cancellation ends the sweep after saving the
@@ -504,6 +547,8 @@ async def run_sweep(
             cancel=cancel,
             step=i,
             steps=len(steps),
+            policy=policy,
+            also_allowed=also_allowed,
         )
         results.append(result)
         if result.status != "completed":

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inferlab.records import RequestRecord, TokenCountSource
+from inferlab.server.timings import ServerTiming, server_timing_of
 
 __all__ = ["ChunkOutcome", "StreamAccumulator", "StreamError", "classify_chunk"]
 
@@ -78,6 +79,7 @@ class StreamAccumulator:
         self.saw_reasoning_first = False
         self.usage_completion_tokens: int | None = None
         self.usage_prompt_tokens: int | None = None
+        self.server_timing: ServerTiming | None = None
 
     def feed(self, offset_ns: int, data: str) -> None:
         """One SSE data payload that arrived `offset_ns` after send."""
@@ -98,6 +100,9 @@ class StreamAccumulator:
             msg = error.get("message") if isinstance(error, dict) else error
             raise StreamError("api_error", f"server sent an error mid-stream: {str(msg)[:200]}")
         outcome = classify_chunk(obj)
+        timing = server_timing_of(obj)
+        if timing is not None:
+            self.server_timing = timing
         usage = obj.get("usage")
         if isinstance(usage, dict):
             if isinstance(usage.get("completion_tokens"), int):
@@ -170,4 +175,5 @@ class StreamAccumulator:
             error_message=error_message,
             warmup=warmup,
             connect_ms=connect_ms,
+            server_timing=self.server_timing,
         )

@@ -1,7 +1,8 @@
 """The sim's ASGI application (Starlette): an OpenAI-compatible API on a timing model.
 
 Routes: ``POST /v1/chat/completions``, ``POST /v1/completions`` (SSE streams
-or whole responses), ``GET /v1/models``, ``GET /health``, and the sim's own
+or whole responses), ``GET /v1/models``, ``GET /health``,
+``GET /metrics`` (Prometheus, vLLM's names: sim/metrics.py), and the sim's own
 ``GET /sim/truth`` (ground truth as JSON), ``DELETE /sim/truth``,
 ``GET /sim/stats``.
 
@@ -29,6 +30,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from inferlab.sim.config import FAULTS, SimConfig, count_prompt_tokens
+from inferlab.sim.metrics import CONTENT_TYPE, SimMetrics
 from inferlab.sim.model import Admission, AnswerBook, draw_fault, filler_words, jitter_rng
 from inferlab.sim.truth import TruthLog, TruthRecord
 
@@ -59,6 +61,12 @@ class SimState:
         self.answers = AnswerBook(config.answers, config) if config.answers is not None else None
         self.requests = 0
         self._admission: Admission | None = None
+        self.metrics = SimMetrics(
+            config.model,
+            running=lambda: self._admission.active if self._admission else 0,
+            waiting=lambda: self._admission.queued if self._admission else 0,
+            max_batch=config.max_batch,
+        )
 
     @property
     def admission(self) -> Admission:
@@ -323,6 +331,7 @@ class _SimResponse(Response):
         admission = self.job.state.admission
         if admission.try_acquire():
             record.admitted_ns = record.arrival_ns
+            self._count_admitted()
             return record.arrival_ns
         acquire = asyncio.ensure_future(admission.acquire())
         await asyncio.wait({acquire, watch.task}, return_when=asyncio.FIRST_COMPLETED)
@@ -335,7 +344,33 @@ class _SimResponse(Response):
         granted = acquire.result()
         admitted = record.arrival_ns if granted is None else granted
         record.admitted_ns = admitted
+        self._count_admitted()
         return admitted
+
+    def _count_admitted(self) -> None:
+        record, metrics = self.job.record, self.job.state.metrics
+        metrics.queue.observe(
+            max(0, (record.admitted_ns or record.arrival_ns) - record.arrival_ns) / 1e9
+        )
+        metrics.prompt_tokens.inc(self.job.prompt_tokens)
+
+    def _count_chunk(self, n_tokens: int) -> None:
+        record, metrics = self.job.record, self.job.state.metrics
+        sent = record.chunk_sent_ns
+        if len(sent) == 1:
+            metrics.ttft.observe((sent[0] - record.arrival_ns) / 1e9)
+            # The sim's prefill: from admission (the end of its queue) to the first token.
+            admitted = record.admitted_ns or record.arrival_ns
+            metrics.prefill.observe(max(0, sent[0] - admitted) / 1e9)
+        else:
+            metrics.itl.observe((sent[-1] - sent[-2]) / 1e9)
+        metrics.generation_tokens.inc(n_tokens)
+
+    def _count_success(self) -> None:
+        record, metrics = self.job.record, self.job.state.metrics
+        end = record.chunk_sent_ns[-1] if record.chunk_sent_ns else _perf_ns()
+        metrics.e2e.observe((end - record.arrival_ns) / 1e9)
+        metrics.success(self.job.finish_reason)
 
     async def _stream(self, send: Send, watch: _DisconnectWatch) -> None:
         job, record = self.job, self.job.record
@@ -386,6 +421,7 @@ class _SimResponse(Response):
                 body = head + content_key + json.dumps(text).encode() + content_end + tail
                 # Stamped just before the write: a client can never see the bytes earlier.
                 record.chunk_sent_ns.append(_perf_ns())
+                self._count_chunk(n_tokens)
                 await send({"type": "http.response.body", "body": body, "more_body": True})
                 record.chunk_deadline_ns.append(deadline)
                 record.tokens.append(n_tokens)
@@ -402,6 +438,7 @@ class _SimResponse(Response):
                 trailer += head[: head.index(b'"choices"')] + b'"choices":[],"usage":'
                 trailer += usage + b"}\n\n"
             trailer += b"data: [DONE]\n\n"
+            self._count_success()
             await send({"type": "http.response.body", "body": trailer, "more_body": False})
         finally:
             job.state.admission.release()
@@ -472,6 +509,9 @@ class _SimResponse(Response):
                 # Same length, cut JSON: the framing is complete, the document is not.
                 body = body[: len(body) // 2].ljust(len(body))
             record.chunk_sent_ns.append(_perf_ns())
+            self._count_chunk(n)
+            if not job.fault:
+                self._count_success()
             await send({"type": "http.response.body", "body": body, "more_body": False})
             record.chunk_deadline_ns.append(deadline)
             record.tokens.append(n)
@@ -549,7 +589,11 @@ def build_app(state: SimState) -> Starlette:
             }
         )
 
+    async def metrics(request: Request) -> Response:
+        return Response(state.metrics.exposition(), media_type=CONTENT_TYPE)
+
     routes = [
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/v1/chat/completions", _completion_endpoint(state, "chat"), methods=["POST"]),
         Route("/v1/completions", _completion_endpoint(state, "completions"), methods=["POST"]),
         Route("/v1/models", models, methods=["GET"]),
