@@ -110,6 +110,13 @@ def _fill(label: str, value: str) -> Any:
     return act
 
 
+def _click(name: str) -> Any:
+    def act(page: Page) -> None:
+        page.get_by_role("button", name=name).first.click()
+
+    return act
+
+
 def _remove_first_run(page: Page) -> None:
     page.locator('[data-testid="stMultiSelect"] [aria-label^="Remove "]').first.click()
 
@@ -158,6 +165,7 @@ def main() -> int:
         pages: list[tuple[str, str, Any]] = [
             ("Home", "", None),
             ("Latency", "latency", _fill("TTFT of A (ms)", "250")),
+            ("Latency exercise", "latency", _click("Load the chatbot exercise")),
             ("Throughput", "throughput", _fill("Concurrent requests", "48")),
             ("Cost", "cost", _fill("Input tokens per request", "1200")),
             ("Probe", "probe", None),
