@@ -164,10 +164,14 @@ def tool_panel(db: str, run_id: str, version: str) -> Any:
     return import_panel(store_for(db), run_id)
 
 
-@st.cache_data(ttl=3, show_spinner=False)
-def imported_runs(db: str, run_ids: tuple[str, ...]) -> frozenset[str]:
-    """Which of the runs were imported (have a tool panel), read in one store session."""
-    meta = store_for(db).runs_metadata(run_ids)
+@st.cache_data(max_entries=16, show_spinner=False)
+def imported_runs(db: str, keys: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    """Which of the runs were imported (have a tool panel), read in one store session.
+
+    Keyed by run id and version like the arrays (a run's import metadata is written
+    with the run), so a rerun after the run list's 3 s expire does not reopen the store.
+    """
+    meta = store_for(db).runs_metadata(tuple(rid for rid, _ in keys))
     return frozenset(rid for rid, m in meta.items() if isinstance(m.get("import"), dict))
 
 
@@ -445,7 +449,7 @@ st.caption(
 )
 
 try:
-    imported = imported_runs(DB, tuple(selected))
+    imported = imported_runs(DB, keys)
 except StoreError as exc:
     st.error(f"Cannot read the selected runs' metadata: {exc}", icon=":material/error:")
     imported = frozenset()
