@@ -158,7 +158,15 @@ _V6 = [
     "CREATE TABLE IF NOT EXISTS run_validity (run_id VARCHAR PRIMARY KEY, facts VARCHAR NOT NULL)",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6]
+# Version 7: multi-turn sessions (issue 13): which conversation and turn a request
+# belongs to, and the prompt tokens the server answered from its prefix cache.
+_V7 = [
+    "ALTER TABLE requests ADD COLUMN IF NOT EXISTS cached_tokens INTEGER",
+    "ALTER TABLE requests ADD COLUMN IF NOT EXISTS session_id VARCHAR",
+    "ALTER TABLE requests ADD COLUMN IF NOT EXISTS turn INTEGER",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -87,6 +87,9 @@ def record_to_json(rec: RequestRecord) -> dict[str, Any]:
         "error_message": rec.error_message,
         "warmup": rec.warmup,
         "notes": list(rec.notes) or None,
+        "cached_tokens": rec.cached_tokens,
+        "session_id": rec.session_id,
+        "turn": rec.turn,
     }
 
 
