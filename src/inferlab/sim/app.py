@@ -29,8 +29,8 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from inferlab.sim.config import FAULTS, SimConfig, count_prompt_tokens
-from inferlab.sim.prefix_cache import PrefixCache
 from inferlab.sim.model import Admission, AnswerBook, draw_fault, filler_words, jitter_rng
+from inferlab.sim.prefix_cache import PrefixCache
 from inferlab.sim.truth import TruthLog, TruthRecord
 
 __all__ = ["FAULT_HEADER", "SimState", "build_app"]
@@ -60,9 +60,7 @@ class SimState:
         self.answers = AnswerBook(config.answers, config) if config.answers is not None else None
         self.requests = 0
         self._admission: Admission | None = None
-        self.prefix_cache = (
-            PrefixCache(config.prefix_cache_blocks) if config.prefix_cache else None
-        )
+        self.prefix_cache = PrefixCache(config.prefix_cache_blocks) if config.prefix_cache else None
 
     @property
     def admission(self) -> Admission:
