@@ -22,13 +22,11 @@ def main() -> None:
     rng = random.Random(13)
     t_ms = 0.0
     next_id = 3
-    lines = []
+    lines: list[dict[str, int | list[int]]] = []
     earlier: list[list[int]] = []
     for _ in range(120):
-        if earlier and rng.random() < 1 / 3:
-            ids = list(rng.choice(earlier))  # a follow-up: the earlier prompt is its prefix
-        else:
-            ids = [rng.randrange(3)]
+        follow_up = earlier and rng.random() < 1 / 3  # an earlier prompt is its prefix
+        ids = list(rng.choice(earlier)) if follow_up else [rng.randrange(3)]
         for _ in range(rng.randint(1, 3)):
             ids.append(next_id)
             next_id += 1
@@ -45,7 +43,7 @@ def main() -> None:
         t_ms += rng.expovariate(10.0) * 1000.0
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
-    print(f"wrote {len(lines)} requests over {lines[-1]['timestamp'] / 1000:.1f} s to {OUT}")
+    print(f"wrote {len(lines)} requests over {t_ms / 1000:.1f} s to {OUT}")
 
 
 if __name__ == "__main__":

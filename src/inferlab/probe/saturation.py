@@ -4,9 +4,11 @@ Under an open-loop load a server that keeps up holds the number of requests
 in flight and the TTFT level; one that cannot shows both growing without end
 (its queue fills). Like guidellm's over-saturation slope test, this fits a
 least-squares line to the recent samples and calls it saturated when the
-slope is clearly positive (t statistic above `min_t`) and the fitted growth
-over the window is large (at least `min_growth` times the fitted starting
-level, and an absolute floor so a handful of requests is not a trend).
+slope is clearly positive (t statistic above `min_t`) over the window and
+over each half of it (so the first fill of an empty server, which levels
+off, does not count) and the fitted growth over the window is large (at
+least `min_growth` times the fitted starting level, and an absolute floor
+so a handful of requests is not a trend).
 """
 
 from __future__ import annotations
@@ -60,11 +62,26 @@ class Saturation:
         return {"at_s": round(self.at_s, 3), "reason": self.reason}
 
 
-def _growing(tr: Trend | None, min_t: float, min_growth: float, floor: float) -> bool:
-    if tr is None or tr.slope_per_s <= 0 or tr.t_stat < min_t:
-        return False
+def _rising(tr: Trend | None, min_t: float) -> bool:
+    return tr is not None and tr.slope_per_s > 0 and tr.t_stat >= min_t
+
+
+def _growing(
+    samples: list[tuple[float, float]], min_t: float, min_growth: float, floor: float
+) -> Trend | None:
+    """The window's trend when it says "growing without end", else None."""
+    tr = trend(samples)
+    if tr is None or not _rising(tr, min_t):
+        return None
+    mid = (samples[0][0] + samples[-1][0]) / 2
+    first = trend([s for s in samples if s[0] <= mid])
+    second = trend([s for s in samples if s[0] >= mid])
+    if not (_rising(first, min_t) and _rising(second, min_t)):
+        return None
     growth = tr.end_value - tr.start_value
-    return growth >= floor and growth >= min_growth * max(tr.start_value, 0.0)
+    if growth >= floor and growth >= min_growth * max(tr.start_value, 0.0):
+        return tr
+    return None
 
 
 class SaturationDetector:
@@ -78,13 +95,15 @@ class SaturationDetector:
     def __init__(
         self,
         *,
+        min_elapsed_s: float = 5.0,
         min_window_s: float = 3.0,
-        min_t: float = 4.0,
-        min_growth: float = 1.0,
+        min_t: float = 3.0,
+        min_growth: float = 0.25,
         in_flight_floor: float = 8.0,
         ttft_floor_ms: float = 100.0,
         max_samples: int = 4000,
     ) -> None:
+        self.min_elapsed_s = min_elapsed_s
         self.min_window_s = min_window_s
         self.min_t = min_t
         self.min_growth = min_growth
@@ -108,11 +127,11 @@ class SaturationDetector:
 
     def check(self, now_s: float) -> Saturation | None:
         """The verdict at `now_s` (seconds since the phase began)."""
-        if self.verdict is not None or now_s < self.min_window_s:
+        if self.verdict is not None or now_s < self.min_elapsed_s:
             return self.verdict
-        flight = trend(self._window(self._in_flight, now_s))
-        if _growing(flight, self.min_t, self.min_growth, self.in_flight_floor):
-            assert flight is not None
+        window = self._window(self._in_flight, now_s)
+        flight = _growing(window, self.min_t, self.min_growth, self.in_flight_floor)
+        if flight is not None:
             self.verdict = Saturation(
                 now_s,
                 f"requests in flight keep growing ({flight.start_value:.0f} -> "
@@ -120,9 +139,9 @@ class SaturationDetector:
                 "cannot keep up with this rate",
             )
             return self.verdict
-        ttft = trend(self._window(self._ttft, now_s))
-        if _growing(ttft, self.min_t, self.min_growth, self.ttft_floor_ms):
-            assert ttft is not None
+        window = self._window(self._ttft, now_s)
+        ttft = _growing(window, self.min_t, self.min_growth, self.ttft_floor_ms)
+        if ttft is not None:
             self.verdict = Saturation(
                 now_s,
                 f"TTFT keeps growing ({ttft.start_value:,.0f} -> {ttft.end_value:,.0f} ms, "
