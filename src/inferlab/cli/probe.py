@@ -42,6 +42,7 @@ from inferlab.probe.config import (
     DEFAULT_MAX_EVENT_BYTES,
     DEFAULT_REQUESTS,
     LoadMode,
+    describe_load,
     sweep_configs,
 )
 from inferlab.probe.runner import prompt_source
@@ -597,7 +598,7 @@ def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
         console = Console(width=None if sys.stdout.isatty() else 120)
         for r, s, block in zip(results, summaries, blocks, strict=True):
             info = r.info
-            load = load_description(info.load_mode, info.load_value)
+            load = describe_load(info.load_mode, info.load_value)
             render_summary(s, console, title=f"Run {info.run_id} — {info.model}, {load}")
             render_validity(judge(r.validity), console)
             if block is not None:
@@ -616,17 +617,6 @@ def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
         print("inferlab probe: cancelled; completed requests were saved", file=sys.stderr)
         return 130
     return 0
-
-
-def load_description(load_mode: str, load_value: float) -> str:
-    """'concurrency 8', 'poisson 4 req/s', '4 sessions', 'trace at 2x'."""
-    if load_mode == "concurrency":
-        return f"concurrency {load_value:g}"
-    if load_mode == "sessions":
-        return f"{load_value:g} sessions"
-    if load_mode == "trace":
-        return f"trace at {load_value:g}x"
-    return f"{load_mode} {load_value:g} req/s"
 
 
 def _sessions_block(store: Store, result: ProbeResult) -> SessionsSummary | None:

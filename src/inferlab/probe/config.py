@@ -25,6 +25,7 @@ __all__ = [
     "LoadMode",
     "ProbeConfig",
     "api_url",
+    "describe_load",
     "endpoint_for_display",
     "make_run_info",
     "response_cap_bytes",
@@ -340,6 +341,17 @@ def make_run_info(cfg: ProbeConfig, group_id: str | None = None) -> RunInfo:
         group_id=group_id,
         settings=cfg.run_settings(),
     )
+
+
+def describe_load(load_mode: str, load_value: float) -> str:
+    """'concurrency 8', 'poisson 4 req/s', '4 sessions', 'trace at 2x'."""
+    if load_mode == "concurrency":
+        return f"concurrency {load_value:g}"
+    if load_mode == "sessions":
+        return f"{load_value:g} sessions"
+    if load_mode == "trace":
+        return f"trace at {load_value:g}x"
+    return f"{load_mode} {load_value:g} req/s"
 
 
 def sweep_configs(cfg: ProbeConfig, values: list[float]) -> list[ProbeConfig]:
