@@ -970,7 +970,8 @@ class Store:
                 "r.endpoint, r.api, r.load_mode, r.load_value, r.tags, r.group_id, "
                 "r.source_tool, s.requests, s.failed, s.error_rate, s.ttft_p50_ms, "
                 "s.ttft_p95_ms, s.tpot_p50_ms, s.tpot_p95_ms, s.e2e_p50_ms, s.e2e_p95_ms, "
-                "s.rps, s.output_tps "
+                "s.rps, s.output_tps, "
+                "json_extract_string(r.metadata, '$.saturation.reason') AS saturation "
                 "FROM runs r LEFT JOIN run_stats s USING (run_id) "
                 f"WHERE {' AND '.join(where)} ORDER BY r.started_at DESC, r.run_id {lim}",
                 params,
