@@ -116,3 +116,19 @@ def test_unusable_mode_flags_exit_2_with_one_line(args: list[str], needle: str) 
     assert out.returncode == 2
     assert needle in out.stderr and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_show_prints_what_probe_printed_for_a_session_run(
+    cached_sim_url: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "r.duckdb"
+    out = probe_json(
+        cached_sim_url, db, "--sessions", "2", "--turns", "2", "--max-tokens", "8",
+        "--think-time-s", "0.05",
+    )  # fmt: skip
+    shown = inferlab("show", out["run_id"], "--db", str(db), "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout) == out
+    table = inferlab("show", out["run_id"], "--db", str(db))
+    assert table.returncode == 0 and "2 sessions x 2 turns" in table.stdout
+    assert "p50 TTFT ms" in table.stdout

@@ -19,13 +19,17 @@ from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from inferlab import jsonsafe
 from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
+from inferlab.cli._sessions import (
+    json_extras,
+    render_saturation,
+    render_sessions,
+    sessions_block,
+)
 from inferlab.cli.show import render_summary, render_validity
-from inferlab.metrics.sessions import SessionsSummary, summarize_sessions
 from inferlab.probe import (
     ConfigError,
     PreflightError,
@@ -577,7 +581,8 @@ def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
             if r.saturation_metadata():
                 store.add_run_metadata(r.info.run_id, r.saturation_metadata())
         summaries = [store.summary(r.info.run_id) for r in results]
-        blocks = [_sessions_block(store, r) for r in results]
+        extras = [json_extras(store, r.info) if as_json else {} for r in results]
+        blocks = [None if as_json else sessions_block(store, r.info) for r in results]
     except StoreError as exc:
         ids = ", ".join(r.info.run_id for r in results)
         return fail(f"run {ids} is saved but its summary cannot be read now: {exc}")
@@ -586,13 +591,8 @@ def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
     validities = [judge(r.validity) for r in results]
     if as_json:
         objs = []
-        for r, s, v, block in zip(results, summaries, validities, blocks, strict=True):
-            obj = {**s.to_json(), "validity": validity_json(v)}
-            if block is not None:
-                obj["sessions"] = block.to_json()
-            if r.saturation is not None:
-                obj["saturation"] = r.saturation_metadata()["saturation"]
-            objs.append(obj)
+        for s, v, extra in zip(summaries, validities, extras, strict=True):
+            objs.append({**s.to_json(), "validity": validity_json(v), **extra})
         print(jsonsafe.dumps(objs if len(results) > 1 or _is_sweep(results) else objs[0], indent=2))
     else:
         console = Console(width=None if sys.stdout.isatty() else 120)
@@ -603,61 +603,13 @@ def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
             render_validity(judge(r.validity), console)
             if block is not None:
                 render_sessions(block, console)
-            if r.saturation is not None:
-                stopped = " — stopped" if r.stopped_on_saturation else ""
-                console.print(
-                    f"over-saturation after {r.saturation.at_s:.0f} s{stopped}: "
-                    f"{r.saturation.reason}",
-                    highlight=False,
-                    markup=False,
-                )
+            render_saturation(r.saturation_metadata().get("saturation"), console)
         if results and results[0].info.group_id:
             console.print(f"sweep group {results[0].info.group_id}", highlight=False)
     if cancelled:
         print("inferlab probe: cancelled; completed requests were saved", file=sys.stderr)
         return 130
     return 0
-
-
-def _sessions_block(store: Store, result: ProbeResult) -> SessionsSummary | None:
-    if result.info.load_mode != "sessions":
-        return None
-    sessions = result.info.settings.get("sessions")
-    turns = sessions.get("turns") if isinstance(sessions, dict) else None
-    return summarize_sessions(
-        store.records(result.info.run_id), turns if isinstance(turns, int) else None
-    )
-
-
-def render_sessions(block: SessionsSummary, console: Console) -> None:
-    """The by-turn table of a session run."""
-    table = Table(
-        title=f"{block.count} sessions x {block.turns} turns ({block.completed} complete)"
-    )
-    table.add_column("turn", justify="right")
-    table.add_column("p50 TTFT ms", justify="right")
-    table.add_column("mean input tokens", justify="right")
-    table.add_column("mean cached tokens", justify="right")
-
-    def fmt(x: float | None, spec: str) -> str:
-        return "-" if x is None else format(x, spec)
-
-    for t in range(block.turns):
-        table.add_row(
-            str(t + 1),
-            fmt(block.ttft_ms_by_turn[t], ",.1f"),
-            fmt(block.input_tokens_by_turn[t], ",.0f"),
-            fmt(block.cached_tokens_by_turn[t], ",.0f"),
-        )
-    console.print(table)
-    p50, p95 = block.session_duration_p50_s, block.session_duration_p95_s
-    console.print(
-        f"session duration p50 {fmt(p50, ',.2f')} s, p95 {fmt(p95, ',.2f')} s; per session "
-        f"{fmt(block.session_input_tokens, ',.0f')} input, "
-        f"{fmt(block.session_output_tokens, ',.0f')} output, "
-        f"{fmt(block.session_cached_tokens, ',.0f')} cached tokens (mean)",
-        highlight=False,
-    )
 
 
 def _is_sweep(results: list[ProbeResult]) -> bool:
