@@ -749,7 +749,13 @@ class JobManager:
                     f"{cfg.sessions * cfg.turns:,} requests, above this dashboard's limit of "
                     f"{lim.max_requests:,} per probe; lower one (INFERLAB_MAX_REQUESTS)."
                 )
-            return replace(cfg, requests=None)
+            if cfg.duration_s is not None and cfg.duration_s > lim.max_duration_s:
+                raise JobError(
+                    f"A duration of {cfg.duration_s:g} s is above this dashboard's limit of "
+                    f"{lim.max_duration_s:g} s; shorten it (INFERLAB_MAX_DURATION_S)."
+                )
+            # Think times make a session run as long as it likes: the limit ends it.
+            return replace(cfg, requests=None, duration_s=cfg.duration_s or lim.max_duration_s)
         if cfg.requests is not None and cfg.requests > lim.max_requests:
             raise JobError(
                 f"{cfg.requests:,} requests is above this dashboard's limit of "
