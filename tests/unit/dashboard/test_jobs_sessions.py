@@ -28,3 +28,10 @@ def test_session_runs_are_held_to_the_visitor_limits() -> None:
     ok = manager.apply_limits(sessions(turns=2), tight)
     # Think times could make it run for ever: the dashboard's time limit ends it.
     assert ok.requests is None and ok.duration_s == 30.0
+
+
+def test_session_settings_errors_use_the_forms_words() -> None:
+    from inferlab.dashboard.jobs import ui_message
+
+    msg = ui_message("--sessions needs --api chat (a conversation is chat messages)")
+    assert msg == "Sessions needs the Chat completions API style (a conversation is chat messages)"
