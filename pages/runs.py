@@ -30,6 +30,7 @@ from inferlab.compare.loaders import (
     filter_runs,
     run_option_label,
     run_table,
+    saturated_runs,
     slo_from_values,
     wide_delta_table,
 )
@@ -284,6 +285,12 @@ st.dataframe(
 )
 if len(shown) < len(all_runs):
     st.caption(f"{len(shown):,} of {len(all_runs):,} runs match the filter.")
+for flagged_id, reason in saturated_runs(shown).items():
+    st.warning(
+        f"Run {run_name(rows_by_id, flagged_id)} over-saturated the server: {reason}. Its "
+        "latencies measure a growing queue, not the server's speed at that load.",
+        icon=":material/trending_up:",
+    )
 
 with st.expander("Rename, tag or delete a run", icon=":material/edit:"):
     target = st.selectbox(

@@ -57,6 +57,12 @@ class RequestRecord:
     # measured). Not stored per request; the run's validity facts summarise it.
     connect_ms: float | None = None
     server_timing: ServerTiming | None = None  # what the server said it spent (llama.cpp, Ollama)
+    cached_tokens: int | None = None  # usage.prompt_tokens_details.cached_tokens
+    session_id: str | None = None  # multi-turn sessions: which conversation
+    turn: int | None = None  # 1-based turn within the session
+    # The answer text, only when the caller asked for it (sessions re-send it);
+    # never stored.
+    output_text: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def client_queue_ms(self) -> float:

@@ -13,7 +13,9 @@ from rich.table import Table
 from inferlab import jsonsafe
 from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
+from inferlab.cli._sessions import json_extras, render_saturation, render_sessions, sessions_block
 from inferlab.metrics.summary import RunSummary, Stats
+from inferlab.probe.config import describe_load
 from inferlab.server.run import server_block
 from inferlab.store import Slo, StoreError, UnknownRunError
 from inferlab.validity import Validity, validity_json
@@ -139,6 +141,9 @@ def run(args: argparse.Namespace) -> int:
         summary = store.summary(args.run_id, slo)
         validity = store.validity(args.run_id)
         server = server_block(store.server_scrapes(args.run_id), store.records(args.run_id))
+        extras = json_extras(store, info) if args.json else {}
+        block = None if args.json else sessions_block(store, info)
+        saturation = store.run_metadata(args.run_id).get("saturation")
     except UnknownRunError as exc:
         return fail(str(exc))
     except (StoreFailure, StoreError) as exc:
@@ -146,17 +151,18 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(
             jsonsafe.dumps(
-                {**summary.to_json(), "validity": validity_json(validity), "server": server},
+                {
+                    **summary.to_json(),
+                    "validity": validity_json(validity),
+                    "server": server,
+                    **extras,
+                },
                 indent=2,
             )
         )
         return 0
     console = Console(width=None if sys.stdout.isatty() else 120)
-    load = (
-        f"concurrency {info.load_value:g}"
-        if info.load_mode == "concurrency"
-        else f"{info.load_mode} {info.load_value:g} req/s"
-    )
+    load = describe_load(info.load_mode, info.load_value)
     head = f"Run {info.run_id}" + (f" — {info.label}" if info.label else "")
     console.print(f"[bold]{escape(head)}[/bold]")
     console.print(
@@ -171,6 +177,9 @@ def run(args: argparse.Namespace) -> int:
     render_validity(validity, console)
     if server is not None:
         render_server(server, console)
+    if block is not None:
+        render_sessions(block, console)
+    render_saturation(saturation, console)
     return 0
 
 

@@ -60,7 +60,11 @@ from inferlab.probe import (
     preflight,
     run_probe,
 )
-from inferlab.probe.config import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES
+from inferlab.probe.config import (
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    describe_load,
+)
 from inferlab.probe.preflight import connect_message
 from inferlab.probe.runner import CancelEvent
 from inferlab.records import RequestRecord, RunInfo, RunStatus
@@ -127,6 +131,15 @@ _UI_WORDS = (
         "check the API key",
     ),
     (re.compile(r"--url"), "the endpoint URL"),
+    (re.compile(r"--api chat"), "the Chat completions API style"),
+    (re.compile(r"--sessions"), "sessions"),
+    (re.compile(r"--turns"), "turns per session"),
+    (re.compile(r"--think-time-s"), "think time"),
+    (re.compile(r"--system-prompt-tokens"), "system prompt tokens"),
+    (re.compile(r"--user-tokens"), "tokens per question"),
+    (re.compile(r"--ramp-up-s"), "ramp-up"),
+    (re.compile(r"--burstiness"), "burstiness"),
+    (re.compile(r"--stop-on-saturation"), "stop on saturation"),
     (re.compile(r"--model"), "the model"),
     (re.compile(r"--api\b"), "the API style"),
     (re.compile(r"--requests"), "requests"),
@@ -190,6 +203,7 @@ class JobSnapshot:
     session_id: str
     db_path: str
     measure_elapsed_s: float | None = None  # time into the measured phase, once it began
+    saturation: str | None = None  # why the server cannot keep up, once detected
 
     @property
     def active(self) -> bool:
@@ -217,9 +231,7 @@ def _pcts(sorted_values: Sequence[float]) -> tuple[float | None, float | None]:
 
 
 def _load_text(cfg: ProbeConfig) -> str:
-    if cfg.load_mode == "concurrency":
-        return f"concurrency {cfg.concurrency}"
-    return f"{cfg.load_mode} {cfg.rate_rps:g} req/s"
+    return describe_load(cfg.load_mode, cfg.load_value)
 
 
 class _ChildSink:
@@ -345,6 +357,10 @@ def _job_main(
                 also_allowed=also_allowed,
             )
         )
+        if result.saturation_metadata():
+            # Kept with the run so the Runs page can mark it; the records are saved already.
+            with contextlib.suppress(Exception):
+                Store(Path(db_path)).add_run_metadata(info.run_id, result.saturation_metadata())
         state: JobState = "cancelled" if result.status == "cancelled" else "completed"
         if result.status == "failed":
             state = "failed"
@@ -613,7 +629,7 @@ class ProbeJob:
             done=done,
             failed=failed,
             in_flight=update.in_flight if update and state == "running" else 0,
-            planned=self.cfg.requests,
+            planned=update.planned if update is not None else self.cfg.requests,
             duration_s=self.cfg.duration_s,
             elapsed_s=elapsed_s,
             ttft_p50_ms=ttft[0],
@@ -626,6 +642,7 @@ class ProbeJob:
             session_id=self.session_id,
             db_path=str(self.store.path),
             measure_elapsed_s=update.elapsed_s if in_measure and update else None,
+            saturation=update.saturation if update is not None else None,
         )
 
 
@@ -706,6 +723,7 @@ def dashboard_sim_config(
     tpot_growth_per_stream_ms: float = 0.0,
     prefill_ms_per_1k_tokens: float = 0.0,
     error_500_pct: float = 0.0,
+    prefix_cache: bool = False,
 ) -> SimConfig:
     """The sim settings the Probe page exposes (no ground-truth buffer: nobody reads it)."""
     return SimConfig(
@@ -716,6 +734,7 @@ def dashboard_sim_config(
         tpot_growth_per_stream_ms=tpot_growth_per_stream_ms,
         prefill_ms_per_1k_tokens=prefill_ms_per_1k_tokens,
         error_500_pct=error_500_pct,
+        prefix_cache=prefix_cache,
         model=SIM_MODEL,
         truth_limit=0,
     )
@@ -758,6 +777,25 @@ class JobManager:
                 f"Concurrency {cfg.concurrency} is above this dashboard's limit of "
                 f"{lim.max_concurrency}; lower it (the limit is INFERLAB_MAX_CONCURRENCY)."
             )
+        if cfg.load_mode == "sessions":
+            if cfg.sessions > lim.max_concurrency:
+                raise JobError(
+                    f"{cfg.sessions} sessions is above this dashboard's limit of "
+                    f"{lim.max_concurrency} at once; lower it (INFERLAB_MAX_CONCURRENCY)."
+                )
+            if cfg.sessions * cfg.turns > lim.max_requests:
+                raise JobError(
+                    f"{cfg.sessions} sessions x {cfg.turns} turns is "
+                    f"{cfg.sessions * cfg.turns:,} requests, above this dashboard's limit of "
+                    f"{lim.max_requests:,} per probe; lower one (INFERLAB_MAX_REQUESTS)."
+                )
+            if cfg.duration_s is not None and cfg.duration_s > lim.max_duration_s:
+                raise JobError(
+                    f"A duration of {cfg.duration_s:g} s is above this dashboard's limit of "
+                    f"{lim.max_duration_s:g} s; shorten it (INFERLAB_MAX_DURATION_S)."
+                )
+            # Think times make a session run as long as it likes: the limit ends it.
+            return replace(cfg, requests=None, duration_s=cfg.duration_s or lim.max_duration_s)
         if cfg.requests is not None and cfg.requests > lim.max_requests:
             raise JobError(
                 f"{cfg.requests:,} requests is above this dashboard's limit of "

@@ -32,6 +32,7 @@ from starlette.types import Receive, Scope, Send
 from inferlab.sim.config import FAULTS, SimConfig, count_prompt_tokens
 from inferlab.sim.metrics import CONTENT_TYPE, SimMetrics
 from inferlab.sim.model import Admission, AnswerBook, draw_fault, filler_words, jitter_rng
+from inferlab.sim.prefix_cache import PrefixCache
 from inferlab.sim.truth import TruthLog, TruthRecord
 
 __all__ = ["FAULT_HEADER", "SimState", "build_app"]
@@ -67,6 +68,7 @@ class SimState:
             waiting=lambda: self._admission.queued if self._admission else 0,
             max_batch=config.max_batch,
         )
+        self.prefix_cache = PrefixCache(config.prefix_cache_blocks) if config.prefix_cache else None
 
     @property
     def admission(self) -> Admission:
@@ -147,7 +149,8 @@ class _Job:
                 if m["role"] == "user":
                     last_user = text
             self.prompt = last_user
-            self.prompt_tokens = count_prompt_tokens("\n".join(texts))
+            self.prompt_text = "\n".join(texts)
+            self.prompt_tokens = count_prompt_tokens(self.prompt_text)
             limit = _int_param(body, "max_completion_tokens", 1, cfg.max_output_tokens)
             if limit is None:
                 limit = _int_param(body, "max_tokens", 1, cfg.max_output_tokens)
@@ -156,14 +159,14 @@ class _Job:
             if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
                 prompt = prompt[0]
             if isinstance(prompt, str):
-                self.prompt = prompt
+                self.prompt = self.prompt_text = prompt
                 self.prompt_tokens = count_prompt_tokens(prompt)
             elif (
                 isinstance(prompt, list)
                 and prompt
                 and all(isinstance(t, int) and not isinstance(t, bool) for t in prompt)
             ):
-                self.prompt = ""
+                self.prompt = self.prompt_text = ""  # token ids: never cached
                 self.prompt_tokens = len(prompt)
             else:
                 raise _BadRequest(400, "prompt must be a string (or a list of token ids)", "prompt")
@@ -214,6 +217,7 @@ class _Job:
             finish = "length"
         self.tokens = tokens
         self.finish_reason = finish
+        self.cached_tokens = 0  # set at admission when the prefix cache is on
 
         self.record = TruthRecord(
             index=self.index,
@@ -228,13 +232,35 @@ class _Job:
             answer_correct=self.answer_correct,
         )
 
-    def usage(self) -> dict[str, int]:
+    def usage(self) -> dict[str, object]:
         n = len(self.tokens)
-        return {
+        usage: dict[str, object] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": n,
             "total_tokens": self.prompt_tokens + n,
         }
+        if self.state.prefix_cache is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": self.cached_tokens}
+        return usage
+
+    def look_up_prefix(self) -> int:
+        """Prompt tokens the prefix cache already holds (0 without a cache)."""
+        cache = self.state.prefix_cache
+        if cache is not None and self.prompt_text:
+            self.cached_tokens = cache.cached_tokens(self.prompt_text, self.prompt_tokens)
+            self.record.cached_tokens = self.cached_tokens
+        return self.cached_tokens
+
+    def remember(self, with_answer: bool) -> None:
+        """Put the prompt (and, when done, the answer after it) into the prefix cache."""
+        cache = self.state.prefix_cache
+        if cache is None or not self.prompt_text:
+            return
+        text = self.prompt_text
+        if with_answer and self.api == "chat":
+            # The next turn re-sends this answer as an assistant message after the prompt.
+            text = text + "\n" + "".join(self.tokens)
+        cache.insert(text)
 
     def chunk_plan(self) -> list[int]:
         """Tokens per content chunk: the first token alone, then tokens_per_chunk at a time."""
@@ -254,7 +280,8 @@ class _Clock:
         self._cfg = cfg
         self._admission = state.admission
         self._rng = jitter_rng(cfg, job.index)
-        first_ms = cfg.ttft_ms + cfg.prefill_ms_per_1k_tokens * job.prompt_tokens / 1000.0
+        prefill_tokens = job.prompt_tokens - job.look_up_prefix()
+        first_ms = cfg.ttft_ms + cfg.prefill_ms_per_1k_tokens * prefill_tokens / 1000.0
         self.token_ns = admitted_ns + round(self._jittered(first_ms) * _NS_PER_MS)
 
     def _jittered(self, ms: float) -> float:
@@ -425,6 +452,8 @@ class _SimResponse(Response):
                 await send({"type": "http.response.body", "body": body, "more_body": True})
                 record.chunk_deadline_ns.append(deadline)
                 record.tokens.append(n_tokens)
+                if i == 0:
+                    job.remember(with_answer=False)  # prefill done: the prompt is cached
                 if i + 1 == cut and await self._inject(send, head):
                     return
             if not plan and job.fault and await self._inject(send, head):
@@ -439,6 +468,7 @@ class _SimResponse(Response):
                 trailer += usage + b"}\n\n"
             trailer += b"data: [DONE]\n\n"
             self._count_success()
+            job.remember(with_answer=True)
             await send({"type": "http.response.body", "body": trailer, "more_body": False})
         finally:
             job.state.admission.release()
@@ -512,6 +542,7 @@ class _SimResponse(Response):
             self._count_chunk(n)
             if not job.fault:
                 self._count_success()
+            job.remember(with_answer=True)
             await send({"type": "http.response.body", "body": body, "more_body": False})
             record.chunk_deadline_ns.append(deadline)
             record.tokens.append(n)
@@ -586,6 +617,13 @@ def build_app(state: SimState) -> Starlette:
                 "active": admission.active,
                 "queued": admission.queued,
                 "config": cfg.public_dict(),
+                "prefix_cache": None
+                if state.prefix_cache is None
+                else {
+                    "blocks": len(state.prefix_cache),
+                    "hit_tokens": state.prefix_cache.hit_tokens,
+                    "query_tokens": state.prefix_cache.query_tokens,
+                },
             }
         )
 

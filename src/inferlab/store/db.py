@@ -58,6 +58,7 @@ else:  # imported on first use: `inferlab probe` measures without them
 
 __all__ = [
     "RUN_STATUSES",
+    "SESSION_COLUMNS",
     "NewRun",
     "RecoveredSpool",
     "RunWriter",
@@ -236,6 +237,9 @@ def _req_schema() -> pa.Schema:
             ("error_message", pa.string()),
             ("warmup", pa.bool_()),
             ("notes", pa.list_(pa.string())),
+            ("cached_tokens", pa.int32()),
+            ("session_id", pa.string()),
+            ("turn", pa.int32()),
         ]
     )
 
@@ -247,6 +251,10 @@ def _list_array(seqs: list[tuple[Any, ...]], value_type: pa.DataType, np_type: A
     np.cumsum(lens, out=offsets[1:])
     flat = np.fromiter(itertools.chain.from_iterable(seqs), dtype=np_type, count=int(offsets[-1]))
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, value_type))
+
+
+SESSION_COLUMNS = ("cached_tokens", "session_id", "turn")
+"""Request columns only inferlab's own probe fills (absent from imported tables)."""
 
 
 def records_to_arrow(records: Sequence[RequestRecord]) -> pa.Table:
@@ -272,6 +280,9 @@ def records_to_arrow(records: Sequence[RequestRecord]) -> pa.Table:
         "error_message": [r.error_message for r in recs],
         "warmup": [r.warmup for r in recs],
         "notes": [list(r.notes) if r.notes else None for r in recs],
+        "cached_tokens": [r.cached_tokens for r in recs],
+        "session_id": [r.session_id for r in recs],
+        "turn": [r.turn for r in recs],
     }
     return pa.table(cols, schema=_req_schema())
 
@@ -398,10 +409,13 @@ def _insert_requests(
     con: duckdb.DuckDBPyConnection, run_id: str, table: pa.Table | pd.DataFrame
 ) -> None:
     """Bulk-insert request rows of one run (inside the caller's transaction)."""
+    present = set(table.column_names if isinstance(table, pa.Table) else table.columns)
+    # Columns a table may lack (imported runs have no sessions) are stored as NULL.
+    select = ", ".join(c if c in present else f"NULL AS {c}" for c in SPOOL_COLUMNS)
     con.register("_batch", table)
     try:
         con.execute(
-            f"INSERT INTO requests (run_id, {_REQ_COLS}) SELECT ?, {_REQ_COLS} FROM _batch",
+            f"INSERT INTO requests (run_id, {_REQ_COLS}) SELECT ?, {select} FROM _batch",
             [run_id],
         )
     finally:
@@ -1047,7 +1061,8 @@ class Store:
                 "r.endpoint, r.api, r.load_mode, r.load_value, r.tags, r.group_id, "
                 "r.source_tool, s.requests, s.failed, s.error_rate, s.ttft_p50_ms, "
                 "s.ttft_p95_ms, s.tpot_p50_ms, s.tpot_p95_ms, s.e2e_p50_ms, s.e2e_p95_ms, "
-                "s.rps, s.output_tps "
+                "s.rps, s.output_tps, "
+                "json_extract_string(r.metadata, '$.saturation.reason') AS saturation "
                 "FROM runs r LEFT JOIN run_stats s USING (run_id) "
                 f"WHERE {' AND '.join(where)} ORDER BY r.started_at DESC, r.run_id {lim}",
                 params,
@@ -1263,6 +1278,9 @@ class Store:
                     error_message=opt_s(row["error_message"]),
                     warmup=bool(row["warmup"]),
                     notes=tuple(str(n) for n in notes) if notes is not None else (),
+                    cached_tokens=opt_i(row["cached_tokens"]),
+                    session_id=opt_s(row["session_id"]),
+                    turn=opt_i(row["turn"]),
                 )
             )
         return out

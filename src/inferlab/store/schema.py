@@ -198,7 +198,15 @@ _V7 = [
     """,
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
+# Version 8: multi-turn sessions (issue 13): which conversation and turn a request
+# belongs to, and the prompt tokens the server answered from its prefix cache.
+_V8 = [
+    "ALTER TABLE requests ADD COLUMN IF NOT EXISTS cached_tokens INTEGER",
+    "ALTER TABLE requests ADD COLUMN IF NOT EXISTS session_id VARCHAR",
+    "ALTER TABLE requests ADD COLUMN IF NOT EXISTS turn INTEGER",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

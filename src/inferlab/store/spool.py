@@ -93,6 +93,9 @@ def record_to_json(rec: RequestRecord) -> dict[str, Any]:
         "warmup": rec.warmup,
         "notes": list(rec.notes) or None,
         **({"server_timing": asdict(rec.server_timing)} if rec.server_timing else {}),
+        "cached_tokens": rec.cached_tokens,
+        "session_id": rec.session_id,
+        "turn": rec.turn,
     }
 
 
