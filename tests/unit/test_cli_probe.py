@@ -78,8 +78,8 @@ def test_probe_writes_a_run_that_show_reads(sim_url: str, tmp_path: Path) -> Non
     shown = inferlab("show", summary["run_id"], "--db", str(db), "--json")
     assert shown.returncode == 0, shown.stderr
     shown_json = json.loads(shown.stdout)
-    # show adds the server's view (the sim's /metrics, scraped during the probe).
-    server = shown_json.pop("server")
+    # both carry the server's view (the sim's /metrics, scraped during the probe).
+    server = shown_json["server"]
     assert server["kind"] == "vllm" and server["generation_tokens"] == 14 * 16
     assert shown_json == summary
     table = inferlab("show", summary["run_id"], "--db", str(db))

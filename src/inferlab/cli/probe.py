@@ -608,6 +608,12 @@ def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
         summaries = [store.summary(r.info.run_id) for r in results]
         extras = [json_extras(store, r.info) if as_json else {} for r in results]
         blocks = [None if as_json else sessions_block(store, r.info) for r in results]
+        servers = [
+            server_block(store.server_scrapes(r.info.run_id), store.records(r.info.run_id))
+            if as_json
+            else None
+            for r in results
+        ]
     except StoreError as exc:
         ids = ", ".join(r.info.run_id for r in results)
         return fail(f"run {ids} is saved but its summary cannot be read now: {exc}")
@@ -616,8 +622,9 @@ def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
     validities = [judge(r.validity) for r in results]
     if as_json:
         objs = []
-        for s, v, extra in zip(summaries, validities, extras, strict=True):
-            objs.append({**s.to_json(), "validity": validity_json(v), **extra})
+        for s, v, srv, extra in zip(summaries, validities, servers, extras, strict=True):
+            # the same keys as `inferlab show --json`
+            objs.append({**s.to_json(), "validity": validity_json(v), "server": srv, **extra})
         print(jsonsafe.dumps(objs if len(results) > 1 or _is_sweep(results) else objs[0], indent=2))
     else:
         console = Console(width=None if sys.stdout.isatty() else 120)

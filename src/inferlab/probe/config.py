@@ -129,6 +129,13 @@ class ProbeConfig:
                 "sessions or trace"
             )
         self._validate_shape()
+        self._validate_load()
+        self._validate_bounds()
+        self._validate_request()
+        self._validate_server_metrics()
+
+    def _validate_load(self) -> None:
+        """The load mode's own settings, and that the run can end."""
         if self.load_mode == "concurrency":
             if self.concurrency < 1:
                 raise ConfigError(f"--concurrency {self.concurrency} must be at least 1")
@@ -150,6 +157,9 @@ class ProbeConfig:
             raise ConfigError(f"--duration {self.duration_s} must be a positive number of seconds")
         if self.warmup < 0:
             raise ConfigError(f"--warmup {self.warmup} must be 0 or more")
+
+    def _validate_bounds(self) -> None:
+        """Timeouts, the per-request deadline and the byte caps."""
         if not (math.isfinite(self.timeout_s) and self.timeout_s > 0):
             raise ConfigError(f"--timeout {self.timeout_s} must be a positive number of seconds")
         if self.request_deadline_s is not None and not (
@@ -165,6 +175,9 @@ class ProbeConfig:
                 f"--max-response-bytes {self.max_response_bytes} must be at least "
                 f"--max-event-bytes ({self.max_event_bytes})"
             )
+
+    def _validate_request(self) -> None:
+        """What each request carries: token counts and headers."""
         if self.prompt_tokens < 1:
             raise ConfigError(f"--prompt-tokens {self.prompt_tokens} must be at least 1")
         if self.max_tokens < 1:
@@ -175,7 +188,6 @@ class ProbeConfig:
         for value in self.headers.values():
             if any(c in value for c in "\r\n"):
                 raise ConfigError("a --header value contains a line break")
-        self._validate_server_metrics()
 
     def _validate_server_metrics(self) -> None:
         interval = self.server_metrics_interval_s

@@ -121,6 +121,45 @@ def _int_param(body: dict[str, Any], name: str, low: int, high: int) -> int | No
     return value
 
 
+def _chat_prompt(body: dict[str, Any], max_output: int) -> tuple[str, str, int, int | None]:
+    """(last user message, whole prompt text, prompt tokens, max tokens asked) of a chat body."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise _BadRequest(400, "messages must be a non-empty list", "messages")
+    texts: list[str] = []
+    last_user = ""
+    for m in messages:
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+            raise _BadRequest(400, "each message needs a role and content", "messages")
+        text = _text_of(m.get("content"))
+        texts.append(text)
+        if m["role"] == "user":
+            last_user = text
+    prompt_text = "\n".join(texts)
+    limit = _int_param(body, "max_completion_tokens", 1, max_output)
+    if limit is None:
+        limit = _int_param(body, "max_tokens", 1, max_output)
+    return last_user, prompt_text, count_prompt_tokens(prompt_text), limit
+
+
+def _completion_prompt(body: dict[str, Any], max_output: int) -> tuple[str, str, int, int | None]:
+    """The same for a completions body: a prompt string, or token ids (never cached)."""
+    prompt = body.get("prompt")
+    if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
+        prompt = prompt[0]
+    if isinstance(prompt, str):
+        text, tokens = prompt, count_prompt_tokens(prompt)
+    elif (
+        isinstance(prompt, list)
+        and prompt
+        and all(isinstance(t, int) and not isinstance(t, bool) for t in prompt)
+    ):
+        text, tokens = "", len(prompt)
+    else:
+        raise _BadRequest(400, "prompt must be a string (or a list of token ids)", "prompt")
+    return text, text, tokens, _int_param(body, "max_tokens", 1, max_output)
+
+
 class _Job:
     """One parsed request and everything needed to answer it."""
 
@@ -135,42 +174,10 @@ class _Job:
             )
         if body.get("n", 1) != 1:
             raise _BadRequest(400, "the sim only supports n=1", "n")
-        if api == "chat":
-            messages = body.get("messages")
-            if not isinstance(messages, list) or not messages:
-                raise _BadRequest(400, "messages must be a non-empty list", "messages")
-            texts: list[str] = []
-            last_user = ""
-            for m in messages:
-                if not isinstance(m, dict) or not isinstance(m.get("role"), str):
-                    raise _BadRequest(400, "each message needs a role and content", "messages")
-                text = _text_of(m.get("content"))
-                texts.append(text)
-                if m["role"] == "user":
-                    last_user = text
-            self.prompt = last_user
-            self.prompt_text = "\n".join(texts)
-            self.prompt_tokens = count_prompt_tokens(self.prompt_text)
-            limit = _int_param(body, "max_completion_tokens", 1, cfg.max_output_tokens)
-            if limit is None:
-                limit = _int_param(body, "max_tokens", 1, cfg.max_output_tokens)
-        else:
-            prompt = body.get("prompt")
-            if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
-                prompt = prompt[0]
-            if isinstance(prompt, str):
-                self.prompt = self.prompt_text = prompt
-                self.prompt_tokens = count_prompt_tokens(prompt)
-            elif (
-                isinstance(prompt, list)
-                and prompt
-                and all(isinstance(t, int) and not isinstance(t, bool) for t in prompt)
-            ):
-                self.prompt = self.prompt_text = ""  # token ids: never cached
-                self.prompt_tokens = len(prompt)
-            else:
-                raise _BadRequest(400, "prompt must be a string (or a list of token ids)", "prompt")
-            limit = _int_param(body, "max_tokens", 1, cfg.max_output_tokens)
+        parse = _chat_prompt if api == "chat" else _completion_prompt
+        self.prompt, self.prompt_text, self.prompt_tokens, limit = parse(
+            body, cfg.max_output_tokens
+        )
         self.max_tokens = cfg.default_max_tokens if limit is None else limit
         self.stream = bool(body.get("stream", False))
         options = body.get("stream_options") or {}
