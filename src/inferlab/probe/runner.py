@@ -46,6 +46,7 @@ __all__ = [
     "run_probe_sync",
     "run_sweep",
     "run_sweep_sync",
+    "share_of",
 ]
 
 PROGRESS_INTERVAL_S = 0.25
@@ -71,6 +72,9 @@ class ProgressUpdate:
     duration_s: float | None  # the phase's time limit, when it stops by duration
     ttft_p50_ms: float | None
     tpot_p50_ms: float | None
+    # (index, scheduled_ms) of the requests in flight: what a distributed driver fails
+    # when the worker running them is lost (probe/engines/ray.py).
+    in_flight_requests: tuple[tuple[int, float], ...] = ()
 
 
 ProgressCallback = Callable[[ProgressUpdate], None]
@@ -88,6 +92,12 @@ class ProbeResult:
     elapsed_s: float
     anchor_ns: int  # perf_counter_ns of the run's time zero (scheduled_ms/sent_ms count from it)
     validity: ValidityFacts | None = None  # what the client itself cost while measuring
+
+
+def share_of(total: int, share: tuple[int, int]) -> int:
+    """Worker k of n's part of `total` (the first total % n workers get one more)."""
+    k, n = share
+    return total // n + (k < total % n)
 
 
 def _median(values: list[float]) -> float | None:
@@ -110,8 +120,10 @@ class _Run:
         progress: ProgressCallback | None,
         step: int,
         steps: int,
+        share: tuple[int, int] = (0, 1),
     ) -> None:
         self.cfg = cfg
+        self.share = share  # worker k of n: indexes k, k+n, ...; its part of the load
         self.info = info
         self.pump = pump
         self.progress = progress
@@ -139,12 +151,14 @@ class _Run:
         self._measure_wall_ns = 0
         self._queue_ms: list[float] = []
         self._connect_ms: list[float] = []
+        self.pending: dict[int, float] = {}  # index -> scheduled_ms of requests in flight
 
     def now_ms(self) -> float:
         return (time.perf_counter_ns() - self.anchor_ns) / 1e6
 
     def take_index(self) -> int:
-        i = self.next_index
+        k, n = self.share
+        i = k + n * self.next_index
         self.next_index += 1
         return i
 
@@ -181,6 +195,7 @@ class _Run:
             duration_s=self.phase_duration_s,
             ttft_p50_ms=_median(self._ttfts),
             tpot_p50_ms=_median(self._tpots),
+            in_flight_requests=tuple(self.pending.items()),
         )
 
     def report(self) -> None:
@@ -196,6 +211,7 @@ class _Run:
         self.in_flight += 1
         if not warmup:
             self._sends += 1
+        self.pending[index] = scheduled_ms
         try:
             record = await send_request(
                 client,
@@ -208,6 +224,7 @@ class _Run:
             )
         finally:
             self.in_flight -= 1
+            self.pending.pop(index, None)
         self.add(record)
 
     async def run_phase(
@@ -297,6 +314,8 @@ class _Run:
         warmup: bool,
     ) -> None:
         issued = 0
+        if count is not None:
+            count = share_of(count, self.share)
 
         async def slot(client: httpx.AsyncClient) -> None:
             nonlocal issued
@@ -309,7 +328,8 @@ class _Run:
                     self.end_sending()  # the rest is the draining tail
                 await self.one(client, self.now_ms(), warmup)
 
-        slots = self.cfg.concurrency if count is None else min(self.cfg.concurrency, count)
+        concurrency = share_of(self.cfg.concurrency, self.share)
+        slots = concurrency if count is None else min(concurrency, count)
         await _gather_or_cancel([slot(clients[k % len(clients)]) for k in range(slots)])
 
     async def _open_loop(
@@ -321,6 +341,9 @@ class _Run:
     ) -> None:
         rate = float(self.cfg.rate_rps or 0.0)
         cap = self.cfg.max_in_flight
+        k, n = self.share
+        if cap and n > 1:
+            cap = max(1, share_of(cap, self.share))
         gate = asyncio.Semaphore(cap) if cap else None
         start_ns = self.phase_start_ns
         tasks: set[asyncio.Task[None]] = set()
@@ -341,6 +364,8 @@ class _Run:
                 due_ns = start_ns + int(offset_s * 1e9)
                 if deadline_ns is not None and due_ns >= deadline_ns:
                     break
+                if issued % n != k:
+                    continue  # another worker's arrival: each takes every n-th of one schedule
                 delay_s = (due_ns - time.perf_counter_ns()) / 1e9
                 if delay_s > 0:
                     await asyncio.sleep(delay_s)
@@ -388,10 +413,17 @@ async def run_probe(
     cancel: CancelEvent | None = None,
     step: int = 0,
     steps: int = 1,
+    share: tuple[int, int] = (0, 1),
+    start_wall_ns: int | None = None,
 ) -> ProbeResult:
     """Run one probe; records go to `sink`, which is closed with the final status.
 
     `info` is the run the sink was opened for (a fresh one from `cfg` if None).
+    `share` (k, n) makes this worker k of n: it sends request indexes k, k+n, ...,
+    its part of the concurrency (closed loop) or every n-th arrival of the one
+    schedule (open loop). `start_wall_ns` (time.time_ns) is the common time zero of
+    several workers: the run waits for it and counts scheduled/sent times from it,
+    while every duration stays measured with the monotonic clock.
     Raises ConfigError for unusable settings (before anything is sent) and
     SinkError when records could not be saved.
     """
@@ -409,9 +441,9 @@ async def run_probe(
     _transport.warm_imports()
     if closed:
         total = (cfg.requests or cfg.concurrency) + cfg.warmup
-        slots = min(cfg.concurrency, total)
+        slots = min(share_of(cfg.concurrency, share), share_of(total, share))
         await open_connections(clients, cfg.url, slots, cfg.timeout_s, cfg.pins)
-    run = _Run(cfg, info, prompts, SinkPump(sink), progress, step, steps)
+    run = _Run(cfg, info, prompts, SinkPump(sink), progress, step, steps, share)
     status: RunStatus = "failed"
     ticker = asyncio.create_task(run.ticker())
     monitor = asyncio.create_task(run.monitor())
@@ -420,6 +452,8 @@ async def run_probe(
         async with contextlib.AsyncExitStack() as stack:
             for client in clients:
                 await stack.enter_async_context(client)
+            if start_wall_ns is not None:
+                await _align(run, start_wall_ns)
             work = asyncio.create_task(_phases(run, clients))
             waiters: set[asyncio.Task[None]] = {work}
             if cancel is not None:
@@ -470,6 +504,16 @@ def _give_validity(sink: Sink, facts: ValidityFacts) -> None:
             setter(facts)
 
 
+async def _align(run: _Run, start_wall_ns: int) -> None:
+    """Wait for the wall-clock start, then anchor the run's monotonic time zero to it."""
+    delay_s = (start_wall_ns - time.time_ns()) / 1e9
+    if delay_s > 0:
+        await asyncio.sleep(delay_s)
+    # Late (or woken late) by d ns: time zero was d ns ago, so scheduled times stay common.
+    run.anchor_ns = time.perf_counter_ns() - max(0, time.time_ns() - start_wall_ns)
+    run.phase_start_ns = run.anchor_ns
+
+
 async def _phases(run: _Run, clients: Sequence[httpx.AsyncClient]) -> None:
     cfg = run.cfg
     if cfg.warmup:
@@ -484,10 +528,12 @@ async def run_sweep(
     *,
     progress: ProgressCallback | None = None,
     cancel: CancelEvent | None = None,
+    probe: Callable[..., Awaitable[ProbeResult]] = run_probe,
 ) -> list[ProbeResult]:
     """One run per value (concurrencies in concurrency mode, else rates), all
     sharing a new group id; a cancellation ends the sweep after saving the
-    step that was running."""
+    step that was running. `probe` runs each step (`run_probe`, or a distributed
+    engine with the same keyword arguments)."""
     steps = sweep_configs(cfg, list(values))
     for step_cfg in steps:
         step_cfg.validate()
@@ -496,7 +542,7 @@ async def run_sweep(
     for i, step_cfg in enumerate(steps):
         info = make_run_info(step_cfg, group_id=group_id)
         info = replace(info, settings={**info.settings, "sweep_step": i, "sweep_steps": len(steps)})
-        result = await run_probe(
+        result = await probe(
             step_cfg,
             open_sink(info),
             info=info,

@@ -1,0 +1,355 @@
+"""The probe on Ray: the same asyncio engine in several async actors, one store.
+
+Each actor (one per worker CPU, local or on other hosts) runs `run_probe` with its
+share of the load: worker k of n sends request indexes k, k+n, ..., its part of
+the concurrency or every n-th arrival of the one schedule. All start at one
+wall-clock instant chosen by the driver; inside an actor every duration (TTFT,
+ITL, E2E) is measured with its own monotonic clock, the wall clock only aligns
+`scheduled_ms`/`sent_ms` across actors (so those are as good as the hosts' clock
+sync; the latencies are not affected). The driver polls the actors for record
+batches and writes them through the run's sink, so a distributed run is an
+ordinary run in the store. A cancel stops every actor and keeps what completed;
+an actor that is lost fails the requests it had in flight (`worker_lost`) and
+the run goes on with the others.
+
+Ray is imported only here and only when this engine runs: `pip install
+'inferlab[distributed]'`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from inferlab.probe.config import ConfigError, ProbeConfig, make_run_info
+from inferlab.probe.prompts import PromptSource
+from inferlab.probe.runner import (
+    CancelEvent,
+    ProbeResult,
+    ProgressCallback,
+    ProgressUpdate,
+    _Run,
+    _wait_cancel,
+    run_probe,
+)
+from inferlab.probe.sink import Sink, SinkPump
+from inferlab.records import RequestRecord, RunInfo, RunStatus
+
+__all__ = [
+    "LOST_ERROR_CLASS",
+    "RayUnavailable",
+    "ray_available",
+    "ray_session",
+    "run_probe_ray",
+]
+
+LOST_ERROR_CLASS = "worker_lost"
+POLL_INTERVAL_S = 0.1
+START_LEAD_S = 1.0  # actors get this long, after all are ready, to reach the common start
+CANCEL_GRACE_S = 10.0  # how long a cancelled actor may take to hand back its records
+
+_INSTALL_HINT = "install the extra: pip install 'inferlab[distributed]'"
+
+
+class RayUnavailable(RuntimeError):
+    """Ray is not installed, or the cluster cannot be reached; the message says what to do."""
+
+
+def ray_available() -> bool:
+    """Whether the `distributed` extra (Ray) is installed, without importing it."""
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise RayUnavailable(f"--engine ray needs Ray, which is not installed; {_INSTALL_HINT}")
+    return ray
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None, workers: int | None) -> Iterator[int]:
+    """Connect to the cluster at `address` (or start a local Ray with `workers` CPUs)
+    and yield the number of workers to use; a Ray started here is shut down after."""
+    ray = _ray()
+    started = False
+    if not ray.is_initialized():
+        try:
+            if address:
+                ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+            else:
+                ray.init(
+                    num_cpus=workers or os.cpu_count() or 1,
+                    include_dashboard=False,
+                    logging_level=logging.WARNING,
+                    log_to_driver=False,
+                )
+        except Exception as exc:
+            where = f"the Ray cluster at {address}" if address else "a local Ray"
+            raise RayUnavailable(
+                f"cannot start or reach {where}: {type(exc).__name__}: {exc}"
+                + (" (is `ray start --head` running there?)" if address else "")
+            ) from None
+        started = True
+    try:
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        yield max(1, min(workers or cpus, cpus))
+    finally:
+        if started:
+            ray.shutdown()
+
+
+class _Buffer:
+    """The actor's sink: records wait here until the driver takes them."""
+
+    def __init__(self) -> None:
+        self.records: list[RequestRecord] = []
+        self.status: RunStatus | None = None
+
+    def add(self, record: RequestRecord) -> None:
+        self.records.append(record)
+
+    def close(self, status: RunStatus) -> None:
+        self.status = status
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What one poll of an actor returns."""
+
+    records: list[RequestRecord]
+    progress: ProgressUpdate | None
+    finished: bool
+    error: str | None = None
+
+
+class ProbeWorker:
+    """One Ray async actor: `run_probe` with its share of the load (made remote lazily)."""
+
+    def __init__(self) -> None:
+        self._buffer = _Buffer()
+        self._progress: ProgressUpdate | None = None
+        self._task: asyncio.Task[ProbeResult] | None = None
+        self._cancel = asyncio.Event()
+
+    async def ready(self) -> str:
+        import socket
+
+        return socket.gethostname()
+
+    async def start(
+        self, cfg: ProbeConfig, info: RunInfo, share: tuple[int, int], start_wall_ns: int
+    ) -> None:
+        def keep(update: ProgressUpdate) -> None:
+            self._progress = update
+
+        self._task = asyncio.create_task(
+            run_probe(
+                cfg,
+                self._buffer,
+                info=info,
+                progress=keep,
+                cancel=self._cancel,
+                share=share,
+                start_wall_ns=start_wall_ns,
+            )
+        )
+
+    async def poll(self) -> _Batch:
+        records, self._buffer.records = self._buffer.records, []
+        task = self._task
+        finished = task is not None and task.done()
+        error = None
+        if finished and task is not None and not task.cancelled():
+            exc = task.exception()
+            if exc is not None:
+                error = f"{type(exc).__name__}: {exc}"
+        return _Batch(records, self._progress, finished, error)
+
+    async def cancel(self) -> None:
+        self._cancel.set()
+
+
+class _Actor:
+    """The driver's view of one actor."""
+
+    def __init__(self, handle: Any, share: tuple[int, int]) -> None:
+        self.handle = handle
+        self.share = share
+        self.progress: ProgressUpdate | None = None
+        self.finished = False
+        self.lost: str | None = None
+        self.received: set[int] = set()
+
+
+async def run_probe_ray(
+    cfg: ProbeConfig,
+    sink: Sink,
+    *,
+    info: RunInfo | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelEvent | None = None,
+    step: int = 0,
+    steps: int = 1,
+    workers: int = 2,
+) -> ProbeResult:
+    """`run_probe` across `workers` Ray actors (Ray must be connected: `ray_session`).
+
+    Same arguments and result as `run_probe`; records of all actors go to `sink`.
+    """
+    ray = _ray()
+    try:
+        cfg.validate()
+        prompts = PromptSource(cfg)
+    except ConfigError:
+        sink.close("failed")
+        raise
+    info = info or make_run_info(cfg)
+    info = replace(info, settings={**info.settings, "engine": "ray", "workers": workers})
+    n = _useful_workers(cfg, workers)
+    run = _Run(cfg, info, prompts, SinkPump(sink), progress, step, steps)
+    remote = ray.remote(ProbeWorker)
+    actors = [
+        _Actor(remote.options(num_cpus=1, scheduling_strategy="SPREAD").remote(), (k, n))
+        for k in range(n)
+    ]
+    status: RunStatus = "failed"
+    started_ns = time.perf_counter_ns()
+    cancelled = False
+    try:
+        await asyncio.gather(*(a.handle.ready.remote() for a in actors))
+        start_wall_ns = time.time_ns() + int(START_LEAD_S * 1e9)
+        run.anchor_ns = time.perf_counter_ns() + int(START_LEAD_S * 1e9)
+        await asyncio.gather(
+            *(a.handle.start.remote(cfg, info, a.share, start_wall_ns) for a in actors)
+        )
+        waiter = asyncio.create_task(_wait_cancel(cancel)) if cancel is not None else None
+        failed_pump = asyncio.create_task(_wait_cancel(run.pump.failed))
+        cancel_deadline: float | None = None
+        try:
+            while not all(a.finished for a in actors):
+                if not cancelled and (
+                    (waiter is not None and waiter.done()) or failed_pump.done()
+                ):
+                    cancelled = True
+                    cancel_deadline = time.monotonic() + CANCEL_GRACE_S
+                    for a in actors:
+                        if not a.finished:
+                            a.handle.cancel.remote()
+                await asyncio.gather(*(_poll(ray, run, a) for a in actors if not a.finished))
+                _report(run, actors, cfg)
+                if cancel_deadline is not None and time.monotonic() > cancel_deadline:
+                    break  # an actor that does not answer a cancel is left behind
+                await asyncio.sleep(POLL_INTERVAL_S)
+        finally:
+            for task in (waiter, failed_pump):
+                if task is not None:
+                    task.cancel()
+        if run.pump.failed.is_set():
+            status = "interrupted"
+        elif cancelled:
+            status = "cancelled"
+        else:
+            errors = [a.lost for a in actors if a.lost and not a.lost.startswith("lost:")]
+            if errors and len(errors) == len(actors):
+                raise RuntimeError(f"every Ray worker failed: {errors[0]}")
+            status = "completed"
+    except asyncio.CancelledError:
+        status = "cancelled"
+        raise
+    finally:
+        for a in actors:
+            with contextlib.suppress(Exception):
+                ray.kill(a.handle)
+        run.phase = "finished"
+        run.report()
+        await asyncio.to_thread(run.pump.close, status)
+    return ProbeResult(
+        info=info,
+        status=status,
+        completed=run.measured,
+        failed=run.measured_failed,
+        warmup=run.warmup_done,
+        elapsed_s=(time.perf_counter_ns() - started_ns) / 1e9,
+        anchor_ns=run.anchor_ns,
+    )
+
+
+def _useful_workers(cfg: ProbeConfig, workers: int) -> int:
+    """No more workers than there are slots (closed loop) or requests to share."""
+    n = max(1, workers)
+    if cfg.load_mode == "concurrency":
+        n = min(n, cfg.concurrency)
+    if cfg.requests is not None:
+        n = min(n, cfg.requests)
+    return n
+
+
+async def _poll(ray: Any, run: _Run, actor: _Actor) -> None:
+    try:
+        batch: _Batch = await actor.handle.poll.remote()
+    except ray.exceptions.RayActorError as exc:
+        _lose(run, actor, f"{type(exc).__name__}")
+        return
+    for record in batch.records:
+        actor.received.add(record.index)
+        run.add(record)
+    if batch.progress is not None:
+        actor.progress = batch.progress
+    if batch.finished:
+        actor.finished = True
+        actor.lost = batch.error
+
+
+def _lose(run: _Run, actor: _Actor, why: str) -> None:
+    """The actor is gone: fail the requests it last reported in flight, go on without it."""
+    actor.finished = True
+    actor.lost = f"lost: {why}"
+    last = actor.progress
+    if last is None or last.phase == "finished":
+        return
+    warmup = last.phase == "warmup"
+    for index, scheduled_ms in last.in_flight_requests:
+        if index in actor.received:
+            continue
+        run.add(
+            RequestRecord(
+                index=index,
+                scheduled_ms=scheduled_ms,
+                sent_ms=scheduled_ms,
+                ok=False,
+                error_class=LOST_ERROR_CLASS,
+                error_message=(
+                    f"the Ray worker running this request was lost ({why}); "
+                    "the run went on with the other workers"
+                ),
+                warmup=warmup,
+            )
+        )
+    actor.progress = replace(last, in_flight=0, in_flight_requests=())
+
+
+def _report(run: _Run, actors: list[_Actor], cfg: ProbeConfig) -> None:
+    """The driver's progress: phases, counts and medians over all actors."""
+    live = [a.progress for a in actors if a.progress is not None]
+    phases = {p.phase for p in live}
+    phase = "warmup" if "warmup" in phases else "measure" if live else "warmup"
+    if phase != run.phase:
+        run.phase = phase
+        run.phase_start_ns = time.perf_counter_ns()
+        run.done = run.failed = 0
+    run.in_flight = sum(p.in_flight for p in live)
+    warm = phase == "warmup"
+    count = cfg.warmup if warm else cfg.requests
+    run.phase_planned = count
+    run.phase_duration_s = None if warm else cfg.duration_s
+    run.report()
