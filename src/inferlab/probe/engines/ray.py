@@ -25,7 +25,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from inferlab.probe.config import ConfigError, ProbeConfig, make_run_info
 from inferlab.probe.prompts import PromptSource
@@ -43,6 +43,8 @@ from inferlab.records import RequestRecord, RunInfo, RunStatus
 
 __all__ = [
     "LOST_ERROR_CLASS",
+    "ProbeWorker",
+    "actor_name",
     "RayUnavailable",
     "ray_available",
     "ray_session",
@@ -72,7 +74,9 @@ def _ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise RayUnavailable(f"--engine ray needs Ray, which is not installed; {_INSTALL_HINT}")
+        raise RayUnavailable(
+            f"--engine ray needs Ray, which is not installed; {_INSTALL_HINT}"
+        ) from None
     return ray
 
 
@@ -219,7 +223,12 @@ async def run_probe_ray(
     run = _Run(cfg, info, prompts, SinkPump(sink), progress, step, steps)
     remote = ray.remote(ProbeWorker)
     actors = [
-        _Actor(remote.options(num_cpus=1, scheduling_strategy="SPREAD").remote(), (k, n))
+        _Actor(
+            remote.options(
+                name=actor_name(info.run_id, k), num_cpus=1, scheduling_strategy="SPREAD"
+            ).remote(),
+            (k, n),
+        )
         for k in range(n)
     ]
     status: RunStatus = "failed"
@@ -237,9 +246,7 @@ async def run_probe_ray(
         cancel_deadline: float | None = None
         try:
             while not all(a.finished for a in actors):
-                if not cancelled and (
-                    (waiter is not None and waiter.done()) or failed_pump.done()
-                ):
+                if not cancelled and ((waiter is not None and waiter.done()) or failed_pump.done()):
                     cancelled = True
                     cancel_deadline = time.monotonic() + CANCEL_GRACE_S
                     for a in actors:
@@ -282,6 +289,11 @@ async def run_probe_ray(
         elapsed_s=(time.perf_counter_ns() - started_ns) / 1e9,
         anchor_ns=run.anchor_ns,
     )
+
+
+def actor_name(run_id: str, k: int) -> str:
+    """The Ray name of worker k of a run (`ray.get_actor(name)` finds it)."""
+    return f"inferlab-probe-{run_id}-{k}"
 
 
 def _useful_workers(cfg: ProbeConfig, workers: int) -> int:
@@ -342,7 +354,7 @@ def _report(run: _Run, actors: list[_Actor], cfg: ProbeConfig) -> None:
     """The driver's progress: phases, counts and medians over all actors."""
     live = [a.progress for a in actors if a.progress is not None]
     phases = {p.phase for p in live}
-    phase = "warmup" if "warmup" in phases else "measure" if live else "warmup"
+    phase: Literal["warmup", "measure"] = "measure" if live and "warmup" not in phases else "warmup"
     if phase != run.phase:
         run.phase = phase
         run.phase_start_ns = time.perf_counter_ns()
