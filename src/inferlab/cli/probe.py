@@ -434,12 +434,14 @@ def run(args: argparse.Namespace) -> int:
 
     opened: list[RunInfo] = []
 
-    def open_sink(info: RunInfo) -> Any:
-        opened.append(info)
-        return store.run_writer(info)
-
     try:
-        with _engine(args) as probe, _Bar(enabled=True) as bar:
+        with _engine(args) as (probe, prepare), _Bar(enabled=True) as bar:
+
+            def open_sink(info: RunInfo) -> Any:
+                info = prepare(info)
+                opened.append(info)
+                return store.run_writer(info)
+
             results = asyncio.run(_run(cfg, args.sweep, open_sink, bar, probe))
     except (StoreError, SinkError) as exc:
         return fail(str(exc))
@@ -456,7 +458,7 @@ class _EngineFailure(Exception):
 def _engine(args: argparse.Namespace) -> Iterator[Any]:
     """The function that runs one probe: `run_probe`, or the Ray engine with its session."""
     if getattr(args, "engine", "local") != "ray":
-        yield run_probe
+        yield run_probe, lambda info: info
         return
     from inferlab.probe.engines import ray as ray_engine
 
@@ -466,7 +468,10 @@ def _engine(args: argparse.Namespace) -> Iterator[Any]:
     except ray_engine.RayUnavailable as exc:
         raise _EngineFailure(str(exc)) from None
     try:
-        yield functools.partial(ray_engine.run_probe_ray, workers=workers)
+        yield (
+            functools.partial(ray_engine.run_probe_ray, workers=workers),
+            functools.partial(ray_engine.engine_info, workers=workers),
+        )
     finally:
         session.__exit__(None, None, None)
 

@@ -151,6 +151,7 @@ class _Run:
         self._measure_wall_ns = 0
         self._queue_ms: list[float] = []
         self._connect_ms: list[float] = []
+        self.aligned_start_ns = 0
         self.pending: dict[int, float] = {}  # index -> scheduled_ms of requests in flight
 
     def now_ms(self) -> float:
@@ -235,7 +236,9 @@ class _Run:
         warmup: bool,
     ) -> None:
         self.phase = "warmup" if warmup else "measure"
-        self.phase_start_ns = time.perf_counter_ns()
+        # An aligned run's first phase starts at the common time zero (see _align).
+        self.phase_start_ns = self.aligned_start_ns or time.perf_counter_ns()
+        self.aligned_start_ns = 0
         self.phase_planned, self.phase_duration_s = count, duration_s
         self.done = self.failed = 0
         deadline_ns = None if duration_s is None else self.phase_start_ns + int(duration_s * 1e9)
@@ -511,7 +514,7 @@ async def _align(run: _Run, start_wall_ns: int) -> None:
         await asyncio.sleep(delay_s)
     # Late (or woken late) by d ns: time zero was d ns ago, so scheduled times stay common.
     run.anchor_ns = time.perf_counter_ns() - max(0, time.time_ns() - start_wall_ns)
-    run.phase_start_ns = run.anchor_ns
+    run.phase_start_ns = run.aligned_start_ns = run.anchor_ns
 
 
 async def _phases(run: _Run, clients: Sequence[httpx.AsyncClient]) -> None:

@@ -44,8 +44,9 @@ from inferlab.records import RequestRecord, RunInfo, RunStatus
 __all__ = [
     "LOST_ERROR_CLASS",
     "ProbeWorker",
-    "actor_name",
     "RayUnavailable",
+    "actor_name",
+    "engine_info",
     "ray_available",
     "ray_session",
     "run_probe_ray",
@@ -217,9 +218,8 @@ async def run_probe_ray(
     except ConfigError:
         sink.close("failed")
         raise
-    info = info or make_run_info(cfg)
-    info = replace(info, settings={**info.settings, "engine": "ray", "workers": workers})
-    n = _useful_workers(cfg, workers)
+    info = engine_info(info or make_run_info(cfg), workers)
+    n = int(str(info.settings["workers"]))
     run = _Run(cfg, info, prompts, SinkPump(sink), progress, step, steps)
     remote = ray.remote(ProbeWorker)
     actors = [
@@ -278,6 +278,7 @@ async def run_probe_ray(
             with contextlib.suppress(Exception):
                 ray.kill(a.handle)
         run.phase = "finished"
+        _count(run)
         run.report()
         await asyncio.to_thread(run.pump.close, status)
     return ProbeResult(
@@ -291,19 +292,22 @@ async def run_probe_ray(
     )
 
 
+def engine_info(info: RunInfo, workers: int) -> RunInfo:
+    """`info` with the engine and its actors in the settings: open the sink with this one.
+
+    As many actors as are useful: no more than the run's concurrency or requests."""
+    n = max(1, workers)
+    if info.load_mode == "concurrency":
+        n = min(n, max(1, int(info.load_value)))
+    requests = info.settings.get("requests")
+    if isinstance(requests, int) and requests > 0:
+        n = min(n, requests)
+    return replace(info, settings={**info.settings, "engine": "ray", "workers": n})
+
+
 def actor_name(run_id: str, k: int) -> str:
     """The Ray name of worker k of a run (`ray.get_actor(name)` finds it)."""
     return f"inferlab-probe-{run_id}-{k}"
-
-
-def _useful_workers(cfg: ProbeConfig, workers: int) -> int:
-    """No more workers than there are slots (closed loop) or requests to share."""
-    n = max(1, workers)
-    if cfg.load_mode == "concurrency":
-        n = min(n, cfg.concurrency)
-    if cfg.requests is not None:
-        n = min(n, cfg.requests)
-    return n
 
 
 async def _poll(ray: Any, run: _Run, actor: _Actor) -> None:
@@ -350,6 +354,14 @@ def _lose(run: _Run, actor: _Actor, why: str) -> None:
     actor.progress = replace(last, in_flight=0, in_flight_requests=())
 
 
+def _count(run: _Run) -> None:
+    """done/failed of the phase shown (actors may be in different phases for a moment)."""
+    if run.phase == "warmup":
+        run.done = run.warmup_done  # failed: as counted by _Run.add
+    else:
+        run.done, run.failed = run.measured, run.measured_failed
+
+
 def _report(run: _Run, actors: list[_Actor], cfg: ProbeConfig) -> None:
     """The driver's progress: phases, counts and medians over all actors."""
     live = [a.progress for a in actors if a.progress is not None]
@@ -358,7 +370,7 @@ def _report(run: _Run, actors: list[_Actor], cfg: ProbeConfig) -> None:
     if phase != run.phase:
         run.phase = phase
         run.phase_start_ns = time.perf_counter_ns()
-        run.done = run.failed = 0
+    _count(run)
     run.in_flight = sum(p.in_flight for p in live)
     warm = phase == "warmup"
     count = cfg.warmup if warm else cfg.requests
