@@ -92,6 +92,7 @@ class ProbeResult:
     elapsed_s: float
     anchor_ns: int  # perf_counter_ns of the run's time zero (scheduled_ms/sent_ms count from it)
     validity: ValidityFacts | None = None  # what the client itself cost while measuring
+    worker_cpu_s: float | None = None  # CPU of the engine's worker processes (Ray), if any
 
 
 def share_of(total: int, share: tuple[int, int]) -> int:

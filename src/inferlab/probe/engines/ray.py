@@ -135,6 +135,7 @@ class _Batch:
     progress: ProgressUpdate | None
     finished: bool
     error: str | None = None
+    cpu_s: float = 0.0  # the actor's process CPU since its start
 
 
 class ProbeWorker:
@@ -145,6 +146,7 @@ class ProbeWorker:
         self._progress: ProgressUpdate | None = None
         self._task: asyncio.Task[ProbeResult] | None = None
         self._cancel = asyncio.Event()
+        self._cpu0_s = time.process_time()
 
     async def ready(self) -> str:
         import socket
@@ -178,7 +180,7 @@ class ProbeWorker:
             exc = task.exception()
             if exc is not None:
                 error = f"{type(exc).__name__}: {exc}"
-        return _Batch(records, self._progress, finished, error)
+        return _Batch(records, self._progress, finished, error, time.process_time() - self._cpu0_s)
 
     async def cancel(self) -> None:
         self._cancel.set()
@@ -194,6 +196,7 @@ class _Actor:
         self.finished = False
         self.lost: str | None = None
         self.received: set[int] = set()
+        self.cpu_s = 0.0
 
 
 async def run_probe_ray(
@@ -289,6 +292,7 @@ async def run_probe_ray(
         warmup=run.warmup_done,
         elapsed_s=(time.perf_counter_ns() - started_ns) / 1e9,
         anchor_ns=run.anchor_ns,
+        worker_cpu_s=sum(a.cpu_s for a in actors),
     )
 
 
@@ -319,6 +323,7 @@ async def _poll(ray: Any, run: _Run, actor: _Actor) -> None:
     for record in batch.records:
         actor.received.add(record.index)
         run.add(record)
+    actor.cpu_s = batch.cpu_s
     if batch.progress is not None:
         actor.progress = batch.progress
     if batch.finished:
