@@ -61,8 +61,9 @@ from inferlab.probe import (
     run_probe,
 )
 from inferlab.probe.config import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES
+from inferlab.probe.engines.ray import RayUnavailable, engine_info, ray_session, run_probe_ray
 from inferlab.probe.preflight import connect_message
-from inferlab.probe.runner import CancelEvent
+from inferlab.probe.runner import CancelEvent, ProbeResult
 from inferlab.records import RequestRecord, RunInfo, RunStatus
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import RunWriter, Store, StoreError, default_db_path
@@ -327,12 +328,16 @@ def _job_main(
     sink = _ChildSink(writer, conn)
     error: str | None = None
     try:
-        result = asyncio.run(run_probe(cfg, sink, info=info, progress=sink.progress, cancel=cancel))
+        result = asyncio.run(_engine_run(cfg, sink, info, cancel))
         state: JobState = "cancelled" if result.status == "cancelled" else "completed"
         if result.status == "failed":
             state = "failed"
     except ConfigError as exc:
         state, error = "failed", ui_message(str(exc))
+    except RayUnavailable as exc:
+        state, error = "failed", str(exc).replace("--engine ray", "The Ray engine")
+        with contextlib.suppress(Exception):
+            sink.close("failed")
     except Exception as exc:  # the job must end visibly, never hang
         state = "failed"
         error = f"The probe stopped with an error: {type(exc).__name__}: {exc}"
@@ -343,6 +348,19 @@ def _job_main(
     with contextlib.suppress(OSError, ValueError):
         conn.send(("end", state, error, sink.saved))
         conn.close()
+
+
+async def _engine_run(
+    cfg: ProbeConfig, sink: _ChildSink, info: RunInfo, cancel: CancelEvent
+) -> ProbeResult:
+    """The local engine, or the Ray one when the run's settings say `engine: ray`."""
+    if info.settings.get("engine") != "ray":
+        return await run_probe(cfg, sink, info=info, progress=sink.progress, cancel=cancel)
+    workers = int(str(info.settings.get("workers") or 1))
+    with ray_session(None, workers) as n:
+        return await run_probe_ray(
+            cfg, sink, info=info, progress=sink.progress, cancel=cancel, workers=n
+        )
 
 
 class ProbeJob:
@@ -773,12 +791,14 @@ class JobManager:
         policy: NetPolicy | None = None,
         check_endpoint: bool = True,
         db_path: Path | None = None,
+        ray_workers: int | None = None,
     ) -> ProbeJob:
         """Validate, check the endpoint (a few seconds at most) and start a job.
 
         Raises JobError with a message for the page when the probe cannot start:
         bad settings, a target the policy refuses, a limit, or an endpoint that is
-        unreachable, rejects the key or is not OpenAI-compatible.
+        unreachable, rejects the key or is not OpenAI-compatible. With `ray_workers`,
+        the job runs the Ray engine on that many local actors (`distributed` extra).
         """
         policy = policy or load_policy()
         try:
@@ -809,6 +829,8 @@ class JobManager:
             except PreflightError as exc:
                 raise JobError(ui_message(str(exc))) from None
         info = make_run_info(cfg)
+        if ray_workers:
+            info = engine_info(info, ray_workers)
         try:
             store = Store(db_path or default_db_path())
             job = ProbeJob(cfg, info, store, session_id, process=self.job_process)
