@@ -55,6 +55,7 @@ __all__ = [
 LOST_ERROR_CLASS = "worker_lost"
 POLL_INTERVAL_S = 0.1
 START_LEAD_S = 1.0  # actors get this long, after all are ready, to reach the common start
+READY_TIMEOUT_S = 120.0  # to place and start every actor
 CANCEL_GRACE_S = 10.0  # how long a cancelled actor may take to hand back its records
 
 _INSTALL_HINT = "install the extra: pip install 'inferlab[distributed]'"
@@ -238,7 +239,11 @@ async def run_probe_ray(
     started_ns = time.perf_counter_ns()
     cancelled = False
     try:
-        await asyncio.gather(*(a.handle.ready.remote() for a in actors))
+        if not await _all_ready(actors, cancel):
+            status = "cancelled"
+            return ProbeResult(
+                info, status, 0, 0, 0, (time.perf_counter_ns() - started_ns) / 1e9, 0
+            )
         start_wall_ns = time.time_ns() + int(START_LEAD_S * 1e9)
         run.anchor_ns = time.perf_counter_ns() + int(START_LEAD_S * 1e9)
         await asyncio.gather(
@@ -293,6 +298,32 @@ async def run_probe_ray(
         elapsed_s=(time.perf_counter_ns() - started_ns) / 1e9,
         anchor_ns=run.anchor_ns,
         worker_cpu_s=sum(a.cpu_s for a in actors),
+    )
+
+
+async def _all_ready(actors: list[_Actor], cancel: CancelEvent | None) -> bool:
+    """Wait until every actor is placed and running; False if cancelled first.
+
+    RayUnavailable when the cluster cannot place them (not enough free CPUs)."""
+    ready = asyncio.ensure_future(asyncio.gather(*(a.handle.ready.remote() for a in actors)))
+    waiters: set[asyncio.Future[Any]] = {ready}
+    if cancel is not None:
+        waiters.add(asyncio.ensure_future(_wait_cancel(cancel)))
+    try:
+        done, _ = await asyncio.wait(
+            waiters, timeout=READY_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        for w in waiters:
+            w.cancel()
+    if ready in done:
+        ready.result()
+        return True
+    if done:
+        return False
+    raise RayUnavailable(
+        f"{len(actors)} Ray workers were not all running after {READY_TIMEOUT_S:g} s: the "
+        "cluster has fewer free CPUs than that (see `ray status`); use fewer --workers"
     )
 
 
