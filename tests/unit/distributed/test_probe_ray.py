@@ -64,6 +64,8 @@ def test_512_requests_at_c128_are_one_ordinary_run(
     writer: Sink = store.run_writer(info)  # type: ignore[assignment]
     result = asyncio.run(run_probe_ray(cfg, writer, info=info, progress=updates.append, workers=2))
     assert result.status == "completed" and result.completed == 512 and result.failed == 0
+    # The client facts of both actors make the run's: their shares add up to the load.
+    assert result.validity is not None and result.validity.target_concurrency == 128
     records = store.records(info.run_id)
     assert sorted(r.index for r in records) == list(range(512))
     assert store.run_status(info.run_id) == "completed"

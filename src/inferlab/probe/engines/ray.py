@@ -34,18 +34,21 @@ from inferlab.probe.runner import (
     ProbeResult,
     ProgressCallback,
     ProgressUpdate,
+    _give_validity,
     _Run,
     _wait_cancel,
     run_probe,
 )
 from inferlab.probe.sink import Sink, SinkPump
 from inferlab.records import RequestRecord, RunInfo, RunStatus
+from inferlab.validity import ValidityFacts
 
 __all__ = [
     "LOST_ERROR_CLASS",
     "ProbeWorker",
     "RayUnavailable",
     "actor_name",
+    "combine_validity",
     "engine_info",
     "ray_available",
     "ray_session",
@@ -120,6 +123,10 @@ class _Buffer:
     def __init__(self) -> None:
         self.records: list[RequestRecord] = []
         self.status: RunStatus | None = None
+        self.validity: ValidityFacts | None = None
+
+    def set_validity(self, facts: ValidityFacts) -> None:
+        self.validity = facts
 
     def add(self, record: RequestRecord) -> None:
         self.records.append(record)
@@ -137,6 +144,7 @@ class _Batch:
     finished: bool
     error: str | None = None
     cpu_s: float = 0.0  # the actor's process CPU since its start
+    validity: ValidityFacts | None = None  # its own client's facts, once finished
 
 
 class ProbeWorker:
@@ -181,7 +189,14 @@ class ProbeWorker:
             exc = task.exception()
             if exc is not None:
                 error = f"{type(exc).__name__}: {exc}"
-        return _Batch(records, self._progress, finished, error, time.process_time() - self._cpu0_s)
+        return _Batch(
+            records,
+            self._progress,
+            finished,
+            error,
+            time.process_time() - self._cpu0_s,
+            self._buffer.validity if finished else None,
+        )
 
     async def cancel(self) -> None:
         self._cancel.set()
@@ -198,6 +213,7 @@ class _Actor:
         self.lost: str | None = None
         self.received: set[int] = set()
         self.cpu_s = 0.0
+        self.validity: ValidityFacts | None = None
 
 
 async def run_probe_ray(
@@ -285,6 +301,9 @@ async def run_probe_ray(
         for a in actors:
             with contextlib.suppress(Exception):
                 ray.kill(a.handle)
+        validity = combine_validity([a.validity for a in actors if a.validity is not None])
+        if validity is not None:
+            _give_validity(sink, validity)
         run.phase = "finished"
         _count(run)
         run.report()
@@ -297,7 +316,41 @@ async def run_probe_ray(
         warmup=run.warmup_done,
         elapsed_s=(time.perf_counter_ns() - started_ns) / 1e9,
         anchor_ns=run.anchor_ns,
+        validity=validity,
         worker_cpu_s=sum(a.cpu_s for a in actors),
+    )
+
+
+def combine_validity(facts: list[ValidityFacts]) -> ValidityFacts | None:
+    """One run's client facts from its actors': the worst lag of any, loads summed."""
+    if not facts:
+        return None
+
+    def worst(values: list[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return max(known) if known else None
+
+    def total(values: list[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return sum(known) if known else None
+
+    stamps = [f.kernel_stamps for f in facts if f.kernel_stamps is not None]
+    return ValidityFacts(
+        loop_lag_p50_ms=worst([f.loop_lag_p50_ms for f in facts]),
+        loop_lag_p99_ms=worst([f.loop_lag_p99_ms for f in facts]),
+        loop_lag_max_ms=worst([f.loop_lag_max_ms for f in facts]),
+        loop_lag_samples=sum(f.loop_lag_samples for f in facts),
+        client_cpu_pct=worst([f.client_cpu_pct for f in facts]),  # per actor: one core each
+        target_concurrency=total([f.target_concurrency for f in facts]),
+        achieved_concurrency=total([f.achieved_concurrency for f in facts]),
+        target_rps=total([f.target_rps for f in facts]),
+        achieved_rps=total([f.achieved_rps for f in facts]),
+        dispatch_lag_p50_ms=worst([f.dispatch_lag_p50_ms for f in facts]),
+        dispatch_lag_p99_ms=worst([f.dispatch_lag_p99_ms for f in facts]),
+        connections_opened=sum(f.connections_opened for f in facts),
+        connect_p50_ms=worst([f.connect_p50_ms for f in facts]),
+        connect_max_ms=worst([f.connect_max_ms for f in facts]),
+        kernel_stamps=all(stamps) if stamps else None,
     )
 
 
@@ -358,6 +411,7 @@ async def _poll(ray: Any, run: _Run, actor: _Actor) -> None:
     if batch.progress is not None:
         actor.progress = batch.progress
     if batch.finished:
+        actor.validity = batch.validity
         actor.finished = True
         actor.lost = batch.error
 
