@@ -4,8 +4,7 @@
 
 The server logs its own truth: `sim` is inferlab's sim as a child process
 (`SimServer(process=True)`, arrival and chunk-write stamps); `truth` is
-bench/truth_server.py (stdlib only, kernel arrival stamps), when it is there
-(branch `accuracy`). Both stamp CLOCK_MONOTONIC like the clients, so on one host
+bench/truth_server.py (stdlib only, kernel arrival stamps; the accuracy bench's). Both stamp CLOCK_MONOTONIC like the clients, so on one host
 TTFT error = measured TTFT - (first chunk written - request arrived) per request.
 Client CPU: the bench process (the driver, or the whole local engine) plus, for
 Ray, the actors' own process CPU, as a share of one core over the run's wall time.

@@ -286,9 +286,10 @@ class _Run:
         span_s = self._send_span_ns / 1e9
         target_c: float | None = None
         if closed:
-            target_c = float(self.cfg.concurrency)
+            # This worker's share of the load (all of it unless several share the run).
+            target_c = float(share_of(self.cfg.concurrency, self.share))
             if self.phase_planned is not None:
-                target_c = float(min(self.cfg.concurrency, self.phase_planned))
+                target_c = float(min(target_c, share_of(self.phase_planned, self.share)))
         wall_s = self._measure_wall_ns / 1e9
         return ValidityFacts(
             loop_lag_p50_ms=lag50,
@@ -300,7 +301,9 @@ class _Run:
             achieved_concurrency=(
                 self._inflight_sum / self._inflight_samples if self._inflight_samples else None
             ),
-            target_rps=None if closed else self.cfg.rate_rps,
+            target_rps=(
+                None if closed or self.cfg.rate_rps is None else self.cfg.rate_rps / self.share[1]
+            ),
             achieved_rps=None if closed or span_s <= 0 else max(0, self._sends - 1) / span_s,
             dispatch_lag_p50_ms=q50,
             dispatch_lag_p99_ms=q99,
