@@ -24,16 +24,23 @@ from inferlab.dashboard.cost import (
     CUSTOM,
     PRICE_EDIT_PARAM,
     RUN_PARAM,
+    SESSION_RUN_PARAM,
+    StoredSessions,
     api_catalog_caption,
     api_request_caption,
     chatbot_preset,
     cost_views,
     exercise_verdict,
     gpu_catalog_caption,
+    load_stored_sessions,
+    price_stored_sessions,
     run_throughput_text,
     run_throughput_update,
     self_hosted_caption,
+    session_assumptions,
     session_caption,
+    session_run_choices,
+    shape_update,
 )
 from inferlab.dashboard.widgets import (
     EditableCatalog,
@@ -48,7 +55,7 @@ from inferlab.dashboard.widgets import (
     stored_runs,
 )
 from inferlab.exercise import CHATBOT
-from inferlab.store import Slo
+from inferlab.store import Slo, Store
 
 SPEC = {p.name: p for p in COST_PARAMS}
 CHOICE = {c.name: c for c in COST_CHOICES}
@@ -319,9 +326,18 @@ sys_tokens = int(num(x2, "sys_tokens", 50, "Sent with every turn."))
 user_tokens = int(num(x3, "user_tokens", 10, "What the user types per turn."))
 asst_tokens = int(num(x4, "asst_tokens", 10, "Length of each answer."))
 hit = num(x5, "hit_pct", 5.0, "Share of the repeated prefix the provider finds in its cache.") / 100
+sys_warm = st.checkbox(
+    "System prompt already cached on turn 1",
+    value=True,
+    key="sys_warm",
+    bind="query-params",
+    help="On: another session sent the same system prompt before, so turn 1 finds it in the "
+    "cache. Off: each session pays for its system prompt in full once; caching starts on "
+    "turn 2.",
+)
 try:
     shape = cost.SessionShape(turns, sys_tokens, user_tokens, asst_tokens)
-    session = cost.session_cost(shape, api, hit)
+    session = cost.session_cost(shape, api, hit, system_warm_from_turn_1=sys_warm)
 except ValueError as exc:
     st.error(f"Cannot price the session: {exc}.")
     st.stop()
@@ -331,6 +347,93 @@ y2.metric("Without caching", f"${session.total_no_cache_usd:,.4g}")
 y3.metric("Saved by caching", f"{session.savings_share:.0%}")
 st.caption(session_caption(shape, session, mode))
 st.plotly_chart(session_chart(session, hit), width="stretch")
+
+
+def measured_sessions() -> StoredSessions | None:
+    """The stored session run the user picks (None: none picked or none stored)."""
+    try:
+        session_store = Store()
+        choices = session_run_choices(session_store)
+    except Exception as exc:  # a broken or locked database file: say so, never a traceback
+        st.error(f"Cannot open the run database: {exc}. Set INFERLAB_DB to a writable file.")
+        return None
+    linked = query_text(SESSION_RUN_PARAM)
+    if linked and linked not in choices:
+        st.warning(
+            f"The link's `{SESSION_RUN_PARAM}` names no stored session run ('{linked}'); "
+            "choose one below."
+        )
+        linked = None
+        del st.query_params[SESSION_RUN_PARAM]
+    if not choices:
+        st.caption(
+            "No stored session runs yet: probe with **Multi-turn sessions** on the Probe page "
+            "or `inferlab probe --sessions N --turns T`."
+        )
+        return None
+    ids = list(choices)
+    run_id = st.selectbox(
+        "Session run",
+        ids,
+        index=ids.index(linked) if linked else None,
+        format_func=lambda i: choices[i],
+        placeholder="Choose a stored session run",
+        key="session_run_pick",
+    )
+    if not run_id:
+        return None
+    if query_text(SESSION_RUN_PARAM) != run_id:
+        st.query_params[SESSION_RUN_PARAM] = run_id
+    stored, problem = load_stored_sessions(session_store, run_id)
+    if stored is None:
+        st.error(f"{problem}.", icon=":material/database:")
+    return stored
+
+
+with st.expander(
+    "Measured: price a stored session run",
+    icon=":material/forum:",
+    expanded=query_text(SESSION_RUN_PARAM) is not None,
+):
+    stored = measured_sessions()
+    if stored is not None:
+        measured = price_stored_sessions(stored, api, gpu_hour, n_gpus)
+        st.markdown(
+            f"**{measured.sessions} sessions × {measured.turns} turns**: per session "
+            f"{measured.input_tokens:,.0f} input ({measured.cached_tokens:,.0f} cached), "
+            f"{measured.output_tokens:,.0f} output tokens (the server's counts)."
+        )
+        z1, z2, z3, z4 = st.columns(4)
+        z1.metric("Measured, API", f"${measured.api_usd:,.4g}")
+        z2.metric("Measured, no caching", f"${measured.api_no_cache_usd:,.4g}")
+        z3.metric(
+            "Measured, self-hosted",
+            "-" if measured.self_hosted_usd is None else f"${measured.self_hosted_usd:,.4g}",
+        )
+        z4.metric(
+            "Calculator, API",
+            f"${session.total_usd:,.4g}",
+            delta=f"{measured.api_usd - session.total_usd:+,.4g} $ measured",
+            delta_color="off",
+        )
+        for line in cost.explain_session_difference(measured, session, api):
+            st.markdown(f"- {line}")
+        update = shape_update(stored)
+        if update is not None:
+
+            def use_shape(u: dict[str, float | int] = update) -> None:
+                st.session_state.update(u)
+
+            st.button(
+                "Set the calculator to this run's shape",
+                on_click=use_shape,
+                icon=":material/input:",
+                help="Turns, system prompt, question and answer lengths fitted to the run's "
+                "input tokens by turn; what is left of the difference is caching.",
+            )
+st.markdown("**Assumptions**")
+for line in session_assumptions(sys_warm, hit, stored):
+    st.markdown(f"- {line}")
 
 # ---------------------------------------------------------------- three views + monthly
 st.subheader("Per request, per token, per session — and the monthly bill", divider="gray")
@@ -417,5 +520,5 @@ share_block(
     COST_PARAMS,
     COST_CHOICES,
     {"mode": mode, "api": api_name, "gpu_offer": offer_name},
-    [PRICE_EDIT_PARAM, RUN_PARAM],
+    [PRICE_EDIT_PARAM, RUN_PARAM, SESSION_RUN_PARAM, "sys_warm"],
 )

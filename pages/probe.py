@@ -194,6 +194,20 @@ with form_col:
             sim_errors = number(
                 c6, "sim_error_pct", "Share of requests answered with HTTP 500.", 1.0
             )
+            c7, c8 = st.columns(2)
+            sim_prefill = number(
+                c7,
+                "sim_prefill_ms",
+                "Extra TTFT per 1,000 prompt tokens the simulator has to prefill.",
+                10.0,
+            )
+            sim_cache = c8.checkbox(
+                "Prefix cache",
+                key="sim_prefix_cache",
+                bind="query-params",
+                help="Prompt text the simulator has seen (an earlier turn, a shared system "
+                "prompt) skips prefill and is reported as cached tokens.",
+            )
             sim_cfg = dashboard_sim_config(
                 ttft_ms=sim_ttft,
                 tpot_ms=sim_tpot,
@@ -201,8 +215,12 @@ with form_col:
                 max_batch=int(sim_capacity),
                 tpot_growth_per_stream_ms=sim_growth,
                 error_500_pct=sim_errors,
+                prefill_ms_per_1k_tokens=sim_prefill,
+                prefix_cache=bool(sim_cache),
             )
             sim_extra = {
+                "sim_prefill_ms": sim_prefill,
+                "sim_prefix_cache": bool(sim_cache) or None,
                 "sim_ttft_ms": sim_ttft,
                 "sim_tpot_ms": sim_tpot,
                 "sim_jitter_ms": sim_jitter,
@@ -321,12 +339,25 @@ with form_col:
         load_mode = choice(
             "load_mode",
             "Fixed concurrency: N requests always in flight (closed loop). Constant rate / "
-            "Poisson: requests start on a schedule whatever the server does (open loop).",
+            "Poisson: requests start on a schedule whatever the server does (open loop). "
+            "Multi-turn sessions: simulated users, each a conversation that re-sends its "
+            "history (with the server's real answers) on every turn.",
         )
         l1, l2 = st.columns(2)
         concurrency, rate_rps, max_in_flight = 8, 4.0, 0
+        burstiness, stop_on_saturation = 1.0, False
+        sessions, turns, think_time_s, system_prompt_tokens, user_tokens = 4, 5, 0.0, 0, 64
         if load_mode == "concurrency":
             concurrency = int(number(l1, "concurrency", "Requests in flight at once.", 1))
+        elif load_mode == "sessions":
+            sessions = int(number(l1, "sessions", "Simulated users talking at once.", 1))
+            turns = int(number(l2, "turns", "Questions per conversation.", 1))
+            m1, m2, m3 = st.columns(3)
+            think_time_s = number(m1, "think_time_s", "Pause before each next question.", 1.0)
+            system_prompt_tokens = int(
+                number(m2, "system_prompt_tokens", "The same system prompt in every session.", 100)
+            )
+            user_tokens = int(number(m3, "user_tokens", "Length of each new question.", 16))
         else:
             rate_rps = number(l1, "rate_rps", "Requests started per second.", 1.0)
             max_in_flight = int(
@@ -338,24 +369,57 @@ with form_col:
                     1,
                 )
             )
-        s1, s2, s3 = st.columns(3)
-        requests = int(number(s1, "requests", "Measured requests; the probe stops after them.", 10))
-        duration_s = number(
-            s2, "duration_s", "Stop after this many seconds too; 0 = no limit.", 10.0
-        )
-        warmup = int(
-            number(
-                s3,
-                "warmup",
-                "Requests sent first and not counted. The probe already opens its "
-                "connections before the clock starts and times each request from when it "
-                "is sent, so the first wave measures like the rest; warm up when the server "
-                "itself is slower at first (cold caches, lazy compilation, autoscaling).",
-                1,
+            b1, b2 = st.columns(2)
+            if load_mode == "poisson":
+                burstiness = number(
+                    b1,
+                    "burstiness",
+                    "Gamma shape of the gaps between arrivals: 1 = Poisson, below 1 burstier, "
+                    "above 1 more even (vLLM bench serve's --burstiness).",
+                    0.25,
+                )
+            stop_on_saturation = b2.checkbox(
+                "Stop on saturation",
+                key="stop_on_saturation",
+                bind="query-params",
+                help="End the probe once the server cannot keep up (requests in flight or "
+                "TTFT growing without end); it is flagged either way.",
             )
+        ramp_up_s = number(
+            st.container(),
+            "ramp_up_s",
+            "The rate, the concurrency or the session starts rise linearly to the target "
+            "over this many seconds; 0 = at once.",
+            1.0,
         )
-        p1, p2 = st.columns(2)
-        prompt_tokens = int(number(p1, "prompt_tokens", "Approximate prompt length.", 16))
+        requests, warmup, prompt_tokens = 50, 0, 128
+        if load_mode == "sessions":
+            s1, p2 = st.columns(2)
+            duration_s = number(
+                s1, "duration_s", "No new turn starts after this many seconds; 0 = no limit.", 10.0
+            )
+        else:
+            s1, s2, s3 = st.columns(3)
+            requests = int(
+                number(s1, "requests", "Measured requests; the probe stops after them.", 10)
+            )
+            duration_s = number(
+                s2, "duration_s", "Stop after this many seconds too; 0 = no limit.", 10.0
+            )
+            warmup = int(
+                number(
+                    s3,
+                    "warmup",
+                    "Requests sent first and not counted. The probe already opens its "
+                    "connections before the clock starts and times each request from when it "
+                    "is sent, so the first wave measures like the rest; warm up when the "
+                    "server itself is slower at first (cold caches, lazy compilation, "
+                    "autoscaling).",
+                    1,
+                )
+            )
+            p1, p2 = st.columns(2)
+            prompt_tokens = int(number(p1, "prompt_tokens", "Approximate prompt length.", 16))
         max_tokens = int(number(p2, "max_tokens", "max_tokens of every request.", 16))
         t1, t2 = st.columns(2)
         label = t1.text_input(
@@ -393,6 +457,14 @@ with form_col:
         max_tokens=max_tokens,
         label=label,
         tags=tags,
+        ramp_up_s=ramp_up_s,
+        burstiness=burstiness,
+        stop_on_saturation=bool(stop_on_saturation),
+        sessions=sessions,
+        turns=turns,
+        think_time_s=think_time_s,
+        system_prompt_tokens=system_prompt_tokens,
+        user_tokens=user_tokens,
     )
     if st.button("Launch probe", type="primary", icon=":material/play_arrow:", width="stretch"):
         st.session_state.pop("launch_error", None)
@@ -532,6 +604,8 @@ def show_job(snap: JobSnapshot, chart: bool) -> None:
                     else "."
                 )
             )
+        if snap.saturation:
+            st.warning(f"Over-saturation: {snap.saturation}", icon=":material/trending_up:")
         if snap.error:
             st.error(snap.error, icon=":material/error:")
         elif snap.state == "cancelled":

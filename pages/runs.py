@@ -11,6 +11,8 @@ import streamlit as st
 
 from inferlab import compare
 from inferlab.charts import runs as charts
+from inferlab.charts import server as server_charts
+from inferlab.compare import server_text as server_views_text
 from inferlab.compare.io import (
     FORMAT_CHOICES,
     UPLOAD_TYPES,
@@ -26,14 +28,14 @@ from inferlab.compare.loaders import (
     METRIC_KEYS,
     METRIC_NAMES,
     filter_runs,
-    load_run,
-    load_runs,
     run_option_label,
     run_table,
+    saturated_runs,
     slo_from_values,
     wide_delta_table,
 )
 from inferlab.compare.verdict import comparison_verdict, next_step
+from inferlab.dashboard.run_cache import RunCache
 from inferlab.dashboard.runs import (
     MISS_COLUMNS,
     SLO_SPEC,
@@ -99,22 +101,23 @@ def validities(db: str, run_ids: tuple[str, ...]) -> dict[str, Validity]:
         return {}
 
 
-@st.cache_data(max_entries=48, show_spinner=False)
-def run_data(db: str, run_id: str, version: str) -> compare.RunRequests:
-    """One run's requests; `version` (status + request count) invalidates a growing run."""
-    return load_run(store_for(db), run_id, rows_by_run_id(list_runs(db)).get(run_id))
+@st.cache_resource(show_spinner=False)
+def run_cache(db: str) -> RunCache:
+    """Each run's request arrays, shared read-only by every view, rerun and session."""
+    return RunCache(max_runs=48)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
 def runs_for(db: str, keys: tuple[tuple[str, str], ...]) -> list[compare.RunRequests]:
-    """The selected runs' requests, read in one store session; `keys` pairs run id and version.
+    """The selected runs' requests; `keys` pairs run id and version (status + request count).
 
-    A resource cache: the comparison, SLO, Little's-law and sweep views share the
-    same read-only arrays instead of each unpickling a copy of all 12 runs.
+    Cached per run, so a selection change reads only the runs not seen before.
     """
-    rows = rows_by_run_id(list_runs(db))
-    runs: list[compare.RunRequests] = load_runs(store_for(db), [rid for rid, _ in keys], rows)
-    return runs
+    return run_cache(db).runs(store_for(db), keys, lambda: rows_by_run_id(list_runs(db)))
+
+
+def run_data(db: str, run_id: str, version: str) -> compare.RunRequests:
+    """One run's requests (from the same per-run cache as the comparison)."""
+    return runs_for(db, ((run_id, version),))[0]
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing runs…")
@@ -152,21 +155,30 @@ def sweep_view(
 
 
 @st.cache_data(max_entries=48, show_spinner=False)
+def server_view_of(db: str, run_id: str, version: str) -> Any:
+    return server_views_text.load_comparison(store_for(db), run_id)
+
+
+@st.cache_data(max_entries=48, show_spinner=False)
 def tool_panel(db: str, run_id: str, version: str) -> Any:
     """An imported run's own numbers next to inferlab's; None for inferlab's own runs."""
     return import_panel(store_for(db), run_id)
 
 
-@st.cache_data(ttl=3, show_spinner=False)
-def imported_runs(db: str, run_ids: tuple[str, ...]) -> frozenset[str]:
-    """Which of the runs were imported (have a tool panel), read in one store session."""
-    meta = store_for(db).runs_metadata(run_ids)
+@st.cache_data(max_entries=16, show_spinner=False)
+def imported_runs(db: str, keys: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    """Which of the runs were imported (have a tool panel), read in one store session.
+
+    Keyed by run id and version like the arrays (a run's import metadata is written
+    with the run), so a rerun after the run list's 3 s expire does not reopen the store.
+    """
+    meta = store_for(db).runs_metadata(tuple(rid for rid, _ in keys))
     return frozenset(rid for rid, m in meta.items() if isinstance(m.get("import"), dict))
 
 
 def refresh() -> None:
     st.cache_data.clear()
-    runs_for.clear()
+    run_cache.clear()
 
 
 # -- import ---------------------------------------------------------------------------------
@@ -273,6 +285,12 @@ st.dataframe(
 )
 if len(shown) < len(all_runs):
     st.caption(f"{len(shown):,} of {len(all_runs):,} runs match the filter.")
+for flagged_id, reason in saturated_runs(shown).items():
+    st.warning(
+        f"Run {run_name(rows_by_id, flagged_id)} over-saturated the server: {reason}. Its "
+        "latencies measure a growing queue, not the server's speed at that load.",
+        icon=":material/trending_up:",
+    )
 
 with st.expander("Rename, tag or delete a run", icon=":material/edit:"):
     target = st.selectbox(
@@ -438,7 +456,7 @@ st.caption(
 )
 
 try:
-    imported = imported_runs(DB, tuple(selected))
+    imported = imported_runs(DB, keys)
 except StoreError as exc:
     st.error(f"Cannot read the selected runs' metadata: {exc}", icon=":material/error:")
     imported = frozenset()
@@ -471,16 +489,45 @@ for rid in selected:
 
 # -- charts --------------------------------------------------------------------------------
 
-label_m = metric_label(metric, convention)
-tab_cdf, tab_dist, tab_time, tab_one = st.tabs(
-    ["CDF", "Distribution", "Over time", "One request's timeline"]
-)
-with tab_cdf:
-    st.plotly_chart(charts.cdf_figure(values[metric], label_m), width="stretch")
-    st.caption("Read across at 50 / 90 / 99 % for the percentiles; a curve further left is faster.")
-with tab_dist:
-    st.plotly_chart(charts.distribution_figure(values[metric], label_m), width="stretch")
-with tab_time:
+
+@st.fragment
+def chart_tabs(
+    values: dict[str, dict[str, np.ndarray]],
+    keys: tuple[tuple[str, str], ...],
+    metric: str,
+    convention: str,
+) -> None:
+    """The chart tabs: only the open tab's chart is built, and a tab change or a
+    request pick reruns this fragment alone, not the whole page."""
+    label_m = metric_label(metric, convention)
+    tab_cdf, tab_dist, tab_time, tab_one, tab_server = st.tabs(
+        ["CDF", "Distribution", "Over time", "One request's timeline", "Server's view"],
+        key="chart_tab",
+        on_change="rerun",
+    )
+    if tab_cdf.open:
+        with tab_cdf:
+            st.plotly_chart(charts.cdf_figure(values[metric], label_m), width="stretch")
+            st.caption(
+                "Read across at 50 / 90 / 99 % for the percentiles; a curve further left is faster."
+            )
+    if tab_dist.open:
+        with tab_dist:
+            st.plotly_chart(charts.distribution_figure(values[metric], label_m), width="stretch")
+    if tab_time.open:
+        with tab_time:
+            time_chart(keys, metric, convention, label_m)
+    if tab_one.open:
+        with tab_one:
+            one_request_chart([rid for rid, _ in keys])
+    if tab_server.open:
+        with tab_server:
+            server_chart([rid for rid, _ in keys])
+
+
+def time_chart(
+    keys: tuple[tuple[str, str], ...], metric: str, convention: str, label_m: str
+) -> None:
     series = scatter_view(DB, keys, metric, convention)
     fig, dropped = charts.scatter_over_time(
         series, label_m + (" (mean chunk gap per request)" if metric == "itl" else "")
@@ -495,7 +542,9 @@ with tab_time:
         "Each dot is one request at the time it was sent; red crosses are failed requests "
         "(drawn at 0 when they have no latency). A rising cloud means the server fell behind."
     )
-with tab_one:
+
+
+def one_request_chart(selected: list[str]) -> None:
     o1, o2 = st.columns(2)
     one_run = o1.selectbox(
         "Run",
@@ -528,6 +577,39 @@ with tab_one:
             "Drawn from the chunk arrival times the probe recorded: the first bar is the wait "
             "for the first content chunk (TTFT), each further bar the gap before the next chunk."
         )
+
+
+def server_chart(selected: list[str]) -> None:
+    server_run = st.selectbox(
+        "Run",
+        selected,
+        format_func=lambda rid: run_name(rows_by_id, rid),
+        key="server_run",
+    )
+    cmp = server_view_of(DB, server_run, version(server_run))
+    if cmp.view is None:
+        st.info(server_views_text.no_view_message(cmp))
+    else:
+        st.markdown(server_views_text.headline(cmp))
+        s1, s2, s3, s4 = st.columns(4)
+        s1.metric("Client TTFT, mean", server_views_text.ms(cmp.client_ttft_mean_ms))
+        s2.metric("Server TTFT, mean", server_views_text.ms(cmp.server_ttft_mean_ms))
+        s3.metric("Client TPOT, mean", server_views_text.ms(cmp.client_tpot_mean_ms))
+        s4.metric("Server decode per token", server_views_text.ms(cmp.view.decode_ms_per_token))
+        st.caption(server_views_text.ttft_caption(cmp))
+        if cmp.breakdown:
+            st.plotly_chart(server_charts.ttft_breakdown_figure(cmp), width="stretch")
+        st.plotly_chart(server_charts.server_timeline_figure(cmp), width="stretch")
+        st.caption(
+            "Top: each request's TTFT as the client measured it, at the time it was sent. "
+            "Below, on the same time axis: what the server reported at each scrape of its "
+            "/metrics (requests running and waiting, KV cache in use)."
+        )
+        for note in cmp.view.notes:
+            st.caption(note)
+
+
+chart_tabs(values, keys, metric, convention)
 
 # -- SLO panel -----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ __all__ = [
     "HOURS_PER_MONTH",
     "ApiPrices",
     "CostViews",
+    "MeasuredSessionCost",
     "MonthlySelfHosted",
     "SelfHostedCosts",
     "SessionCost",
@@ -27,6 +28,9 @@ __all__ = [
     "cost_per_satisfied_request_usd",
     "cost_with_dissatisfaction_usd",
     "dissatisfaction_breakeven_usd",
+    "explain_session_difference",
+    "fitted_session_shape",
+    "measured_session_cost",
     "monthly_self_hosted",
     "self_hosted_costs",
     "self_hosted_views",
@@ -248,26 +252,171 @@ class SessionCost:
 
 
 def session_cost(
-    shape: SessionShape, prices: ApiPrices, cache_hit_rate: float = 0.0
+    shape: SessionShape,
+    prices: ApiPrices,
+    cache_hit_rate: float = 0.0,
+    *,
+    system_warm_from_turn_1: bool = True,
 ) -> SessionCost:
     """Cost of every turn of one conversation, with and without prompt caching.
 
     A share `cache_hit_rate` of each turn's cacheable prefix is billed at the
     cached-input price (cache-write surcharges, charged by some providers,
-    are not modelled).
+    are not modelled). `system_warm_from_turn_1`: the system prompt is
+    already in the cache on turn 1 (other sessions sent it); when False,
+    turn 1 pays for all of it and the cache starts with turn 2.
     """
     _share("cache hit rate", cache_hit_rate, allow_zero=True)
     rows: list[TurnCost] = []
     cum = cum_nc = 0.0
     for k in range(1, shape.turns + 1):
         inp = shape.input_tokens(k)
-        cached = cache_hit_rate * shape.cacheable_tokens(k)
+        cacheable = shape.cacheable_tokens(k) if (k > 1 or system_warm_from_turn_1) else 0.0
+        cached = cache_hit_rate * cacheable
         cost = api_request_cost_usd(prices, inp, shape.assistant_tokens, cached)
         cost_nc = api_request_cost_usd(prices, inp, shape.assistant_tokens)
         cum += cost
         cum_nc += cost_nc
         rows.append(TurnCost(k, inp, cached, shape.assistant_tokens, cost, cost_nc, cum, cum_nc))
     return SessionCost(tuple(rows))
+
+
+# ---------------------------------------------------------------- measured sessions
+
+
+@dataclass(frozen=True)
+class MeasuredSessionCost:
+    """Sessions of a stored run, priced: means per session of its real token counts."""
+
+    sessions: int
+    turns: int
+    input_tokens: float
+    output_tokens: float
+    cached_tokens: float  # prompt tokens the server reported as cached
+    cached_reported: bool  # False: the server never said (all input billed uncached)
+    api_usd: float  # cached tokens at the cached-input price
+    api_no_cache_usd: float
+    self_hosted_usd: float | None  # the run's GPU time per session (None: no duration)
+
+    @property
+    def cached_share(self) -> float:
+        return self.cached_tokens / self.input_tokens if self.input_tokens > 0 else 0.0
+
+
+def measured_session_cost(
+    sessions: list[tuple[float, float, float]],
+    turns: int,
+    prices: ApiPrices,
+    *,
+    cached_reported: bool,
+    run_duration_s: float | None = None,
+    gpu_hour_usd: float = 0.0,
+    n_gpus: int = 1,
+) -> MeasuredSessionCost:
+    """Price measured sessions, each (input, output, cached) tokens summed over its turns.
+
+    API: every session's tokens at the API prices (cached input at the cached
+    price), averaged. Self-hosted: the deployment's cost for the run's
+    duration shared by the sessions it served at once (it did nothing else).
+    """
+    if not sessions:
+        raise ValueError("the run has no sessions to price")
+    _nonneg("price per GPU-hour", gpu_hour_usd)
+    if n_gpus < 1:
+        raise ValueError(f"number of GPUs must be at least 1, got {n_gpus}")
+    n = len(sessions)
+    api = [api_request_cost_usd(prices, i, o, min(c, i)) for i, o, c in sessions]
+    api_nc = [api_request_cost_usd(prices, i, o) for i, o, _ in sessions]
+    hosted = None
+    if run_duration_s is not None and run_duration_s > 0:
+        hosted = gpu_hour_usd * n_gpus * run_duration_s / 3600.0 / n
+    return MeasuredSessionCost(
+        sessions=n,
+        turns=turns,
+        input_tokens=sum(i for i, _, _ in sessions) / n,
+        output_tokens=sum(o for _, o, _ in sessions) / n,
+        cached_tokens=sum(min(c, i) for i, _, c in sessions) / n,
+        cached_reported=cached_reported,
+        api_usd=sum(api) / n,
+        api_no_cache_usd=sum(api_nc) / n,
+        self_hosted_usd=hosted,
+    )
+
+
+def fitted_session_shape(
+    input_tokens_by_turn: list[float], output_tokens_per_turn: float
+) -> SessionShape | None:
+    """The calculator's SessionShape that reproduces measured input tokens by turn.
+
+    Turn k sends S + k U + (k - 1) A: the growth per turn is U + A, A is the
+    measured answer length, S what turn 1 sends beyond one question. None with
+    fewer than 2 turns (the growth cannot be measured).
+    """
+    if len(input_tokens_by_turn) < 2:
+        return None
+    turns = len(input_tokens_by_turn)
+    growth = (input_tokens_by_turn[-1] - input_tokens_by_turn[0]) / (turns - 1)
+    user = max(growth - output_tokens_per_turn, 0.0)
+    system = max(input_tokens_by_turn[0] - user, 0.0)
+    return SessionShape(turns, system, user, output_tokens_per_turn)
+
+
+def explain_session_difference(
+    measured: MeasuredSessionCost, model: SessionCost, prices: ApiPrices
+) -> list[str]:
+    """Why the measured session cost differs from the calculator's, biggest part first.
+
+    The API cost difference splits exactly into uncached input, cached input
+    and output: each token difference times its price.
+    """
+    m_in, m_cached = model.input_tokens, sum(t.cached_tokens for t in model.turns)
+    parts = {
+        "uncached input": ((measured.input_tokens - measured.cached_tokens) - (m_in - m_cached))
+        * prices.input_per_mtok
+        / 1e6,
+        "cached input": (measured.cached_tokens - m_cached) * prices.cached_or_input_per_mtok / 1e6,
+        "output": (measured.output_tokens - model.output_tokens) * prices.output_per_mtok / 1e6,
+    }
+    diff = measured.api_usd - model.total_usd
+    lines = [
+        f"Measured ${measured.api_usd:,.4g} per session vs the calculator's "
+        f"${model.total_usd:,.4g} ({_signed_usd(diff)}). By part: "
+        + ", ".join(
+            f"{name} {_signed_usd(usd)}"
+            for name, usd in sorted(parts.items(), key=lambda kv: -abs(kv[1]))
+        )
+        + "."
+    ]
+    if len(model.turns) != measured.turns:
+        lines.append(
+            f"The calculator has {len(model.turns)} turns per session, the run {measured.turns}."
+        )
+    lines.append(
+        f"Input per session: measured {measured.input_tokens:,.0f} tokens, calculator "
+        f"{m_in:,.0f}; output: measured {measured.output_tokens:,.0f}, calculator "
+        f"{model.output_tokens:,.0f}. Token counts are the server's own (usage), not the "
+        "calculator's round numbers."
+    )
+    if not measured.cached_reported:
+        lines.append(
+            "The server reported no cached tokens (no usage.prompt_tokens_details), so the "
+            "measured cost bills all input at the full price; the calculator assumes "
+            f"{m_cached / m_in:.0%} cached."
+            if m_in
+            else "The server reported no cached tokens."
+        )
+    else:
+        lines.append(
+            f"Cached: measured {measured.cached_tokens:,.0f} per session "
+            f"({measured.cached_share:.0%} of input) vs the calculator's {m_cached:,.0f} "
+            f"({(m_cached / m_in if m_in else 0):.0%}): the real cache hits whole blocks, "
+            "misses the first turns of sessions that start together, and may evict."
+        )
+    return lines
+
+
+def _signed_usd(usd: float) -> str:
+    return f"{'+' if usd >= 0 else '-'}${abs(usd):,.4g}"
 
 
 # ---------------------------------------------------------------- the three views

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Literal
 
 from inferlab.metrics.requests import tpot_ms as _tpot_ms
+from inferlab.server.timings import ServerTiming
 
 __all__ = ["RequestRecord", "RunInfo", "RunStatus", "TokenCountSource"]
 
@@ -55,6 +56,13 @@ class RequestRecord:
     # Set-up time of the connection this request opened (None: reused one, or not
     # measured). Not stored per request; the run's validity facts summarise it.
     connect_ms: float | None = None
+    server_timing: ServerTiming | None = None  # what the server said it spent (llama.cpp, Ollama)
+    cached_tokens: int | None = None  # usage.prompt_tokens_details.cached_tokens
+    session_id: str | None = None  # multi-turn sessions: which conversation
+    turn: int | None = None  # 1-based turn within the session
+    # The answer text, only when the caller asked for it (sessions re-send it);
+    # never stored.
+    output_text: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def client_queue_ms(self) -> float:

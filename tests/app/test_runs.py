@@ -75,7 +75,15 @@ def test_compare_shows_store_summary_values_and_deltas(open_page: OpenPage, two_
     assert f"{pct:+.1f}%" in cell and "CI +" in cell
     assert grid.loc["Error rate (%)"].iloc[1].startswith(f"{100 * slow.error_rate:.2f} %")
     assert grid.loc["Requests/s (req/s)"].iloc[0] == fmt_value(base.rps, "req/s")
-    assert len(at.get("plotly_chart")) == 4  # CDF, distribution, over time, one request
+    # Only the open chart tab is built (lazy tabs): the CDF first, then each tab opened.
+    assert len(at.get("plotly_chart")) == 1
+    for tab in ("Distribution", "Over time", "One request's timeline", "Server's view"):
+        at.session_state["chart_tab"] = tab
+        at.run()
+        assert not at.exception
+        assert len(at.get("plotly_chart")) == (0 if tab == "Server's view" else 1), tab
+        if tab == "One request's timeline":
+            assert at.selectbox(key="one_run").value in ("base", "slow")
 
 
 def test_switching_baseline_and_convention(open_page: OpenPage, two_runs: Path) -> None:

@@ -197,3 +197,19 @@ def test_hardware_of_a_run_is_saved_as_metadata(open_page: OpenPage) -> None:
     meta = store.run_metadata("bare")
     assert meta["gpu"] == "L40S" and meta["model_params_b"] == 7.0 and meta["precision"] == "BF16"
     assert any(m.label == "Implied MBU" for m in at.metric)
+
+
+def test_a_run_stored_after_the_page_opened_is_offered_on_the_next_rerun(
+    open_page: OpenPage,
+) -> None:
+    # The run list is cached between reruns (a widget change does not reopen the
+    # database), keyed by the file's modification stamp: a new run is never missed.
+    store = Store()
+    make_run(store, "first", concurrency=1, label="first")
+    at = open_page("throughput")
+    before = list(at.selectbox(key="run_pick").options)
+    assert len(before) == 1
+    make_run(store, "second", concurrency=2, label="second")
+    at.run()
+    assert not at.exception
+    assert len(at.selectbox(key="run_pick").options) == 2

@@ -15,7 +15,7 @@ import pytest
 from inferlab.compare.loaders import fmt_value
 from inferlab.dashboard.jobs import probe_simulator_once
 from inferlab.store import Store
-from tests.e2e.conftest import _require_chromium, screenshot, serve_app
+from tests.e2e.conftest import ARTIFACTS, _require_chromium, screenshot, serve_app
 
 
 def num(value: float | None) -> float:
@@ -71,3 +71,25 @@ def test_compared_numbers_equal_the_store_summary(  # type: ignore[no-untyped-de
     assert f"runs={first}&runs={second}" in link and "slo_ttft_ms=400" in link
     page.wait_for_timeout(1500)
     assert screenshot(page, "runs-compare").stat().st_size > 10_000
+
+
+def test_server_view_tab_shows_the_joined_timeline(  # type: ignore[no-untyped-def]
+    runs_app: str, runs_db: tuple[Path, str, str], page
+) -> None:
+    _, first, _ = runs_db
+    page.goto(f"{runs_app}/runs?runs={first}")
+    page.get_by_role("tab", name="Server's view").click()
+    page.get_by_text("Server TTFT, mean").wait_for(timeout=60_000)
+    panel = page.get_by_role("tabpanel", name="Server's view")
+    assert "vllm" in panel.inner_text() and "requests completed" in panel.inner_text()
+    charts = panel.get_by_test_id("stPlotlyChart")
+    charts.last.wait_for(timeout=30_000)
+    assert charts.count() == 2  # the TTFT breakdown and the joined timeline
+    text = charts.last.inner_text()
+    assert "Time since the run began (s)" in text and "TTFT (ms)" in text
+    assert "server: requests running" in text
+    page.wait_for_timeout(1500)
+    shot = ARTIFACTS / "runs-server-view.png"
+    charts.last.scroll_into_view_if_needed()
+    charts.last.screenshot(path=str(shot))  # the joined timeline (the page scrolls inside)
+    assert shot.stat().st_size > 10_000

@@ -64,6 +64,7 @@ class ScriptedServer:
         self.handler = handler
         self.host = host  # any of 127.0.0.0/8 is loopback
         self.requests: list[Request] = []
+        self.metrics_requests: list[Request] = []  # the probe's /metrics scrapes, answered 404
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._ready = threading.Event()
@@ -77,6 +78,11 @@ class ScriptedServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while (request := await _read_request(reader)) is not None:
+                if request.method == "GET" and request.path == "/metrics":
+                    self.metrics_requests.append(request)
+                    writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+                    await writer.drain()
+                    continue
                 self.requests.append(request)
                 await self.handler(request, writer)
                 if writer.is_closing():

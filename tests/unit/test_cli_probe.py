@@ -77,7 +77,11 @@ def test_probe_writes_a_run_that_show_reads(sim_url: str, tmp_path: Path) -> Non
     assert summary["ttft_ms"]["p50"] >= 20
     shown = inferlab("show", summary["run_id"], "--db", str(db), "--json")
     assert shown.returncode == 0, shown.stderr
-    assert json.loads(shown.stdout) == summary
+    shown_json = json.loads(shown.stdout)
+    # show adds the server's view (the sim's /metrics, scraped during the probe).
+    server = shown_json.pop("server")
+    assert server["kind"] == "vllm" and server["generation_tokens"] == 14 * 16
+    assert shown_json == summary
     table = inferlab("show", summary["run_id"], "--db", str(db))
     assert "smoke" in table.stdout and "concurrency 4" in table.stdout
     runs = json.loads(inferlab("runs", "--db", str(db), "--json").stdout)
@@ -163,9 +167,11 @@ def test_ctrl_c_saves_the_run_as_cancelled(sim_url: str, tmp_path: Path) -> None
     )  # fmt: skip
     spool = db.parent / (db.name + ".spool")
     deadline = time.monotonic() + 60
-    # Wait until requests are being saved, then interrupt.
+    # Wait until requests are being saved (the records file, not the /metrics scrapes), then interrupt.
     while time.monotonic() < deadline and not any(
-        p.stat().st_size > 2000 for p in spool.glob("**/*") if p.is_file()
+        p.stat().st_size > 2000
+        for p in spool.glob("**/*.jsonl")
+        if p.is_file() and not p.name.endswith(".server.jsonl")
     ):
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)

@@ -62,8 +62,9 @@ def test_show_json_is_the_summary_object(
     assert main(["show", "run-a", "--json", "--slo-ttft-ms", "220"]) == 0
     got = json.loads(capsys.readouterr().out)
     want = summarize(recs, Slo(ttft_ms=220), run_id="run-a", status="completed").to_json()  # type: ignore[arg-type]
-    assert got.keys() - {"validity"} == want.keys()
+    assert got.keys() == want.keys() | {"server", "validity"}
     assert got["validity"]["verdict"] == "unknown"  # saved without the probe's facts
+    assert got["server"] is None  # a run saved without /metrics scrapes
     for key in ("run_id", "status", "requests", "failed", "errors_by_class"):
         assert got[key] == want[key]
     for key in ("error_rate", "duration_s", "rps", "output_tps", "goodput_rps", "slo_attainment"):

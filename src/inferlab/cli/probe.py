@@ -26,7 +26,13 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from inferlab import jsonsafe
 from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
-from inferlab.cli.show import render_summary, render_validity
+from inferlab.cli._sessions import (
+    json_extras,
+    render_saturation,
+    render_sessions,
+    sessions_block,
+)
+from inferlab.cli.show import render_server, render_summary, render_validity
 from inferlab.probe import (
     ConfigError,
     PreflightError,
@@ -42,10 +48,13 @@ from inferlab.probe import (
 from inferlab.probe.config import (
     DEFAULT_MAX_EVENT_BYTES,
     DEFAULT_REQUESTS,
+    LoadMode,
+    describe_load,
     sweep_configs,
 )
-from inferlab.probe.prompts import PromptSource
+from inferlab.probe.runner import prompt_source
 from inferlab.records import RunInfo
+from inferlab.server.run import server_block
 from inferlab.store import Store, StoreError
 from inferlab.validity import judge, validity_json
 
@@ -80,6 +89,19 @@ def _positive_float(flag: str) -> Any:
             raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a number") from None
         if not (math.isfinite(value) and value > 0):
             raise argparse.ArgumentTypeError(f"{flag} {text} must be a positive number")
+        return value
+
+    return parse
+
+
+def _nonnegative_float(flag: str) -> Any:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a number") from None
+        if not (math.isfinite(value) and value >= 0):
+            raise argparse.ArgumentTypeError(f"{flag} {text} must be 0 or more")
         return value
 
     return parse
@@ -194,6 +216,18 @@ def add_probe_arguments(
         metavar="R",
         help="send R requests/s whatever is in flight (open loop)",
     )
+    mode.add_argument(
+        "--sessions",
+        type=_positive_int("--sessions"),
+        metavar="N",
+        help="N simulated users, each a multi-turn conversation (see --turns)",
+    )
+    mode.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="replay a JSONL trace (Mooncake format: timestamp ms, input_length, "
+        "output_length, hash_ids) on its timestamps",
+    )
     load.add_argument(
         "--arrival",
         choices=("poisson", "constant"),
@@ -207,6 +241,64 @@ def add_probe_arguments(
             help="one run per value, grouped: concurrencies (e.g. 1,4,16,64), or rates with "
             "--arrival",
         )
+    shape = p.add_argument_group("load shape")
+    shape.add_argument(
+        "--ramp-up-s",
+        type=_nonnegative_float("--ramp-up-s"),
+        default=0.0,
+        metavar="S",
+        help="the rate, concurrency or session starts rise linearly to the target over S s",
+    )
+    shape.add_argument(
+        "--burstiness",
+        type=_positive_float("--burstiness"),
+        default=1.0,
+        metavar="K",
+        help="with --rate (poisson): gamma inter-arrivals of shape K; 1 = Poisson, "
+        "<1 burstier, >1 more even (as vLLM bench serve)",
+    )
+    shape.add_argument(
+        "--stop-on-saturation",
+        action="store_true",
+        help="with --rate or --trace: stop once the server cannot keep up "
+        "(requests in flight or TTFT growing without end)",
+    )
+    conv = p.add_argument_group("sessions (with --sessions N)")
+    conv.add_argument(
+        "--turns",
+        type=_positive_int("--turns"),
+        default=5,
+        metavar="T",
+        help="turns per conversation; each re-sends the history with the real answers (5)",
+    )
+    conv.add_argument(
+        "--think-time-s",
+        type=_nonnegative_float("--think-time-s"),
+        default=0.0,
+        metavar="S",
+        help="pause between an answer and the next question (0)",
+    )
+    conv.add_argument(
+        "--system-prompt-tokens",
+        type=_positive_int("--system-prompt-tokens", 0),
+        default=0,
+        metavar="P",
+        help="a system prompt of about P tokens, the same for every session (0)",
+    )
+    conv.add_argument(
+        "--user-tokens",
+        type=_positive_int("--user-tokens"),
+        default=64,
+        metavar="U",
+        help="about U tokens per new question (64)",
+    )
+    conv.add_argument(
+        "--trace-speed",
+        type=_positive_float("--trace-speed"),
+        default=1.0,
+        metavar="X",
+        help="with --trace: send X times faster than recorded (1)",
+    )
     stop = p.add_argument_group("length")
     stop.add_argument(
         "--requests",
@@ -258,6 +350,25 @@ def add_probe_arguments(
         help="synthetic prompts share all but their last words (measures prefix caching)",
     )
     prompts.add_argument("--seed", type=int, default=0, metavar="S", help="prompt/arrival seed (0)")
+    server = p.add_argument_group("server metrics (the server's own view, beside the client's)")
+    server.add_argument(
+        "--server-metrics",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="Prometheus /metrics to scrape during the run (repeatable; "
+        "default: the API root's host + /metrics)",
+    )
+    server.add_argument(
+        "--no-server-metrics", action="store_true", help="do not scrape the server's /metrics"
+    )
+    server.add_argument(
+        "--server-metrics-interval",
+        type=float,
+        default=ProbeConfig.server_metrics_interval_s,
+        metavar="S",
+        help="seconds between scrapes (%(default)s)",
+    )
     out = p.add_argument_group("output")
     out.add_argument("--label", default="", metavar="L", help="label of the run")
     out.add_argument(
@@ -316,8 +427,16 @@ def build_config(
     if engine != "ray" and getattr(args, "workers", None):
         raise UsageError("--workers needs --engine ray")
     rate_mode = args.rate is not None or (sweep is not None and args.arrival is not None)
+    _check_mode_flags(args)
+    load_mode: LoadMode = "concurrency"
+    if args.sessions is not None:
+        load_mode = "sessions"
+    elif args.trace is not None:
+        load_mode = "trace"
+    elif rate_mode:
+        load_mode = args.arrival or "poisson"
     requests = args.requests
-    if requests is None and args.duration is None:
+    if requests is None and args.duration is None and load_mode not in ("sessions", "trace"):
         requests = default_requests
     cfg = ProbeConfig(
         url=args.url,
@@ -325,8 +444,8 @@ def build_config(
         api=args.api,
         api_key=api_key,
         headers=dict(args.header),
-        load_mode=(args.arrival or "poisson") if rate_mode else "concurrency",
-        concurrency=0 if rate_mode else (args.concurrency or 1),
+        load_mode=load_mode,
+        concurrency=0 if load_mode != "concurrency" else (args.concurrency or 1),
         rate_rps=args.rate if args.rate is not None else (1.0 if rate_mode else None),
         requests=requests,
         duration_s=args.duration,
@@ -343,15 +462,51 @@ def build_config(
         shared_prefix=args.shared_prefix,
         label=args.label,
         tags=tuple(t for t in args.tag if t),
+        server_metrics=tuple(args.server_metrics),
+        server_metrics_enabled=not args.no_server_metrics,
+        server_metrics_interval_s=args.server_metrics_interval,
+        ramp_up_s=args.ramp_up_s,
+        burstiness=args.burstiness,
+        sessions=args.sessions or 0,
+        turns=args.turns,
+        think_time_s=args.think_time_s,
+        system_prompt_tokens=args.system_prompt_tokens,
+        user_tokens=args.user_tokens,
+        trace_file=args.trace,
+        trace_speed=args.trace_speed,
+        stop_on_saturation=args.stop_on_saturation,
     )
+    if args.no_server_metrics and args.server_metrics:
+        raise UsageError("--no-server-metrics and --server-metrics contradict; give one of them")
     try:
         cfg.validate()
         if sweep is not None:
             sweep_configs(cfg, sweep)
-        PromptSource(cfg)  # a broken prompts file fails here, before anything is sent
+        prompt_source(cfg)  # a broken prompts or trace file fails here, before anything is sent
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     return cfg
+
+
+def _check_mode_flags(args: argparse.Namespace) -> None:
+    """Flags that belong to another load mode, named before anything is sent."""
+    if args.sessions is not None and args.requests is not None:
+        raise UsageError("--sessions sends --sessions x --turns requests; drop --requests")
+    if args.sessions is None:
+        for flag, value, default in (
+            ("--think-time-s", args.think_time_s, 0.0),
+            ("--system-prompt-tokens", args.system_prompt_tokens, 0),
+            ("--user-tokens", args.user_tokens, 64),
+            ("--turns", args.turns, 5),
+        ):
+            if value != default:
+                raise UsageError(f"{flag} needs --sessions N")
+    if args.trace is None and args.trace_speed != 1.0:
+        raise UsageError("--trace-speed needs --trace FILE")
+    if (args.sessions is not None or args.trace is not None) and (
+        args.arrival is not None or getattr(args, "sweep", None) is not None
+    ):
+        raise UsageError("--arrival and --sweep do not combine with --sessions or --trace")
 
 
 class _Bar:
@@ -361,6 +516,7 @@ class _Bar:
         self.console = Console(stderr=True)
         self.progress: Progress | None = None
         self.task: TaskID | None = None
+        self.saturation_said: set[str] = set()
         self.run_id = ""
         if enabled and self.console.is_terminal:
             self.progress = Progress(
@@ -382,6 +538,14 @@ class _Bar:
             self.progress.stop()
 
     def __call__(self, u: ProgressUpdate) -> None:
+        if u.saturation and u.run_id not in self.saturation_said:
+            self.saturation_said.add(u.run_id)
+            self.console.print(
+                f"inferlab probe: over-saturation (run {u.run_id}, after "
+                f"{u.elapsed_s:.0f} s): {u.saturation}",
+                highlight=False,
+                markup=False,
+            )
         if self.progress is None:
             return
         step = f"[{u.step + 1}/{u.steps}] " if u.steps > 1 else ""
@@ -401,6 +565,8 @@ class _Bar:
             f"{u.done:,} done · {u.failed:,} errors · {u.in_flight} in flight · "
             f"p50 TTFT {ttft} · p50 TPOT {tpot}"
         )
+        if u.saturation:
+            status += " · SATURATED"
         self.progress.update(
             self.task,
             description=f"{step}{what}",
@@ -495,7 +661,12 @@ async def _run(
 
 def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
     try:
+        for r in results:
+            if r.saturation_metadata():
+                store.add_run_metadata(r.info.run_id, r.saturation_metadata())
         summaries = [store.summary(r.info.run_id) for r in results]
+        extras = [json_extras(store, r.info) if as_json else {} for r in results]
+        blocks = [None if as_json else sessions_block(store, r.info) for r in results]
     except StoreError as exc:
         ids = ", ".join(r.info.run_id for r in results)
         return fail(f"run {ids} is saved but its summary cannot be read now: {exc}")
@@ -503,28 +674,40 @@ def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
     # The verdict from the run's own facts (the store may not have ingested them yet).
     validities = [judge(r.validity) for r in results]
     if as_json:
-        objs = [
-            {**s.to_json(), "validity": validity_json(v)}
-            for s, v in zip(summaries, validities, strict=True)
-        ]
+        objs = []
+        for s, v, extra in zip(summaries, validities, extras, strict=True):
+            objs.append({**s.to_json(), "validity": validity_json(v), **extra})
         print(jsonsafe.dumps(objs if len(results) > 1 or _is_sweep(results) else objs[0], indent=2))
     else:
         console = Console(width=None if sys.stdout.isatty() else 120)
-        for r, s in zip(results, summaries, strict=True):
+        for r, s, block in zip(results, summaries, blocks, strict=True):
             info = r.info
-            load = (
-                f"concurrency {info.load_value:g}"
-                if info.load_mode == "concurrency"
-                else f"{info.load_mode} {info.load_value:g} req/s"
-            )
+            load = describe_load(info.load_mode, info.load_value)
             render_summary(s, console, title=f"Run {info.run_id} — {info.model}, {load}")
             render_validity(judge(r.validity), console)
+            _report_server(store, r, console)
+            if block is not None:
+                render_sessions(block, console)
+            render_saturation(r.saturation_metadata().get("saturation"), console)
         if results and results[0].info.group_id:
             console.print(f"sweep group {results[0].info.group_id}", highlight=False)
     if cancelled:
         print("inferlab probe: cancelled; completed requests were saved", file=sys.stderr)
         return 130
     return 0
+
+
+def _report_server(store: Store, result: ProbeResult, console: Console) -> None:
+    """The server's view of the run, when it was scraped (`inferlab show` has it too)."""
+    if not result.scrapes:
+        return
+    try:
+        scrapes = store.server_scrapes(result.info.run_id)
+        block = server_block(scrapes, store.records(result.info.run_id))
+    except StoreError:
+        return  # the summary above was read; `inferlab show` reads this later
+    if block is not None:
+        render_server(block, console)
 
 
 def _is_sweep(results: list[ProbeResult]) -> bool:

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from inferlab import jsonsafe
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
+from inferlab.probe.config import describe_load
 from inferlab.store import RUN_STATUSES, Store, StoreError
 
 __all__ = ["register", "runs_to_json"]
@@ -121,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
     for r in rows:
         if r["load_mode"] == "concurrency":
             load = f"c={r['load_value']:g}"
+        elif r["load_mode"] in ("sessions", "trace"):
+            load = describe_load(r["load_mode"], r["load_value"])
         else:
             load = f"{r['load_value']:g}/s {r['load_mode']}"
         started = (r["started_at"] or "")[:16].replace("T", " ")

@@ -13,11 +13,14 @@ from rich.table import Table
 from inferlab import jsonsafe
 from inferlab.cli import UsageError
 from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
+from inferlab.cli._sessions import json_extras, render_saturation, render_sessions, sessions_block
 from inferlab.metrics.summary import RunSummary, Stats
+from inferlab.probe.config import describe_load
+from inferlab.server.run import server_block
 from inferlab.store import Slo, StoreError, UnknownRunError
 from inferlab.validity import Validity, validity_json
 
-__all__ = ["register", "render_summary", "render_validity"]
+__all__ = ["register", "render_server", "render_summary", "render_validity"]
 
 
 def register(subparsers: Any) -> None:
@@ -137,19 +140,29 @@ def run(args: argparse.Namespace) -> int:
             )
         summary = store.summary(args.run_id, slo)
         validity = store.validity(args.run_id)
+        server = server_block(store.server_scrapes(args.run_id), store.records(args.run_id))
+        extras = json_extras(store, info) if args.json else {}
+        block = None if args.json else sessions_block(store, info)
+        saturation = store.run_metadata(args.run_id).get("saturation")
     except UnknownRunError as exc:
         return fail(str(exc))
     except (StoreFailure, StoreError) as exc:
         return fail(str(exc))
     if args.json:
-        print(jsonsafe.dumps({**summary.to_json(), "validity": validity_json(validity)}, indent=2))
+        print(
+            jsonsafe.dumps(
+                {
+                    **summary.to_json(),
+                    "validity": validity_json(validity),
+                    "server": server,
+                    **extras,
+                },
+                indent=2,
+            )
+        )
         return 0
     console = Console(width=None if sys.stdout.isatty() else 120)
-    load = (
-        f"concurrency {info.load_value:g}"
-        if info.load_mode == "concurrency"
-        else f"{info.load_mode} {info.load_value:g} req/s"
-    )
+    load = describe_load(info.load_mode, info.load_value)
     head = f"Run {info.run_id}" + (f" — {info.label}" if info.label else "")
     console.print(f"[bold]{escape(head)}[/bold]")
     console.print(
@@ -162,4 +175,39 @@ def run(args: argparse.Namespace) -> int:
     )
     render_summary(summary, console)
     render_validity(validity, console)
+    if server is not None:
+        render_server(server, console)
+    if block is not None:
+        render_sessions(block, console)
+    render_saturation(saturation, console)
     return 0
+
+
+def render_server(block: dict[str, Any], console: Console) -> None:
+    """The server's own view in a few lines (`--json` has every field)."""
+
+    def ms(d: dict[str, Any] | None) -> str:
+        if not d:
+            return "-"
+        return f"mean {_f(d['mean'])}, p50 ~{_f(d['p50_estimate'])}, p99 ~{_f(d['p99_estimate'])}"
+
+    console.print(
+        f"[bold]server[/bold] {escape(str(block['kind'] or 'unknown'))} at "
+        f"{escape(block['endpoint'])} ({block['scrapes']} scrapes)"
+    )
+    lines = [
+        f"prompt tokens {block['prompt_tokens']}, generation tokens {block['generation_tokens']}, "
+        f"requests completed {block['requests_completed']}",
+        f"TTFT (ms) {ms(block['ttft_ms'])}; queue (ms) {ms(block['queue_ms'])}; "
+        f"decode {_f(block['decode_ms_per_token'])} ms/token",
+        f"running max {block['running_max']}, waiting max {block['waiting_max']}, "
+        f"KV cache max {block['kv_cache_max_pct']} %"
+        + (
+            "; OTHER TRAFFIC: the server's numbers include requests not from this run"
+            if block["other_traffic"]
+            else ""
+        ),
+        *block["notes"],
+    ]
+    for line in lines:
+        console.print(line, highlight=False, markup=False)

@@ -112,6 +112,12 @@ def register(subparsers: Any) -> None:
         default=0.0,
         help="extra TPOT per additional active stream (0)",
     )
+    cap.add_argument(
+        "--prefix-cache",
+        action="store_true",
+        help="prompt text seen before (earlier turns, a shared prefix) skips prefill; "
+        "reported as usage.prompt_tokens_details.cached_tokens",
+    )
     faults = p.add_argument_group("error injection (percent of requests)")
     faults.add_argument(
         "--error-500-pct", metavar="PCT", type=float, default=0.0, help="HTTP 500 at once"
@@ -174,6 +180,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
             max_batch=args.max_batch,
             prefill_ms_per_1k_tokens=args.prefill_ms_per_1k,
             tpot_growth_per_stream_ms=args.tpot_growth_ms,
+            prefix_cache=args.prefix_cache,
             default_max_tokens=args.default_max_tokens,
             error_500_pct=args.error_500_pct,
             error_429_pct=args.error_429_pct,

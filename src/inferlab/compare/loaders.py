@@ -22,6 +22,7 @@ from inferlab.compare.runs import (
     Slo,
     negligible,
 )
+from inferlab.probe.config import describe_load
 from inferlab.store import Store
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "load_run",
     "run_option_label",
     "run_table",
+    "saturated_runs",
     "slo_from_values",
     "wide_delta_table",
 ]
@@ -75,9 +77,23 @@ def _load(row: pd.Series) -> str:
     mode, value = row.get("load_mode"), row.get("load_value")
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return str(mode)
-    if mode == "concurrency":
-        return f"concurrency {value:g}"
-    return f"{mode} {value:g} req/s"
+    return describe_load(str(mode), float(value))
+
+
+def _status(row: pd.Series) -> str:
+    """The run's status, marked when the load saturated the server (issue 13)."""
+    reason = row.get("saturation")
+    if isinstance(reason, str) and reason:
+        return f"{row.get('status')} · over-saturated"
+    return str(row.get("status"))
+
+
+def saturated_runs(runs: pd.DataFrame) -> dict[str, str]:
+    """run_id -> why the server could not keep up, for the runs the probe flagged."""
+    if "saturation" not in runs.columns:
+        return {}
+    flagged = runs[runs["saturation"].notna() & (runs["saturation"] != "")]
+    return {str(r): str(s) for r, s in zip(flagged["run_id"], flagged["saturation"], strict=True)}
 
 
 def filter_runs(
@@ -125,7 +141,7 @@ def run_table(runs: pd.DataFrame, verdicts: Mapping[str, str] | None = None) -> 
             "E2E p95 (ms)": runs["e2e_p95_ms"],
             "Error rate (%)": 100 * runs["error_rate"],
             "Source": runs["source_tool"],
-            "Status": runs["status"],
+            "Status": runs.apply(_status, axis=1) if len(runs) else runs["status"],
             "Run id": runs["run_id"],
         }
     ).reset_index(drop=True)

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from inferlab.capacity import PRECISIONS
+from inferlab.probe.config import describe_load
 from inferlab.store import Slo, Store
 
 __all__ = [
@@ -85,7 +86,11 @@ def describe_run(row: Mapping[Any, Any]) -> str:
     mode, value = row.get("load_mode"), _opt_float(row.get("load_value"))
     load = ""
     if value is not None:
-        load = f"concurrency {value:g}" if mode == "concurrency" else f"{value:g} req/s"
+        load = (
+            describe_load(str(mode), value)
+            if mode in ("sessions", "trace")
+            else (f"concurrency {value:g}" if mode == "concurrency" else f"{value:g} req/s")
+        )
     parts = [name, str(row.get("model") or ""), load, str(row.get("status") or "")]
     return " · ".join(p for p in parts if p)
 

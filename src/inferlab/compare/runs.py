@@ -826,6 +826,10 @@ def run_names(runs: Sequence[RunRequests]) -> dict[str, str]:
     def load(r: RunRequests) -> str:
         if math.isnan(r.load_value):
             return r.load_mode
+        if r.load_mode == "sessions":
+            return f"{r.load_value:g} sessions"
+        if r.load_mode == "trace":
+            return f"trace {r.load_value:g}x"
         return f"c={r.load_value:g}" if r.load_mode == "concurrency" else f"{r.load_value:g} req/s"
 
     names = {r.run_id: r.label or r.run_id for r in runs}

@@ -4,11 +4,15 @@ and the sentences that explain its numbers (every formula is in :mod:`inferlab.c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from inferlab import cost
 from inferlab.catalog import ApiOffer, GpuOffer
-from inferlab.compare.run_facts import RunFacts
+from inferlab.compare.run_facts import RunFacts, describe_run
 from inferlab.dashboard.params import ChoiceParam, NumberParam
 from inferlab.exercise import CHATBOT
+from inferlab.metrics.sessions import SessionsSummary, session_totals, summarize_sessions
+from inferlab.store import Store, StoreError
 
 __all__ = [
     "ALTERNATIVE",
@@ -18,16 +22,23 @@ __all__ = [
     "MODES",
     "PRICE_EDIT_PARAM",
     "RUN_PARAM",
+    "SESSION_RUN_PARAM",
+    "StoredSessions",
     "api_catalog_caption",
     "api_request_caption",
     "chatbot_preset",
     "cost_views",
     "exercise_verdict",
     "gpu_catalog_caption",
+    "load_stored_sessions",
+    "price_stored_sessions",
     "run_throughput_text",
     "run_throughput_update",
     "self_hosted_caption",
+    "session_assumptions",
     "session_caption",
+    "session_run_choices",
+    "shape_update",
 ]
 
 MAX_PRICE = 1_000_000.0
@@ -79,6 +90,7 @@ COST_CHOICES: tuple[ChoiceParam, ...] = (
 )
 PRICE_EDIT_PARAM = "price_edit"
 RUN_PARAM = "run"
+SESSION_RUN_PARAM = "session_run"
 
 # The exercise's alternative is a made-up example: a larger model that costs more and pleases more.
 ALTERNATIVE = {"ex_cost_b": 0.08, "ex_sat_b_pct": 92.0}
@@ -252,3 +264,117 @@ def exercise_verdict(
         f"{'A' if total_a < total_b else 'B'}.",
         True,
     )
+
+
+# ---------------------------------------------------------------- measured sessions
+
+
+@dataclass(frozen=True)
+class StoredSessions:
+    """A stored session run's measured tokens, as the Cost page prices them."""
+
+    run_id: str
+    summary: SessionsSummary
+    sessions: list[tuple[float, float, float]]  # (input, output, cached) per session
+    duration_s: float | None
+    cached_reported: bool
+
+
+def session_run_choices(store: Store) -> dict[str, str]:
+    """Stored multi-turn session runs: run_id -> description, newest first."""
+    frame = store.list_runs()
+    rows = [r for r in frame.to_dict("records") if r.get("load_mode") == "sessions"]
+    return {str(r["run_id"]): describe_run(r) for r in rows}
+
+
+def load_stored_sessions(store: Store, run_id: str) -> tuple[StoredSessions | None, str | None]:
+    """The run's sessions, or None and a sentence saying why they cannot be priced."""
+    try:
+        info = store.get_run(run_id)
+        records = store.records(run_id)
+        duration_s = store.summary(run_id).duration_s
+    except StoreError as exc:
+        return None, f"Cannot read run {run_id}: {exc}"
+    if info is None:
+        return None, f"There is no run {run_id} in this database"
+    settings = info.settings.get("sessions")
+    planned = settings.get("turns") if isinstance(settings, dict) else None
+    summary = summarize_sessions(records, planned if isinstance(planned, int) else None)
+    if summary is None:
+        return None, f"Run {run_id} holds no multi-turn sessions (probe with --sessions N)"
+    totals = session_totals(records)
+    ok = [t for t in totals if t.completed_turns]
+    if not ok:
+        return None, f"No session of run {run_id} got an answer; there is nothing to price"
+    return (
+        StoredSessions(
+            run_id=run_id,
+            summary=summary,
+            sessions=[(t.input_tokens, t.output_tokens, t.cached_tokens) for t in ok],
+            duration_s=duration_s if duration_s and duration_s > 0 else None,
+            cached_reported=any(r.cached_tokens is not None for r in records),
+        ),
+        None,
+    )
+
+
+def price_stored_sessions(
+    stored: StoredSessions, prices: cost.ApiPrices, gpu_hour_usd: float, n_gpus: int
+) -> cost.MeasuredSessionCost:
+    """The stored sessions at the page's API and GPU prices."""
+    return cost.measured_session_cost(
+        stored.sessions,
+        stored.summary.turns,
+        prices,
+        cached_reported=stored.cached_reported,
+        run_duration_s=stored.duration_s,
+        gpu_hour_usd=gpu_hour_usd,
+        n_gpus=n_gpus,
+    )
+
+
+def shape_update(stored: StoredSessions) -> dict[str, float | int] | None:
+    """Widget values (by URL key) that set the calculator's session to the run's shape."""
+    by_turn = [x for x in stored.summary.input_tokens_by_turn if x is not None]
+    out = stored.summary.session_output_tokens
+    if out is None or len(by_turn) < 2:
+        return None
+    shape = cost.fitted_session_shape(by_turn, out / stored.summary.turns)
+    if shape is None:
+        return None
+    return {
+        "turns": shape.turns,
+        "sys_tokens": round(shape.system_tokens),
+        "user_tokens": round(shape.user_tokens),
+        "asst_tokens": round(shape.assistant_tokens),
+    }
+
+
+def session_assumptions(
+    system_warm: bool, hit_rate: float, stored: StoredSessions | None
+) -> list[str]:
+    """Every assumption behind the session numbers, in words."""
+    lines = [
+        f"Calculator: a share of {hit_rate:.0%} of each turn's repeated prefix (system prompt "
+        "and earlier turns) is billed at the cached-input price.",
+        "Calculator: the system prompt is "
+        + (
+            "already cached on turn 1 (another session sent it before)."
+            if system_warm
+            else "not cached on turn 1: every session pays for it once in full."
+        ),
+        "Every answer is as long as the assistant tokens per turn, and cache-write "
+        "surcharges (charged by some providers) are not modelled.",
+    ]
+    if stored is not None:
+        lines += [
+            "Measured: each session's real input, output and cached tokens as the server "
+            "reported them (usage); sessions that never got an answer are left out, a session "
+            "cut short counts the turns it had.",
+            "Measured, API: cached tokens at the cached-input price, the rest at the input "
+            "price — whatever the server's cache did, not the calculator's hit rate.",
+            "Measured, self-hosted: the deployment (GPUs × price per GPU-hour) served only "
+            "this run for its duration, shared equally by its sessions."
+            + ("" if stored.duration_s else " The run has no duration, so this is not shown."),
+        ]
+    return lines

@@ -60,11 +60,17 @@ from inferlab.probe import (
     preflight,
     run_probe,
 )
-from inferlab.probe.config import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES
+from inferlab.probe.config import (
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    describe_load,
+)
 from inferlab.probe.engines.ray import RayUnavailable, engine_info, ray_session, run_probe_ray
 from inferlab.probe.preflight import connect_message
 from inferlab.probe.runner import CancelEvent, ProbeResult
 from inferlab.records import RequestRecord, RunInfo, RunStatus
+from inferlab.server.samples import Scrape
+from inferlab.server.scraper import default_metrics_url
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import RunWriter, Store, StoreError, default_db_path
 from inferlab.validity import ValidityFacts
@@ -126,6 +132,15 @@ _UI_WORDS = (
         "check the API key",
     ),
     (re.compile(r"--url"), "the endpoint URL"),
+    (re.compile(r"--api chat"), "the Chat completions API style"),
+    (re.compile(r"--sessions"), "sessions"),
+    (re.compile(r"--turns"), "turns per session"),
+    (re.compile(r"--think-time-s"), "think time"),
+    (re.compile(r"--system-prompt-tokens"), "system prompt tokens"),
+    (re.compile(r"--user-tokens"), "tokens per question"),
+    (re.compile(r"--ramp-up-s"), "ramp-up"),
+    (re.compile(r"--burstiness"), "burstiness"),
+    (re.compile(r"--stop-on-saturation"), "stop on saturation"),
     (re.compile(r"--model"), "the model"),
     (re.compile(r"--api\b"), "the API style"),
     (re.compile(r"--requests"), "requests"),
@@ -189,6 +204,7 @@ class JobSnapshot:
     session_id: str
     db_path: str
     measure_elapsed_s: float | None = None  # time into the measured phase, once it began
+    saturation: str | None = None  # why the server cannot keep up, once detected
 
     @property
     def active(self) -> bool:
@@ -216,9 +232,7 @@ def _pcts(sorted_values: Sequence[float]) -> tuple[float | None, float | None]:
 
 
 def _load_text(cfg: ProbeConfig) -> str:
-    if cfg.load_mode == "concurrency":
-        return f"concurrency {cfg.concurrency}"
-    return f"{cfg.load_mode} {cfg.rate_rps:g} req/s"
+    return describe_load(cfg.load_mode, cfg.load_value)
 
 
 class _ChildSink:
@@ -257,6 +271,9 @@ class _ChildSink:
         with self._lock:
             self._update = update
         self.flush()
+
+    def add_scrape(self, scrape: Scrape) -> None:
+        self.writer.add_scrape(scrape)
 
     def flush(self, force: bool = False) -> None:
         with self._lock:
@@ -308,6 +325,8 @@ def _job_main(
     conn: Connection,
     cancel: CancelEvent,
     in_process: bool,
+    policy: NetPolicy | None = None,
+    also_allowed: Sequence[str] = (),
 ) -> None:
     """Run one probe and report to `conn`: the body of a job's process (or thread).
 
@@ -328,7 +347,11 @@ def _job_main(
     sink = _ChildSink(writer, conn)
     error: str | None = None
     try:
-        result = asyncio.run(_engine_run(cfg, sink, info, cancel))
+        result = asyncio.run(_engine_run(cfg, sink, info, cancel, policy, also_allowed))
+        if result.saturation_metadata():
+            # Kept with the run so the Runs page can mark it; the records are saved already.
+            with contextlib.suppress(Exception):
+                Store(Path(db_path)).add_run_metadata(info.run_id, result.saturation_metadata())
         state: JobState = "cancelled" if result.status == "cancelled" else "completed"
         if result.status == "failed":
             state = "failed"
@@ -351,11 +374,24 @@ def _job_main(
 
 
 async def _engine_run(
-    cfg: ProbeConfig, sink: _ChildSink, info: RunInfo, cancel: CancelEvent
+    cfg: ProbeConfig,
+    sink: _ChildSink,
+    info: RunInfo,
+    cancel: CancelEvent,
+    policy: NetPolicy | None,
+    also_allowed: Sequence[str],
 ) -> ProbeResult:
     """The local engine, or the Ray one when the run's settings say `engine: ray`."""
     if info.settings.get("engine") != "ray":
-        return await run_probe(cfg, sink, info=info, progress=sink.progress, cancel=cancel)
+        return await run_probe(
+            cfg,
+            sink,
+            info=info,
+            progress=sink.progress,
+            cancel=cancel,
+            policy=policy,
+            also_allowed=also_allowed,
+        )
     workers = int(str(info.settings.get("workers") or 1))
     with ray_session(None, workers) as n:
         return await run_probe_ray(
@@ -378,9 +414,14 @@ class ProbeJob:
         store: Store,
         session_id: str = "",
         process: bool = True,
+        policy: NetPolicy | None = None,
+        also_allowed: Sequence[str] = (),
     ) -> None:
         self.cfg = cfg
         self.info = info
+        # The outbound policy the /metrics scrapes go through (inferlab.server.scraper).
+        self.policy = policy
+        self.also_allowed = tuple(also_allowed)
         self.run_id = info.run_id
         self.session_id = session_id
         self.store = store
@@ -412,7 +453,16 @@ class ProbeJob:
     def _start(self) -> None:
         """Start the probe's process; StoreError if its run cannot be saved."""
         receiver, sender = self._ctx.Pipe(duplex=False)
-        args = (self.cfg, self.info, str(self.store.path), sender, self._cancel, self.process)
+        args = (
+            self.cfg,
+            self.info,
+            str(self.store.path),
+            sender,
+            self._cancel,
+            self.process,
+            self.policy,
+            self.also_allowed,
+        )
         worker: BaseProcess | threading.Thread
         if self.process:
             worker = self._ctx.Process(
@@ -600,7 +650,7 @@ class ProbeJob:
             done=done,
             failed=failed,
             in_flight=update.in_flight if update and state == "running" else 0,
-            planned=self.cfg.requests,
+            planned=update.planned if update is not None else self.cfg.requests,
             duration_s=self.cfg.duration_s,
             elapsed_s=elapsed_s,
             ttft_p50_ms=ttft[0],
@@ -613,6 +663,7 @@ class ProbeJob:
             session_id=self.session_id,
             db_path=str(self.store.path),
             measure_elapsed_s=update.elapsed_s if in_measure and update else None,
+            saturation=update.saturation if update is not None else None,
         )
 
 
@@ -693,6 +744,7 @@ def dashboard_sim_config(
     tpot_growth_per_stream_ms: float = 0.0,
     prefill_ms_per_1k_tokens: float = 0.0,
     error_500_pct: float = 0.0,
+    prefix_cache: bool = False,
 ) -> SimConfig:
     """The sim settings the Probe page exposes (no ground-truth buffer: nobody reads it)."""
     return SimConfig(
@@ -703,6 +755,7 @@ def dashboard_sim_config(
         tpot_growth_per_stream_ms=tpot_growth_per_stream_ms,
         prefill_ms_per_1k_tokens=prefill_ms_per_1k_tokens,
         error_500_pct=error_500_pct,
+        prefix_cache=prefix_cache,
         model=SIM_MODEL,
         truth_limit=0,
     )
@@ -745,6 +798,25 @@ class JobManager:
                 f"Concurrency {cfg.concurrency} is above this dashboard's limit of "
                 f"{lim.max_concurrency}; lower it (the limit is INFERLAB_MAX_CONCURRENCY)."
             )
+        if cfg.load_mode == "sessions":
+            if cfg.sessions > lim.max_concurrency:
+                raise JobError(
+                    f"{cfg.sessions} sessions is above this dashboard's limit of "
+                    f"{lim.max_concurrency} at once; lower it (INFERLAB_MAX_CONCURRENCY)."
+                )
+            if cfg.sessions * cfg.turns > lim.max_requests:
+                raise JobError(
+                    f"{cfg.sessions} sessions x {cfg.turns} turns is "
+                    f"{cfg.sessions * cfg.turns:,} requests, above this dashboard's limit of "
+                    f"{lim.max_requests:,} per probe; lower one (INFERLAB_MAX_REQUESTS)."
+                )
+            if cfg.duration_s is not None and cfg.duration_s > lim.max_duration_s:
+                raise JobError(
+                    f"A duration of {cfg.duration_s:g} s is above this dashboard's limit of "
+                    f"{lim.max_duration_s:g} s; shorten it (INFERLAB_MAX_DURATION_S)."
+                )
+            # Think times make a session run as long as it likes: the limit ends it.
+            return replace(cfg, requests=None, duration_s=cfg.duration_s or lim.max_duration_s)
         if cfg.requests is not None and cfg.requests > lim.max_requests:
             raise JobError(
                 f"{cfg.requests:,} requests is above this dashboard's limit of "
@@ -833,7 +905,16 @@ class JobManager:
             info = engine_info(info, ray_workers)
         try:
             store = Store(db_path or default_db_path())
-            job = ProbeJob(cfg, info, store, session_id, process=self.job_process)
+            job = ProbeJob(
+                cfg,
+                info,
+                store,
+                session_id,
+                process=self.job_process,
+                policy=policy,
+                # The built-in sim's /metrics is the dashboard's own too.
+                also_allowed=[*self.own_urls(), *map(default_metrics_url, self.own_urls())],
+            )
             job._start()
         except StoreError as exc:
             raise JobError(f"The run cannot be saved: {exc}") from None

@@ -59,6 +59,7 @@ CHOICES: tuple[ChoiceParam, ...] = (
             "concurrency": "Fixed concurrency",
             "constant": "Constant rate",
             "poisson": "Poisson arrivals",
+            "sessions": "Multi-turn sessions",
         },
         "concurrency",
     ),
@@ -83,9 +84,17 @@ NUMBER_PARAMS: tuple[NumberParam, ...] = (
     NumberParam("sim_capacity", "Simulator capacity (streams)", 256, 1, 100_000, integer=True),
     NumberParam("sim_growth_ms", "TPOT growth per extra stream (ms)", 0.0, 0.0, 1_000.0),
     NumberParam("sim_error_pct", "Simulated errors (%)", 0.0, 0.0, 100.0),
+    NumberParam("sim_prefill_ms", "Prefill per 1k prompt tokens (ms)", 0.0, 0.0, 60_000.0),
     NumberParam("concurrency", "Concurrency", 8, 1, 100_000, integer=True, typical_max=2_000),
     NumberParam("rate_rps", "Rate (requests/s)", 4.0, 0.01, 100_000.0),
     NumberParam("max_in_flight", "In-flight cap", 0, 0, 100_000, integer=True),
+    NumberParam("ramp_up_s", "Ramp-up (s)", 0.0, 0.0, 86_400.0),
+    NumberParam("burstiness", "Burstiness (gamma shape)", 1.0, 0.01, 100.0),
+    NumberParam("sessions", "Sessions (users)", 4, 1, 100_000, integer=True, typical_max=2_000),
+    NumberParam("turns", "Turns per session", 5, 1, 1_000, integer=True),
+    NumberParam("think_time_s", "Think time (s)", 0.0, 0.0, 3_600.0),
+    NumberParam("system_prompt_tokens", "System prompt tokens", 0, 0, 1_000_000, integer=True),
+    NumberParam("user_tokens", "Tokens per question", 64, 1, 1_000_000, integer=True),
     NumberParam("requests", "Requests", 50, 1, 10_000_000, integer=True),
     NumberParam("duration_s", "Time limit (s)", 0.0, 0.0, 86_400.0),
     NumberParam("warmup", "Warm-up requests", 0, 0, 100_000, integer=True),
@@ -236,11 +245,20 @@ class FormValues:
     max_tokens: int = 128
     label: str = ""
     tags: str = ""
+    ramp_up_s: float = 0.0
+    burstiness: float = 1.0
+    stop_on_saturation: bool = False
+    sessions: int = 4
+    turns: int = 5
+    think_time_s: float = 0.0
+    system_prompt_tokens: int = 0
+    user_tokens: int = 64
 
 
 def build_config(form: FormValues, api_key: str | None) -> ProbeConfig:
     """The probe config of the form; validation happens when the job starts."""
-    rate_mode = form.load_mode != "concurrency"
+    rate_mode = form.load_mode in ("constant", "poisson")
+    sessions = form.load_mode == "sessions"
     duration = form.duration_s if form.duration_s and math.isfinite(form.duration_s) else None
     return ProbeConfig(
         url=form.url.strip(),
@@ -257,6 +275,14 @@ def build_config(form: FormValues, api_key: str | None) -> ProbeConfig:
         max_tokens=int(form.max_tokens),
         label=form.label.strip(),
         tags=parse_tags(form.tags),
+        ramp_up_s=float(form.ramp_up_s),
+        burstiness=float(form.burstiness) if form.load_mode == "poisson" else 1.0,
+        stop_on_saturation=bool(form.stop_on_saturation) and rate_mode,
+        sessions=int(form.sessions) if sessions else 0,
+        turns=int(form.turns) if sessions else 1,
+        think_time_s=float(form.think_time_s) if sessions else 0.0,
+        system_prompt_tokens=int(form.system_prompt_tokens) if sessions else 0,
+        user_tokens=int(form.user_tokens),
     )
 
 
@@ -276,11 +302,21 @@ def share_values(
         "label": form.label or None,
         "tags": form.tags or None,
     }
+    values["ramp_up_s"] = form.ramp_up_s
     if form.load_mode == "concurrency":
         values["concurrency"] = form.concurrency
+    elif form.load_mode == "sessions":
+        for name in ("sessions", "turns", "think_time_s", "system_prompt_tokens", "user_tokens"):
+            values[name] = getattr(form, name)
+        for name in ("requests", "warmup", "prompt_tokens"):
+            values.pop(name)
     else:
         values["rate_rps"] = form.rate_rps
         values["max_in_flight"] = form.max_in_flight
+        if form.load_mode == "poisson":
+            values["burstiness"] = form.burstiness
+        if form.stop_on_saturation:
+            values["stop_on_saturation"] = True
     if target == "url":
         values["url"] = without_user_info(form.url) or None
         values["model"] = form.model or None

@@ -31,7 +31,7 @@ from inferlab.dashboard.params import (
     unusual_messages,
 )
 from inferlab.dashboard.urlguard import drop_infinite_seeds, drop_seeds
-from inferlab.store import Store
+from inferlab.store import Store, default_db_path
 
 __all__ = [
     "EditableCatalog",
@@ -276,16 +276,43 @@ def edited_catalog(
     return edited
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _store(db: str) -> Store:
+    """Opened (and migrated) once per file: the Store holds no connection between calls."""
+    return Store(db)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _run_choices(db: str, stamp: tuple[int, ...]) -> dict[str, str]:
+    """The runs of `db`; `stamp` (the file's and its WAL's mtime and size) invalidates it."""
+    return list_run_choices(_store(db))
+
+
+def _file_stamp(db: Path) -> tuple[int, ...]:
+    out: list[int] = []
+    for path in (db, db.with_name(db.name + ".wal")):
+        try:
+            info = path.stat()
+        except OSError:
+            out += [-1, -1]
+        else:
+            out += [info.st_mtime_ns, info.st_size]
+    return tuple(out)
+
+
 def stored_runs(param: str) -> tuple[Store | None, dict[str, str], str | None]:
     """The run database, its runs (run_id -> description) and the run the link names.
 
     A database that cannot be opened is an error on the page and no runs; a linked run
-    that does not exist is a warning and is dropped from the link.
+    that does not exist is a warning and is dropped from the link. Both are cached
+    between reruns: a widget change does not reopen the file; a write to it (a new run)
+    changes its modification stamp and is seen on the next rerun.
     """
     store: Store | None = None
     try:
-        store = Store()
-        runs = list_run_choices(store)
+        db = default_db_path()
+        store = _store(str(db))
+        runs = _run_choices(str(db), _file_stamp(db))
     except Exception as exc:  # a broken or locked database file: say so, never a traceback
         st.error(f"Cannot open the run database: {exc}. Set INFERLAB_DB to a writable file.")
         runs = {}

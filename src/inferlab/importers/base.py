@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from inferlab.records import RequestRecord, RunInfo, RunStatus
-from inferlab.store import records_to_arrow
+from inferlab.store import SESSION_COLUMNS, records_to_arrow
 
 __all__ = [
     "DEFAULT_MAX_UPLOAD_MB",
@@ -207,7 +207,9 @@ class ParsedRun:
 
 
 def empty_requests() -> pa.Table:
-    return records_to_arrow([])
+    """No requests, with the columns peer files can fill (the store leaves the
+    session columns, which no peer file has, empty)."""
+    return records_to_arrow([]).drop_columns(list(SESSION_COLUMNS))
 
 
 def requests_table(records: Sequence[RequestRecord]) -> pa.Table:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from inferlab.probe.config import ProbeConfig, endpoint_for_display
+from inferlab.probe.config import ProbeConfig, describe_load, endpoint_for_display
 
 __all__ = [
     "MONITOR_TAG",
@@ -49,6 +49,8 @@ def series_name(cfg: ProbeConfig) -> str:
     """Endpoint + model + the settings that shape the numbers (never credentials)."""
     if cfg.load_mode == "concurrency":
         load = f"c={cfg.concurrency}"
+    elif cfg.load_mode in ("sessions", "trace"):
+        load = describe_load(cfg.load_mode, cfg.load_value)
     else:
         load = f"{cfg.load_mode} {cfg.rate_rps:g}/s"
     length = []

@@ -73,6 +73,24 @@ def _protocol_message(text: str) -> str:
     )
 
 
+def _connect_error(exc: httpx.ConnectError, text: str) -> tuple[str, str]:
+    """A failed connect: the name does not resolve, the port refuses, or something else."""
+    for cause in _causes(exc):
+        if (
+            isinstance(cause, socket.gaierror)
+            or "name or service not known" in str(cause).lower()
+            or "name resolution" in str(cause).lower()
+        ):
+            return "dns_error", f"host name does not resolve ({text})"
+        if isinstance(cause, ConnectionRefusedError) or (
+            isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED
+        ):
+            return "connection_refused", f"connection refused ({text})"
+    if "refused" in text.lower():
+        return "connection_refused", f"connection refused ({text})"
+    return "connect_error", f"cannot connect ({text})"
+
+
 def classify_exception(exc: BaseException, *, response_started: bool) -> tuple[str, str]:
     """(error_class, one-line message) for an exception raised while requesting."""
     text = str(exc) or type(exc).__name__
@@ -86,20 +104,7 @@ def classify_exception(exc: BaseException, *, response_started: bool) -> tuple[s
     if isinstance(exc, httpx.PoolTimeout):
         return "pool_timeout", "no free connection within the timeout"
     if isinstance(exc, httpx.ConnectError):
-        for cause in _causes(exc):
-            if (
-                isinstance(cause, socket.gaierror)
-                or "name or service not known" in str(cause).lower()
-                or "name resolution" in str(cause).lower()
-            ):
-                return "dns_error", f"host name does not resolve ({text})"
-            if isinstance(cause, ConnectionRefusedError) or (
-                isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED
-            ):
-                return "connection_refused", f"connection refused ({text})"
-        if "refused" in text.lower():
-            return "connection_refused", f"connection refused ({text})"
-        return "connect_error", f"cannot connect ({text})"
+        return _connect_error(exc, text)
     if isinstance(exc, httpx.RemoteProtocolError) and not _is_disconnect(text):
         return "protocol_error", _protocol_message(text)
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):

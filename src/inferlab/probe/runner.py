@@ -1,10 +1,14 @@
 """The scheduler: runs one probe (or a sweep of them) and reports progress.
 
-It decides when each request is sent (fixed concurrency, constant or Poisson
-rate), hands the request to the worker, passes finished records to the sink
+It decides when each request is sent (fixed concurrency, constant, Poisson or
+gamma rate, a replayed trace, multi-turn sessions; the shapes themselves are
+pure functions in `schedule`, `trace` and `sessions`), hands the request to the worker, passes finished records to the sink
 and calls the injected progress callback a few times per second. A
 cancellation (Ctrl-C, a dashboard button) stops sending, drops requests still
 in flight and closes the run as `cancelled` with every completed request.
+Under a rate-driven load a `SaturationDetector` watches the requests in flight
+and TTFT; its verdict goes out with the progress, and with
+`stop_on_saturation` it ends the run (requests in flight are dropped).
 """
 
 from __future__ import annotations
@@ -15,18 +19,22 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
 import httpx
 
 from inferlab.metrics.percentile import percentiles
+from inferlab.netpolicy import NetPolicy
 from inferlab.probe import transport as _transport
 from inferlab.probe.config import ConfigError, ProbeConfig, make_run_info, sweep_configs
-from inferlab.probe.prompts import PromptSource
-from inferlab.probe.schedule import arrival_offsets_s
+from inferlab.probe.prompts import Prompt, PromptSource
+from inferlab.probe.saturation import Saturation, SaturationDetector
+from inferlab.probe.schedule import arrival_offsets_s, slot_start_offsets_s
+from inferlab.probe.sessions import Conversation, SessionSpec, session_id
 from inferlab.probe.sink import Sink, SinkPump
+from inferlab.probe.trace import TracePrompts, load_trace, trace_offsets_s
 from inferlab.probe.worker import (
     Target,
     build_clients,
@@ -35,6 +43,8 @@ from inferlab.probe.worker import (
     send_request,
 )
 from inferlab.records import RequestRecord, RunInfo, RunStatus
+from inferlab.server.samples import Scrape
+from inferlab.server.scraper import Scraper, scrape_urls
 from inferlab.validity import ValidityFacts
 
 __all__ = [
@@ -42,6 +52,7 @@ __all__ = [
     "ProbeResult",
     "ProgressCallback",
     "ProgressUpdate",
+    "prompt_source",
     "run_probe",
     "run_probe_sync",
     "run_sweep",
@@ -75,6 +86,7 @@ class ProgressUpdate:
     # (index, scheduled_ms) of the requests in flight: what a distributed driver fails
     # when the worker running them is lost (probe/engines/ray.py).
     in_flight_requests: tuple[tuple[int, float], ...] = ()
+    saturation: str | None = None  # why the server cannot keep up, once detected
 
 
 ProgressCallback = Callable[[ProgressUpdate], None]
@@ -93,6 +105,24 @@ class ProbeResult:
     anchor_ns: int  # perf_counter_ns of the run's time zero (scheduled_ms/sent_ms count from it)
     validity: ValidityFacts | None = None  # what the client itself cost while measuring
     worker_cpu_s: float | None = None  # CPU of the engine's worker processes (Ray), if any
+    # The server's /metrics during the run; their samples went to the sink's
+    # add_scrape when it has one (then only the scrapes' times and errors are here).
+    scrapes: tuple[Scrape, ...] = ()
+    saturation: Saturation | None = None  # the over-saturation verdict (rate-driven runs)
+    stopped_on_saturation: bool = False  # stop_on_saturation ended the run
+    dropped: int = 0  # requests in flight when the run was stopped on saturation
+
+    def saturation_metadata(self) -> dict[str, object]:
+        """What the store keeps with the run (`Store.add_run_metadata`); {} when none."""
+        if self.saturation is None:
+            return {}
+        return {
+            "saturation": {
+                **self.saturation.to_json(),
+                "stopped": self.stopped_on_saturation,
+                "dropped": self.dropped,
+            }
+        }
 
 
 def share_of(total: int, share: tuple[int, int]) -> int:
@@ -116,7 +146,7 @@ class _Run:
         self,
         cfg: ProbeConfig,
         info: RunInfo,
-        prompts: PromptSource,
+        prompts: PromptSource | TracePrompts,
         pump: SinkPump,
         progress: ProgressCallback | None,
         step: int,
@@ -131,6 +161,12 @@ class _Run:
         self.step, self.steps = step, steps
         self.prompts = prompts
         self.target = Target.from_config(cfg, request_id_prefix=f"{info.run_id}-")
+        if cfg.load_mode == "sessions":
+            self.target = replace(self.target, keep_text=True)  # answers join the history
+        self.detector = SaturationDetector() if cfg.rate_driven else None
+        self.stop_sending = asyncio.Event()
+        self.stopped_on_saturation = False
+        self.dropped = 0
         self.anchor_ns = time.perf_counter_ns()
         self.next_index = 0
         self.phase: Literal["warmup", "measure", "finished"] = "warmup"
@@ -178,6 +214,8 @@ class _Run:
             self._connect_ms.append(record.connect_ms)
         if record.ok and record.ttft_ms is not None:
             bisect.insort(self._ttfts, record.ttft_ms)
+            if self.detector is not None:
+                self.detector.observe_ttft(self.phase_elapsed_s(), record.ttft_ms)
         tpot = record.tpot_ms if record.ok else None
         if tpot is not None:
             bisect.insort(self._tpots, tpot)
@@ -198,7 +236,27 @@ class _Run:
             ttft_p50_ms=_median(self._ttfts),
             tpot_p50_ms=_median(self._tpots),
             in_flight_requests=tuple(self.pending.items()),
+            saturation=None if self.saturation is None else self.saturation.reason,
         )
+
+    @property
+    def saturation(self) -> Saturation | None:
+        return None if self.detector is None else self.detector.verdict
+
+    def phase_elapsed_s(self) -> float:
+        return (time.perf_counter_ns() - self.phase_start_ns) / 1e9
+
+    def watch_saturation(self) -> None:
+        """One tick of the over-saturation test (measured phase of a rate-driven run)."""
+        if self.detector is None or self.phase != "measure":
+            return
+        now_s = self.phase_elapsed_s()
+        self.detector.observe_in_flight(now_s, self.in_flight)
+        stop = self.cfg.stop_on_saturation and not self.stop_sending.is_set()
+        if self.detector.check(now_s) is not None and stop:
+            self.stopped_on_saturation = True
+            self.dropped = self.in_flight
+            self.stop_sending.set()
 
     def report(self) -> None:
         if self.progress is None:
@@ -208,8 +266,17 @@ class _Run:
         except Exception:
             self.progress = None  # a broken display must not stop the measurement
 
-    async def one(self, client: httpx.AsyncClient, scheduled_ms: float, warmup: bool) -> None:
-        index = self.take_index()
+    async def one(
+        self,
+        client: httpx.AsyncClient,
+        scheduled_ms: float,
+        warmup: bool,
+        prompt: Prompt | None = None,
+        session: tuple[str, int] | None = None,
+        index: int | None = None,
+    ) -> RequestRecord:
+        if index is None:
+            index = self.take_index()
         self.in_flight += 1
         if not warmup:
             self._sends += 1
@@ -218,7 +285,7 @@ class _Run:
             record = await send_request(
                 client,
                 self.target,
-                self.prompts(index),
+                self.prompts(index) if prompt is None else prompt,
                 index=index,
                 scheduled_ms=scheduled_ms,
                 anchor_ns=self.anchor_ns,
@@ -227,7 +294,10 @@ class _Run:
         finally:
             self.in_flight -= 1
             self.pending.pop(index, None)
-        self.add(record)
+        if session is not None:
+            record = replace(record, session_id=session[0], turn=session[1])
+        self.add(replace(record, output_text=None) if record.output_text else record)
+        return record
 
     async def run_phase(
         self,
@@ -246,10 +316,23 @@ class _Run:
         self.sending = True
         cpu0 = time.process_time()
         try:
-            if self.cfg.load_mode == "concurrency":
+            cfg = self.cfg
+            if cfg.load_mode == "concurrency":
                 await self._closed_loop(clients, count, deadline_ns, warmup)
+            elif cfg.load_mode == "sessions":
+                await self._sessions(clients, deadline_ns)
+            elif isinstance(self.prompts, TracePrompts):
+                offsets = trace_offsets_s(self.prompts.entries, cfg.trace_speed)
+                await self._open_loop(clients, count, deadline_ns, warmup, iter(offsets))
             else:
-                await self._open_loop(clients, count, deadline_ns, warmup)
+                arrivals = arrival_offsets_s(
+                    cfg.load_mode,
+                    float(cfg.rate_rps or 0.0),
+                    cfg.seed + int(warmup),
+                    burstiness=cfg.burstiness,
+                    ramp_up_s=0.0 if warmup else cfg.ramp_up_s,
+                )
+                await self._open_loop(clients, count, deadline_ns, warmup, arrivals)
         finally:
             self.end_sending()
             if not warmup:
@@ -323,9 +406,14 @@ class _Run:
         issued = 0
         if count is not None:
             count = share_of(count, self.share)
+        concurrency = share_of(self.cfg.concurrency, self.share)
+        slots = concurrency if count is None else min(concurrency, count)
+        starts = slot_start_offsets_s(slots, 0.0 if warmup else self.cfg.ramp_up_s)
 
-        async def slot(client: httpx.AsyncClient) -> None:
+        async def slot(client: httpx.AsyncClient, k: int) -> None:
             nonlocal issued
+            if starts[k]:
+                await asyncio.sleep(starts[k])  # ramp-up: slot k joins later
             while count is None or issued < count:
                 if deadline_ns is not None and time.perf_counter_ns() >= deadline_ns:
                     self.end_sending()
@@ -335,9 +423,43 @@ class _Run:
                     self.end_sending()  # the rest is the draining tail
                 await self.one(client, self.now_ms(), warmup)
 
-        concurrency = share_of(self.cfg.concurrency, self.share)
-        slots = concurrency if count is None else min(concurrency, count)
-        await _gather_or_cancel([slot(clients[k % len(clients)]) for k in range(slots)])
+        await _gather_or_cancel([slot(clients[k % len(clients)], k) for k in range(slots)])
+
+    async def _sessions(
+        self, clients: Sequence[httpx.AsyncClient], deadline_ns: int | None
+    ) -> None:
+        cfg = self.cfg
+        spec = SessionSpec(
+            sessions=cfg.sessions,
+            turns=cfg.turns,
+            think_time_s=cfg.think_time_s,
+            system_prompt_tokens=cfg.system_prompt_tokens,
+            user_tokens=cfg.user_tokens,
+            seed=cfg.seed,
+        )
+        self.phase_planned = spec.sessions * spec.turns
+        starts = slot_start_offsets_s(spec.sessions, cfg.ramp_up_s)
+
+        async def user(k: int) -> None:
+            if starts[k]:
+                await asyncio.sleep(starts[k])
+            conversation = Conversation(spec, k)
+            sid = session_id(self.info.run_id, k)
+            client = clients[k % len(clients)]
+            scheduled_ms = self.now_ms()
+            for turn in range(1, spec.turns + 1):
+                if deadline_ns is not None and time.perf_counter_ns() >= deadline_ns:
+                    return
+                prompt = conversation.prompt(turn)
+                record = await self.one(client, scheduled_ms, False, prompt, (sid, turn))
+                if not record.ok:
+                    return  # the user got no answer to build on: the session ends here
+                conversation.answered(record.output_text or "")
+                scheduled_ms = self.now_ms() + spec.think_time_s * 1000.0
+                if turn < spec.turns and spec.think_time_s:
+                    await asyncio.sleep(spec.think_time_s)
+
+        await _gather_or_cancel([user(k) for k in range(spec.sessions)])
 
     async def _open_loop(
         self,
@@ -345,8 +467,8 @@ class _Run:
         count: int | None,
         deadline_ns: int | None,
         warmup: bool,
+        arrivals: Iterator[float],
     ) -> None:
-        rate = float(self.cfg.rate_rps or 0.0)
         cap = self.cfg.max_in_flight
         k, n = self.share
         if cap and n > 1:
@@ -355,41 +477,68 @@ class _Run:
         start_ns = self.phase_start_ns
         tasks: set[asyncio.Task[None]] = set()
 
-        async def gated(scheduled_ms: float, client: httpx.AsyncClient) -> None:
+        # A trace's long prompts are built before their send time, not on it.
+        prebuild = isinstance(self.prompts, TracePrompts)
+
+        async def gated(
+            scheduled_ms: float, client: httpx.AsyncClient, ready: tuple[int, Prompt] | None
+        ) -> None:
+            index, prompt = ready if ready is not None else (None, None)
             if gate is None:
-                await self.one(client, scheduled_ms, warmup)
+                await self.one(client, scheduled_ms, warmup, prompt, index=index)
                 return
             async with gate:  # waiting here is client queue time
-                await self.one(client, scheduled_ms, warmup)
+                await self.one(client, scheduled_ms, warmup, prompt, index=index)
 
         try:
-            for issued, offset_s in enumerate(
-                arrival_offsets_s(self.cfg.load_mode, rate, self.cfg.seed + int(warmup))
-            ):
+            for issued, offset_s in enumerate(arrivals):
                 if count is not None and issued >= count:
+                    break
+                if self.stop_sending.is_set():
                     break
                 due_ns = start_ns + int(offset_s * 1e9)
                 if deadline_ns is not None and due_ns >= deadline_ns:
                     break
                 if issued % n != k:
                     continue  # another worker's arrival: each takes every n-th of one schedule
+                ready = None
+                if prebuild:
+                    index = self.take_index()
+                    ready = (index, self.prompts(index))
                 delay_s = (due_ns - time.perf_counter_ns()) / 1e9
                 if delay_s > 0:
                     await asyncio.sleep(delay_s)
                 client = clients[issued % len(clients)]
-                task = asyncio.create_task(gated((due_ns - self.anchor_ns) / 1e6, client))
+                scheduled_ms = (due_ns - self.anchor_ns) / 1e6
+                task = asyncio.create_task(gated(scheduled_ms, client, ready))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
             self.end_sending()
-            if tasks:
-                await _gather_or_cancel(list(tasks))
+            if tasks and not self.stop_sending.is_set():
+                await self._drain(list(tasks))
         finally:
             for task in tasks:
                 task.cancel()
 
+    async def _drain(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Wait for the requests in flight, unless the run is stopped on saturation."""
+        gather = asyncio.ensure_future(_gather_or_cancel(tasks))
+        stop = asyncio.ensure_future(self.stop_sending.wait())
+        try:
+            await asyncio.wait({gather, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not gather.done():
+                gather.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await gather
+        if gather.done() and not gather.cancelled():
+            gather.result()
+
     async def ticker(self) -> None:
         while True:
             await asyncio.sleep(PROGRESS_INTERVAL_S)
+            self.watch_saturation()
             self.report()
 
 
@@ -422,6 +571,8 @@ async def run_probe(
     steps: int = 1,
     share: tuple[int, int] = (0, 1),
     start_wall_ns: int | None = None,
+    policy: NetPolicy | None = None,
+    also_allowed: Sequence[str] = (),
 ) -> ProbeResult:
     """Run one probe; records go to `sink`, which is closed with the final status.
 
@@ -431,12 +582,14 @@ async def run_probe(
     schedule (open loop). `start_wall_ns` (time.time_ns) is the common time zero of
     several workers: the run waits for it and counts scheduled/sent times from it,
     while every duration stays measured with the monotonic clock.
+    The server's /metrics are scraped meanwhile (`policy` decides which URLs may
+    be contacted; scrapes go to the sink's `add_scrape` when it has one).
     Raises ConfigError for unusable settings (before anything is sent) and
     SinkError when records could not be saved.
     """
     try:
         cfg.validate()
-        prompts = PromptSource(cfg)  # reads and checks the prompts file
+        prompts = prompt_source(cfg)  # reads and checks the prompts or trace file
     except ConfigError:
         sink.close("failed")
         raise
@@ -455,7 +608,10 @@ async def run_probe(
     ticker = asyncio.create_task(run.ticker())
     monitor = asyncio.create_task(run.monitor())
     started_ns = time.perf_counter_ns()
+    scraper = _scraper(cfg, sink, run.anchor_ns, policy, also_allowed)
+    scrapes: list[Scrape] = []
     try:
+        await scraper.start()  # the baseline scrape, before the first request
         async with contextlib.AsyncExitStack() as stack:
             for client in clients:
                 await stack.enter_async_context(client)
@@ -488,6 +644,7 @@ async def run_probe(
         close_unused(clients)
         validity = run.validity()
         _give_validity(sink, validity)
+        scrapes = await _stop_scraper(scraper)  # the last scrape, before the run is sealed
         run.phase = "finished"
         run.report()
         await asyncio.to_thread(run.pump.close, status)
@@ -500,6 +657,10 @@ async def run_probe(
         elapsed_s=(time.perf_counter_ns() - started_ns) / 1e9,
         anchor_ns=run.anchor_ns,
         validity=validity,
+        scrapes=tuple(scrapes),
+        saturation=run.saturation,
+        stopped_on_saturation=run.stopped_on_saturation,
+        dropped=run.dropped,
     )
 
 
@@ -521,6 +682,40 @@ async def _align(run: _Run, start_wall_ns: int) -> None:
     run.phase_start_ns = run.aligned_start_ns = run.anchor_ns
 
 
+def _scraper(
+    cfg: ProbeConfig,
+    sink: Sink,
+    anchor_ns: int,
+    policy: NetPolicy | None,
+    also_allowed: Sequence[str],
+) -> Scraper:
+    urls = scrape_urls(cfg.url, cfg.server_metrics, cfg.server_metrics_enabled)
+    return Scraper(
+        urls,
+        anchor_ns=anchor_ns,
+        interval_s=cfg.server_metrics_interval_s,
+        policy=policy,
+        also_allowed=also_allowed,
+        on_scrape=getattr(sink, "add_scrape", None),
+    )
+
+
+async def _stop_scraper(scraper: Scraper) -> list[Scrape]:
+    """Stop scraping; shielded so a cancelled run still gets its last scrape."""
+    try:
+        return await asyncio.shield(scraper.stop())
+    except (asyncio.CancelledError, Exception):
+        return list(scraper.scrapes)
+
+
+def prompt_source(cfg: ProbeConfig) -> PromptSource | TracePrompts:
+    """Request i's prompt: the trace's, else the prompts file's or synthetic
+    (sessions build their own). ConfigError for an unusable file."""
+    if cfg.load_mode == "trace" and cfg.trace_file:
+        return TracePrompts(load_trace(cfg.trace_file), cfg.seed)
+    return PromptSource(cfg)
+
+
 async def _phases(run: _Run, clients: Sequence[httpx.AsyncClient]) -> None:
     cfg = run.cfg
     if cfg.warmup:
@@ -536,6 +731,8 @@ async def run_sweep(
     progress: ProgressCallback | None = None,
     cancel: CancelEvent | None = None,
     probe: Callable[..., Awaitable[ProbeResult]] = run_probe,
+    policy: NetPolicy | None = None,
+    also_allowed: Sequence[str] = (),
 ) -> list[ProbeResult]:
     """One run per value (concurrencies in concurrency mode, else rates), all
     sharing a new group id; a cancellation ends the sweep after saving the
@@ -557,6 +754,8 @@ async def run_sweep(
             cancel=cancel,
             step=i,
             steps=len(steps),
+            policy=policy,
+            also_allowed=also_allowed,
         )
         results.append(result)
         if result.status != "completed":

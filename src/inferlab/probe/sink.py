@@ -12,6 +12,7 @@ import threading
 from typing import Protocol
 
 from inferlab.records import RequestRecord, RunStatus
+from inferlab.server.samples import Scrape
 from inferlab.validity import ValidityFacts
 
 __all__ = ["MemorySink", "Sink", "SinkError", "SinkPump"]
@@ -38,6 +39,7 @@ class MemorySink:
 
     def __init__(self) -> None:
         self.records: list[RequestRecord] = []
+        self.scrapes: list[Scrape] = []
         self.status: RunStatus | None = None
         self.validity: ValidityFacts | None = None
 
@@ -46,6 +48,10 @@ class MemorySink:
 
     def add(self, record: RequestRecord) -> None:
         self.records.append(record)
+
+    def add_scrape(self, scrape: Scrape) -> None:
+        """Optional sink method: one /metrics scrape of the server."""
+        self.scrapes.append(scrape)
 
     def close(self, status: RunStatus) -> None:
         self.status = status

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inferlab.records import RequestRecord, TokenCountSource
+from inferlab.server.timings import ServerTiming, server_timing_of
 
 __all__ = ["ChunkOutcome", "StreamAccumulator", "StreamError", "classify_chunk"]
 
@@ -66,10 +67,26 @@ def classify_chunk(obj: dict[str, Any]) -> ChunkOutcome:
     return ChunkOutcome(content=answer or reasoning, answer=answer, cumulative_tokens=cumulative)
 
 
+def _answer_text(obj: dict[str, Any]) -> str:
+    """The answer text a chunk carries (chat delta content or completions text)."""
+    parts = []
+    for choice in obj.get("choices") or ():
+        if not isinstance(choice, dict):
+            continue
+        delta = choice.get("delta")
+        text = delta.get("content") if isinstance(delta, dict) else choice.get("text")
+        if isinstance(text, str):
+            parts.append(text)
+    return "".join(parts)
+
+
 class StreamAccumulator:
     """Collects one request's chunk arrivals (ns after send) and builds its record."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_text: bool = False) -> None:
+        self.keep_text = keep_text
+        self.text_parts: list[str] = []
+        self.usage_cached_tokens: int | None = None
         self.events = 0  # SSE data events seen, [DONE] included
         self.done = False
         self.offsets_ns: list[int] = []
@@ -78,6 +95,7 @@ class StreamAccumulator:
         self.saw_reasoning_first = False
         self.usage_completion_tokens: int | None = None
         self.usage_prompt_tokens: int | None = None
+        self.server_timing: ServerTiming | None = None
 
     def feed(self, offset_ns: int, data: str) -> None:
         """One SSE data payload that arrived `offset_ns` after send."""
@@ -98,12 +116,20 @@ class StreamAccumulator:
             msg = error.get("message") if isinstance(error, dict) else error
             raise StreamError("api_error", f"server sent an error mid-stream: {str(msg)[:200]}")
         outcome = classify_chunk(obj)
+        timing = server_timing_of(obj)
+        if timing is not None:
+            self.server_timing = timing
         usage = obj.get("usage")
         if isinstance(usage, dict):
             if isinstance(usage.get("completion_tokens"), int):
                 self.usage_completion_tokens = usage["completion_tokens"]
             if isinstance(usage.get("prompt_tokens"), int):
                 self.usage_prompt_tokens = usage["prompt_tokens"]
+            details = usage.get("prompt_tokens_details")
+            if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
+                self.usage_cached_tokens = details["cached_tokens"]
+        if self.keep_text and outcome.answer:
+            self.text_parts.append(_answer_text(obj))
         if outcome.content:
             if not self.offsets_ns and not outcome.answer:
                 self.saw_reasoning_first = True
@@ -170,4 +196,7 @@ class StreamAccumulator:
             error_message=error_message,
             warmup=warmup,
             connect_ms=connect_ms,
+            server_timing=self.server_timing,
+            cached_tokens=self.usage_cached_tokens,
+            output_text="".join(self.text_parts) if self.keep_text else None,
         )

@@ -72,6 +72,7 @@ class Target:
     deadline_s: float | None = None  # the whole request; None = unbounded
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
     max_response_bytes: int | None = None  # None: 4 KiB per max token (response_cap_bytes)
+    keep_text: bool = False  # records carry the answer text (multi-turn sessions)
 
     @classmethod
     def from_config(cls, cfg: ProbeConfig, request_id_prefix: str = "") -> Target:
@@ -275,7 +276,7 @@ class _Attempt:
         self.index = index
         self.anchor_ns = anchor_ns
         self.warmup = warmup
-        self.acc = StreamAccumulator()
+        self.acc = StreamAccumulator(keep_text=target.keep_text)
         self.status: int | None = None
         self.started = False
         # Until the stream says when the request's bytes went out, the call's start.

@@ -1,7 +1,8 @@
 """The sim's ASGI application (Starlette): an OpenAI-compatible API on a timing model.
 
 Routes: ``POST /v1/chat/completions``, ``POST /v1/completions`` (SSE streams
-or whole responses), ``GET /v1/models``, ``GET /health``, and the sim's own
+or whole responses), ``GET /v1/models``, ``GET /health``,
+``GET /metrics`` (Prometheus, vLLM's names: sim/metrics.py), and the sim's own
 ``GET /sim/truth`` (ground truth as JSON), ``DELETE /sim/truth``,
 ``GET /sim/stats``.
 
@@ -29,7 +30,9 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from inferlab.sim.config import FAULTS, SimConfig, count_prompt_tokens
+from inferlab.sim.metrics import CONTENT_TYPE, SimMetrics
 from inferlab.sim.model import Admission, AnswerBook, draw_fault, filler_words, jitter_rng
+from inferlab.sim.prefix_cache import PrefixCache
 from inferlab.sim.truth import TruthLog, TruthRecord
 
 __all__ = ["FAULT_HEADER", "SimState", "build_app"]
@@ -59,6 +62,13 @@ class SimState:
         self.answers = AnswerBook(config.answers, config) if config.answers is not None else None
         self.requests = 0
         self._admission: Admission | None = None
+        self.metrics = SimMetrics(
+            config.model,
+            running=lambda: self._admission.active if self._admission else 0,
+            waiting=lambda: self._admission.queued if self._admission else 0,
+            max_batch=config.max_batch,
+        )
+        self.prefix_cache = PrefixCache(config.prefix_cache_blocks) if config.prefix_cache else None
 
     @property
     def admission(self) -> Admission:
@@ -139,7 +149,8 @@ class _Job:
                 if m["role"] == "user":
                     last_user = text
             self.prompt = last_user
-            self.prompt_tokens = count_prompt_tokens("\n".join(texts))
+            self.prompt_text = "\n".join(texts)
+            self.prompt_tokens = count_prompt_tokens(self.prompt_text)
             limit = _int_param(body, "max_completion_tokens", 1, cfg.max_output_tokens)
             if limit is None:
                 limit = _int_param(body, "max_tokens", 1, cfg.max_output_tokens)
@@ -148,14 +159,14 @@ class _Job:
             if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
                 prompt = prompt[0]
             if isinstance(prompt, str):
-                self.prompt = prompt
+                self.prompt = self.prompt_text = prompt
                 self.prompt_tokens = count_prompt_tokens(prompt)
             elif (
                 isinstance(prompt, list)
                 and prompt
                 and all(isinstance(t, int) and not isinstance(t, bool) for t in prompt)
             ):
-                self.prompt = ""
+                self.prompt = self.prompt_text = ""  # token ids: never cached
                 self.prompt_tokens = len(prompt)
             else:
                 raise _BadRequest(400, "prompt must be a string (or a list of token ids)", "prompt")
@@ -206,6 +217,7 @@ class _Job:
             finish = "length"
         self.tokens = tokens
         self.finish_reason = finish
+        self.cached_tokens = 0  # set at admission when the prefix cache is on
 
         self.record = TruthRecord(
             index=self.index,
@@ -220,13 +232,35 @@ class _Job:
             answer_correct=self.answer_correct,
         )
 
-    def usage(self) -> dict[str, int]:
+    def usage(self) -> dict[str, object]:
         n = len(self.tokens)
-        return {
+        usage: dict[str, object] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": n,
             "total_tokens": self.prompt_tokens + n,
         }
+        if self.state.prefix_cache is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": self.cached_tokens}
+        return usage
+
+    def look_up_prefix(self) -> int:
+        """Prompt tokens the prefix cache already holds (0 without a cache)."""
+        cache = self.state.prefix_cache
+        if cache is not None and self.prompt_text:
+            self.cached_tokens = cache.cached_tokens(self.prompt_text, self.prompt_tokens)
+            self.record.cached_tokens = self.cached_tokens
+        return self.cached_tokens
+
+    def remember(self, with_answer: bool) -> None:
+        """Put the prompt (and, when done, the answer after it) into the prefix cache."""
+        cache = self.state.prefix_cache
+        if cache is None or not self.prompt_text:
+            return
+        text = self.prompt_text
+        if with_answer and self.api == "chat":
+            # The next turn re-sends this answer as an assistant message after the prompt.
+            text = text + "\n" + "".join(self.tokens)
+        cache.insert(text)
 
     def chunk_plan(self) -> list[int]:
         """Tokens per content chunk: the first token alone, then tokens_per_chunk at a time."""
@@ -246,7 +280,8 @@ class _Clock:
         self._cfg = cfg
         self._admission = state.admission
         self._rng = jitter_rng(cfg, job.index)
-        first_ms = cfg.ttft_ms + cfg.prefill_ms_per_1k_tokens * job.prompt_tokens / 1000.0
+        prefill_tokens = job.prompt_tokens - job.look_up_prefix()
+        first_ms = cfg.ttft_ms + cfg.prefill_ms_per_1k_tokens * prefill_tokens / 1000.0
         self.token_ns = admitted_ns + round(self._jittered(first_ms) * _NS_PER_MS)
 
     def _jittered(self, ms: float) -> float:
@@ -323,6 +358,7 @@ class _SimResponse(Response):
         admission = self.job.state.admission
         if admission.try_acquire():
             record.admitted_ns = record.arrival_ns
+            self._count_admitted()
             return record.arrival_ns
         acquire = asyncio.ensure_future(admission.acquire())
         await asyncio.wait({acquire, watch.task}, return_when=asyncio.FIRST_COMPLETED)
@@ -335,7 +371,33 @@ class _SimResponse(Response):
         granted = acquire.result()
         admitted = record.arrival_ns if granted is None else granted
         record.admitted_ns = admitted
+        self._count_admitted()
         return admitted
+
+    def _count_admitted(self) -> None:
+        record, metrics = self.job.record, self.job.state.metrics
+        metrics.queue.observe(
+            max(0, (record.admitted_ns or record.arrival_ns) - record.arrival_ns) / 1e9
+        )
+        metrics.prompt_tokens.inc(self.job.prompt_tokens)
+
+    def _count_chunk(self, n_tokens: int) -> None:
+        record, metrics = self.job.record, self.job.state.metrics
+        sent = record.chunk_sent_ns
+        if len(sent) == 1:
+            metrics.ttft.observe((sent[0] - record.arrival_ns) / 1e9)
+            # The sim's prefill: from admission (the end of its queue) to the first token.
+            admitted = record.admitted_ns or record.arrival_ns
+            metrics.prefill.observe(max(0, sent[0] - admitted) / 1e9)
+        else:
+            metrics.itl.observe((sent[-1] - sent[-2]) / 1e9)
+        metrics.generation_tokens.inc(n_tokens)
+
+    def _count_success(self) -> None:
+        record, metrics = self.job.record, self.job.state.metrics
+        end = record.chunk_sent_ns[-1] if record.chunk_sent_ns else _perf_ns()
+        metrics.e2e.observe((end - record.arrival_ns) / 1e9)
+        metrics.success(self.job.finish_reason)
 
     async def _stream(self, send: Send, watch: _DisconnectWatch) -> None:
         job, record = self.job, self.job.record
@@ -386,9 +448,12 @@ class _SimResponse(Response):
                 body = head + content_key + json.dumps(text).encode() + content_end + tail
                 # Stamped just before the write: a client can never see the bytes earlier.
                 record.chunk_sent_ns.append(_perf_ns())
+                self._count_chunk(n_tokens)
                 await send({"type": "http.response.body", "body": body, "more_body": True})
                 record.chunk_deadline_ns.append(deadline)
                 record.tokens.append(n_tokens)
+                if i == 0:
+                    job.remember(with_answer=False)  # prefill done: the prompt is cached
                 if i + 1 == cut and await self._inject(send, head):
                     return
             if not plan and job.fault and await self._inject(send, head):
@@ -402,6 +467,8 @@ class _SimResponse(Response):
                 trailer += head[: head.index(b'"choices"')] + b'"choices":[],"usage":'
                 trailer += usage + b"}\n\n"
             trailer += b"data: [DONE]\n\n"
+            self._count_success()
+            job.remember(with_answer=True)
             await send({"type": "http.response.body", "body": trailer, "more_body": False})
         finally:
             job.state.admission.release()
@@ -472,6 +539,10 @@ class _SimResponse(Response):
                 # Same length, cut JSON: the framing is complete, the document is not.
                 body = body[: len(body) // 2].ljust(len(body))
             record.chunk_sent_ns.append(_perf_ns())
+            self._count_chunk(n)
+            if not job.fault:
+                self._count_success()
+            job.remember(with_answer=True)
             await send({"type": "http.response.body", "body": body, "more_body": False})
             record.chunk_deadline_ns.append(deadline)
             record.tokens.append(n)
@@ -546,10 +617,21 @@ def build_app(state: SimState) -> Starlette:
                 "active": admission.active,
                 "queued": admission.queued,
                 "config": cfg.public_dict(),
+                "prefix_cache": None
+                if state.prefix_cache is None
+                else {
+                    "blocks": len(state.prefix_cache),
+                    "hit_tokens": state.prefix_cache.hit_tokens,
+                    "query_tokens": state.prefix_cache.query_tokens,
+                },
             }
         )
 
+    async def metrics(request: Request) -> Response:
+        return Response(state.metrics.exposition(), media_type=CONTENT_TYPE)
+
     routes = [
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/v1/chat/completions", _completion_endpoint(state, "chat"), methods=["POST"]),
         Route("/v1/completions", _completion_endpoint(state, "completions"), methods=["POST"]),
         Route("/v1/models", models, methods=["GET"]),

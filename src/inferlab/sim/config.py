@@ -5,7 +5,10 @@ Timing model (all times in milliseconds):
 - A request is *admitted* at once when fewer than ``max_batch`` streams are
   active, else it waits in a FIFO queue; queued time adds to its TTFT.
 - First token: ``ttft_ms + prefill_ms_per_1k_tokens * prompt_tokens / 1000``
-  after admission (plus jitter).
+  after admission (plus jitter). With ``prefix_cache``, prompt tokens already
+  seen (an earlier turn of the conversation, a shared system prompt) are not
+  prefilled again and are reported in ``usage.prompt_tokens_details.cached_tokens``
+  (see ``inferlab.sim.prefix_cache``).
 - Each following token: ``tpot_ms + tpot_growth_per_stream_ms * (active - 1)``
   after the previous one (plus jitter), where ``active`` is the number of
   admitted streams at that moment.
@@ -60,6 +63,8 @@ class SimConfig:
     max_batch: int = 256
     prefill_ms_per_1k_tokens: float = 0.0
     tpot_growth_per_stream_ms: float = 0.0
+    prefix_cache: bool = False
+    prefix_cache_blocks: int = 65_536  # 16-token blocks kept (about 1M tokens)
     default_max_tokens: int = 128
     max_output_tokens: int = 65_536
     error_500_pct: float = 0.0
@@ -106,6 +111,7 @@ class SimConfig:
         integer("max_batch", 1, 1_000_000)
         number("prefill_ms_per_1k_tokens", 0, 3_600_000)
         number("tpot_growth_per_stream_ms", 0, 60_000)
+        integer("prefix_cache_blocks", 0, 100_000_000)
         integer("default_max_tokens", 1, 1_000_000)
         integer("max_output_tokens", 1, 1_000_000)
         for fault in ("error_500_pct", "error_429_pct", "disconnect_pct", "truncate_pct"):

@@ -40,6 +40,7 @@ class TruthRecord:
     chunk_sent_ns: list[int] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
     prompt_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens the prefix cache held (prefix_cache only)
     completion_tokens: int = 0
     status: int = 200
     fault: str | None = None

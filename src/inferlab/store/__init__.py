@@ -6,6 +6,7 @@ Never imports streamlit. Design and reasons: docs/DESIGN-storage.md.
 from inferlab.metrics.summary import RunSummary, Slo, Stats
 from inferlab.store.db import (
     RUN_STATUSES,
+    SESSION_COLUMNS,
     NewRun,
     RecoveredSpool,
     RunWriter,
@@ -21,6 +22,7 @@ from inferlab.store.schema import SCHEMA_VERSION
 __all__ = [
     "RUN_STATUSES",
     "SCHEMA_VERSION",
+    "SESSION_COLUMNS",
     "NewRun",
     "RecoveredSpool",
     "RunSummary",

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from inferlab.metrics.summary import RunSummary, Slo, Stats
 from inferlab.records import RequestRecord, RunInfo, RunStatus
+from inferlab.server.samples import Sample, Scrape
 from inferlab.store import spool as spool_mod
 from inferlab.store.redact import clean_endpoint, clean_settings
 from inferlab.store.schema import SCHEMA_VERSION, SchemaTooNewError, current_version, migrate
@@ -57,6 +58,7 @@ else:  # imported on first use: `inferlab probe` measures without them
 
 __all__ = [
     "RUN_STATUSES",
+    "SESSION_COLUMNS",
     "NewRun",
     "RecoveredSpool",
     "RunWriter",
@@ -235,6 +237,9 @@ def _req_schema() -> pa.Schema:
             ("error_message", pa.string()),
             ("warmup", pa.bool_()),
             ("notes", pa.list_(pa.string())),
+            ("cached_tokens", pa.int32()),
+            ("session_id", pa.string()),
+            ("turn", pa.int32()),
         ]
     )
 
@@ -246,6 +251,10 @@ def _list_array(seqs: list[tuple[Any, ...]], value_type: pa.DataType, np_type: A
     np.cumsum(lens, out=offsets[1:])
     flat = np.fromiter(itertools.chain.from_iterable(seqs), dtype=np_type, count=int(offsets[-1]))
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, value_type))
+
+
+SESSION_COLUMNS = ("cached_tokens", "session_id", "turn")
+"""Request columns only inferlab's own probe fills (absent from imported tables)."""
 
 
 def records_to_arrow(records: Sequence[RequestRecord]) -> pa.Table:
@@ -271,6 +280,9 @@ def records_to_arrow(records: Sequence[RequestRecord]) -> pa.Table:
         "error_message": [r.error_message for r in recs],
         "warmup": [r.warmup for r in recs],
         "notes": [list(r.notes) if r.notes else None for r in recs],
+        "cached_tokens": [r.cached_tokens for r in recs],
+        "session_id": [r.session_id for r in recs],
+        "turn": [r.turn for r in recs],
     }
     return pa.table(cols, schema=_req_schema())
 
@@ -295,6 +307,94 @@ def _read_spool_sql(path: Path) -> str:
     )
 
 
+_SERVER_TABLES = ("server_samples", "server_scrapes", "request_server_timings")
+_TIMING_COLS = {
+    "source": "VARCHAR",
+    "prompt_ms": "DOUBLE",
+    "prompt_tokens": "INTEGER",
+    "decode_ms": "DOUBLE",
+    "decode_tokens": "INTEGER",
+    "cached_tokens": "INTEGER",
+}
+
+
+def _ingest_server_spool(con: duckdb.DuckDBPyConnection, run_id: str, data_path: Path) -> None:
+    """A run's per-request server timings and /metrics scrapes (inside the ingest transaction)."""
+    for table in _SERVER_TABLES:
+        con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+    p = str(data_path).replace("'", "''")
+    struct = ", ".join(f"{k} {v}" for k, v in _TIMING_COLS.items())
+    fields = ", ".join(f"server_timing.{k}" for k in _TIMING_COLS)
+    con.execute(
+        f"INSERT INTO request_server_timings (run_id, idx, {', '.join(_TIMING_COLS)}) "
+        f"SELECT ?, idx, {fields} FROM read_json('{p}', format='newline_delimited', "
+        f"columns={{'idx': 'INTEGER', 'server_timing': 'STRUCT({struct})'}}, ignore_errors=true) "
+        "WHERE idx IS NOT NULL AND server_timing IS NOT NULL AND server_timing.source IS NOT NULL",
+        [run_id],
+    )
+    path = spool_mod.scrapes_path(data_path.parent, run_id)
+    if path.exists():
+        _insert_scrapes(con, run_id, _read_scrapes(path))
+
+
+def _read_scrapes(path: Path) -> list[Scrape]:
+    """The scrapes of a spool's server file; a line torn by a crash is skipped."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                d = json.loads(line)
+                samples = tuple(
+                    Sample(str(n), tuple(sorted(json.loads(lab).items())), float(v), le)
+                    for n, lab, le, v in d["samples"]
+                )
+                out.append(
+                    Scrape(
+                        str(d["endpoint"]), float(d["t_ms"]), bool(d["ok"]), d.get("error"), samples
+                    )
+                )
+            except (ValueError, KeyError, TypeError):
+                continue
+    return out
+
+
+def _insert_scrapes(con: duckdb.DuckDBPyConnection, run_id: str, scrapes: Sequence[Scrape]) -> None:
+    scrape_rows = pa.table(
+        {
+            "endpoint": [s.endpoint for s in scrapes],
+            "t_ms": [s.t_ms for s in scrapes],
+            "ok": [s.ok for s in scrapes],
+            "error": [s.error for s in scrapes],
+            "samples": [len(s.samples) for s in scrapes],
+        }
+    )
+    pairs = [(s, x) for s in scrapes for x in s.samples]
+    sample_rows = pa.table(
+        {
+            "endpoint": pa.array([s.endpoint for s, _ in pairs], pa.string()),
+            "t_ms": pa.array([s.t_ms for s, _ in pairs], pa.float64()),
+            "name": pa.array([x.name for _, x in pairs], pa.string()),
+            "labels": pa.array([x.labels_json for _, x in pairs], pa.string()),
+            "le": pa.array([x.le for _, x in pairs], pa.float64()),
+            "value": pa.array([x.value for _, x in pairs], pa.float64()),
+        }
+    )
+    con.register("_scrapes", scrape_rows)
+    con.register("_samples", sample_rows)
+    try:
+        con.execute(
+            "INSERT INTO server_scrapes SELECT ?, endpoint, t_ms, ok, error, samples FROM _scrapes",
+            [run_id],
+        )
+        con.execute(
+            "INSERT INTO server_samples SELECT ?, endpoint, t_ms, name, labels, le, value FROM _samples",
+            [run_id],
+        )
+    finally:
+        con.unregister("_scrapes")
+        con.unregister("_samples")
+
+
 @dataclasses.dataclass(frozen=True)
 class NewRun:
     """A complete run to save in one go (`Store.save_imported_runs`)."""
@@ -309,10 +409,13 @@ def _insert_requests(
     con: duckdb.DuckDBPyConnection, run_id: str, table: pa.Table | pd.DataFrame
 ) -> None:
     """Bulk-insert request rows of one run (inside the caller's transaction)."""
+    present = set(table.column_names if isinstance(table, pa.Table) else table.columns)
+    # Columns a table may lack (imported runs have no sessions) are stored as NULL.
+    select = ", ".join(c if c in present else f"NULL AS {c}" for c in SPOOL_COLUMNS)
     con.register("_batch", table)
     try:
         con.execute(
-            f"INSERT INTO requests (run_id, {_REQ_COLS}) SELECT ?, {_REQ_COLS} FROM _batch",
+            f"INSERT INTO requests (run_id, {_REQ_COLS}) SELECT ?, {select} FROM _batch",
             [run_id],
         )
     finally:
@@ -633,6 +736,7 @@ class Store:
                 )
             finally:
                 con.execute("RESET preserve_insertion_order")
+            _ingest_server_spool(con, entry.run_id, entry.data_path)
         if entry.validity is not None:
             con.execute(
                 "INSERT OR REPLACE INTO run_validity VALUES (?, ?)",
@@ -905,6 +1009,7 @@ class Store:
             con.execute("BEGIN TRANSACTION")
             for table in (
                 "requests",
+                *_SERVER_TABLES,
                 "run_stats",
                 "run_summaries",
                 "quality_outputs",
@@ -956,7 +1061,8 @@ class Store:
                 "r.endpoint, r.api, r.load_mode, r.load_value, r.tags, r.group_id, "
                 "r.source_tool, s.requests, s.failed, s.error_rate, s.ttft_p50_ms, "
                 "s.ttft_p95_ms, s.tpot_p50_ms, s.tpot_p95_ms, s.e2e_p50_ms, s.e2e_p95_ms, "
-                "s.rps, s.output_tps "
+                "s.rps, s.output_tps, "
+                "json_extract_string(r.metadata, '$.saturation.reason') AS saturation "
                 "FROM runs r LEFT JOIN run_stats s USING (run_id) "
                 f"WHERE {' AND '.join(where)} ORDER BY r.started_at DESC, r.run_id {lim}",
                 params,
@@ -1099,6 +1205,42 @@ class Store:
                 out[run_id] = con.sql(sql, params={"run_id": run_id}).to_arrow_table()
         return out
 
+    def server_scrapes(self, run_id: str) -> list[Scrape]:
+        """The run's /metrics scrapes with their samples, in time order (empty if none)."""
+        with self._session() as con:
+            self._require(con, run_id)
+            heads = con.execute(
+                "SELECT endpoint, t_ms, ok, error FROM server_scrapes WHERE run_id = ? "
+                "ORDER BY t_ms, endpoint",
+                [run_id],
+            ).fetchall()
+            rows = con.execute(
+                "SELECT endpoint, t_ms, name, labels, le, value FROM server_samples "
+                "WHERE run_id = ? ORDER BY t_ms, endpoint",
+                [run_id],
+            ).fetchall()
+        by_scrape: dict[tuple[str, float], list[Sample]] = {}
+        for endpoint, t_ms, name, labels, le, value in rows:
+            by_scrape.setdefault((endpoint, t_ms), []).append(
+                Sample(name, tuple(sorted(json.loads(labels).items())), float(value), le)
+            )
+        return [
+            Scrape(e, float(t), bool(ok), err, tuple(by_scrape.get((e, t), ())))
+            for e, t, ok, err in heads
+        ]
+
+    def server_timings(self, run_id: str) -> pd.DataFrame:
+        """Per-request timings the server reported in its stream (idx, source, prompt_ms, ...)."""
+        with self._session() as con:
+            self._require(con, run_id)
+            return con.execute(
+                "SELECT t.idx, t.source, t.prompt_ms, t.prompt_tokens, t.decode_ms, "
+                "t.decode_tokens, t.cached_tokens FROM request_server_timings t "
+                "JOIN requests r ON r.run_id = t.run_id AND r.idx = t.idx "
+                "WHERE t.run_id = ? AND NOT r.warmup ORDER BY t.idx",
+                [run_id],
+            ).df()
+
     def records(self, run_id: str) -> list[RequestRecord]:
         """The run's requests as RequestRecord objects (for Python callers and tests)."""
         df = self.requests_frame(run_id)
@@ -1136,6 +1278,9 @@ class Store:
                     error_message=opt_s(row["error_message"]),
                     warmup=bool(row["warmup"]),
                     notes=tuple(str(n) for n in notes) if notes is not None else (),
+                    cached_tokens=opt_i(row["cached_tokens"]),
+                    session_id=opt_s(row["session_id"]),
+                    turn=opt_i(row["turn"]),
                 )
             )
         return out
@@ -1311,6 +1456,11 @@ class RunWriter:
         """Append one record; StoreError (the caller should stop the run) if the disk refuses."""
         with self._lock:
             self._add(record)
+
+    def add_scrape(self, scrape: Scrape) -> None:
+        """One /metrics scrape of the server (the probe engine calls this while it runs)."""
+        with self._lock:
+            self._spool.add_scrape(scrape)
 
     def add_many(self, records: Sequence[RequestRecord]) -> None:
         with self._lock:

@@ -158,7 +158,55 @@ _V6 = [
     "CREATE TABLE IF NOT EXISTS run_validity (run_id VARCHAR PRIMARY KEY, facts VARCHAR NOT NULL)",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6]
+# Version 7 (issue 12): the server's view. Raw /metrics samples of every scrape
+# (t_ms from the run's anchor, like requests.sent_ms; labels as sorted JSON
+# without `le`), one row per scrape attempt with why it failed, and per-request
+# timings a server reported in its stream (llama.cpp `timings`, Ollama).
+_V7 = [
+    """
+    CREATE TABLE IF NOT EXISTS server_samples (
+        run_id VARCHAR NOT NULL,
+        endpoint VARCHAR NOT NULL,
+        t_ms DOUBLE NOT NULL,
+        name VARCHAR NOT NULL,
+        labels VARCHAR NOT NULL,
+        le DOUBLE,
+        value DOUBLE NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS server_scrapes (
+        run_id VARCHAR NOT NULL,
+        endpoint VARCHAR NOT NULL,
+        t_ms DOUBLE NOT NULL,
+        ok BOOLEAN NOT NULL,
+        error VARCHAR,
+        samples INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS request_server_timings (
+        run_id VARCHAR NOT NULL,
+        idx INTEGER NOT NULL,
+        source VARCHAR NOT NULL,
+        prompt_ms DOUBLE,
+        prompt_tokens INTEGER,
+        decode_ms DOUBLE,
+        decode_tokens INTEGER,
+        cached_tokens INTEGER
+    )
+    """,
+]
+
+# Version 8: multi-turn sessions (issue 13): which conversation and turn a request
+# belongs to, and the prompt tokens the server answered from its prefix cache.
+_V8 = [
+    "ALTER TABLE requests ADD COLUMN IF NOT EXISTS cached_tokens INTEGER",
+    "ALTER TABLE requests ADD COLUMN IF NOT EXISTS session_id VARCHAR",
+    "ALTER TABLE requests ADD COLUMN IF NOT EXISTS turn INTEGER",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -16,6 +16,8 @@ them. Layout of one spool, written in this order:
   each (a process crash loses nothing that `add()` returned for), `fsync`ed
   by a helper thread every `fsync_interval_s` (a power cut loses at most that
   window; the caller never waits for the disk).
+- `<run_id>.server.jsonl` (optional): one line per /metrics scrape of the
+  server (`inferlab.server`), appended like the records, ingested with them.
 - `<run_id>.end.json`: final status, written atomically by `close()`. A spool
   whose lock is free and has no end file belonged to a dead writer: its run is
   ingested with status `interrupted`.
@@ -30,12 +32,13 @@ import os
 import re
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from inferlab.records import RequestRecord, RunInfo, RunStatus
+from inferlab.server.samples import Scrape
 
 try:  # POSIX; elsewhere liveness falls back to checking the pid.
     import fcntl
@@ -53,6 +56,8 @@ __all__ = [
     "list_spools",
     "record_to_json",
     "restore_set_aside",
+    "scrape_to_json",
+    "scrapes_path",
     "spool_dir",
 ]
 
@@ -87,7 +92,26 @@ def record_to_json(rec: RequestRecord) -> dict[str, Any]:
         "error_message": rec.error_message,
         "warmup": rec.warmup,
         "notes": list(rec.notes) or None,
+        **({"server_timing": asdict(rec.server_timing)} if rec.server_timing else {}),
+        "cached_tokens": rec.cached_tokens,
+        "session_id": rec.session_id,
+        "turn": rec.turn,
     }
+
+
+def scrape_to_json(scrape: Scrape) -> dict[str, Any]:
+    """One /metrics scrape as a line of `<run_id>.server.jsonl`."""
+    return {
+        "endpoint": scrape.endpoint,
+        "t_ms": scrape.t_ms,
+        "ok": scrape.ok,
+        "error": scrape.error,
+        "samples": [[s.name, s.labels_json, s.le, s.value] for s in scrape.samples],
+    }
+
+
+def scrapes_path(directory: Path, run_id: str) -> Path:
+    return directory / f"{run_id}.server.jsonl"
 
 
 def info_to_json(info: RunInfo) -> dict[str, Any]:
@@ -213,6 +237,22 @@ class SpoolWriter:
             self.count += 1
             self._dirty = True
 
+    def add_scrape(self, scrape: Scrape) -> None:
+        """Append one /metrics scrape (a no-op once the spool is sealed)."""
+        line = json.dumps(scrape_to_json(scrape), separators=(",", ":")) + "\n"  # le may be inf
+        with self._io_lock:
+            if self._fd is None:
+                return
+            fd = os.open(
+                scrapes_path(self.directory, self.run_id),
+                os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                0o644,
+            )
+            try:
+                os.write(fd, line.encode("utf-8"))
+            finally:
+                os.close(fd)
+
     def sync(self) -> None:
         """fsync pending lines (called every `fsync_interval_s` and on close)."""
         with self._io_lock:  # never held during the fsync itself: add() must not wait
@@ -332,7 +372,7 @@ def restore_set_aside(directory: Path, run_id: str) -> bool:
     """
     if not RUN_ID_PATTERN.match(run_id) or (directory / f"{run_id}.run.json").exists():
         return False
-    for suffix in (".jsonl", ".end.json", ".lock", ".run.json"):
+    for suffix in (".jsonl", ".server.jsonl", ".end.json", ".lock", ".run.json"):
         src = directory / f"{run_id}{suffix}{_SET_ASIDE}"
         if src.exists():
             src.rename(directory / f"{run_id}{suffix}")
@@ -380,7 +420,7 @@ def claim_finished(directory: Path) -> list[SpoolEntry]:
         header_path = directory / f"{run_id}.run.json"
         data_path = directory / f"{run_id}.jsonl"
         end_path = directory / f"{run_id}.end.json"
-        paths = [data_path, end_path, header_path, lock_path]
+        paths = [data_path, scrapes_path(directory, run_id), end_path, header_path, lock_path]
         lock = _try_lock(lock_path)
         if lock is None and lock_path.exists():
             continue  # writer alive

@@ -38,6 +38,9 @@ SPOOL_COLUMNS: dict[str, str] = {
     "error_message": "VARCHAR",
     "warmup": "BOOLEAN",
     "notes": "VARCHAR[]",
+    "cached_tokens": "INTEGER",
+    "session_id": "VARCHAR",
+    "turn": "INTEGER",
 }
 
 _TPOT = (

@@ -23,12 +23,11 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from inferlab.probe.config import ConfigError, ProbeConfig, make_run_info
-from inferlab.probe.prompts import PromptSource
 from inferlab.probe.runner import (
     CancelEvent,
     ProbeResult,
@@ -37,6 +36,7 @@ from inferlab.probe.runner import (
     _give_validity,
     _Run,
     _wait_cancel,
+    prompt_source,
     run_probe,
 )
 from inferlab.probe.sink import Sink, SinkPump
@@ -226,15 +226,25 @@ async def run_probe_ray(
     step: int = 0,
     steps: int = 1,
     workers: int = 2,
+    policy: object = None,
+    also_allowed: Sequence[str] = (),
 ) -> ProbeResult:
     """`run_probe` across `workers` Ray actors (Ray must be connected: `ray_session`).
 
     Same arguments and result as `run_probe`; records of all actors go to `sink`.
+    The actors do not scrape the server's /metrics (`policy`, `also_allowed` are
+    accepted for the same call shape and not used).
     """
+    del policy, also_allowed
     ray = _ray()
     try:
         cfg.validate()
-        prompts = PromptSource(cfg)
+        if cfg.load_mode == "sessions":
+            raise ConfigError(
+                "--engine ray does not split multi-turn sessions over workers yet; "
+                "run sessions with the local engine"
+            )
+        prompts = prompt_source(cfg)
     except ConfigError:
         sink.close("failed")
         raise
