@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-distributed lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,14 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest
+
+# The `distributed` extra (Ray) and its tests (skipped by `make test` when Ray is absent).
+$(VENV)/.distributed: $(VENV)/.dev pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[distributed]'
+	touch $@
+
+test-distributed: $(VENV)/.distributed
+	$(BIN)/python -m pytest -m distributed tests/unit/distributed; rc=$$?; $(BIN)/ray stop >/dev/null 2>&1; exit $$rc
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -26,6 +26,7 @@ from inferlab.dashboard.probe import (
     build_config,
     defaults,
     link_problems,
+    ray_engine_available,
     resolve_api_key,
     share_values,
     without_user_info,
@@ -427,6 +428,19 @@ with form_col:
         tags = t2.text_input(
             "Tags", key="tags", bind="query-params", placeholder="comma, separated"
         )
+        ray_workers: int | None = None
+        if ray_engine_available():  # the `distributed` extra is installed
+            r1, r2 = st.columns(2)
+            on_ray = r1.toggle(
+                "Ray engine",
+                key="ray_engine",
+                help="Run the same engine in local Ray actors, each with its share of the "
+                "load; the run is stored as usual.",
+            )
+            workers = r2.number_input(
+                "Ray workers", min_value=1, max_value=64, value=2, step=1, key="ray_workers"
+            )
+            ray_workers = int(workers) if on_ray else None
 
     form = FormValues(
         url=url,
@@ -467,6 +481,7 @@ with form_col:
                     policy=policy,
                     check_endpoint=target != "sim",
                     db_path=default_db_path(),
+                    ray_workers=ray_workers,
                 )
         except ValueError as exc:  # JobError, KeySourceError: a message for the user
             st.session_state["launch_error"] = str(exc)

@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from inferlab.dashboard.jobs import dashboard_sim_config, get_manager
+from inferlab.dashboard.probe import ray_engine_available
 from inferlab.netpolicy import NetPolicy
 from inferlab.probe import ProbeConfig
 from inferlab.sim import SimConfig, SimServer
@@ -117,6 +118,16 @@ def test_live_chart_shows_only_the_latest_requests(open_page: OpenPage, isolated
     (chart,) = at.get("plotly_chart")
     figure = json.loads(chart.proto.spec)
     assert [len(trace["x"]) for trace in figure["data"]] == [300, 300]  # TTFT, TPOT panels
+
+
+def test_ray_engine_is_offered_only_with_the_distributed_extra(open_page: OpenPage) -> None:
+    at = open_page("probe")
+    assert not at.exception
+    offered = any(t.key == "ray_engine" for t in at.toggle)
+    assert offered == ray_engine_available()
+    if offered:
+        assert at.toggle(key="ray_engine").value is False  # the local engine by default
+        assert at.number_input(key="ray_workers").value == 2
 
 
 def test_malformed_url_gets_a_clear_message(open_page: OpenPage) -> None:

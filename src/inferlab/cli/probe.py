@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import math
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from typing import Any, NoReturn
 
 from rich.console import Console
@@ -373,6 +376,27 @@ def add_probe_arguments(
     )
     add_db_argument(out)
     out.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    if not sweep:
+        return  # `inferlab monitor` (no sweeps) runs the local engine
+    engine = p.add_argument_group("engine")
+    engine.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: one process (default); ray: the same engine in Ray actors, one per "
+        "worker CPU (needs pip install 'inferlab[distributed]')",
+    )
+    engine.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="with --engine ray: the cluster to join, e.g. 10.0.0.5:6379 (default: a local Ray)",
+    )
+    engine.add_argument(
+        "--workers",
+        type=_positive_int("--workers"),
+        metavar="N",
+        help="with --engine ray: actors to spread the load over (default: the cluster's CPUs)",
+    )
 
 
 def build_config(
@@ -397,6 +421,11 @@ def build_config(
         raise UsageError("--sweep replaces --rate; for a rate sweep give --arrival and --sweep")
     if args.arrival is not None and args.rate is None and sweep is None:
         raise UsageError("--arrival needs --rate R (or --sweep of rates)")
+    engine = getattr(args, "engine", "local")
+    if engine != "ray" and getattr(args, "ray_address", None):
+        raise UsageError("--ray-address needs --engine ray")
+    if engine != "ray" and getattr(args, "workers", None):
+        raise UsageError("--workers needs --engine ray")
     rate_mode = args.rate is not None or (sweep is not None and args.arrival is not None)
     _check_mode_flags(args)
     load_mode: LoadMode = "concurrency"
@@ -571,20 +600,50 @@ def run(args: argparse.Namespace) -> int:
 
     opened: list[RunInfo] = []
 
-    def open_sink(info: RunInfo) -> Any:
-        opened.append(info)
-        return store.run_writer(info)
-
     try:
-        with _Bar(enabled=True) as bar:
-            results = asyncio.run(_run(cfg, args.sweep, open_sink, bar))
+        with _engine(args) as (probe, prepare), _Bar(enabled=True) as bar:
+
+            def open_sink(info: RunInfo) -> Any:
+                info = prepare(info)
+                opened.append(info)
+                return store.run_writer(info)
+
+            results = asyncio.run(_run(cfg, args.sweep, open_sink, bar, probe))
     except (StoreError, SinkError) as exc:
+        return fail(str(exc))
+    except _EngineFailure as exc:
         return fail(str(exc))
     return _report(store, results, args.json)
 
 
+class _EngineFailure(Exception):
+    """The chosen engine cannot run (Ray missing or unreachable)."""
+
+
+@contextlib.contextmanager
+def _engine(args: argparse.Namespace) -> Iterator[Any]:
+    """The function that runs one probe: `run_probe`, or the Ray engine with its session."""
+    if getattr(args, "engine", "local") != "ray":
+        yield run_probe, lambda info: info
+        return
+    from inferlab.probe.engines import ray as ray_engine
+
+    try:
+        session = ray_engine.ray_session(args.ray_address, args.workers)
+        workers = session.__enter__()
+    except ray_engine.RayUnavailable as exc:
+        raise _EngineFailure(str(exc)) from None
+    try:
+        yield (
+            functools.partial(ray_engine.run_probe_ray, workers=workers),
+            functools.partial(ray_engine.engine_info, workers=workers),
+        )
+    finally:
+        session.__exit__(None, None, None)
+
+
 async def _run(
-    cfg: ProbeConfig, sweep: list[float] | None, open_sink: Any, bar: _Bar
+    cfg: ProbeConfig, sweep: list[float] | None, open_sink: Any, bar: _Bar, probe: Any = run_probe
 ) -> list[ProbeResult]:
     cancel = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -592,9 +651,9 @@ async def _run(
     loop.add_signal_handler(signal.SIGTERM, cancel.set)
     try:
         if sweep is not None:
-            return await run_sweep(cfg, sweep, open_sink, progress=bar, cancel=cancel)
+            return await run_sweep(cfg, sweep, open_sink, progress=bar, cancel=cancel, probe=probe)
         info = make_run_info(cfg)
-        return [await run_probe(cfg, open_sink(info), info=info, progress=bar, cancel=cancel)]
+        return [await probe(cfg, open_sink(info), info=info, progress=bar, cancel=cancel)]
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         loop.remove_signal_handler(signal.SIGTERM)

@@ -65,8 +65,9 @@ from inferlab.probe.config import (
     DEFAULT_MAX_RESPONSE_BYTES,
     describe_load,
 )
+from inferlab.probe.engines.ray import RayUnavailable, engine_info, ray_session, run_probe_ray
 from inferlab.probe.preflight import connect_message
-from inferlab.probe.runner import CancelEvent
+from inferlab.probe.runner import CancelEvent, ProbeResult
 from inferlab.records import RequestRecord, RunInfo, RunStatus
 from inferlab.server.samples import Scrape
 from inferlab.server.scraper import default_metrics_url
@@ -346,17 +347,7 @@ def _job_main(
     sink = _ChildSink(writer, conn)
     error: str | None = None
     try:
-        result = asyncio.run(
-            run_probe(
-                cfg,
-                sink,
-                info=info,
-                progress=sink.progress,
-                cancel=cancel,
-                policy=policy,
-                also_allowed=also_allowed,
-            )
-        )
+        result = asyncio.run(_engine_run(cfg, sink, info, cancel, policy, also_allowed))
         if result.saturation_metadata():
             # Kept with the run so the Runs page can mark it; the records are saved already.
             with contextlib.suppress(Exception):
@@ -366,6 +357,10 @@ def _job_main(
             state = "failed"
     except ConfigError as exc:
         state, error = "failed", ui_message(str(exc))
+    except RayUnavailable as exc:
+        state, error = "failed", str(exc).replace("--engine ray", "The Ray engine")
+        with contextlib.suppress(Exception):
+            sink.close("failed")
     except Exception as exc:  # the job must end visibly, never hang
         state = "failed"
         error = f"The probe stopped with an error: {type(exc).__name__}: {exc}"
@@ -376,6 +371,32 @@ def _job_main(
     with contextlib.suppress(OSError, ValueError):
         conn.send(("end", state, error, sink.saved))
         conn.close()
+
+
+async def _engine_run(
+    cfg: ProbeConfig,
+    sink: _ChildSink,
+    info: RunInfo,
+    cancel: CancelEvent,
+    policy: NetPolicy | None,
+    also_allowed: Sequence[str],
+) -> ProbeResult:
+    """The local engine, or the Ray one when the run's settings say `engine: ray`."""
+    if info.settings.get("engine") != "ray":
+        return await run_probe(
+            cfg,
+            sink,
+            info=info,
+            progress=sink.progress,
+            cancel=cancel,
+            policy=policy,
+            also_allowed=also_allowed,
+        )
+    workers = int(str(info.settings.get("workers") or 1))
+    with ray_session(None, workers) as n:
+        return await run_probe_ray(
+            cfg, sink, info=info, progress=sink.progress, cancel=cancel, workers=n
+        )
 
 
 class ProbeJob:
@@ -842,12 +863,14 @@ class JobManager:
         policy: NetPolicy | None = None,
         check_endpoint: bool = True,
         db_path: Path | None = None,
+        ray_workers: int | None = None,
     ) -> ProbeJob:
         """Validate, check the endpoint (a few seconds at most) and start a job.
 
         Raises JobError with a message for the page when the probe cannot start:
         bad settings, a target the policy refuses, a limit, or an endpoint that is
-        unreachable, rejects the key or is not OpenAI-compatible.
+        unreachable, rejects the key or is not OpenAI-compatible. With `ray_workers`,
+        the job runs the Ray engine on that many local actors (`distributed` extra).
         """
         policy = policy or load_policy()
         try:
@@ -878,6 +901,8 @@ class JobManager:
             except PreflightError as exc:
                 raise JobError(ui_message(str(exc))) from None
         info = make_run_info(cfg)
+        if ray_workers:
+            info = engine_info(info, ray_workers)
         try:
             store = Store(db_path or default_db_path())
             job = ProbeJob(

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from inferlab.dashboard.params import ChoiceParam, NumberParam, check_params, last_value
 from inferlab.netpolicy import NetPolicy, TargetError, check_key_env_name
 from inferlab.probe import ProbeConfig
+from inferlab.probe.engines.ray import ray_available
 
 __all__ = [
     "CHOICES",
@@ -27,12 +28,18 @@ __all__ = [
     "defaults",
     "link_problems",
     "parse_tags",
+    "ray_engine_available",
     "resolve_api_key",
     "share_values",
     "without_user_info",
 ]
 
 MAX_TIME_MS = 600_000.0
+
+
+def ray_engine_available() -> bool:
+    """Whether the Probe page offers the Ray engine (the `distributed` extra is installed)."""
+    return ray_available()
 
 
 CHOICES: tuple[ChoiceParam, ...] = (

@@ -57,6 +57,7 @@ __all__ = [
     "run_probe_sync",
     "run_sweep",
     "run_sweep_sync",
+    "share_of",
 ]
 
 PROGRESS_INTERVAL_S = 0.25
@@ -82,6 +83,9 @@ class ProgressUpdate:
     duration_s: float | None  # the phase's time limit, when it stops by duration
     ttft_p50_ms: float | None
     tpot_p50_ms: float | None
+    # (index, scheduled_ms) of the requests in flight: what a distributed driver fails
+    # when the worker running them is lost (probe/engines/ray.py).
+    in_flight_requests: tuple[tuple[int, float], ...] = ()
     saturation: str | None = None  # why the server cannot keep up, once detected
 
 
@@ -100,6 +104,7 @@ class ProbeResult:
     elapsed_s: float
     anchor_ns: int  # perf_counter_ns of the run's time zero (scheduled_ms/sent_ms count from it)
     validity: ValidityFacts | None = None  # what the client itself cost while measuring
+    worker_cpu_s: float | None = None  # CPU of the engine's worker processes (Ray), if any
     # The server's /metrics during the run; their samples went to the sink's
     # add_scrape when it has one (then only the scrapes' times and errors are here).
     scrapes: tuple[Scrape, ...] = ()
@@ -118,6 +123,12 @@ class ProbeResult:
                 "dropped": self.dropped,
             }
         }
+
+
+def share_of(total: int, share: tuple[int, int]) -> int:
+    """Worker k of n's part of `total` (the first total % n workers get one more)."""
+    k, n = share
+    return total // n + (k < total % n)
 
 
 def _median(values: list[float]) -> float | None:
@@ -140,8 +151,10 @@ class _Run:
         progress: ProgressCallback | None,
         step: int,
         steps: int,
+        share: tuple[int, int] = (0, 1),
     ) -> None:
         self.cfg = cfg
+        self.share = share  # worker k of n: indexes k, k+n, ...; its part of the load
         self.info = info
         self.pump = pump
         self.progress = progress
@@ -175,12 +188,15 @@ class _Run:
         self._measure_wall_ns = 0
         self._queue_ms: list[float] = []
         self._connect_ms: list[float] = []
+        self.aligned_start_ns = 0
+        self.pending: dict[int, float] = {}  # index -> scheduled_ms of requests in flight
 
     def now_ms(self) -> float:
         return (time.perf_counter_ns() - self.anchor_ns) / 1e6
 
     def take_index(self) -> int:
-        i = self.next_index
+        k, n = self.share
+        i = k + n * self.next_index
         self.next_index += 1
         return i
 
@@ -219,6 +235,7 @@ class _Run:
             duration_s=self.phase_duration_s,
             ttft_p50_ms=_median(self._ttfts),
             tpot_p50_ms=_median(self._tpots),
+            in_flight_requests=tuple(self.pending.items()),
             saturation=None if self.saturation is None else self.saturation.reason,
         )
 
@@ -263,6 +280,7 @@ class _Run:
         self.in_flight += 1
         if not warmup:
             self._sends += 1
+        self.pending[index] = scheduled_ms
         try:
             record = await send_request(
                 client,
@@ -275,6 +293,7 @@ class _Run:
             )
         finally:
             self.in_flight -= 1
+            self.pending.pop(index, None)
         if session is not None:
             record = replace(record, session_id=session[0], turn=session[1])
         self.add(replace(record, output_text=None) if record.output_text else record)
@@ -288,7 +307,9 @@ class _Run:
         warmup: bool,
     ) -> None:
         self.phase = "warmup" if warmup else "measure"
-        self.phase_start_ns = time.perf_counter_ns()
+        # An aligned run's first phase starts at the common time zero (see _align).
+        self.phase_start_ns = self.aligned_start_ns or time.perf_counter_ns()
+        self.aligned_start_ns = 0
         self.phase_planned, self.phase_duration_s = count, duration_s
         self.done = self.failed = 0
         deadline_ns = None if duration_s is None else self.phase_start_ns + int(duration_s * 1e9)
@@ -348,9 +369,10 @@ class _Run:
         span_s = self._send_span_ns / 1e9
         target_c: float | None = None
         if closed:
-            target_c = float(self.cfg.concurrency)
+            # This worker's share of the load (all of it unless several share the run).
+            target_c = float(share_of(self.cfg.concurrency, self.share))
             if self.phase_planned is not None:
-                target_c = float(min(self.cfg.concurrency, self.phase_planned))
+                target_c = float(min(target_c, share_of(self.phase_planned, self.share)))
         wall_s = self._measure_wall_ns / 1e9
         return ValidityFacts(
             loop_lag_p50_ms=lag50,
@@ -362,7 +384,9 @@ class _Run:
             achieved_concurrency=(
                 self._inflight_sum / self._inflight_samples if self._inflight_samples else None
             ),
-            target_rps=None if closed else self.cfg.rate_rps,
+            target_rps=(
+                None if closed or self.cfg.rate_rps is None else self.cfg.rate_rps / self.share[1]
+            ),
             achieved_rps=None if closed or span_s <= 0 else max(0, self._sends - 1) / span_s,
             dispatch_lag_p50_ms=q50,
             dispatch_lag_p99_ms=q99,
@@ -380,7 +404,10 @@ class _Run:
         warmup: bool,
     ) -> None:
         issued = 0
-        slots = self.cfg.concurrency if count is None else min(self.cfg.concurrency, count)
+        if count is not None:
+            count = share_of(count, self.share)
+        concurrency = share_of(self.cfg.concurrency, self.share)
+        slots = concurrency if count is None else min(concurrency, count)
         starts = slot_start_offsets_s(slots, 0.0 if warmup else self.cfg.ramp_up_s)
 
         async def slot(client: httpx.AsyncClient, k: int) -> None:
@@ -443,6 +470,9 @@ class _Run:
         arrivals: Iterator[float],
     ) -> None:
         cap = self.cfg.max_in_flight
+        k, n = self.share
+        if cap and n > 1:
+            cap = max(1, share_of(cap, self.share))
         gate = asyncio.Semaphore(cap) if cap else None
         start_ns = self.phase_start_ns
         tasks: set[asyncio.Task[None]] = set()
@@ -469,6 +499,8 @@ class _Run:
                 due_ns = start_ns + int(offset_s * 1e9)
                 if deadline_ns is not None and due_ns >= deadline_ns:
                     break
+                if issued % n != k:
+                    continue  # another worker's arrival: each takes every n-th of one schedule
                 ready = None
                 if prebuild:
                     index = self.take_index()
@@ -537,12 +569,19 @@ async def run_probe(
     cancel: CancelEvent | None = None,
     step: int = 0,
     steps: int = 1,
+    share: tuple[int, int] = (0, 1),
+    start_wall_ns: int | None = None,
     policy: NetPolicy | None = None,
     also_allowed: Sequence[str] = (),
 ) -> ProbeResult:
     """Run one probe; records go to `sink`, which is closed with the final status.
 
     `info` is the run the sink was opened for (a fresh one from `cfg` if None).
+    `share` (k, n) makes this worker k of n: it sends request indexes k, k+n, ...,
+    its part of the concurrency (closed loop) or every n-th arrival of the one
+    schedule (open loop). `start_wall_ns` (time.time_ns) is the common time zero of
+    several workers: the run waits for it and counts scheduled/sent times from it,
+    while every duration stays measured with the monotonic clock.
     The server's /metrics are scraped meanwhile (`policy` decides which URLs may
     be contacted; scrapes go to the sink's `add_scrape` when it has one).
     Raises ConfigError for unusable settings (before anything is sent) and
@@ -562,9 +601,9 @@ async def run_probe(
     _transport.warm_imports()
     if closed:
         total = (cfg.requests or cfg.concurrency) + cfg.warmup
-        slots = min(cfg.concurrency, total)
+        slots = min(share_of(cfg.concurrency, share), share_of(total, share))
         await open_connections(clients, cfg.url, slots, cfg.timeout_s, cfg.pins)
-    run = _Run(cfg, info, prompts, SinkPump(sink), progress, step, steps)
+    run = _Run(cfg, info, prompts, SinkPump(sink), progress, step, steps, share)
     status: RunStatus = "failed"
     ticker = asyncio.create_task(run.ticker())
     monitor = asyncio.create_task(run.monitor())
@@ -576,6 +615,8 @@ async def run_probe(
         async with contextlib.AsyncExitStack() as stack:
             for client in clients:
                 await stack.enter_async_context(client)
+            if start_wall_ns is not None:
+                await _align(run, start_wall_ns)
             work = asyncio.create_task(_phases(run, clients))
             waiters: set[asyncio.Task[None]] = {work}
             if cancel is not None:
@@ -631,6 +672,16 @@ def _give_validity(sink: Sink, facts: ValidityFacts) -> None:
             setter(facts)
 
 
+async def _align(run: _Run, start_wall_ns: int) -> None:
+    """Wait for the wall-clock start, then anchor the run's monotonic time zero to it."""
+    delay_s = (start_wall_ns - time.time_ns()) / 1e9
+    if delay_s > 0:
+        await asyncio.sleep(delay_s)
+    # Late (or woken late) by d ns: time zero was d ns ago, so scheduled times stay common.
+    run.anchor_ns = time.perf_counter_ns() - max(0, time.time_ns() - start_wall_ns)
+    run.phase_start_ns = run.aligned_start_ns = run.anchor_ns
+
+
 def _scraper(
     cfg: ProbeConfig,
     sink: Sink,
@@ -679,12 +730,14 @@ async def run_sweep(
     *,
     progress: ProgressCallback | None = None,
     cancel: CancelEvent | None = None,
+    probe: Callable[..., Awaitable[ProbeResult]] = run_probe,
     policy: NetPolicy | None = None,
     also_allowed: Sequence[str] = (),
 ) -> list[ProbeResult]:
     """One run per value (concurrencies in concurrency mode, else rates), all
     sharing a new group id; a cancellation ends the sweep after saving the
-    step that was running."""
+    step that was running. `probe` runs each step (`run_probe`, or a distributed
+    engine with the same keyword arguments)."""
     steps = sweep_configs(cfg, list(values))
     for step_cfg in steps:
         step_cfg.validate()
@@ -693,7 +746,7 @@ async def run_sweep(
     for i, step_cfg in enumerate(steps):
         info = make_run_info(step_cfg, group_id=group_id)
         info = replace(info, settings={**info.settings, "sweep_step": i, "sweep_steps": len(steps)})
-        result = await run_probe(
+        result = await probe(
             step_cfg,
             open_sink(info),
             info=info,
