@@ -216,6 +216,60 @@ class _Actor:
         self.validity: ValidityFacts | None = None
 
 
+def _checked_prompts(cfg: ProbeConfig, sink: Sink) -> Any:
+    """The run's prompt source; ConfigError (and the sink closed as failed) if unusable."""
+    try:
+        cfg.validate()
+        if cfg.load_mode == "sessions":
+            raise ConfigError(
+                "--engine ray does not split multi-turn sessions over workers yet; "
+                "run sessions with the local engine"
+            )
+        return prompt_source(cfg)
+    except ConfigError:
+        sink.close("failed")
+        raise
+
+
+async def _drive(
+    ray: Any, run: _Run, actors: list[_Actor], cfg: ProbeConfig, cancel: CancelEvent | None
+) -> bool:
+    """Poll the actors until all finished (True when the run was cancelled)."""
+    waiter = asyncio.create_task(_wait_cancel(cancel)) if cancel is not None else None
+    failed_pump = asyncio.create_task(_wait_cancel(run.pump.failed))
+    cancel_deadline: float | None = None
+    cancelled = False
+    try:
+        while not all(a.finished for a in actors):
+            if not cancelled and ((waiter is not None and waiter.done()) or failed_pump.done()):
+                cancelled = True
+                cancel_deadline = time.monotonic() + CANCEL_GRACE_S
+                for a in actors:
+                    if not a.finished:
+                        a.handle.cancel.remote()
+            await asyncio.gather(*(_poll(ray, run, a) for a in actors if not a.finished))
+            _report(run, actors, cfg)
+            if cancel_deadline is not None and time.monotonic() > cancel_deadline:
+                break  # an actor that does not answer a cancel is left behind
+            await asyncio.sleep(POLL_INTERVAL_S)
+    finally:
+        for task in (waiter, failed_pump):
+            if task is not None:
+                task.cancel()
+    return cancelled
+
+
+def _final_status(run: _Run, actors: list[_Actor], cancelled: bool) -> RunStatus:
+    if run.pump.failed.is_set():
+        return "interrupted"
+    if cancelled:
+        return "cancelled"
+    errors = [a.lost for a in actors if a.lost and not a.lost.startswith("lost:")]
+    if errors and len(errors) == len(actors):
+        raise RuntimeError(f"every Ray worker failed: {errors[0]}")
+    return "completed"
+
+
 async def run_probe_ray(
     cfg: ProbeConfig,
     sink: Sink,
@@ -237,17 +291,7 @@ async def run_probe_ray(
     """
     del policy, also_allowed
     ray = _ray()
-    try:
-        cfg.validate()
-        if cfg.load_mode == "sessions":
-            raise ConfigError(
-                "--engine ray does not split multi-turn sessions over workers yet; "
-                "run sessions with the local engine"
-            )
-        prompts = prompt_source(cfg)
-    except ConfigError:
-        sink.close("failed")
-        raise
+    prompts = _checked_prompts(cfg, sink)
     info = engine_info(info or make_run_info(cfg), workers)
     n = int(str(info.settings["workers"]))
     run = _Run(cfg, info, prompts, SinkPump(sink), progress, step, steps)
@@ -263,7 +307,6 @@ async def run_probe_ray(
     ]
     status: RunStatus = "failed"
     started_ns = time.perf_counter_ns()
-    cancelled = False
     try:
         if not await _all_ready(actors, cancel):
             status = "cancelled"
@@ -275,35 +318,8 @@ async def run_probe_ray(
         await asyncio.gather(
             *(a.handle.start.remote(cfg, info, a.share, start_wall_ns) for a in actors)
         )
-        waiter = asyncio.create_task(_wait_cancel(cancel)) if cancel is not None else None
-        failed_pump = asyncio.create_task(_wait_cancel(run.pump.failed))
-        cancel_deadline: float | None = None
-        try:
-            while not all(a.finished for a in actors):
-                if not cancelled and ((waiter is not None and waiter.done()) or failed_pump.done()):
-                    cancelled = True
-                    cancel_deadline = time.monotonic() + CANCEL_GRACE_S
-                    for a in actors:
-                        if not a.finished:
-                            a.handle.cancel.remote()
-                await asyncio.gather(*(_poll(ray, run, a) for a in actors if not a.finished))
-                _report(run, actors, cfg)
-                if cancel_deadline is not None and time.monotonic() > cancel_deadline:
-                    break  # an actor that does not answer a cancel is left behind
-                await asyncio.sleep(POLL_INTERVAL_S)
-        finally:
-            for task in (waiter, failed_pump):
-                if task is not None:
-                    task.cancel()
-        if run.pump.failed.is_set():
-            status = "interrupted"
-        elif cancelled:
-            status = "cancelled"
-        else:
-            errors = [a.lost for a in actors if a.lost and not a.lost.startswith("lost:")]
-            if errors and len(errors) == len(actors):
-                raise RuntimeError(f"every Ray worker failed: {errors[0]}")
-            status = "completed"
+        cancelled = await _drive(ray, run, actors, cfg, cancel)
+        status = _final_status(run, actors, cancelled)
     except asyncio.CancelledError:
         status = "cancelled"
         raise
