@@ -82,10 +82,12 @@ def show_plan(
     """The capacity plan's headline and its worked sentence; no replica count when none holds."""
     q1, q2, q3, q4 = st.columns(4)
     q1.metric("Arrival rate", f"{plan.arrival_rps:,.3g} req/s", help=_RATE_HELP[demand_mode])
+    counted = plan.replicas is not None and plan.total_gpus is not None
     q2.metric(
         "Requests in flight",
-        f"{plan.required_concurrency:,.1f}",
-        help="L = λ × W, with W the latency of one request at the replica's load",
+        f"{plan.required_concurrency:,.1f}" if counted else "—",
+        help="L = λ × W, with W the latency of one request at the replica's load"
+        + ("" if counted else " (none: no replica can serve this load as set)"),
     )
     if plan.replicas is None or plan.total_gpus is None:
         q3.metric("Replicas", "—", help="No count: the model does not fit or misses the target.")
@@ -97,7 +99,8 @@ def show_plan(
                 on_click=lambda: st.session_state.update(n_gpus=min_gpus),
                 icon=":material/south:",
             )
-        st.caption(f"Capacity source: {source_label}. {plan.replica.explanation}")
+        if plan.fits:
+            st.caption(f"Capacity source: {source_label}. {plan.replica.explanation}")
         return
     q3.metric(
         "Replicas",
