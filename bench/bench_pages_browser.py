@@ -35,7 +35,7 @@ from playwright.sync_api import Page, sync_playwright  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_app  # noqa: E402
-from tests.runs_data import store_run  # noqa: E402
+from tests.runs_data import store_comparison_runs  # noqa: E402
 
 # Records every end of a script run (state -> notRunning) with its time.
 OBSERVER = """
@@ -122,21 +122,7 @@ def _remove_first_run(page: Page) -> None:
 
 
 def build_db(db: Path, runs: int, requests: int) -> list[str]:
-    return [
-        store_run(
-            db,
-            f"run{i:02d}",
-            label=f"config {i}",
-            n=requests,
-            ttft_ms=180 + 5 * i,
-            tpot_ms=18 + 0.3 * i,
-            load_value=16,
-            fail_every=200,
-            seed=i,
-            minutes_ago=runs - i,
-        )
-        for i in range(runs)
-    ]
+    return store_comparison_runs(db, runs, requests)
 
 
 def main() -> int:

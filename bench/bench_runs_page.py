@@ -32,7 +32,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from inferlab.compare import RunRequests, compare_table  # noqa: E402
 from inferlab.compare.loaders import load_run  # noqa: E402
 from inferlab.store import Store  # noqa: E402
-from tests.runs_data import store_run  # noqa: E402
+from tests.runs_data import store_comparison_runs  # noqa: E402
 
 RUNS = 12
 REQUESTS = 10_000
@@ -40,23 +40,7 @@ RERUNS = 5
 
 
 def build(db: Path) -> list[str]:
-    ids = []
-    for i in range(RUNS):
-        ids.append(
-            store_run(
-                db,
-                f"run{i:02d}",
-                label=f"config {i}",
-                n=REQUESTS,
-                ttft_ms=180 + 5 * i,
-                tpot_ms=18 + 0.3 * i,
-                load_value=16,
-                fail_every=200,
-                seed=i,
-                minutes_ago=RUNS - i,
-            )
-        )
-    return ids
+    return store_comparison_runs(db, RUNS, REQUESTS)
 
 
 def main() -> None:

@@ -102,3 +102,23 @@ def store_run(
     )
     store.finish_run(run_id, "completed")
     return run_id
+
+
+def store_comparison_runs(db: Path, runs: int = 12, requests: int = 10_000) -> list[str]:
+    """`runs` runs of `requests` each at concurrency 16, slightly slower one after another
+    (the benches' 12 x 10,000 comparison)."""
+    return [
+        store_run(
+            db,
+            f"run{i:02d}",
+            label=f"config {i}",
+            n=requests,
+            ttft_ms=180 + 5 * i,
+            tpot_ms=18 + 0.3 * i,
+            load_value=16,
+            fail_every=200,
+            seed=i,
+            minutes_ago=runs - i,
+        )
+        for i in range(runs)
+    ]

@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
@@ -257,6 +257,19 @@ class _Run:
             self.stopped_on_saturation = True
             self.dropped = self.in_flight
             self.stop_sending.set()
+
+    def result(self, status: RunStatus, started_ns: int, **more: Any) -> ProbeResult:
+        """The run's outcome: counts so far, its time, and what the engine adds (`more`)."""
+        return ProbeResult(
+            info=self.info,
+            status=status,
+            completed=self.measured,
+            failed=self.measured_failed,
+            warmup=self.warmup_done,
+            elapsed_s=(time.perf_counter_ns() - started_ns) / 1e9,
+            anchor_ns=self.anchor_ns,
+            **more,
+        )
 
     def report(self) -> None:
         if self.progress is None:
@@ -648,14 +661,9 @@ async def run_probe(
         run.phase = "finished"
         run.report()
         await asyncio.to_thread(run.pump.close, status)
-    return ProbeResult(
-        info=info,
-        status=status,
-        completed=run.measured,
-        failed=run.measured_failed,
-        warmup=run.warmup_done,
-        elapsed_s=(time.perf_counter_ns() - started_ns) / 1e9,
-        anchor_ns=run.anchor_ns,
+    return run.result(
+        status,
+        started_ns,
         validity=validity,
         scrapes=tuple(scrapes),
         saturation=run.saturation,

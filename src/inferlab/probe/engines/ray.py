@@ -334,16 +334,8 @@ async def run_probe_ray(
         _count(run)
         run.report()
         await asyncio.to_thread(run.pump.close, status)
-    return ProbeResult(
-        info=info,
-        status=status,
-        completed=run.measured,
-        failed=run.measured_failed,
-        warmup=run.warmup_done,
-        elapsed_s=(time.perf_counter_ns() - started_ns) / 1e9,
-        anchor_ns=run.anchor_ns,
-        validity=validity,
-        worker_cpu_s=sum(a.cpu_s for a in actors),
+    return run.result(
+        status, started_ns, validity=validity, worker_cpu_s=sum(a.cpu_s for a in actors)
     )
 
 
