@@ -39,8 +39,13 @@ def test_prefix_cached_sessions_show_ttft_falling_and_input_rising_by_turn() -> 
     cfg = SimConfig(ttft_ms=20, tpot_ms=1, prefill_ms_per_1k_tokens=300, prefix_cache=True)
     with SimServer(cfg) as sim:
         result, sink = sessions_probe(sim)
+        metrics = httpx.get(f"{sim.url}/metrics").text
     assert result.status == "completed"
     recs = sink.measured
+    # the cache's effect is in the sim's /metrics too, in vLLM's names (tokens)
+    hits = sum(r.cached_tokens or 0 for r in recs)
+    assert f'vllm:prefix_cache_hits_total{{model_name="{cfg.model}"}} {float(hits)}' in metrics
+    assert "vllm:prefix_cache_queries_total" in metrics
     assert len(recs) == 20 and all(r.ok for r in recs)
     block = summarize_sessions(recs, turns=5)
     assert block is not None and block.count == 4 and block.completed == 4

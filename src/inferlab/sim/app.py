@@ -256,6 +256,8 @@ class _Job:
         if cache is not None and self.prompt_text:
             self.cached_tokens = cache.cached_tokens(self.prompt_text, self.prompt_tokens)
             self.record.cached_tokens = self.cached_tokens
+            self.state.metrics.prefix_queries.inc(self.prompt_tokens)
+            self.state.metrics.prefix_hits.inc(self.cached_tokens)
         return self.cached_tokens
 
     def remember(self, with_answer: bool) -> None:

@@ -52,6 +52,13 @@ class SimMetrics:
         self.generation_tokens = Counter(
             "vllm:generation_tokens", "Number of generation tokens processed.", labels, registry=r
         ).labels(model)
+        # vLLM's prefix-cache counters, in tokens: looked up, and found cached.
+        self.prefix_queries = Counter(
+            "vllm:prefix_cache_queries", "Prefix cache queries, in tokens.", labels, registry=r
+        ).labels(model)
+        self.prefix_hits = Counter(
+            "vllm:prefix_cache_hits", "Prefix cache hits, in tokens.", labels, registry=r
+        ).labels(model)
         self._success = Counter(
             "vllm:request_success",
             "Count of successfully processed requests.",
