@@ -23,7 +23,7 @@ from typing import Any
 
 from inferlab.cli import UsageError, add_command
 from inferlab.cli._db import StoreFailure, fail, open_store
-from inferlab.cli.probe import add_probe_arguments, build_config
+from inferlab.cli.probe import add_probe_arguments, build_config, check_endpoint
 from inferlab.monitor import (
     MONITOR_TAG,
     Alert,
@@ -47,7 +47,6 @@ from inferlab.probe import (
     ProbeConfig,
     SinkError,
     make_run_info,
-    preflight,
     run_probe,
 )
 from inferlab.store import Store, StoreError
@@ -175,16 +174,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     cfg = plan.cfg
     try:
-        check = asyncio.run(
-            preflight(
-                cfg.url,
-                cfg.model,
-                api=cfg.api,
-                api_key=cfg.api_key,
-                headers=dict(cfg.headers),
-                timeout_s=min(cfg.timeout_s, 5.0),
-            )
-        )
+        check = check_endpoint(cfg)
         for warning in check.warnings:
             _note(f"warning: {warning}")
     except PreflightError as exc:

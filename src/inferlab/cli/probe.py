@@ -58,7 +58,7 @@ from inferlab.server.run import server_block
 from inferlab.store import Store, StoreError
 from inferlab.validity import judge, validity_json
 
-__all__ = ["add_probe_arguments", "build_config", "register"]
+__all__ = ["add_probe_arguments", "build_config", "check_endpoint", "register"]
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -576,19 +576,24 @@ class _Bar:
         )
 
 
+def check_endpoint(cfg: ProbeConfig) -> Any:
+    """The probe's preflight of `cfg`'s endpoint (PreflightError when it cannot be used)."""
+    return asyncio.run(
+        preflight(
+            cfg.url,
+            cfg.model,
+            api=cfg.api,
+            api_key=cfg.api_key,
+            headers=dict(cfg.headers),
+            timeout_s=min(cfg.timeout_s, 5.0),
+        )
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = build_config(args)
     try:
-        check = asyncio.run(
-            preflight(
-                cfg.url,
-                cfg.model,
-                api=cfg.api,
-                api_key=cfg.api_key,
-                headers=dict(cfg.headers),
-                timeout_s=min(cfg.timeout_s, 5.0),
-            )
-        )
+        check = check_endpoint(cfg)
     except PreflightError as exc:
         return fail(str(exc))
     for warning in check.warnings:
