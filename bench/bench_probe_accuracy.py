@@ -59,6 +59,7 @@ from pathlib import Path
 
 import httpx
 
+from inferlab.metrics.percentile import percentile
 from inferlab.probe import MemorySink, ProbeConfig, run_probe
 from inferlab.probe import transport as probe_transport
 from inferlab.sim import SimConfig, SimServer
@@ -140,13 +141,7 @@ def sim_server() -> Iterator[TruthSource]:
 
 
 def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    if not s:
-        return float("nan")
-    pos = (len(s) - 1) * p / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+    return percentile(sorted(values), p)  # inferlab's one percentile; NaN when empty
 
 
 def cpu_s() -> float:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from inferlab.metrics.percentile import percentile
 from inferlab.probe import MemorySink, ProbeConfig, ProbeResult, run_probe
 from inferlab.probe.engines.ray import ray_session, run_probe_ray
 from inferlab.sim import SimConfig, SimServer
@@ -86,13 +87,7 @@ def truth_server() -> Iterator[tuple[str, Callable[[], None], Callable[[], Truth
 
 
 def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    if not s:
-        return float("nan")
-    pos = (len(s) - 1) * p / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+    return percentile(sorted(values), p)  # inferlab's one percentile; NaN when empty
 
 
 def own_cpu_s() -> float:
