@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,28 +71,43 @@ def synthetic_prompt(index: int, tokens: int, seed: int, shared_prefix: bool = F
     return " ".join(head + _words(rng, max(tokens - _UNIQUE_HEAD, 0)))
 
 
-def load_prompts_file(path: str | Path) -> list[Prompt]:
-    """Read a JSONL file: one object per line with "prompt" (text) or "messages"
-    (chat), optionally "max_tokens"; a bare JSON string is a prompt too."""
+def jsonl_items(
+    path: str | Path, flag: str, max_lines: int | None = None
+) -> Iterator[tuple[object, str]]:
+    """(parsed object, "FLAG file line N") of every non-blank line of a JSONL file named
+    by the command-line `flag`; ConfigError naming the file and line when unusable."""
     p = Path(path)
     try:
         raw = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"--prompts-file {str(p)!r} does not exist") from None
+        raise ConfigError(f"{flag} {str(p)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"--prompts-file {str(p)!r} cannot be read: {exc}") from None
-    prompts = []
+        raise ConfigError(f"{flag} {str(p)!r} cannot be read: {exc}") from None
+    count = 0
     for lineno, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
-        where = f"--prompts-file {p.name} line {lineno}"
+        if max_lines is not None and count >= max_lines:
+            raise ConfigError(f"{flag} {p.name} has more than {max_lines:,} requests")
+        where = f"{flag} {p.name} line {lineno}"
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{where} is not JSON ({exc.msg})") from None
-        prompts.append(_prompt_from_item(item, where))
+        count += 1
+        yield item, where
+
+
+def load_prompts_file(path: str | Path) -> list[Prompt]:
+    """Read a JSONL file: one object per line with "prompt" (text) or "messages"
+    (chat), optionally "max_tokens"; a bare JSON string is a prompt too."""
+    prompts = [
+        _prompt_from_item(item, where) for item, where in jsonl_items(path, "--prompts-file")
+    ]
     if not prompts:
-        raise ConfigError(f"--prompts-file {p.name} has no prompts (one JSON object per line)")
+        raise ConfigError(
+            f"--prompts-file {Path(path).name} has no prompts (one JSON object per line)"
+        )
     return prompts
 
 

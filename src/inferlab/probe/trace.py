@@ -17,13 +17,12 @@ the same text in every request), padded with words of the request's own to
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from inferlab.probe.config import ConfigError
-from inferlab.probe.prompts import Prompt, synthetic_prompt
+from inferlab.probe.prompts import Prompt, jsonl_items, synthetic_prompt
 
 __all__ = ["BLOCK_TOKENS", "TraceEntry", "TracePrompts", "load_trace", "trace_offsets_s"]
 
@@ -73,27 +72,9 @@ def load_trace(path: str | Path) -> list[TraceEntry]:
     Entries are returned in timestamp order (a file out of order is sorted, as
     the requests are sent by their timestamps anyway).
     """
-    p = Path(path)
-    try:
-        raw = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"--trace {str(p)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"--trace {str(p)!r} cannot be read: {exc}") from None
-    entries: list[TraceEntry] = []
-    for lineno, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
-        if len(entries) >= MAX_TRACE_LINES:
-            raise ConfigError(f"--trace {p.name} has more than {MAX_TRACE_LINES:,} requests")
-        where = f"--trace {p.name} line {lineno}"
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{where} is not JSON ({exc.msg})") from None
-        entries.append(_entry(item, where))
+    entries = [_entry(item, where) for item, where in jsonl_items(path, "--trace", MAX_TRACE_LINES)]
     if not entries:
-        raise ConfigError(f"--trace {p.name} has no requests (one JSON object per line)")
+        raise ConfigError(f"--trace {Path(path).name} has no requests (one JSON object per line)")
     entries.sort(key=lambda e: e.timestamp_ms)
     return entries
 
