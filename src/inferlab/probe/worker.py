@@ -285,17 +285,24 @@ class _Attempt:
         self.scheduled_ms = scheduled_ms if lag_ms is None else self.sent_ms - lag_ms
         self.connect_ms: float | None = None
 
-    def failed(self, error_class: str, message: str) -> RequestRecord:
+    def _record(self, end_ns: int | None, **failure: str) -> RequestRecord:
+        """This attempt's record: its own times and status, and a failure if any."""
         return self.acc.record(
             index=self.index,
             scheduled_ms=self.scheduled_ms,
             sent_ms=self.sent_ms,
             warmup=self.warmup,
             http_status=self.status,
-            end_ns=None,
+            end_ns=end_ns,
+            connect_ms=self.connect_ms,
+            **failure,
+        )
+
+    def failed(self, error_class: str, message: str) -> RequestRecord:
+        return self._record(
+            None,
             error_class=error_class,
             error_message=scrub(message, list(self.target.secrets)),
-            connect_ms=self.connect_ms,
         )
 
     async def send(
@@ -316,15 +323,7 @@ class _Attempt:
                 )
         except TimeoutError:
             if self.acc.done:  # complete at [DONE]; only the wait for the connection's end ran over
-                return self.acc.record(
-                    index=self.index,
-                    scheduled_ms=self.scheduled_ms,
-                    sent_ms=self.sent_ms,
-                    warmup=self.warmup,
-                    http_status=self.status,
-                    end_ns=time.perf_counter_ns() - self.sent_ns,
-                    connect_ms=self.connect_ms,
-                )
+                return self._record(time.perf_counter_ns() - self.sent_ns)
             return self.failed(
                 "deadline_exceeded",
                 f"the request took longer than its deadline of {deadline_s:g} s "
@@ -423,12 +422,4 @@ class _Attempt:
                 return None
             error_class, message = classify_exception(exc, response_started=self.started)
             return failed(error_class, message)
-        return acc.record(
-            index=self.index,
-            scheduled_ms=self.scheduled_ms,
-            sent_ms=self.sent_ms,
-            warmup=self.warmup,
-            http_status=self.status,
-            end_ns=end_ns,
-            connect_ms=self.connect_ms,
-        )
+        return self._record(end_ns)
