@@ -39,7 +39,7 @@ from inferlab.probe.runner import (
     prompt_source,
     run_probe,
 )
-from inferlab.probe.sink import Sink, SinkPump
+from inferlab.probe.sink import MemorySink, Sink, SinkPump
 from inferlab.records import RequestRecord, RunInfo, RunStatus
 from inferlab.validity import ValidityFacts
 
@@ -117,24 +117,6 @@ def ray_session(address: str | None, workers: int | None) -> Iterator[int]:
             ray.shutdown()
 
 
-class _Buffer:
-    """The actor's sink: records wait here until the driver takes them."""
-
-    def __init__(self) -> None:
-        self.records: list[RequestRecord] = []
-        self.status: RunStatus | None = None
-        self.validity: ValidityFacts | None = None
-
-    def set_validity(self, facts: ValidityFacts) -> None:
-        self.validity = facts
-
-    def add(self, record: RequestRecord) -> None:
-        self.records.append(record)
-
-    def close(self, status: RunStatus) -> None:
-        self.status = status
-
-
 @dataclass(frozen=True)
 class _Batch:
     """What one poll of an actor returns."""
@@ -151,7 +133,7 @@ class ProbeWorker:
     """One Ray async actor: `run_probe` with its share of the load (made remote lazily)."""
 
     def __init__(self) -> None:
-        self._buffer = _Buffer()
+        self._buffer = MemorySink()  # records wait here until the driver takes them
         self._progress: ProgressUpdate | None = None
         self._task: asyncio.Task[ProbeResult] | None = None
         self._cancel = asyncio.Event()
@@ -170,7 +152,9 @@ class ProbeWorker:
 
         self._task = asyncio.create_task(
             run_probe(
-                cfg,
+                # The actors do not scrape the server's /metrics: n scrapers would only
+                # load the server (the driver keeps no scrapes of a Ray run either).
+                replace(cfg, server_metrics_enabled=False),
                 self._buffer,
                 info=info,
                 progress=keep,
