@@ -371,19 +371,16 @@ def measured_sessions() -> StoredSessions | None:
             "or `inferlab probe --sessions N --turns T`."
         )
         return None
-    ids = list(choices)
-    run_id = st.selectbox(
-        "Session run",
-        ids,
-        index=ids.index(linked) if linked else None,
-        format_func=lambda i: choices[i],
+    run_id = pick_run(
+        choices,
+        linked,
+        SESSION_RUN_PARAM,
+        label="Session run",
         placeholder="Choose a stored session run",
         key="session_run_pick",
     )
     if not run_id:
         return None
-    if query_text(SESSION_RUN_PARAM) != run_id:
-        st.query_params[SESSION_RUN_PARAM] = run_id
     stored, problem = load_stored_sessions(session_store, run_id)
     if stored is None:
         st.error(f"{problem}.", icon=":material/database:")

@@ -329,16 +329,24 @@ def stored_runs(param: str) -> tuple[Store | None, dict[str, str], str | None]:
     return store, runs, linked
 
 
-def pick_run(runs: Mapping[str, str], linked: str | None, param: str) -> str | None:
+def pick_run(
+    runs: Mapping[str, str],
+    linked: str | None,
+    param: str,
+    *,
+    label: str = "Run",
+    placeholder: str = "Choose a stored run",
+    key: str = "run_pick",
+) -> str | None:
     """A selectbox of the stored runs; the chosen one is written to the URL parameter."""
     ids = list(runs)
     run_id = st.selectbox(
-        "Run",
+        label,
         ids,
         index=ids.index(linked) if linked else None,
         format_func=lambda i: runs[i],
-        placeholder="Choose a stored run",
-        key="run_pick",
+        placeholder=placeholder,
+        key=key,
     )
     if run_id and query_text(param) != run_id:
         st.query_params[param] = run_id
