@@ -120,18 +120,29 @@ d1, d2 = st.columns([2, 3])
 demand_label = choice(d1, CHOICE["demand"], "How you know the load.", horizontal=False)
 demand_mode = CHOICE["demand"].code(demand_label) or "users"
 p1, p2, p3 = st.columns(3)
+demand: planning.Demand
 if demand_mode == "users":
-    users = int(num(p1, "users", 100, "People using the service at the busiest hour."))
-    rpm = num(p2, "rpm_user", 0.1, "How often one active user sends a request.")
+    demand = planning.Demand(
+        "users",
+        users=int(num(p1, "users", 100, "People using the service at the busiest hour.")),
+        requests_per_user_per_min=num(
+            p2, "rpm_user", 0.1, "How often one active user sends a request."
+        ),
+    )
 elif demand_mode == "rate":
-    plan_rps = num(p1, "plan_rps", 1.0, "Requests per second at the busiest time.")
+    demand = planning.Demand(
+        "rate", rps=num(p1, "plan_rps", 1.0, "Requests per second at the busiest time.")
+    )
 else:
-    c_users = int(num(p1, "c_users", 10, "Users in a conversation at the same moment."))
-    think_s = num(
-        p2,
-        "think_s",
-        1.0,
-        "Time a user reads and types between getting an answer and asking again.",
+    demand = planning.Demand(
+        "concurrent",
+        concurrent_users=int(num(p1, "c_users", 10, "Users in a conversation at the same moment.")),
+        think_time_s=num(
+            p2,
+            "think_s",
+            1.0,
+            "Time a user reads and types between getting an answer and asking again.",
+        ),
     )
 in_tokens = int(num(p3, "in_tokens", 100, "Prompt length; also used by the roofline."))
 p4, p5, p6 = st.columns(3)
@@ -483,14 +494,6 @@ with plan_box:
     except ValueError as exc:
         st.error(f"Cannot take one replica's capacity from {source_label.lower()}: {exc}.")
     if replica is not None:
-        demand = planning.Demand(
-            demand_mode,  # type: ignore[arg-type]
-            users=users if demand_mode == "users" else 0,
-            requests_per_user_per_min=rpm if demand_mode == "users" else 0,
-            rps=plan_rps if demand_mode == "rate" else 0,
-            concurrent_users=c_users if demand_mode == "concurrent" else 0,
-            think_time_s=think_s if demand_mode == "concurrent" else 0,
-        )
         try:
             plan = planning.plan_deployment(
                 demand,
