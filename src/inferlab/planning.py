@@ -128,11 +128,13 @@ def replica_from_roofline(
     kv = cap.kv_budget(gpu, model, max(context, 1.0), n_gpus, memory_utilisation)
     limit = "the KV cache" if batch >= kv.max_batch else f"the {target_s:g} s target"
 
+    # A decode step is affine in the batch size (memory and compute parts): two points
+    # give it for any time-averaged, fractional batch.
+    mem_ms, cmp_ms = cap.decode_step_ms(gpu, model, 1, context, n_gpus, mbu, mfu)
+    mem_b, cmp_b = cap.decode_step_ms(gpu, model, 2, context, n_gpus, mbu, mfu)
+
     def latency_at(inflight: float) -> float:
-        # A fractional batch is the time-average; TPOT is affine in the batch size.
         b = max(inflight, 1.0)
-        mem_ms, cmp_ms = cap.decode_step_ms(gpu, model, 1, context, n_gpus, mbu, mfu)
-        mem_b, cmp_b = cap.decode_step_ms(gpu, model, 2, context, n_gpus, mbu, mfu)
         step_ms = max(mem_ms + (mem_b - mem_ms) * (b - 1), cmp_ms + (cmp_b - cmp_ms) * (b - 1))
         return total_latency_exact_ms(pre_ms, step_ms, output_tokens) / 1000.0
 
