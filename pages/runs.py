@@ -434,6 +434,7 @@ except StoreError as exc:  # e.g. a damaged file whose run list still reads
     st.stop()
 view = wide_delta_table(table, baseline)
 verdict_box = st.container()  # filled once the SLO and Little's-law checks below are known
+names = compare.run_names(runs_for(DB, keys))  # unique names: labels repeat within a sweep
 palette = {
     "better": "background-color: rgba(59,178,115,0.25)",
     "worse": "background-color: rgba(214,39,40,0.22)",
@@ -646,7 +647,7 @@ slo = slo_from_values(slo_ttft, slo_tpot, slo_e2e)
 if slo.is_set:
     results = slo_view(DB, keys, slo)
     st.dataframe(
-        slo_frame(results, compare.run_names(runs_for(DB, keys)), slo_target),
+        slo_frame(results, names, slo_target),
         hide_index=True,
         width="stretch",
         column_config={
@@ -711,7 +712,6 @@ st.caption(
     "held-open failures or an overloaded load generator."
 )
 checks = little_view(DB, keys)
-names = compare.run_names(runs_for(DB, keys))
 st.dataframe(
     little_frame(checks, names),
     hide_index=True,
