@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -134,9 +135,16 @@ class _Report:
     slo: compare.Slo | None
     fig: _Figures = field(default_factory=_Figures)
 
-    @property
-    def slo_set(self) -> bool:
-        return self.slo is not None and self.slo.is_set
+    @cached_property
+    def slo_results(self) -> dict[str, compare.SloResult] | None:
+        """Each run's SLO result (None without an SLO), for the verdict and the SLO table."""
+        if self.slo is None or not self.slo.is_set:
+            return None
+        return {x.run_id: compare.slo_result(x, self.slo) for x in self.runs}
+
+    @cached_property
+    def little_checks(self) -> dict[str, compare.LittleCheck]:
+        return {x.run_id: compare.little_check(x) for x in self.runs}
 
 
 def _runs_section(r: _Report, summaries: dict[str, RunSummary]) -> list[str]:
@@ -181,10 +189,8 @@ def _comparison_section(r: _Report) -> list[str]:
         r.runs,
         r.baseline,
         r.names,
-        slo_results={x.run_id: compare.slo_result(x, r.slo) for x in r.runs}
-        if r.slo is not None and r.slo.is_set
-        else None,
-        little={x.run_id: compare.little_check(x) for x in r.runs},
+        slo_results=r.slo_results,
+        little=r.little_checks,
     )
     advice = next_step(verdicts)
     return [
@@ -225,9 +231,9 @@ def _metric_section(r: _Report, metric: str) -> list[str]:
 
 
 def _slo_section(r: _Report) -> list[str]:
-    if r.slo is None or not r.slo.is_set:
+    if r.slo is None or r.slo_results is None:
         return []
-    res = [compare.slo_result(x, r.slo) for x in r.runs]
+    res = list(r.slo_results.values())
     frame = pd.DataFrame(
         {
             "run": [r.names[x.run_id] for x in res],
@@ -271,7 +277,7 @@ def _sweep_sections(r: _Report) -> list[str]:
 
 
 def _little_section(r: _Report) -> list[str]:
-    checks = [compare.little_check(x) for x in r.runs]
+    checks = list(r.little_checks.values())
     frame = pd.DataFrame(
         {
             "run": [r.names[c.run_id] for c in checks],
