@@ -8,6 +8,7 @@ address is always a share link; values a link gets wrong are reported by
 from __future__ import annotations
 
 import hashlib
+import itertools
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -406,8 +407,5 @@ def _xsrf_token(cookie: str) -> bytes | None:
             mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
         except ValueError:
             return None
-        return bytes(
-            m ^ b
-            for m, b in zip(mask * (len(masked) // max(len(mask), 1) + 1), masked, strict=False)
-        )
+        return bytes(b ^ m for b, m in zip(masked, itertools.cycle(mask)))  # the mask repeats
     return value.encode() or None
