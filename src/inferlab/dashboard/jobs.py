@@ -26,13 +26,11 @@ import dataclasses
 import multiprocessing as mp
 import re
 import signal
-import sys
 import threading
 import time
-import types
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -41,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import httpx
 
+from inferlab.dashboard.worker import JobError, WorkerJob, start_worker, stop_worker
 from inferlab.metrics.percentile import percentile
 from inferlab.netpolicy import (
     NetPolicy,
@@ -94,7 +93,6 @@ __all__ = [
 
 JobState = Literal["running", "completed", "cancelled", "failed"]
 RECENT_POINTS = 1000
-START_TIMEOUT_S = 60.0  # a spawned probe process is ready in about a second
 EARLY_FAILURES = 3  # the first requests all failing alike stop the job (a wrong key, a bad URL)
 # Failures that say the setup is wrong, not that the server is loaded: only these stop a
 # job early. 5xx and 429 are results worth measuring, however many there are.
@@ -116,10 +114,6 @@ SETUP_ERRORS = frozenset(
     }
 )
 SIM_MODEL = "inferlab-sim"
-
-
-class JobError(ValueError):
-    """A probe that cannot start; the message names the problem and what to do."""
 
 
 # The engine's messages name CLI flags; on the page the same things are form fields.
@@ -296,37 +290,15 @@ class _ChildSink:
         self.saved = self.writer.close(status)
 
 
-_NEUTRAL_MAIN = types.ModuleType("__main__")  # no __file__, no __spec__: nothing to re-run
-
-
-@contextlib.contextmanager
-def _neutral_main() -> Iterator[None]:
-    """Start a spawned process with a neutral ``__main__``.
-
-    Streamlit runs app.py as the ``__main__`` module, and multiprocessing's spawn
-    re-runs the parent's main script in the child (as ``__mp_main__``): every probe
-    process imported Streamlit and drew the whole app without a session before its
-    first request (~30 "missing ScriptRunContext" warnings per launch, and a slower
-    first wave). The child needs nothing from the main script.
-    """
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = _NEUTRAL_MAIN
-    try:
-        yield
-    finally:
-        if main is not None:
-            sys.modules["__main__"] = main
-
-
 def _job_main(
     cfg: ProbeConfig,
     info: RunInfo,
     db_path: str,
-    conn: Connection,
     cancel: CancelEvent,
     in_process: bool,
-    policy: NetPolicy | None = None,
-    also_allowed: Sequence[str] = (),
+    policy: NetPolicy | None,
+    also_allowed: Sequence[str],
+    conn: Connection,
 ) -> None:
     """Run one probe and report to `conn`: the body of a job's process (or thread).
 
@@ -399,7 +371,7 @@ async def _engine_run(
         )
 
 
-class ProbeJob:
+class ProbeJob(WorkerJob):
     """One probe running in its own process (or thread), watched by a thread here.
 
     In process mode (the dashboard's) the measurement has its own interpreter, so
@@ -452,52 +424,24 @@ class ProbeJob:
     # -- starting and watching ---------------------------------------------------
     def _start(self) -> None:
         """Start the probe's process; StoreError if its run cannot be saved."""
-        receiver, sender = self._ctx.Pipe(duplex=False)
         args = (
             self.cfg,
             self.info,
             str(self.store.path),
-            sender,
             self._cancel,
             self.process,
             self.policy,
             self.also_allowed,
         )
-        worker: BaseProcess | threading.Thread
-        if self.process:
-            worker = self._ctx.Process(
-                target=_job_main, args=args, name=f"inferlab-probe:{self.run_id}", daemon=True
-            )
-        else:
-            worker = threading.Thread(target=_job_main, args=args, daemon=True)
-        with _neutral_main() if self.process else contextlib.nullcontext():
-            worker.start()
-        if self.process:
-            sender.close()  # the child has its copy: EOF here means it ended
-        self._worker = worker
-        first: tuple[Any, ...]
-        try:
-            first = receiver.recv() if receiver.poll(START_TIMEOUT_S) else ("timeout",)
-        except (EOFError, OSError):
-            first = ("died",)
-        if first[0] != "ready":
-            self._stop_worker()
-            receiver.close()
-            if first[0] == "store_error":
-                raise StoreError(str(first[-1]))
-            raise JobError(
-                "The probe's process did not start"
-                + (f" within {START_TIMEOUT_S:g} s" if first[0] == "timeout" else "")
-                + "; try again, and check the dashboard's log if it keeps happening"
-            )
-        self._conn = receiver
+        self._worker, self._conn = start_worker(
+            self._ctx,
+            _job_main,
+            args,
+            name=f"inferlab-probe:{self.run_id}",
+            process=self.process,
+            what="probe",
+        )
         self._thread.start()
-
-    def _stop_worker(self) -> None:
-        worker = self._worker
-        if isinstance(worker, BaseProcess) and worker.is_alive():
-            worker.terminate()
-            worker.join(5)
 
     def _main(self) -> None:
         """Apply the worker's messages until it ends (or dies)."""
@@ -522,7 +466,7 @@ class ProbeJob:
         worker = self._worker
         if isinstance(worker, BaseProcess):
             worker.join(30)
-            self._stop_worker()
+            stop_worker(worker)
         elif worker is not None:
             worker.join(30)
         if end is not None:
@@ -597,26 +541,7 @@ class ProbeJob:
         )
         self._cancel.set()
 
-    # -- what callers use ------------------------------------------------------
-    def cancel(self) -> None:
-        """Stop sending; requests in flight are dropped, completed ones are kept."""
-        self._cancel.set()
-
-    def wait(self, timeout_s: float | None = None) -> bool:
-        """Block until the job ended (True) or `timeout_s` passed (False)."""
-        self._thread.join(timeout_s)
-        return not self._thread.is_alive()
-
-    @property
-    def active(self) -> bool:
-        return self._thread.is_alive()
-
-    @property
-    def worker_pid(self) -> int | None:
-        """Process id of the probe's own process (None in thread mode)."""
-        worker = self._worker
-        return worker.pid if isinstance(worker, BaseProcess) else None
-
+    # -- what callers use: cancel(), wait(), active, worker_pid (WorkerJob) ---------
     def _phase(self, state: JobState, update: ProgressUpdate | None, done: int) -> str:
         if state != "running":
             return "finished"
@@ -984,12 +909,13 @@ class JobManager:
             warnings = check.warnings
         try:
             store = Store(db_path or default_db_path())
+            job = QualityJob(cfg, store, session_id, warnings, process=self.job_process)
+            job.start()
         except StoreError as exc:
             raise JobError(f"The run could not be saved: {exc}") from None
-        job = QualityJob(cfg, store, session_id, warnings)
         with self._lock:
             self._quality[job.job_id] = job
-        return job.start()
+        return job
 
     def quality_jobs(self, session_id: str | None = None) -> list[QualityJob]:
         """Quality jobs of this process (of one session if given), newest first."""

@@ -14,12 +14,19 @@ answers received so far are scored and kept. No Streamlit here.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing as mp
+import signal
 import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
-from typing import Literal, cast
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any, Literal, cast
 
+from inferlab.dashboard.worker import Worker, WorkerJob, start_worker, stop_worker
 from inferlab.probe import ConfigError, SinkError
 from inferlab.probe.quality import (
     QualityProbeConfig,
@@ -89,8 +96,77 @@ class QualitySnapshot:
         return f"T = {self.temperature:g}: {self.done}/{self.planned} answers, {self.failed} errors"
 
 
-class QualityJob:
-    """One quality probe in a background thread of the dashboard's process."""
+def _quality_main(
+    cfg: QualityProbeConfig,
+    db_path: str,
+    cancel: threading.Event,
+    in_process: bool,
+    conn: Connection,
+) -> None:
+    """Run one quality probe and report to `conn`: the body of a job's process (or thread).
+
+    Messages: ("ready",) or ("store_error", text) first, then ("run", group_id, run_id)
+    per temperature and ("progress", update) per answer, and ("end", state, error) last.
+    """
+    if in_process:
+        # Ctrl-C on the dashboard's terminal reaches this process too: the dashboard
+        # decides (it cancels through the event, or stops this process at exit).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        store = Store(Path(db_path))
+    except StoreError as exc:
+        conn.send(("store_error", str(exc)))
+        conn.close()
+        return
+    conn.send(("ready",))
+
+    def open_sink(info: RunInfo) -> Sink:
+        conn.send(("run", info.group_id, info.run_id))
+        # A Sink whose close() also says whether the run reached the database.
+        return cast(Sink, store.run_writer(info))
+
+    def save(result: QualityRunResult) -> None:
+        scores = result.report.by_temperature
+        if scores:
+            QualityStore(store).save(
+                result.info.run_id,
+                group_id=result.info.group_id,
+                eval_set=cfg.eval_set,
+                repeats=cfg.repeats,
+                outputs=result.outputs,
+                scores=scores[0],
+            )
+
+    state: QualityJobState
+    error: str | None = None
+    try:
+        run_quality_sync(
+            cfg,
+            open_sink,
+            save=save,
+            progress=lambda update: conn.send(("progress", update)),
+            cancel=cancel,
+        )
+        state = "cancelled" if cancel.is_set() else "completed"
+    except ConfigError as exc:
+        state, error = "failed", f"{exc}."
+    except (StoreError, SinkError) as exc:
+        state, error = "failed", f"The run could not be saved: {exc}"
+    except Exception as exc:  # the job must end visibly, never hang
+        state = "failed"
+        error = f"The quality probe stopped with an error: {type(exc).__name__}: {exc}"
+    with contextlib.suppress(OSError, ValueError):
+        conn.send(("end", state, error))
+        conn.close()
+
+
+class QualityJob(WorkerJob):
+    """One quality probe in its own process (or a thread, in tests), watched by a thread here.
+
+    Scoring and the timed requests run away from Streamlit's reruns, as probes do;
+    the API key reaches the child only through the pickled arguments on
+    multiprocessing's pipe.
+    """
 
     def __init__(
         self,
@@ -98,91 +174,87 @@ class QualityJob:
         store: Store,
         session_id: str = "",
         warnings: tuple[str, ...] = (),
+        process: bool = True,
     ) -> None:
         self.cfg = cfg
         self.store = store
         self.session_id = session_id
         self.warnings = warnings
+        self.process = process
         self.job_id = uuid.uuid4().hex[:12]
         self.created_s = time.time()
         self.url = cfg.url
         self._lock = threading.Lock()
-        self._cancel = threading.Event()
+        self._ctx = mp.get_context("spawn")
+        self._cancel = cast(threading.Event, self._ctx.Event()) if process else threading.Event()
         self._state: QualityJobState = "running"
         self._error: str | None = None
         self._progress: QualityProgress | None = None
         self._group_id: str | None = None
         self._run_ids: list[str] = []
+        self._conn: Connection | None = None
+        self._worker: Worker | None = None
         self._thread = threading.Thread(
             target=self._main, name=f"inferlab-quality:{self.job_id}", daemon=True
         )
 
     def start(self) -> QualityJob:
+        """Start the job's process; StoreError if its runs cannot be saved."""
+        self._worker, self._conn = start_worker(
+            self._ctx,
+            _quality_main,
+            (self.cfg, str(self.store.path), self._cancel, self.process),
+            name=f"inferlab-quality:{self.job_id}",
+            process=self.process,
+            what="quality probe",
+        )
         self._thread.start()
         return self
 
-    # -- in the job's thread ---------------------------------------------------------
-    def _open_sink(self, info: RunInfo) -> Sink:
+    # -- in the watching thread ------------------------------------------------------
+    def _apply(self, message: tuple[Any, ...]) -> None:
+        kind = message[0]
         with self._lock:
-            self._group_id = info.group_id
-            self._run_ids.append(info.run_id)
-        # A Sink whose close() also says whether the run reached the database.
-        return cast(Sink, self.store.run_writer(info))
-
-    def _save(self, result: QualityRunResult) -> None:
-        scores = result.report.by_temperature
-        if scores:
-            QualityStore(self.store).save(
-                result.info.run_id,
-                group_id=result.info.group_id,
-                eval_set=self.cfg.eval_set,
-                repeats=self.cfg.repeats,
-                outputs=result.outputs,
-                scores=scores[0],
-            )
-
-    def _on_progress(self, update: QualityProgress) -> None:
-        with self._lock:
-            self._progress = update
+            if kind == "run":
+                self._group_id = message[1]
+                self._run_ids.append(message[2])
+            elif kind == "progress":
+                self._progress = message[1]
 
     def _main(self) -> None:
-        state: QualityJobState
-        error: str | None = None
+        """Apply the worker's messages until it ends (or dies)."""
+        assert self._conn is not None
+        end: tuple[Any, ...] | None = None
         try:
-            run_quality_sync(
-                self.cfg,
-                self._open_sink,
-                save=self._save,
-                progress=self._on_progress,
-                cancel=self._cancel,
-            )
-            state = "cancelled" if self._cancel.is_set() else "completed"
-        except ConfigError as exc:
-            state, error = "failed", f"{exc}."
-        except (StoreError, SinkError) as exc:
-            state, error = "failed", f"The run could not be saved: {exc}"
-        except Exception as exc:  # the job must end visibly, never hang
+            while (message := self._conn.recv())[0] != "end":
+                self._apply(message)
+            end = message
+        except (EOFError, OSError):
+            pass
+        finally:
+            self._conn.close()
+        if self._worker is not None:
+            self._worker.join(30)
+        stop_worker(self._worker)
+        state: QualityJobState
+        if end is not None:
+            _, state, error = end
+        else:
             state = "failed"
-            error = f"The quality probe stopped with an error: {type(exc).__name__}: {exc}"
+            code = self._worker.exitcode if isinstance(self._worker, BaseProcess) else None
+            error = (
+                f"The quality probe's process ended unexpectedly (exit code {code}). The "
+                "requests it completed are kept as an interrupted run, without scores; "
+                "start the quality probe again."
+            )
+            with contextlib.suppress(Exception):  # opening the store ingests the spool
+                Store(self.store.path)
         with self._lock:
             self._state, self._error = state, error
             # The registry outlives the run: keep no credential in memory longer than needed.
             self.cfg = replace(self.cfg, api_key=None)
 
-    # -- what callers use ------------------------------------------------------------
-    def cancel(self) -> None:
-        """Stop sending; the answers already received are scored and kept."""
-        self._cancel.set()
-
-    def wait(self, timeout_s: float | None = None) -> bool:
-        """Block until the job ended (True) or `timeout_s` passed (False)."""
-        self._thread.join(timeout_s)
-        return not self._thread.is_alive()
-
-    @property
-    def active(self) -> bool:
-        return self._thread.is_alive()
-
+    # -- what callers use: cancel(), wait(), active, worker_pid (WorkerJob) -----------
     def snapshot(self) -> QualitySnapshot:
         with self._lock:
             update = self._progress

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +28,14 @@ ITEMS = tuple(EvalItem(f"q{i}", f"What is {i} + 1?", str(i + 1)) for i in range(
 @pytest.fixture
 def manager() -> Iterator[JobManager]:
     m = JobManager(sim_process=False, job_process=False)
+    yield m
+    m.shutdown()
+
+
+@pytest.fixture(params=[False, True], ids=["thread", "process"])
+def any_manager(request: pytest.FixtureRequest) -> Iterator[JobManager]:
+    """A manager running jobs in threads (tests' default) or, as the dashboard does, processes."""
+    m = JobManager(sim_process=False, job_process=request.param)
     yield m
     m.shutdown()
 
@@ -69,11 +78,11 @@ def wait_until(cond: Any, timeout_s: float = 30.0) -> None:
 
 
 def test_a_quality_job_runs_in_the_background_and_saves_its_scores(
-    manager: JobManager, isolated_db: Path
+    any_manager: JobManager, isolated_db: Path
 ) -> None:
     server = HeldServer()
     with ScriptedServer(server.handler) as srv:
-        job = manager.start_quality(
+        job = any_manager.start_quality(
             qcfg(srv.base_url, temperatures=(0.0, 1.0)), policy=OPEN, check_endpoint=False
         )
         assert server.received.acquire(timeout=30)  # the first request is at the server
@@ -81,7 +90,9 @@ def test_a_quality_job_runs_in_the_background_and_saves_its_scores(
         assert job.active and snap.active and snap.state == "running"
         assert snap.text == "Starting…" and snap.fraction == 0.0
         assert snap.total_requests == 6 and snap.group_id is not None
-        assert manager.quality_jobs() == [job] and manager.get_quality(job.job_id) is job
+        assert any_manager.quality_jobs() == [job] and any_manager.get_quality(job.job_id) is job
+        # In process mode the answers are scored in the job's own process, not this one.
+        assert (job.worker_pid not in (None, os.getpid())) == any_manager.job_process
         server.hold.clear()
         assert job.wait(30)
     snap = job.snapshot()
@@ -97,11 +108,11 @@ def test_a_quality_job_runs_in_the_background_and_saves_its_scores(
 
 
 def test_cancel_stops_sending_and_keeps_the_answers_so_far(
-    manager: JobManager, isolated_db: Path
+    any_manager: JobManager, isolated_db: Path
 ) -> None:
     server = HeldServer(answer_first=1)
     with ScriptedServer(server.handler) as srv:
-        job = manager.start_quality(qcfg(srv.base_url), policy=OPEN, check_endpoint=False)
+        job = any_manager.start_quality(qcfg(srv.base_url), policy=OPEN, check_endpoint=False)
         wait_until(lambda: job.snapshot().done == 1)
         assert server.received.acquire(timeout=30) and server.received.acquire(timeout=30)
         snap = job.snapshot()
