@@ -526,6 +526,7 @@ STATE_TEXT = {
     "running": ":blue-badge[:material/progress_activity: running]",
     "completed": ":green-badge[:material/check: completed]",
     "cancelled": ":orange-badge[:material/stop: cancelled]",
+    "interrupted": ":orange-badge[:material/warning: interrupted]",
     "failed": ":red-badge[:material/error: failed]",
 }
 

@@ -41,3 +41,25 @@ def test_a_full_disk_stops_the_probe_and_keeps_every_saved_request(tmp_path: Pat
     assert "cannot start the spool" in out["start_on_full_disk"]
     assert "No space left on device" in out["start_on_full_disk"]
     assert out["spool_files_after_refused_start"] == []
+
+
+_JOB_WORKER = Path(__file__).with_name("fullfs_job_worker.py")
+
+
+def test_a_dashboard_probe_on_a_full_disk_says_interrupted_like_its_saved_run(
+    tmp_path: Path,
+) -> None:
+    async def handler(req: Request, w: asyncio.StreamWriter) -> None:
+        usage = {"prompt_tokens": 5, "completion_tokens": 3}
+        for part in [sse_head(), *sse_stream(["a", "b", "c"], usage=usage)]:
+            w.write(part)
+        await w.drain()
+
+    with ScriptedServer(handler) as server:
+        out = run_on_tmpfs(_JOB_WORKER, tmp_path / "mnt", 2048, server.base_url)
+    # The page's state matches the run's: interrupted, not "failed".
+    assert out["state"] == "interrupted", out
+    assert out["error"].startswith("The probe stopped: saving the run failed"), out
+    assert "No space left on device" in out["error"]
+    assert out["status_after"] == "interrupted"
+    assert 0 < out["requests_after"] <= out["done"], out

@@ -55,6 +55,7 @@ from inferlab.probe import (
     PreflightError,
     ProbeConfig,
     ProgressUpdate,
+    SinkError,
     make_run_info,
     preflight,
     run_probe,
@@ -91,7 +92,7 @@ __all__ = [
     "ui_message",
 ]
 
-JobState = Literal["running", "completed", "cancelled", "failed"]
+JobState = Literal["running", "completed", "cancelled", "interrupted", "failed"]
 RECENT_POINTS = 1000
 EARLY_FAILURES = 3  # the first requests all failing alike stop the job (a wrong key, a bad URL)
 # Failures that say the setup is wrong, not that the server is loaded: only these stop a
@@ -329,6 +330,8 @@ def _job_main(
             state = "failed"
     except ConfigError as exc:
         state, error = "failed", ui_message(str(exc))
+    except SinkError as exc:  # a full disk: the run is sealed as interrupted, nothing is lost
+        state, error = "interrupted", f"The probe stopped: {exc}"
     except RayUnavailable as exc:
         state, error = "failed", str(exc).replace("--engine ray", "The Ray engine")
         with contextlib.suppress(Exception):
@@ -474,7 +477,7 @@ class ProbeJob(WorkerJob):
             self._saved = bool(saved)
             if error is not None and self._error is None:
                 self._error = error
-            if self._error is not None:
+            if self._error is not None and state != "interrupted":
                 state = "failed"
         else:
             state = "failed"
