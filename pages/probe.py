@@ -25,6 +25,7 @@ from inferlab.dashboard.probe import (
     FormValues,
     build_config,
     clean_metrics_urls,
+    default_metrics_text,
     defaults,
     link_problems,
     ray_engine_available,
@@ -35,7 +36,6 @@ from inferlab.dashboard.probe import (
 from inferlab.dashboard.urlguard import drop_infinite_seeds, drop_seeds
 from inferlab.dashboard.widgets import visitor_id
 from inferlab.netpolicy import PolicyError, load_policy
-from inferlab.server.scraper import default_metrics_url
 from inferlab.store import Store, StoreError, default_db_path
 from inferlab.validity import Validity
 
@@ -478,14 +478,7 @@ with form_col:
                     "is sent to them.",
                 )
             else:
-                where = (
-                    "the simulator's own /metrics"
-                    if target == "sim"
-                    else f"`{default_metrics_url(url)}`"
-                    if url
-                    else "the endpoint's host and port with path /metrics"
-                )
-                m1.caption(f"Scrapes {where}.")
+                m1.caption(f"Scrapes {default_metrics_text(target, url)}.")
             interval_s = number(
                 m2, "server_metrics_interval_s", "Seconds between two scrapes.", 0.5
             )

@@ -175,3 +175,14 @@ def test_a_dashboard_probe_scrapes_the_custom_metrics_url(
     # counters never caught up, and the grace's note says so.
     (note,) = [s for s in scrapes if is_note(s)]
     assert "0 of 4 requests" in (note.error or "")
+
+
+@pytest.mark.parametrize("typed", ["http://127.0.0.1:99999/v1", "not a url", "http://[::1/v1"])
+def test_a_malformed_endpoint_url_does_not_break_the_metrics_caption(
+    open_page: OpenPage, typed: str
+) -> None:
+    at = open_page("probe", {"target": "Another endpoint", "url": typed, "model": "m"})
+    assert not at.exception
+    assert "the endpoint's host and port with path /metrics" in " ".join(
+        c.value for c in at.caption
+    )

@@ -251,3 +251,23 @@ def test_uploads_pair_the_server_metrics_with_their_run(store: Store) -> None:
     (r,) = outcomes[0].runs
     scrapes = store.server_scrapes(r.run_id)
     assert scrapes and not any(is_note(s) for s in scrapes)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "inferlab", "import", *args], capture_output=True, text=True
+    )
+
+
+def test_cli_import_with_server_metrics(store: Store, tmp_path: Path) -> None:
+    folder = run_folder(tmp_path)
+    broken = _broken_jsonl(tmp_path)
+    bad = _cli(str(folder), "--server-metrics", str(broken), "--db", str(store.path))
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "server_metrics_export.jsonl" in bad.stderr and "line 3: not JSON" in bad.stderr
+    ok = _cli(str(folder), "--server-metrics", str(JSONL), "--db", str(store.path))
+    assert ok.returncode == 0, ok.stderr
+    (run_id,) = store.list_runs()["run_id"]
+    assert len(store.server_scrapes(run_id)) == len(JSONL.read_text().splitlines())
+    two = _cli(str(folder), str(folder), "--server-metrics", str(JSONL), "--db", str(store.path))
+    assert two.returncode == 2 and "one AIPerf FILE" in two.stderr

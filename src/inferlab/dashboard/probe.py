@@ -15,6 +15,7 @@ from inferlab.dashboard.params import ChoiceParam, NumberParam, check_params, la
 from inferlab.netpolicy import NetPolicy, TargetError, check_key_env_name
 from inferlab.probe import ProbeConfig
 from inferlab.probe.engines.ray import ray_available
+from inferlab.server.scraper import default_metrics_url
 
 __all__ = [
     "CHOICES",
@@ -27,6 +28,7 @@ __all__ = [
     "MetricsFormError",
     "build_config",
     "clean_metrics_urls",
+    "default_metrics_text",
     "defaults",
     "link_problems",
     "metrics_urls_of",
@@ -163,6 +165,19 @@ def clean_metrics_urls(text: str) -> str:
     if all(without_user_info(u) == u for u in urls):
         return text
     return ", ".join(without_user_info(u) for u in urls)
+
+
+def default_metrics_text(target: str, url: str) -> str:
+    """What the default server-metrics choice scrapes, in words for the form."""
+    if target == "sim":
+        return "the simulator's own /metrics"
+    try:
+        shown = default_metrics_url(url) if url.strip() else ""
+    except ValueError:  # a port out of range: the launch check names it
+        shown = ""
+    if not shown.startswith(("http://", "https://")):
+        return "the endpoint's host and port with path /metrics"
+    return f"`{shown}`"
 
 
 def link_problems(query: Mapping[str, str | list[str]]) -> list[str]:
