@@ -24,6 +24,8 @@ from inferlab.dashboard.probe import (
     USER_INFO_MESSAGE,
     FormValues,
     build_config,
+    clean_metrics_urls,
+    default_metrics_text,
     defaults,
     link_problems,
     ray_engine_available,
@@ -82,6 +84,11 @@ if _link_url and without_user_info(_link_url) != _link_url and "url" not in st.s
     drop_seeds(["url"])
     st.session_state["url"] = without_user_info(_link_url)
     st.query_params["url"] = st.session_state["url"]
+_link_metrics = st.query_params.get("metrics_urls")
+if _link_metrics and clean_metrics_urls(_link_metrics) != _link_metrics:
+    drop_seeds(["metrics_urls"])  # the same for the metrics URLs
+    st.session_state.setdefault("metrics_urls", clean_metrics_urls(_link_metrics))
+    st.query_params["metrics_urls"] = st.session_state["metrics_urls"]
 
 secrets = secrets_table()
 try:
@@ -442,6 +449,40 @@ with form_col:
             )
             ray_workers = int(workers) if on_ray else None
 
+    with st.container(border=True):
+        server_metrics = choice(
+            "server_metrics",
+            "While the probe runs, inferlab reads the server's Prometheus /metrics (vLLM, "
+            "SGLang with --enable-metrics, TGI, llama-server with --metrics, TensorRT-LLM, "
+            "Triton) once before the first request, every interval, and after the last; "
+            "Runs then shows the server's own TTFT, queue and token counts beside the "
+            "client's. A server without metrics never fails the probe.",
+        )
+        metrics_urls, interval_s = "", 1.0
+        if server_metrics != "off":
+            m1, m2 = st.columns([3, 1])
+            if server_metrics == "custom":
+
+                def strip_metrics_user_info() -> None:
+                    typed = st.session_state.get("metrics_urls", "")
+                    st.session_state["metrics_urls"] = clean_metrics_urls(typed)
+
+                metrics_urls = m1.text_input(
+                    "Metrics URL(s)",
+                    key="metrics_urls",
+                    bind="query-params",
+                    on_change=strip_metrics_user_info,
+                    placeholder="http://127.0.0.1:8000/metrics",
+                    help="Separate several with commas (e.g. a prefill and a decode worker). "
+                    "They pass the same target checks as the endpoint; no key or password "
+                    "is sent to them.",
+                )
+            else:
+                m1.caption(f"Scrapes {default_metrics_text(target, url)}.")
+            interval_s = number(
+                m2, "server_metrics_interval_s", "Seconds between two scrapes.", 0.5
+            )
+
     form = FormValues(
         url=url,
         model=model,
@@ -465,6 +506,9 @@ with form_col:
         think_time_s=think_time_s,
         system_prompt_tokens=system_prompt_tokens,
         user_tokens=user_tokens,
+        server_metrics=server_metrics,
+        metrics_urls=metrics_urls,
+        server_metrics_interval_s=interval_s,
     )
     if st.button("Launch probe", type="primary", icon=":material/play_arrow:", width="stretch"):
         st.session_state.pop("launch_error", None)
@@ -483,7 +527,7 @@ with form_col:
                     db_path=default_db_path(),
                     ray_workers=ray_workers,
                 )
-        except ValueError as exc:  # JobError, KeySourceError: a message for the user
+        except ValueError as exc:  # JobError, KeySourceError, MetricsFormError: for the user
             st.session_state["launch_error"] = str(exc)
         else:
             st.session_state["watch"] = job.run_id

@@ -46,3 +46,26 @@ def test_a_run_without_server_metrics_says_how_to_get_them(
     at.session_state["chart_tab"] = "Server's view"
     at.run()
     assert any("--enable-metrics" in i.value for i in at.info)
+
+
+def test_an_imported_aiperf_run_with_server_metrics_is_shown_the_same_way(
+    open_page: OpenPage, isolated_db: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from inferlab.importers import import_file
+
+    fix = Path(__file__).resolve().parents[1] / "fixtures" / "import"
+    for f in (fix / "aiperf-c4").iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    shutil.copy(fix / "aiperf-server-metrics" / "server_metrics_export.jsonl", tmp_path)
+    (run,) = import_file(Store(isolated_db), tmp_path)
+    at = open_page("runs", {"runs": run.run_id})
+    assert not at.exception
+    at.session_state["chart_tab"] = "Server's view"
+    at.run()
+    assert not at.exception
+    assert metric(at, "Server TTFT, mean").endswith(" ms")
+    assert metric(at, "Client TTFT, mean").endswith(" ms")
+    assert any("vllm" in m.value and "24 requests completed" in m.value for m in at.markdown)
+    assert len(at.get("plotly_chart")) == 2  # breakdown + joined timeline

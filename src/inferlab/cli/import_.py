@@ -12,6 +12,7 @@ from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
 from inferlab.importers import (
     FORMATS,
     MAX_LISTED,
+    ImportedRun,
     ImportFileError,
     import_file,
     max_upload_bytes,
@@ -38,6 +39,13 @@ def register(subparsers: Any) -> None:
         default=None,
         metavar="MB",
         help="refuse larger files (default: $INFERLAB_MAX_UPLOAD_MB, else 200)",
+    )
+    p.add_argument(
+        "--server-metrics",
+        metavar="FILE",
+        default=None,
+        help="AIPerf's server-metrics export (server_metrics_export.json or .jsonl) of the "
+        "AIPerf FILE, when it is not beside it; one beside it is read anyway",
     )
     p.add_argument(
         "--series",
@@ -87,6 +95,18 @@ def _refusal(exc: ImportFileError) -> str:
     return "\n".join(lines)
 
 
+def _print_run(store: Store, r: ImportedRun) -> None:
+    what = "already imported" if r.duplicate else "imported"
+    print(f"{what}: {r.run_id}  {r.label}  ({r.requests:,} requests)  from {r.file}")
+    if r.server_metrics_added:
+        print("  its server metrics were added to the stored run")
+    for note in r.notes if not r.duplicate else ():
+        print(f"  note: {note}")
+    if not r.duplicate:
+        for line in _agreement(store, r.run_id, r.source_tool):
+            print(f"  {line}")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.max_mb is not None and not (args.max_mb > 0 and math.isfinite(args.max_mb)):
         raise UsageError(f"--max-mb must be a positive number, got {args.max_mb}")
@@ -99,13 +119,17 @@ def run(args: argparse.Namespace) -> int:
             series = series_tag(args.series)
         except SeriesError as exc:
             raise UsageError(f"--series: {exc}") from None
+    if args.server_metrics is not None and len(args.file) != 1:
+        raise UsageError("--server-metrics belongs to one AIPerf FILE; import one file at a time")
     try:
         store = open_store(args)
         out: list[dict[str, Any]] = []
         failed = 0
         for file in args.file:
             try:
-                runs = import_file(store, file, args.format, max_bytes=limit)
+                runs = import_file(
+                    store, file, args.format, max_bytes=limit, server_metrics=args.server_metrics
+                )
             except ImportFileError as exc:
                 fail(_refusal(exc))
                 failed += 1
@@ -120,15 +144,7 @@ def run(args: argparse.Namespace) -> int:
                     obj["already_imported"] = r.duplicate
                     out.append(obj)
                 else:
-                    what = "already imported" if r.duplicate else "imported"
-                    print(
-                        f"{what}: {r.run_id}  {r.label}  ({r.requests:,} requests)  from {r.file}"
-                    )
-                    for note in r.notes if not r.duplicate else ():
-                        print(f"  note: {note}")
-                    if not r.duplicate:
-                        for line in _agreement(store, r.run_id, r.source_tool):
-                            print(f"  {line}")
+                    _print_run(store, r)
     except (StoreFailure, StoreError) as exc:
         return fail(str(exc))
     if args.json:

@@ -64,6 +64,7 @@ from inferlab.probe.config import (
     DEFAULT_MAX_EVENT_BYTES,
     DEFAULT_MAX_RESPONSE_BYTES,
     describe_load,
+    endpoint_for_display,
 )
 from inferlab.probe.engines.ray import RayUnavailable, engine_info, ray_session, run_probe_ray
 from inferlab.probe.preflight import connect_message
@@ -127,6 +128,8 @@ _UI_WORDS = (
         "check the API key",
     ),
     (re.compile(r"--url"), "the endpoint URL"),
+    (re.compile(r"--server-metrics-interval"), "the scrape interval"),
+    (re.compile(r"--server-metrics"), "the metrics URL"),
     (re.compile(r"--api chat"), "the Chat completions API style"),
     (re.compile(r"--sessions"), "sessions"),
     (re.compile(r"--turns"), "turns per session"),
@@ -807,6 +810,7 @@ class JobManager:
             )
         except TargetError as exc:
             raise JobError(str(exc)) from None
+        self._check_metrics_urls(cfg, policy)
         # From here on only the checked addresses are contacted (preflight and probe).
         cfg = replace(self.apply_limits(cfg, policy), pins=target.pins)
         try:
@@ -849,6 +853,22 @@ class JobManager:
         with self._lock:
             self._jobs[info.run_id] = job
         return job
+
+    def _check_metrics_urls(self, cfg: ProbeConfig, policy: NetPolicy) -> None:
+        """The form's metrics URLs pass the same target checks as the endpoint (JobError)."""
+        own = self.own_urls()
+        for url in cfg.server_metrics if cfg.server_metrics_enabled else ():
+            try:
+                check_target(
+                    url,
+                    policy,
+                    also_allowed=[*own, *map(default_metrics_url, own)],
+                    resolve=self.resolve,
+                )
+            except (TargetError, ValueError) as exc:
+                raise JobError(
+                    f"The metrics URL {endpoint_for_display(url)} cannot be scraped: {exc}"
+                ) from None
 
     def _check_running(self, session_id: str, policy: NetPolicy) -> None:
         """JobError when the session already runs as many jobs (of either kind) as allowed."""

@@ -15,6 +15,7 @@ from inferlab.dashboard.params import ChoiceParam, NumberParam, check_params, la
 from inferlab.netpolicy import NetPolicy, TargetError, check_key_env_name
 from inferlab.probe import ProbeConfig
 from inferlab.probe.engines.ray import ray_available
+from inferlab.server.scraper import default_metrics_url
 
 __all__ = [
     "CHOICES",
@@ -24,9 +25,13 @@ __all__ = [
     "ChoiceParam",
     "FormValues",
     "KeySourceError",
+    "MetricsFormError",
     "build_config",
+    "clean_metrics_urls",
+    "default_metrics_text",
     "defaults",
     "link_problems",
+    "metrics_urls_of",
     "parse_tags",
     "ray_engine_available",
     "resolve_api_key",
@@ -62,6 +67,16 @@ CHOICES: tuple[ChoiceParam, ...] = (
             "sessions": "Multi-turn sessions",
         },
         "concurrency",
+    ),
+    ChoiceParam(
+        "server_metrics",
+        "Server metrics",
+        {
+            "default": "The API root's /metrics",
+            "custom": "Other URL(s)",
+            "off": "Off",
+        },
+        "default",
     ),
     ChoiceParam(
         "key_source",
@@ -100,11 +115,13 @@ NUMBER_PARAMS: tuple[NumberParam, ...] = (
     NumberParam("warmup", "Warm-up requests", 0, 0, 100_000, integer=True),
     NumberParam("prompt_tokens", "Prompt tokens", 128, 1, 1_000_000, integer=True),
     NumberParam("max_tokens", "Output tokens", 128, 1, 1_000_000, integer=True),
+    # ProbeConfig refuses intervals under 0.1 s (a scrape every few ms only loads the server).
+    NumberParam("server_metrics_interval_s", "Scrape interval (s)", 1.0, 0.1, 3_600.0),
 )
 NUMBER = {p.name: p for p in NUMBER_PARAMS}
 
 # Free-text URL parameters (checked when the probe starts, not when the link opens).
-TEXT_PARAMS = ("url", "model", "label", "tags", "key_env", "key_secret")
+TEXT_PARAMS = ("url", "model", "label", "tags", "key_env", "key_secret", "metrics_urls")
 
 USER_INFO_MESSAGE = (
     "The endpoint URL contained a user name or password; it was removed and is neither "
@@ -136,6 +153,33 @@ def without_user_info(url: str) -> str:
     return f"{head}{sep}{clean}" if sep else clean
 
 
+def metrics_urls_of(text: str) -> tuple[str, ...]:
+    """The metrics URLs typed into one field: separated by commas or spaces, duplicates dropped."""
+    parts = text.replace(",", " ").split()
+    return tuple(dict.fromkeys(p.strip() for p in parts if p.strip()))
+
+
+def clean_metrics_urls(text: str) -> str:
+    """`text` with any ``user:password@`` removed from each URL (inferlab sends none to /metrics)."""
+    urls = metrics_urls_of(text)
+    if all(without_user_info(u) == u for u in urls):
+        return text
+    return ", ".join(without_user_info(u) for u in urls)
+
+
+def default_metrics_text(target: str, url: str) -> str:
+    """What the default server-metrics choice scrapes, in words for the form."""
+    if target == "sim":
+        return "the simulator's own /metrics"
+    try:
+        shown = default_metrics_url(url) if url.strip() else ""
+    except ValueError:  # a port out of range: the launch check names it
+        shown = ""
+    if not shown.startswith(("http://", "https://")):
+        return "the endpoint's host and port with path /metrics"
+    return f"`{shown}`"
+
+
 def link_problems(query: Mapping[str, str | list[str]]) -> list[str]:
     """Warnings for hand-edited link values Streamlit would drop silently."""
     messages = [p.message(NUMBER[p.name].label) for p in check_params(query, NUMBER_PARAMS)]
@@ -156,6 +200,12 @@ def link_problems(query: Mapping[str, str | list[str]]) -> list[str]:
         if without_user_info(value) != value:
             messages.append(f"The link's `url`: {USER_INFO_MESSAGE}")
             break
+    raw_metrics = last_value(query["metrics_urls"]) if "metrics_urls" in query else ""
+    if raw_metrics and clean_metrics_urls(raw_metrics) != raw_metrics:
+        messages.append(
+            "The link's `metrics_urls` contained a user name or password; it was removed. "
+            "inferlab sends no credentials to /metrics."
+        )
     if "api_key" in query or "key" in query:
         messages.append(
             "The link carries an API key parameter; it was ignored. Keys are never taken "
@@ -167,6 +217,10 @@ def link_problems(query: Mapping[str, str | list[str]]) -> list[str]:
 
 class KeySourceError(ValueError):
     """The API key cannot be found where the form says it is."""
+
+
+class MetricsFormError(ValueError):
+    """The server-metrics inputs cannot be used; the message says what to change."""
 
 
 def resolve_api_key(
@@ -253,10 +307,48 @@ class FormValues:
     think_time_s: float = 0.0
     system_prompt_tokens: int = 0
     user_tokens: int = 64
+    server_metrics: str = "default"  # default / custom / off
+    metrics_urls: str = ""
+    server_metrics_interval_s: float = 1.0
+
+
+def _metrics_settings(form: FormValues) -> tuple[bool, tuple[str, ...], float]:
+    """(scrape at all, the custom URLs, interval); MetricsFormError when unusable."""
+    interval = float(form.server_metrics_interval_s)
+    if form.server_metrics == "off":
+        return False, (), interval
+    if not (math.isfinite(interval) and interval >= 0.1):
+        raise MetricsFormError(
+            f"The scrape interval {interval:g} s is too short: use 0.1 s or more "
+            "(1 s is the default), or turn server metrics off."
+        )
+    if form.server_metrics != "custom":
+        return True, (), interval
+    urls = metrics_urls_of(form.metrics_urls)
+    if not urls:
+        raise MetricsFormError(
+            "Server metrics is set to other URL(s) but none is given: type one, e.g. "
+            "http://127.0.0.1:8000/metrics, or choose the API root's /metrics."
+        )
+    for url in urls:
+        if without_user_info(url) != url:
+            raise MetricsFormError(
+                "A metrics URL contains a user name or password; inferlab sends no "
+                "credentials to /metrics, remove them."
+            )
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise MetricsFormError(
+                f"The metrics URL '{url}' is not an http(s) URL; use e.g. "
+                "http://127.0.0.1:8000/metrics."
+            )
+    return True, urls, interval
 
 
 def build_config(form: FormValues, api_key: str | None) -> ProbeConfig:
-    """The probe config of the form; validation happens when the job starts."""
+    """The probe config of the form; MetricsFormError for unusable server-metrics inputs,
+    the rest is validated when the job starts."""
+    scrape, metrics_urls, interval = _metrics_settings(form)
     rate_mode = form.load_mode in ("constant", "poisson")
     sessions = form.load_mode == "sessions"
     duration = form.duration_s if form.duration_s and math.isfinite(form.duration_s) else None
@@ -283,6 +375,9 @@ def build_config(form: FormValues, api_key: str | None) -> ProbeConfig:
         think_time_s=float(form.think_time_s) if sessions else 0.0,
         system_prompt_tokens=int(form.system_prompt_tokens) if sessions else 0,
         user_tokens=int(form.user_tokens),
+        server_metrics=metrics_urls,
+        server_metrics_enabled=scrape,
+        server_metrics_interval_s=interval,
     )
 
 
@@ -303,6 +398,11 @@ def share_values(
         "tags": form.tags or None,
     }
     values["ramp_up_s"] = form.ramp_up_s
+    values["server_metrics"] = form.server_metrics
+    if form.server_metrics != "off":
+        values["server_metrics_interval_s"] = form.server_metrics_interval_s
+    if form.server_metrics == "custom":
+        values["metrics_urls"] = clean_metrics_urls(form.metrics_urls).strip() or None
     if form.load_mode == "concurrency":
         values["concurrency"] = form.concurrency
     elif form.load_mode == "sessions":

@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from inferlab.records import RequestRecord, RunInfo, RunStatus
+from inferlab.server.samples import Scrape
 from inferlab.store import SESSION_COLUMNS, records_to_arrow
 
 __all__ = [
@@ -200,6 +201,7 @@ class ParsedRun:
     send_times_known: bool = True  # sent_ms are real offsets (RPS / duration meaningful)
     notes: tuple[str, ...] = ()  # what the importer could not map, in plain words
     extra: dict[str, Any] = field(default_factory=dict)  # tool settings kept as metadata
+    scrapes: tuple[Scrape, ...] = ()  # the server's /metrics as the tool scraped them
 
     @property
     def n_requests(self) -> int:

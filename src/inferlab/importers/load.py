@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from inferlab.importers import aiperf, csv_format, guidellm, vllm
+from inferlab.importers import aiperf, aiperf_server, csv_format, guidellm, vllm
 from inferlab.importers.base import (
     FORMATS,
     ImportFileError,
@@ -57,6 +57,7 @@ class ImportedRun:
     file: str
     format: str
     notes: tuple[str, ...] = ()
+    server_metrics_added: bool = False  # a repeat import gave the stored run its scrapes
 
 
 @dataclass(frozen=True)
@@ -147,13 +148,77 @@ _UNEXPECTED = (
 )
 
 
+def _server_metrics_alone(p: Path, limit: int) -> tuple[Path, Path] | None:
+    """(profile export, server-metrics export) when `p` is AIPerf's server-metrics export:
+    its profile_export.jsonl beside it is the run; ImportFileError when there is none."""
+    if not _is_aiperf_server_metrics(p):
+        return None
+    jsonl = p.with_name("profile_export.jsonl")
+    if jsonl.is_file():
+        _check_size(jsonl, jsonl.stat().st_size, limit)
+        return jsonl, p
+    raise ImportFileError(
+        p,
+        "aiperf",
+        "this is AIPerf's server-metrics export, not a run: import the profile_export.jsonl "
+        "it belongs to (the server metrics beside it come along), or name this file with "
+        "--server-metrics",
+    )
+
+
+def _with_server_metrics(run: ParsedRun, path: Path, *, explicit: bool, limit: int) -> ParsedRun:
+    """`run` with the scrapes of an AIPerf server-metrics export, on the run's clock.
+
+    A broken file given explicitly refuses the import (ImportFileError naming it); one
+    found beside the profile export only adds a note, and the run is imported without it.
+    """
+    anchor_ns = round(run.info.started_at.timestamp() * 1e9)
+    try:
+        _check_size(path, path.stat().st_size, limit)
+        got = aiperf_server.parse_server_metrics(path, anchor_ns)
+    except ImportFileError as exc:
+        if explicit:
+            raise
+        note = f"{path.name} was not imported ({exc.problem}); fix it and import again"
+        return replace(run, notes=(*run.notes, note))
+    except _UNEXPECTED as exc:
+        problem = f"unexpected structure ({type(exc).__name__}: {str(exc)[:300]})"
+        if explicit:
+            raise ImportFileError(path, aiperf_server.FMT, problem) from exc
+        return replace(run, notes=(*run.notes, f"{path.name} was not imported ({problem})"))
+    return replace(
+        run,
+        scrapes=got.scrapes,
+        notes=(*run.notes, *got.notes),
+        extra={**run.extra, "server_metrics_file": got.file},
+    )
+
+
 def parse_file(
-    path: str | Path, fmt: str | None = None, *, max_bytes: int | None = None
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    max_bytes: int | None = None,
+    server_metrics: str | Path | None = None,
 ) -> tuple[str, str, list[ParsedRun]]:
-    """(format, content hash, runs) of a file, without touching the store."""
+    """(format, content hash, runs) of a file, without touching the store.
+
+    For AIPerf, `server_metrics` names its server-metrics export (JSON or JSONL);
+    without it one found beside the profile export is read.
+    """
     limit = max_bytes if max_bytes is not None else max_upload_bytes()
     p = _checked_path(path, fmt, limit)
+    explicit = Path(server_metrics) if server_metrics is not None else None
+    if explicit is not None and not explicit.is_file():
+        raise ImportFileError(explicit, aiperf_server.FMT, "no such file (--server-metrics)")
+    alone = _server_metrics_alone(p, limit) if fmt in (None, "aiperf") else None
+    if alone is not None:
+        p, explicit = alone[0], explicit or alone[1]
     fmt = fmt or detect_format(p)
+    if explicit is not None and fmt != "aiperf":
+        raise ImportFileError(
+            explicit, fmt, "server metrics can only be imported with an AIPerf profile export"
+        )
     primary, aggregate = _aiperf_pair(p, limit) if fmt == "aiperf" else (p, None)
     digest = content_sha256(primary)
     prefix = f"{fmt.removeprefix('inferlab-')}-{digest[:12]}"
@@ -172,6 +237,12 @@ def parse_file(
         ) from exc
     except MemoryError:
         raise ImportFileError(p, fmt, "too large to read into memory") from None
+    if fmt == "aiperf" and len(runs) == 1:
+        found = explicit or aiperf_server.server_metrics_beside(primary)
+        if found is not None:
+            runs = [
+                _with_server_metrics(runs[0], found, explicit=explicit is not None, limit=limit)
+            ]
     return fmt, digest, runs
 
 
@@ -183,6 +254,20 @@ def _is_aiperf_aggregate(p: Path) -> bool:
     if b'"request_start_ns"' in first:
         return False
     return b'"aiperf_version"' in head or b'"benchmark_duration"' in head
+
+
+def _is_aiperf_server_metrics(p: Path) -> bool:
+    """AIPerf's server-metrics export (JSON or JSONL) rather than a profile export."""
+    if p.name in (aiperf_server.JSON_NAME, aiperf_server.JSONL_NAME):
+        return True
+    with p.open("rb") as f:
+        head = f.read(65536)
+    first = head.lstrip().split(b"\n", 1)[0]
+    if b'"request_start_ns"' in first or b'"request_throughput"' in head:
+        return False  # a profile export (its telemetry section has endpoints too)
+    return b'"endpoints_configured"' in head or (
+        b'"endpoint_url"' in first and b'"timestamp_ns"' in first and b'"metrics"' in first
+    )
 
 
 def _metadata(run: ParsedRun, fmt: str, file: str, digest: str) -> dict[str, Any]:
@@ -211,10 +296,12 @@ def import_file(
     *,
     max_bytes: int | None = None,
     display_name: str | None = None,
+    server_metrics: str | Path | None = None,
 ) -> list[ImportedRun]:
-    """Parse `path` and save its runs (all of them, or none); a repeat import adds nothing."""
+    """Parse `path` and save its runs (all of them, or none); a repeat import adds nothing
+    but the server metrics of an AIPerf run stored without them."""
     p = Path(path)
-    fmt, digest, runs = parse_file(p, fmt, max_bytes=max_bytes)
+    fmt, digest, runs = parse_file(p, fmt, max_bytes=max_bytes, server_metrics=server_metrics)
     if p.is_dir():
         p = p / "profile_export.jsonl"
     name = display_name or p.name
@@ -222,7 +309,8 @@ def import_file(
     todo: list[ParsedRun] = []
     for run in runs:
         if store.run_status(run.info.run_id) is not None:
-            out.append(_result(run, True, name, fmt))
+            attached = bool(run.scrapes) and _attach_scrapes(store, run, p, fmt)
+            out.append(_result(run, True, name, fmt, server_metrics_added=attached))
         else:
             todo.append(run)
     if todo:
@@ -232,6 +320,7 @@ def import_file(
                 requests=run.requests if run.n_requests else None,
                 metadata=_metadata(run, fmt, name, digest),
                 status=run.status,
+                scrapes=run.scrapes,
             )
             for run in todo
         ]
@@ -246,7 +335,17 @@ def import_file(
     return sorted(out, key=lambda r: order[r.run_id])
 
 
-def _result(run: ParsedRun, duplicate: bool, file: str, fmt: str) -> ImportedRun:
+def _attach_scrapes(store: Store, run: ParsedRun, p: Path, fmt: str) -> bool:
+    """Give an already stored run (imported before its server metrics) the scrapes."""
+    try:
+        return store.add_server_scrapes(run.info.run_id, run.scrapes)
+    except StoreError as exc:
+        raise ImportFileError(p, fmt, f"the server metrics were not added: {exc}") from exc
+
+
+def _result(
+    run: ParsedRun, duplicate: bool, file: str, fmt: str, *, server_metrics_added: bool = False
+) -> ImportedRun:
     return ImportedRun(
         run_id=run.info.run_id,
         source_tool=run.info.source_tool,
@@ -256,6 +355,7 @@ def _result(run: ParsedRun, duplicate: bool, file: str, fmt: str) -> ImportedRun
         file=file,
         format=fmt,
         notes=run.notes,
+        server_metrics_added=server_metrics_added,
     )
 
 
@@ -320,7 +420,8 @@ def import_uploads(
             saved.append((name, target))
         names = {t.name for _, t in saved}
         for name, target in saved:
-            if target.name == aiperf.AGGREGATE_NAME and "profile_export.jsonl" in names:
+            companions = (aiperf.AGGREGATE_NAME, aiperf_server.JSON_NAME, aiperf_server.JSONL_NAME)
+            if target.name in companions and "profile_export.jsonl" in names:
                 continue  # imported together with its JSONL
             try:
                 runs = import_file(store, target, fmt, max_bytes=limit, display_name=name)

@@ -44,7 +44,7 @@ from inferlab.probe.worker import (
 )
 from inferlab.records import RequestRecord, RunInfo, RunStatus
 from inferlab.server.samples import Scrape
-from inferlab.server.scraper import Scraper, scrape_urls
+from inferlab.server.scraper import Expected, Scraper, scrape_urls
 from inferlab.validity import ValidityFacts
 
 __all__ = [
@@ -175,6 +175,10 @@ class _Run:
         self.phase_duration_s: float | None = None
         self.done = self.failed = self.in_flight = 0
         self.measured = self.measured_failed = self.warmup_done = 0
+        # Output tokens of the answered requests (None once one did not say): what the
+        # server's counters must show before the scraper's grace ends.
+        self.ok_requests = 0
+        self.ok_output_tokens: int | None = 0
         self._ttfts: list[float] = []
         self._tpots: list[float] = []
         # Validity facts of the measured phase (see inferlab.validity).
@@ -204,6 +208,10 @@ class _Run:
         self.pump.put(record)
         self.done += 1
         self.failed += not record.ok
+        self.ok_requests += record.ok
+        if record.ok and self.ok_output_tokens is not None:
+            out = record.output_tokens
+            self.ok_output_tokens = None if out is None else self.ok_output_tokens + out
         if record.warmup:
             self.warmup_done += 1
             return
@@ -657,7 +665,8 @@ async def run_probe(
         close_unused(clients)
         validity = run.validity()
         _give_validity(sink, validity)
-        scrapes = await _stop_scraper(scraper)  # the last scrape, before the run is sealed
+        # The last scrape (and the grace), before the run is sealed.
+        scrapes = await _stop_scraper(scraper, (run.ok_requests, run.ok_output_tokens))
         run.phase = "finished"
         run.report()
         await asyncio.to_thread(run.pump.close, status)
@@ -708,10 +717,10 @@ def _scraper(
     )
 
 
-async def _stop_scraper(scraper: Scraper) -> list[Scrape]:
+async def _stop_scraper(scraper: Scraper, expected: Expected) -> list[Scrape]:
     """Stop scraping; shielded so a cancelled run still gets its last scrape."""
     try:
-        return await asyncio.shield(scraper.stop())
+        return await asyncio.shield(scraper.stop(expected))
     except (asyncio.CancelledError, Exception):
         return list(scraper.scrapes)
 

@@ -13,9 +13,22 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["MetricsParseError", "Sample", "Scrape", "labels_key", "parse_metrics_text"]
+__all__ = [
+    "NOTE_PREFIX",
+    "MetricsParseError",
+    "Sample",
+    "Scrape",
+    "is_note",
+    "labels_key",
+    "note_scrape",
+    "parse_metrics_text",
+]
 
 Labels = tuple[tuple[str, str], ...]
+
+# A "scrape" row that is a note about the run's scraping (the grace ran out, an
+# import's limits), not an attempt: ok=False, error starting with this prefix.
+NOTE_PREFIX = "note: "
 
 
 class MetricsParseError(ValueError):
@@ -45,6 +58,16 @@ class Scrape:
     ok: bool
     error: str | None = None
     samples: tuple[Sample, ...] = field(default=(), repr=False)
+
+
+def note_scrape(endpoint: str, t_ms: float, text: str) -> Scrape:
+    """A note about `endpoint`'s scrapes, stored beside them (shown in the server's notes)."""
+    return Scrape(endpoint, t_ms, False, NOTE_PREFIX + text)
+
+
+def is_note(scrape: Scrape) -> bool:
+    """Whether `scrape` is a note rather than a scrape attempt."""
+    return not scrape.ok and (scrape.error or "").startswith(NOTE_PREFIX)
 
 
 def labels_key(labels: dict[str, str]) -> Labels:

@@ -21,7 +21,7 @@ from inferlab.server.deltas import (
     gauge_stats,
     histogram_delta,
 )
-from inferlab.server.samples import Scrape, names_of, ok_scrapes
+from inferlab.server.samples import NOTE_PREFIX, Scrape, is_note, names_of, ok_scrapes
 
 __all__ = ["ClientTotals", "ServerView", "server_view"]
 
@@ -146,8 +146,12 @@ def _other_traffic(view: dict[str, float | None], client: ClientTotals) -> list[
 def server_view(endpoint: str, scrapes: Sequence[Scrape], client: ClientTotals) -> ServerView:
     """Summarise one endpoint's scrapes of a run next to the client's totals."""
     good = ok_scrapes([s for s in scrapes if s.endpoint == endpoint])
-    failed = [s for s in scrapes if s.endpoint == endpoint and not s.ok]
+    mine = [s for s in scrapes if s.endpoint == endpoint]
+    failed = [s for s in mine if not s.ok and not is_note(s)]
     notes = _failure_notes(failed)
+    notes += list(
+        dict.fromkeys((s.error or "").removeprefix(NOTE_PREFIX) for s in mine if is_note(s))
+    )
     kind = detect_kind(names_of(good))
     empty = ServerView(
         kind,

@@ -406,7 +406,13 @@ class _SimResponse(Response):
         record, metrics = self.job.record, self.job.state.metrics
         end = record.chunk_sent_ns[-1] if record.chunk_sent_ns else _perf_ns()
         metrics.e2e.observe((end - record.arrival_ns) / 1e9)
-        metrics.success(self.job.finish_reason)
+        lag_ms = self.job.state.config.metrics_lag_ms
+        if lag_ms > 0:
+            asyncio.get_running_loop().call_later(
+                lag_ms / 1000, metrics.success, self.job.finish_reason
+            )
+        else:
+            metrics.success(self.job.finish_reason)
 
     async def _stream(self, send: Send, watch: _DisconnectWatch) -> None:
         job, record = self.job, self.job.record

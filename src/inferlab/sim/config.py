@@ -81,6 +81,9 @@ class SimConfig:
     answer_determinism: float = 1.0
     truth_limit: int = 10_000  # requests kept in the ground-truth log (~12 KB per 128 tokens)
     keepalive_timeout_ms: float = 5000.0  # idle keep-alive connections are closed after this
+    # A finished request enters /metrics' request-success counter this long after its
+    # last byte (a server that updates its stats asynchronously, as vLLM does).
+    metrics_lag_ms: float = 0.0
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -121,6 +124,7 @@ class SimConfig:
         integer("seed", -(2**63), 2**63 - 1)
         integer("truth_limit", 0, 100_000_000)
         number("keepalive_timeout_ms", 1, 3_600_000)
+        number("metrics_lag_ms", 0, 3_600_000)
         number("answer_accuracy", 0, 1)
         number("answer_determinism", 0, 1)
         if not out and sum(self.fault_pcts()) > 100:

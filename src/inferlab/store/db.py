@@ -403,6 +403,7 @@ class NewRun:
     requests: pa.Table | pd.DataFrame | None = None  # `requests` columns, no run_id
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
     status: RunStatus = "completed"
+    scrapes: Sequence[Scrape] = ()  # the server's /metrics as the tool scraped them
 
 
 def _insert_requests(
@@ -883,6 +884,8 @@ class Store:
                     self._upsert_run(con, item.info, item.status, now, item.metadata)
                     if item.requests is not None and len(item.requests):
                         _insert_requests(con, rid, item.requests)
+                    if item.scrapes:
+                        _insert_scrapes(con, rid, item.scrapes)
                 con.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(duckdb.Error):
@@ -1228,6 +1231,27 @@ class Store:
             Scrape(e, float(t), bool(ok), err, tuple(by_scrape.get((e, t), ())))
             for e, t, ok, err in heads
         ]
+
+    def add_server_scrapes(self, run_id: str, scrapes: Sequence[Scrape]) -> bool:
+        """Attach scrapes to a stored run that has none (an imported run whose server
+        metrics came later), in one transaction; False when it already has some."""
+        with self._session(write=True) as con:
+            self._require(con, run_id)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                rows = con.execute(
+                    "SELECT count(*) FROM server_scrapes WHERE run_id = ?", [run_id]
+                ).fetchall()
+                if rows[0][0] > 0:
+                    con.execute("ROLLBACK")
+                    return False
+                _insert_scrapes(con, run_id, scrapes)
+                con.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                raise
+        return True
 
     def server_timings(self, run_id: str) -> pd.DataFrame:
         """Per-request timings the server reported in its stream (idx, source, prompt_ms, ...)."""
