@@ -91,6 +91,12 @@ def progress_of(samples: Sequence[Sample]) -> Progress:
     return (_total(samples, adapter.requests_completed), _total(samples, adapter.generation_tokens))
 
 
+def _parse(body: str) -> tuple[tuple[Sample, ...], Progress]:
+    """The server's samples of one body and their counters (on a worker thread)."""
+    kept = tuple(s for s in parse_metrics_text(body) if not s.name.startswith(_SKIP_PREFIXES))
+    return kept, progress_of(kept)
+
+
 def _caught_up(base: Progress, last: Progress, expected: Expected) -> bool:
     """Whether the counters' increase since `base` accounts for the `expected` work."""
     want_requests, want_tokens = expected
@@ -295,12 +301,10 @@ class Scraper:
             self._record(Scrape(shown, t_ms, False, _http_error(shown, status)))
             return
         try:
-            samples = await asyncio.to_thread(parse_metrics_text, body)
+            kept, progress = await asyncio.to_thread(_parse, body)
         except MetricsParseError as exc:
             self._record(Scrape(shown, t_ms, False, f"{shown}: {exc}"))
             return
-        kept = tuple(s for s in samples if not s.name.startswith(_SKIP_PREFIXES))
-        progress = progress_of(kept)
         self._first.setdefault(url, progress)
         self._latest[url] = progress
         self._record(Scrape(shown, t_ms, True, None, kept))
