@@ -189,7 +189,8 @@ with st.expander(
     st.caption(
         "vLLM `bench serve --save-result` JSON (also `--append-result` lines), guidellm "
         "`benchmarks.json`, AIPerf `profile_export.jsonl` (add `profile_export_aiperf.json` to keep "
-        "AIPerf's own numbers), or an inferlab CSV / Parquet / JSON export. Up to "
+        "AIPerf's own numbers, `server_metrics_export.json` or `.jsonl` for the server's view), "
+        "or an inferlab CSV / Parquet / JSON export. Up to "
         f"{upload_limit_mb():,.0f} MB per file; importing the same file again adds nothing."
     )
     uploads = st.file_uploader(

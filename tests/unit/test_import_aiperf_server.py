@@ -271,3 +271,14 @@ def test_cli_import_with_server_metrics(store: Store, tmp_path: Path) -> None:
     assert len(store.server_scrapes(run_id)) == len(JSONL.read_text().splitlines())
     two = _cli(str(folder), str(folder), "--server-metrics", str(JSONL), "--db", str(store.path))
     assert two.returncode == 2 and "one AIPerf FILE" in two.stderr
+
+
+def test_uploading_the_server_metrics_later_adds_them_and_says_so(store: Store) -> None:
+    from inferlab.compare.io import upload_messages
+
+    run_files = [(f.name, f.read_bytes()) for f in RUN.iterdir()]
+    (first,) = import_uploads(store, run_files)
+    (again,) = import_uploads(store, [*run_files, (JSON.name, JSON.read_bytes())])
+    (level, text) = upload_messages([again])[0]
+    assert level == "info" and "its server metrics were added" in text
+    assert store.server_scrapes(first.runs[0].run_id)

@@ -82,7 +82,9 @@ def upload_messages(outcomes: Sequence[UploadOutcome]) -> list[tuple[str, str]]:
             out.append(("success", text))
         if old:
             ids = ", ".join(f"`{r.run_id}`" for r in old)
-            out.append(("info", f"**{o.name}** was imported before ({ids}); nothing added."))
+            added = any(r.server_metrics_added for r in old)
+            what = "its server metrics were added" if added else "nothing added"
+            out.append(("info", f"**{o.name}** was imported before ({ids}); {what}."))
     return out
 
 
