@@ -28,6 +28,7 @@ from inferlab.dashboard.probe import (
     default_metrics_text,
     defaults,
     link_problems,
+    over_limit,
     ray_engine_available,
     resolve_api_key,
     share_values,
@@ -510,6 +511,9 @@ with form_col:
         metrics_urls=metrics_urls,
         server_metrics_interval_s=interval_s,
     )
+    refused = over_limit(form, manager.apply_limits, policy)
+    if refused:
+        st.warning(f"{refused} Launch will refuse it as it is.", icon=":material/block:")
     if st.button("Launch probe", type="primary", icon=":material/play_arrow:", width="stretch"):
         st.session_state.pop("launch_error", None)
         try:

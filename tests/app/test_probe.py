@@ -218,6 +218,24 @@ def test_bad_link_values_are_named(open_page: OpenPage) -> None:
     assert at.number_input(key="requests").value == 50
 
 
+def test_an_unusual_or_refused_concurrency_in_a_link_is_said_before_launch(
+    open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INFERLAB_MAX_CONCURRENCY", "256")
+    at = open_page("probe", {"concurrency": "100000"})
+    text = " ".join(w.value for w in at.warning)
+    assert "100,000 is unusually large for Concurrency" in text
+    assert "above this dashboard's limit of 256" in text and "Launch will refuse it" in text
+    at = open_page("probe", {"concurrency": "64"})
+    assert not [w for w in at.warning if "Launch will refuse" in w.value]
+
+
+def test_a_repeated_link_parameter_is_pointed_out(open_page: OpenPage) -> None:
+    at = open_page("probe", {"requests": ["10", "30"]})
+    text = " ".join(w.value for w in at.warning)
+    assert "gives `requests` (Requests) 2 times (10, 30): using the last, 30" in text
+
+
 def test_api_key_stays_out_of_the_url_db_and_share_link(
     open_page: OpenPage, isolated_db: Path
 ) -> None:

@@ -7,11 +7,18 @@ The API key itself is never a URL parameter; only where it comes from is.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from inferlab.dashboard.params import ChoiceParam, NumberParam, check_params, last_value
+from inferlab.dashboard.params import (
+    ChoiceParam,
+    NumberParam,
+    check_params,
+    last_value,
+    repeated_messages,
+    unusual_messages,
+)
 from inferlab.netpolicy import NetPolicy, TargetError, check_key_env_name
 from inferlab.probe import ProbeConfig
 from inferlab.probe.engines.ray import ray_available
@@ -32,6 +39,7 @@ __all__ = [
     "defaults",
     "link_problems",
     "metrics_urls_of",
+    "over_limit",
     "parse_tags",
     "ray_engine_available",
     "resolve_api_key",
@@ -183,6 +191,10 @@ def default_metrics_text(target: str, url: str) -> str:
 def link_problems(query: Mapping[str, str | list[str]]) -> list[str]:
     """Warnings for hand-edited link values Streamlit would drop silently."""
     messages = [p.message(NUMBER[p.name].label) for p in check_params(query, NUMBER_PARAMS)]
+    messages += unusual_messages(query, NUMBER_PARAMS)
+    labels = {p.name: p.label for p in NUMBER_PARAMS} | {c.name: c.label for c in CHOICES}
+    repeated = {name: raw for name, raw in query.items() if isinstance(raw, list)}
+    messages += repeated_messages({k: v for k, v in repeated.items() if k in labels}, labels)
     for choice in CHOICES:
         if choice.name not in query:
             continue
@@ -343,6 +355,24 @@ def _metrics_settings(form: FormValues) -> tuple[bool, tuple[str, ...], float]:
                 "http://127.0.0.1:8000/metrics."
             )
     return True, urls, interval
+
+
+def over_limit(
+    form: FormValues,
+    apply_limits: Callable[[ProbeConfig, NetPolicy], ProbeConfig],
+    policy: NetPolicy,
+) -> str | None:
+    """Why Launch would refuse the form under this dashboard's limits, said before the
+    click (a link can carry concurrency=100000); None when it is within them."""
+    try:
+        cfg = build_config(form, None)
+    except ValueError:
+        return None  # Launch names that problem
+    try:
+        apply_limits(cfg, policy)
+    except ValueError as exc:  # JobError
+        return str(exc)
+    return None
 
 
 def build_config(form: FormValues, api_key: str | None) -> ProbeConfig:
