@@ -9,6 +9,7 @@ link gets a visible warning naming the parameter and the fallback, and
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ __all__ = [
     "repeated_messages",
     "seconds",
     "share_url",
+    "unknown_messages",
     "unusual_messages",
 ]
 
@@ -213,6 +215,24 @@ def unusual_messages(
                 f"The link's `{spec.name}`: {reason}. It is used as given; check the link "
                 "if that was not meant."
             )
+    return messages
+
+
+def unknown_messages(names: Iterable[str], known: Iterable[str]) -> list[str]:
+    """Notices for link parameters the page has no setting for (a typo, another page's).
+
+    Each names the closest setting of the page when there is one: a link with
+    ``concurrency`` on a page whose setting is ``conc`` says "did you mean `conc`".
+    """
+    known = sorted(set(known))
+    messages = []
+    for name in sorted(set(names) - set(known)):
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        messages.append(
+            f"The link's `{name}` is not a setting of this page{hint}; it was ignored and "
+            "left out of the address and the share link."
+        )
     return messages
 
 

@@ -1,7 +1,7 @@
 from urllib.parse import parse_qs, urlparse
 
 from inferlab.dashboard.latency import LATENCY_PARAMS
-from inferlab.dashboard.params import NumberParam, check_params, share_url
+from inferlab.dashboard.params import NumberParam, check_params, share_url, unknown_messages
 
 TOKENS = NumberParam("tokens", "Output tokens", 256, 1, 1_000_000, integer=True)
 
@@ -73,3 +73,12 @@ def test_visitor_token_survives_the_cookie_being_re_masked() -> None:
     assert _xsrf_token(cookie(b"\x01\x02\x03\x04")) == token
     assert _xsrf_token(cookie(b"\xff\x00\xaa\x55")) == token
     assert _xsrf_token("2|zz|yy|1") is None and _xsrf_token("2|only|three") is None
+
+
+def test_unknown_link_parameters_are_named_with_the_closest_setting() -> None:
+    messages = unknown_messages(["concurrency", "zzz", "conc"], ["conc", "params_b", "tpot_ms"])
+    assert len(messages) == 2  # `conc` is a setting: nothing to say
+    assert messages[0].startswith("The link's `concurrency` is not a setting of this page")
+    assert "did you mean `conc`?" in messages[0]
+    assert messages[1].startswith("The link's `zzz`") and "did you mean" not in messages[1]
+    assert unknown_messages(["conc"], ["conc"]) == []
