@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from inferlab.dashboard.widgets import link_notice_area
 from inferlab.store import StoreError
 
 st.set_page_config(page_title="inferlab", page_icon=":material/speed:", layout="wide")
@@ -28,8 +29,10 @@ pages = {
     ],
 }
 
+page = st.navigation(pages)
+link_notice_area()  # link notices a page finds late in its run are shown up here
 try:
-    st.navigation(pages).run()
+    page.run()
 except StoreError as exc:
     # A damaged, full or locked database met anywhere on a page: one clear message.
     st.error(f"Cannot use the run store: {exc}", icon=":material/error:")

@@ -8,7 +8,7 @@ from inferlab import charts, metrics
 from inferlab.dashboard import widgets
 from inferlab.dashboard.latency import LATENCY_PARAMS
 from inferlab.dashboard.params import seconds, share_url
-from inferlab.dashboard.widgets import show_link_warnings
+from inferlab.dashboard.widgets import flag_unknown_params, show_link_warnings
 from inferlab.exercise import CHATBOT, EXACT_FORM_HINT, check_answer
 
 SPEC = {p.name: p for p in LATENCY_PARAMS}
@@ -194,6 +194,7 @@ values = {
     "tpot_b_ms": tpot_b_ms,
 }
 defaults = {p.name: p.default for p in LATENCY_PARAMS}
+flag_unknown_params(values)
 st.markdown("**Share this view** — the link reopens the page with these inputs:")
 st.code(
     share_url(st.context.url or "http://localhost:8501/latency", values, defaults), language=None

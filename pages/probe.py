@@ -20,6 +20,7 @@ from inferlab.dashboard.jobs import (
 from inferlab.dashboard.params import share_url
 from inferlab.dashboard.probe import (
     CHOICE,
+    LINK_PARAMS,
     NUMBER,
     USER_INFO_MESSAGE,
     FormValues,
@@ -35,7 +36,7 @@ from inferlab.dashboard.probe import (
     without_user_info,
 )
 from inferlab.dashboard.urlguard import drop_infinite_seeds, drop_seeds
-from inferlab.dashboard.widgets import visitor_id
+from inferlab.dashboard.widgets import flag_unknown_params, visitor_id
 from inferlab.netpolicy import PolicyError, load_policy
 from inferlab.store import Store, StoreError, default_db_path
 from inferlab.validity import Validity
@@ -557,6 +558,7 @@ with form_col:
         values["key_secret"] = (
             st.session_state.get("key_secret") if key_source == "secret" else None
         )
+    flag_unknown_params(LINK_PARAMS | values.keys())
     st.markdown(
         "**Share this setup** — the link reopens the form with these inputs (never the key):"
     )

@@ -50,7 +50,7 @@ from inferlab.dashboard.quality import (
     stored_run_labels,
     temperature_frame,
 )
-from inferlab.dashboard.widgets import candidate_column_config, visitor_id
+from inferlab.dashboard.widgets import candidate_column_config, flag_unknown_params, visitor_id
 from inferlab.dashboard.widgets import number as url_number
 from inferlab.exercise import CHATBOT
 from inferlab.probe.quality import list_eval_sets
@@ -706,6 +706,7 @@ values: dict[str, object] = {
 if target_kind == "sim":
     values |= {"sim_accuracy_pct": sim_accuracy, "sim_determinism_pct": sim_determinism}
 defaults = share_defaults(names, list(eval_sets))
+flag_unknown_params([*values, "sim_accuracy_pct", "sim_determinism_pct"])
 st.markdown(
     "**Share this view**: the link reopens the page with these options, axes and inputs "
     "(and the quality run shown). The endpoint URL, model and key are never put in it."

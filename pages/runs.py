@@ -51,6 +51,7 @@ from inferlab.dashboard.runs import (
     rows_by_run_id,
     run_name,
     run_version,
+    runs_link_params,
     runs_share_url,
     runs_without_requests,
     scatter_series,
@@ -65,6 +66,7 @@ from inferlab.dashboard.runs import (
     url_run_ids,
 )
 from inferlab.dashboard.urlguard import drop_seeds
+from inferlab.dashboard.widgets import flag_unknown_params
 from inferlab.store import Store, StoreError, default_db_path
 from inferlab.validity import Validity, comparison_warning
 
@@ -783,6 +785,7 @@ with st.expander("Download these runs", icon=":material/download:"):
 # -- share ---------------------------------------------------------------------------------
 
 st.divider()
+flag_unknown_params(runs_link_params())
 st.markdown("**Share this view** — the link reopens these runs, baseline, SLOs and choices:")
 st.code(
     runs_share_url(

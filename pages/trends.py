@@ -19,11 +19,12 @@ from inferlab.dashboard.trends import (
     link_problems,
     points_table,
     slo_lines,
+    trends_link_params,
     trends_share_url,
     worse_summary,
 )
 from inferlab.dashboard.urlguard import drop_seeds
-from inferlab.dashboard.widgets import number
+from inferlab.dashboard.widgets import flag_unknown_params, number
 from inferlab.monitor import SeriesPoint, SeriesTrend, load_series, metric_spec, trend_of
 from inferlab.store import Store, StoreError, default_db_path
 
@@ -198,6 +199,7 @@ if fired:
     )
 
 st.divider()
+flag_unknown_params(trends_link_params())
 st.markdown("**Share this view** — the link reopens the page with this series and these inputs:")
 valid_slos = {
     p.name: slo_values[p.name]

@@ -213,3 +213,11 @@ def test_a_run_stored_after_the_page_opened_is_offered_on_the_next_rerun(
     at.run()
     assert not at.exception
     assert len(at.selectbox(key="run_pick").options) == 2
+
+
+def test_a_link_parameter_of_no_setting_is_named_and_dropped(open_page: OpenPage) -> None:
+    at = open_page("throughput", {"concurrency": "100000", "conc": "64"})
+    text = " ".join(w.value for w in at.warning)
+    assert "`concurrency` is not a setting of this page (did you mean `conc`?)" in text
+    assert "concurrency" not in at.query_params  # the address bar matches the share link
+    assert link_query(at)["conc"] == "64" and "concurrency" not in link_query(at)

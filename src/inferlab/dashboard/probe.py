@@ -26,6 +26,7 @@ from inferlab.server.scraper import default_metrics_url
 
 __all__ = [
     "CHOICES",
+    "LINK_PARAMS",
     "NUMBER_PARAMS",
     "TEXT_PARAMS",
     "USER_INFO_MESSAGE",
@@ -130,6 +131,9 @@ NUMBER = {p.name: p for p in NUMBER_PARAMS}
 
 # Free-text URL parameters (checked when the probe starts, not when the link opens).
 TEXT_PARAMS = ("url", "model", "label", "tags", "key_env", "key_secret", "metrics_urls")
+# Every name the page can put in a link, whatever mode the form is in (a link keeps the
+# other modes' values): anything else in a link is not a setting of this page.
+LINK_PARAMS = frozenset([*NUMBER, *CHOICE, *TEXT_PARAMS, "sim_prefix_cache", "stop_on_saturation"])
 
 USER_INFO_MESSAGE = (
     "The endpoint URL contained a user name or password; it was removed and is neither "

@@ -50,6 +50,7 @@ __all__ = [
     "rows_by_run_id",
     "run_name",
     "run_version",
+    "runs_link_params",
     "runs_share_url",
     "runs_without_requests",
     "scatter_series",
@@ -152,6 +153,11 @@ def rejected_link_params(query: Mapping[str, str | list[str]]) -> list[str]:
         if (value := _all(query, name)) and any(v not in allowed for v in value)
     ]
     return names + [p.name for p in check_params(query, SLO_PARAMS)]
+
+
+def runs_link_params() -> frozenset[str]:
+    """Every name a Runs link can carry (anything else is not a setting of the page)."""
+    return frozenset(["runs", "baseline", "convention", "metric", *(p.name for p in SLO_PARAMS)])
 
 
 def runs_share_url(

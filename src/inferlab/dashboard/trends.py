@@ -31,6 +31,7 @@ __all__ = [
     "points_table",
     "run_link",
     "slo_lines",
+    "trends_link_params",
     "trends_share_url",
     "worse_summary",
 ]
@@ -191,6 +192,11 @@ def worse_summary(trend: SeriesTrend, runs_base: str = "/runs") -> str | None:
             f"({point.started_at:%Y-%m-%d %H:%M} UTC): " + ", ".join(by_run[index])
         )
     return "Worse " + "; ".join(parts)
+
+
+def trends_link_params() -> frozenset[str]:
+    """Every name a Trends link can carry (anything else is not a setting of the page)."""
+    return frozenset(["series", "metrics", *(p.name for p in TREND_SLO_PARAMS)])
 
 
 def trends_share_url(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from inferlab.dashboard.params import (
     last_value,
     repeated_messages,
     share_url,
+    unknown_messages,
     unusual_messages,
 )
 from inferlab.dashboard.urlguard import drop_infinite_seeds, drop_seeds
@@ -40,6 +42,8 @@ __all__ = [
     "catalog_link_or_download",
     "choice",
     "edited_catalog",
+    "flag_unknown_params",
+    "link_notice_area",
     "linked_catalog",
     "number",
     "pick_run",
@@ -181,6 +185,31 @@ def show_link_warnings(numbers: Iterable[NumberParam], choices: Iterable[ChoiceP
     repeated = {name: st.query_params.get_all(name) for name in labels}
     for message in repeated_messages(repeated, labels):
         st.warning(message, icon=":material/link:")
+
+
+# Each session's script runs in a thread of its own: the notice area is per run.
+_notice_area = threading.local()
+
+
+def link_notice_area() -> None:
+    """Keep a place at the top of the page for link notices found later in the run
+    (app.py calls it before the page runs)."""
+    _notice_area.container = st.container()
+
+
+def flag_unknown_params(known: Iterable[str]) -> None:
+    """Warn, at the top of the page, about link parameters that are none of `known` (the
+    names the page's share link is built from), and drop them from the address bar so
+    it matches the share link."""
+    query = st.query_params.to_dict()
+    messages = unknown_messages(query, known)
+    if not messages:
+        return
+    area: DeltaGenerator = getattr(_notice_area, "container", None) or st.container()
+    for message in messages:
+        area.warning(message, icon=":material/link_off:")
+    for name in set(query) - set(known):
+        del st.query_params[name]
 
 
 def link_warning(name: str, label: str, reason: str, fallback: str) -> None:
@@ -375,6 +404,7 @@ def share_block(
     st.markdown("**Share this view** — the link reopens the page with these inputs:")
     all_values = {**values, **extra}
     all_defaults = {**defaults, **{k: "" for k in extra}}
+    flag_unknown_params(all_values)
     base = st.context.url or f"http://localhost:8501/{page_path}"
     st.code(share_url(base, all_values, all_defaults), language=None)
 
