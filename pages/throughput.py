@@ -65,7 +65,10 @@ base_gpus, gpus = linked_catalog(GPU_CATALOG)
 gpu_choice = CHOICE["gpu"].with_options(
     [g.name for g in gpus], DEFAULT_GPU
 )  # validated against the edited catalog
-show_link_warnings(THROUGHPUT_PARAMS, [gpu_choice, CHOICE["wprec"], CHOICE["kvprec"]])
+show_link_warnings(
+    THROUGHPUT_PARAMS,
+    [gpu_choice, CHOICE["wprec"], CHOICE["kvprec"], CHOICE["demand"], CHOICE["source"]],
+)
 
 
 def num(col: st.delta_generator.DeltaGenerator, name: str, step: float, help_text: str) -> float:

@@ -221,3 +221,12 @@ def test_a_link_parameter_of_no_setting_is_named_and_dropped(open_page: OpenPage
     assert "`concurrency` is not a setting of this page (did you mean `conc`?)" in text
     assert "concurrency" not in at.query_params  # the address bar matches the share link
     assert link_query(at)["conc"] == "64" and "concurrency" not in link_query(at)
+
+
+def test_a_demand_or_source_code_in_a_link_is_named_not_silently_dropped(
+    open_page: OpenPage,
+) -> None:
+    at = open_page("throughput", {"demand": "concurrent", "source": "run"})
+    text = " ".join(w.value for w in at.warning)
+    assert "`demand`" in text and "'concurrent' is not one of" in text
+    assert "`source`" in text and "'run' is not one of" in text
