@@ -53,6 +53,11 @@ class ValidityFacts:
     connect_p50_ms: float | None = None
     connect_max_ms: float | None = None
     kernel_stamps: bool | None = None  # chunk arrivals stamped by the kernel
+    # Which engine measured (local, processes, ray), over how many workers (each its own
+    # process and core: client_cpu_pct is their sum), and why it was not the one asked.
+    engine: str | None = None
+    workers: int = 1
+    engine_note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: _clean(v) for k, v in asdict(self).items()}
@@ -101,11 +106,10 @@ def judge(facts: ValidityFacts | None, source_tool: str = "inferlab") -> Validit
         reasons.append(
             f"client event loop stalled once for {_ms(mx)}: a few requests may read high"
         )
-    cpu = facts.client_cpu_pct
-    if cpu is not None and cpu > CLIENT_CPU_LIMIT_PCT:
-        reasons.append(
-            f"client used {cpu:.0f}% of a core: it may be the bottleneck, not the server"
-        )
+    cpu, workers = facts.client_cpu_pct, max(1, facts.workers)
+    if cpu is not None and cpu > CLIENT_CPU_LIMIT_PCT * workers:
+        over = "of a core" if workers == 1 else f"of a core over {workers} worker processes"
+        reasons.append(f"client used {cpu:.0f}% {over}: it may be the bottleneck, not the server")
     target, got = facts.target_concurrency, facts.achieved_concurrency
     if target and got is not None and got < ACHIEVED_SHARE_LIMIT * target:
         reasons.append(f"only {got:.1f} of {target:g} streams were in flight on average")
@@ -146,6 +150,7 @@ def validity_json(v: Validity) -> dict[str, Any]:
         "connect_max_ms": _clean(f.connect_max_ms),
     }
     out["kernel_stamps"] = f.kernel_stamps
+    out["engine"] = {"name": f.engine, "workers": f.workers, "note": f.engine_note}
     return out
 
 

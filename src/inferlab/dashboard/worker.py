@@ -11,17 +11,15 @@ it, and cancel / wait / active. No Streamlit here.
 
 from __future__ import annotations
 
-import contextlib
-import sys
 import threading
-import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
 from inferlab.probe.runner import CancelEvent
+from inferlab.spawn import neutral_main
 from inferlab.store import StoreError
 
 __all__ = ["START_TIMEOUT_S", "JobError", "Worker", "WorkerJob", "start_worker", "stop_worker"]
@@ -33,28 +31,6 @@ Worker = BaseProcess | threading.Thread
 
 class JobError(ValueError):
     """A job that cannot start; the message names the problem and what to do."""
-
-
-_NEUTRAL_MAIN = types.ModuleType("__main__")  # no __file__, no __spec__: nothing to re-run
-
-
-@contextlib.contextmanager
-def _neutral_main() -> Iterator[None]:
-    """Start a spawned process with a neutral ``__main__``.
-
-    Streamlit runs app.py as the ``__main__`` module, and multiprocessing's spawn
-    re-runs the parent's main script in the child (as ``__mp_main__``): every probe
-    process imported Streamlit and drew the whole app without a session before its
-    first request (~30 "missing ScriptRunContext" warnings per launch, and a slower
-    first wave). The child needs nothing from the main script.
-    """
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = _NEUTRAL_MAIN
-    try:
-        yield
-    finally:
-        if main is not None:
-            sys.modules["__main__"] = main
 
 
 def start_worker(
@@ -76,7 +52,7 @@ def start_worker(
     worker: Worker
     if process:
         worker = ctx.Process(target=target, args=(*args, sender), name=name, daemon=True)
-        with _neutral_main():
+        with neutral_main():  # Streamlit's app.py is not re-run in the child
             worker.start()
         sender.close()  # the child has its copy: EOF here means it ended
     else:

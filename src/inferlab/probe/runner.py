@@ -104,7 +104,7 @@ class ProbeResult:
     elapsed_s: float
     anchor_ns: int  # perf_counter_ns of the run's time zero (scheduled_ms/sent_ms count from it)
     validity: ValidityFacts | None = None  # what the client itself cost while measuring
-    worker_cpu_s: float | None = None  # CPU of the engine's worker processes (Ray), if any
+    worker_cpu_s: float | None = None  # CPU of the engine's worker processes, if any
     # The server's /metrics during the run; their samples went to the sink's
     # add_scrape when it has one (then only the scrapes' times and errors are here).
     scrapes: tuple[Scrape, ...] = ()
@@ -415,6 +415,9 @@ class _Run:
             connect_p50_ms=percentiles(conn, (50,))[0] if conn else None,
             connect_max_ms=conn[-1] if conn else None,
             kernel_stamps=_transport.kernel_stamps_for(self.cfg.url),
+            engine=str(self.info.settings.get("engine", "local")),
+            workers=self.share[1],
+            engine_note=_note(self.info.settings.get("engine_note")),
         )
 
     async def _closed_loop(
@@ -561,6 +564,10 @@ class _Run:
             await asyncio.sleep(PROGRESS_INTERVAL_S)
             self.watch_saturation()
             self.report()
+
+
+def _note(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 async def _gather_or_cancel(aws: Sequence[Awaitable[None]]) -> None:

@@ -1,0 +1,141 @@
+"""Which engine runs a probe: one process, or several (`auto` picks from the load).
+
+`auto` (the default of the CLI and the dashboard) runs in this process up to
+STREAMS_PER_WORKER streams and in min(cpus, ceil(streams / STREAMS_PER_WORKER))
+worker processes above: one process's reader thread keeps up with 128 streams
+of 20 ms chunks (TTFT p99 error +0.45 ms at c=128) but not with 256 (+41 to
++60 ms, docs/PERFORMANCE.md "Probe accuracy at load"). The streams of a closed
+loop are its concurrency; of an open loop, its --max-in-flight cap (without a
+cap they are not known in advance: one process). Modes that cannot be split
+(multi-turn sessions, stop-on-saturation: one detector must see the whole
+load) run in one process, and the run's `engine_note` says so. The choice is
+kept in the run's settings (`engine`, `workers`, `engine_note`), so the
+dashboard's job and the CLI make the same one from the same settings.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from typing import Literal
+
+from inferlab.netpolicy import NetPolicy
+from inferlab.probe.config import ProbeConfig, make_run_info
+from inferlab.probe.engines.pool import engine_info
+from inferlab.probe.runner import CancelEvent, ProbeResult, ProgressCallback, run_probe
+from inferlab.probe.sink import Sink
+from inferlab.records import RunInfo
+
+__all__ = [
+    "ENGINES",
+    "STREAMS_PER_WORKER",
+    "EngineName",
+    "choose",
+    "run_chosen",
+    "unsplittable",
+]
+
+EngineName = Literal["auto", "local", "processes"]
+ENGINES: tuple[str, ...] = ("auto", "local", "processes", "ray")
+STREAMS_PER_WORKER = 128  # streams one process stamps exactly (see the module docstring)
+
+
+def _streams(info: RunInfo) -> int | None:
+    """How many streams the run keeps in flight at most, when known in advance."""
+    if info.load_mode == "concurrency":
+        return max(1, int(info.load_value))
+    if info.load_mode == "sessions":
+        sessions = info.settings.get("sessions")
+        count = sessions.get("count") if isinstance(sessions, dict) else None
+        return count if isinstance(count, int) else None
+    cap = info.settings.get("concurrency_cap")
+    return cap if isinstance(cap, int) and cap > 0 else None
+
+
+def unsplittable(info: RunInfo) -> str | None:
+    """Why this run cannot be split over workers (None: it can)."""
+    if info.load_mode == "sessions":
+        return "multi-turn sessions are not split over worker processes"
+    if info.settings.get("stop_on_saturation"):
+        return "--stop-on-saturation needs one detector over the whole load"
+    return None
+
+
+def choose(
+    info: RunInfo,
+    engine: str = "auto",
+    workers: int | None = None,
+    cpus: int | None = None,
+) -> RunInfo:
+    """`info` with the engine that will run it in its settings (open the sink with this).
+
+    `workers` asks that many processes (with `auto` too); `cpus` defaults to the host's.
+    """
+    cpus = max(1, cpus or os.cpu_count() or 1)
+    streams = _streams(info)
+    if engine == "local":
+        return engine_info(info, 1, "local")
+    wanted: int | None = workers
+    if wanted is None and engine == "processes":
+        wanted = cpus
+    if wanted is None and streams is not None:
+        wanted = min(cpus, math.ceil(streams / STREAMS_PER_WORKER))
+    if wanted is None or (wanted < 2 and engine == "auto"):
+        return engine_info(info, 1, "local")
+    why = unsplittable(info)
+    if why is not None:
+        note = f"ran in one process: {why}"
+        if engine == "auto":
+            note = f"auto would use {wanted} worker processes; {note}"
+        return engine_info(info, 1, "local", note)
+    chosen = engine_info(info, wanted, "processes")
+    if engine == "auto" and chosen.settings["workers"] == 1:
+        return engine_info(info, 1, "local")  # too few requests to share
+    return chosen
+
+
+async def run_chosen(
+    cfg: ProbeConfig,
+    sink: Sink,
+    *,
+    info: RunInfo | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelEvent | None = None,
+    step: int = 0,
+    steps: int = 1,
+    engine: str = "auto",
+    workers: int | None = None,
+    policy: NetPolicy | None = None,
+    also_allowed: Sequence[str] = (),
+) -> ProbeResult:
+    """`run_probe` on the engine `choose` picks for this run (same arguments and result).
+
+    The choice is made again from `info` (deterministic), so a caller that opened
+    its sink with `choose(info, engine, workers)` records the engine that ran."""
+    info = choose(info or make_run_info(cfg), engine, workers)
+    if info.settings.get("engine") == "processes":
+        from inferlab.probe.engines.processes import run_probe_processes
+
+        return await run_probe_processes(
+            cfg,
+            sink,
+            info=info,
+            progress=progress,
+            cancel=cancel,
+            step=step,
+            steps=steps,
+            policy=policy,
+            also_allowed=also_allowed,
+        )
+    return await run_probe(
+        cfg,
+        sink,
+        info=info,
+        progress=progress,
+        cancel=cancel,
+        step=step,
+        steps=steps,
+        policy=policy,
+        also_allowed=also_allowed,
+    )
