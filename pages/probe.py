@@ -622,6 +622,7 @@ def show_job(snap: JobSnapshot, chart: bool) -> None:
         st.markdown(
             f"**{title}** {STATE_TEXT[snap.state]}  \n"
             f"run `{snap.run_id}` · `{snap.endpoint}` · {snap.model} · {snap.load}"
+            + (f" · {snap.engine}" if snap.engine else "")
         )
         planned = f" of {snap.planned:,}" if snap.planned else ""
         if snap.active:

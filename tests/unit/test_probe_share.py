@@ -72,7 +72,7 @@ def test_open_loop_shares_split_one_schedule(sim: SimServer) -> None:
 
 def test_engine_flags_need_engine_ray() -> None:
     base = ["probe", "--url", "http://127.0.0.1:1/v1", "--model", "m"]
-    for extra, needle in ((["--workers", "2"], "--workers needs --engine ray"),
+    for extra, needle in ((["--engine", "local", "--workers", "2"], "--workers needs --engine processes"),
                           (["--ray-address", "h:6379"], "--ray-address needs --engine ray")):  # fmt: skip
         out = subprocess.run(
             [sys.executable, "-m", "inferlab", *base, *extra],

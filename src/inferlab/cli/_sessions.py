@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from inferlab.metrics.sessions import SessionsSummary, summarize_sessions
+from inferlab.probe.engines.choice import engine_json
 from inferlab.records import RunInfo
 from inferlab.store import Store
 
@@ -25,8 +26,12 @@ def sessions_block(store: Store, info: RunInfo) -> SessionsSummary | None:
 
 
 def json_extras(store: Store, info: RunInfo) -> dict[str, object]:
-    """What `--json` adds to a run's summary: its sessions block and saturation verdict."""
+    """What `--json` adds to a run's summary: the engine that measured it, its sessions
+    block and saturation verdict."""
     out: dict[str, object] = {}
+    engine = engine_json(info)
+    if engine is not None:
+        out["engine"] = engine
     block = sessions_block(store, info)
     if block is not None:
         out["sessions"] = block.to_json()

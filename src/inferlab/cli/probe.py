@@ -52,6 +52,8 @@ from inferlab.probe.config import (
     describe_load,
     sweep_configs,
 )
+from inferlab.probe.engines.choice import ENGINES, STREAMS_PER_WORKER, choose, run_chosen
+from inferlab.probe.engines.pool import EngineUnavailable
 from inferlab.probe.runner import prompt_source
 from inferlab.records import RunInfo
 from inferlab.server.run import server_block
@@ -381,10 +383,12 @@ def add_probe_arguments(
     engine = p.add_argument_group("engine")
     engine.add_argument(
         "--engine",
-        choices=("local", "ray"),
-        default="local",
-        help="local: one process (default); ray: the same engine in Ray actors, one per "
-        "worker CPU (needs pip install 'inferlab[distributed]')",
+        choices=ENGINES,
+        default="auto",
+        help=f"auto (default): one process up to {STREAMS_PER_WORKER} streams, worker "
+        f"processes above (min(CPUs, streams/{STREAMS_PER_WORKER})); local: one process; "
+        "processes: --workers local processes, each with its share of the load; ray: the "
+        "same in Ray actors, one per worker CPU (needs pip install 'inferlab[distributed]')",
     )
     engine.add_argument(
         "--ray-address",
@@ -395,7 +399,8 @@ def add_probe_arguments(
         "--workers",
         type=_positive_int("--workers"),
         metavar="N",
-        help="with --engine ray: actors to spread the load over (default: the cluster's CPUs)",
+        help="worker processes (--engine auto/processes; default: from the load, at most "
+        "the CPUs) or Ray actors (--engine ray; default: the cluster's CPUs)",
     )
 
 
@@ -424,8 +429,10 @@ def build_config(
     engine = getattr(args, "engine", "local")
     if engine != "ray" and getattr(args, "ray_address", None):
         raise UsageError("--ray-address needs --engine ray")
-    if engine != "ray" and getattr(args, "workers", None):
-        raise UsageError("--workers needs --engine ray")
+    if engine == "local" and getattr(args, "workers", None):
+        raise UsageError(
+            "--workers needs --engine processes, auto or ray (--engine local is one process)"
+        )
     rate_mode = args.rate is not None or (sweep is not None and args.arrival is not None)
     _check_mode_flags(args)
     load_mode: LoadMode = "concurrency"
@@ -616,8 +623,12 @@ def run(args: argparse.Namespace) -> int:
             results = asyncio.run(_run(cfg, args.sweep, open_sink, bar, probe))
     except (StoreError, SinkError) as exc:
         return fail(str(exc))
-    except _EngineFailure as exc:
+    except (_EngineFailure, EngineUnavailable) as exc:
         return fail(str(exc))
+    for info in opened:
+        note = info.settings.get("engine_note")
+        if note:
+            print(f"inferlab probe: note: run {info.run_id} {note}", file=sys.stderr)
     return _report(store, results, args.json)
 
 
@@ -627,9 +638,15 @@ class _EngineFailure(Exception):
 
 @contextlib.contextmanager
 def _engine(args: argparse.Namespace) -> Iterator[Any]:
-    """The function that runs one probe: `run_probe`, or the Ray engine with its session."""
-    if getattr(args, "engine", "local") != "ray":
-        yield run_probe, lambda info: info
+    """The function that runs one probe and the one that records its engine in the run's
+    info: `run_chosen` (auto, local, processes), or the Ray engine with its session."""
+    engine = getattr(args, "engine", "local")
+    if engine != "ray":
+        workers = getattr(args, "workers", None)
+        yield (
+            functools.partial(run_chosen, engine=engine, workers=workers),
+            functools.partial(choose, engine=engine, workers=workers),
+        )
         return
     from inferlab.probe.engines import ray as ray_engine
 

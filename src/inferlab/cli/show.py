@@ -16,6 +16,7 @@ from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
 from inferlab.cli._sessions import json_extras, render_saturation, render_sessions, sessions_block
 from inferlab.metrics.summary import RunSummary, Stats
 from inferlab.probe.config import describe_load
+from inferlab.probe.engines.choice import engine_label
 from inferlab.server.run import server_block
 from inferlab.store import Slo, StoreError, UnknownRunError
 from inferlab.validity import Validity, validity_json
@@ -124,6 +125,8 @@ def render_validity(validity: Validity, console: Console) -> None:
                 f"{f.connections_opened} connections opened (p50 {_f(f.connect_p50_ms)} ms, "
                 "not inside TTFT)"
             )
+        if f.engine is not None:
+            parts.append(engine_label(f.engine, f.workers, f.engine_note))
         if parts:
             line += " (" + "; ".join(parts) + ")"
     console.print(line, highlight=False, markup=False)

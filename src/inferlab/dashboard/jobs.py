@@ -58,7 +58,6 @@ from inferlab.probe import (
     SinkError,
     make_run_info,
     preflight,
-    run_probe,
 )
 from inferlab.probe.config import (
     DEFAULT_MAX_EVENT_BYTES,
@@ -66,7 +65,10 @@ from inferlab.probe.config import (
     describe_load,
     endpoint_for_display,
 )
-from inferlab.probe.engines.ray import RayUnavailable, engine_info, ray_session, run_probe_ray
+from inferlab.probe.engines.choice import choose, engine_json, engine_label, run_chosen
+from inferlab.probe.engines.pool import EngineUnavailable
+from inferlab.probe.engines.processes import allow_children
+from inferlab.probe.engines.ray import engine_info, ray_session, run_probe_ray
 from inferlab.probe.preflight import connect_message
 from inferlab.probe.runner import CancelEvent, ProbeResult
 from inferlab.records import RequestRecord, RunInfo, RunStatus
@@ -203,6 +205,7 @@ class JobSnapshot:
     db_path: str
     measure_elapsed_s: float | None = None  # time into the measured phase, once it began
     saturation: str | None = None  # why the server cannot keep up, once detected
+    engine: str = ""  # e.g. "engine local", "engine processes x2" (choice.engine_label)
 
     @property
     def active(self) -> bool:
@@ -313,6 +316,7 @@ def _job_main(
         # Ctrl-C on the dashboard's terminal reaches this process too: the dashboard
         # decides (it cancels through the event, or stops this process at exit).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        allow_children()  # the processes engine's workers (they end with this process)
     try:
         writer = Store(Path(db_path)).run_writer(info)
     except StoreError as exc:
@@ -335,7 +339,7 @@ def _job_main(
         state, error = "failed", ui_message(str(exc))
     except SinkError as exc:  # a full disk: the run is sealed as interrupted, nothing is lost
         state, error = "interrupted", f"The probe stopped: {exc}"
-    except RayUnavailable as exc:
+    except EngineUnavailable as exc:
         state, error = "failed", str(exc).replace("--engine ray", "The Ray engine")
         with contextlib.suppress(Exception):
             sink.close("failed")
@@ -359,14 +363,18 @@ async def _engine_run(
     policy: NetPolicy | None,
     also_allowed: Sequence[str],
 ) -> ProbeResult:
-    """The local engine, or the Ray one when the run's settings say `engine: ray`."""
+    """The engine the run's settings name: the CLI's choice (`choice.choose`: local or
+    worker processes), or Ray when they say `engine: ray`."""
     if info.settings.get("engine") != "ray":
-        return await run_probe(
+        workers = info.settings.get("workers")
+        return await run_chosen(
             cfg,
             sink,
             info=info,
             progress=sink.progress,
             cancel=cancel,
+            engine=str(info.settings.get("engine", "auto")),
+            workers=workers if isinstance(workers, int) else None,
             policy=policy,
             also_allowed=also_allowed,
         )
@@ -595,7 +603,22 @@ class ProbeJob(WorkerJob):
             db_path=str(self.store.path),
             measure_elapsed_s=update.elapsed_s if in_measure and update else None,
             saturation=update.saturation if update is not None else None,
+            engine=_engine_text(self.info),
         )
+
+
+def _engine_text(info: RunInfo) -> str:
+    """The engine the job runs on, as the CLI's `show` names it."""
+    engine = engine_json(info)
+    if engine is None:
+        return ""
+    workers = engine["workers"]
+    note = engine["note"]
+    return engine_label(
+        str(engine["name"]),
+        workers if isinstance(workers, int) else 1,
+        note if isinstance(note, str) else None,
+    )
 
 
 def _same_config(a: SimConfig, b: SimConfig) -> bool:
@@ -833,8 +856,8 @@ class JobManager:
             except PreflightError as exc:
                 raise JobError(ui_message(str(exc))) from None
         info = make_run_info(cfg)
-        if ray_workers:
-            info = engine_info(info, ray_workers)
+        # The CLI's engine choice for the same settings (one process up to 128 streams).
+        info = engine_info(info, ray_workers) if ray_workers else choose(info)
         try:
             store = Store(db_path or default_db_path())
             job = ProbeJob(

@@ -32,6 +32,8 @@ __all__ = [
     "STREAMS_PER_WORKER",
     "EngineName",
     "choose",
+    "engine_json",
+    "engine_label",
     "run_chosen",
     "unsplittable",
 ]
@@ -51,6 +53,27 @@ def _streams(info: RunInfo) -> int | None:
         return count if isinstance(count, int) else None
     cap = info.settings.get("concurrency_cap")
     return cap if isinstance(cap, int) and cap > 0 else None
+
+
+def engine_json(info: RunInfo) -> dict[str, object] | None:
+    """{name, workers, note} of the engine that measured the run (None: not a probe run).
+
+    Runs recorded before engines were named ran in one process (`local`)."""
+    if info.source_tool != "inferlab" or "requests" not in info.settings:
+        return None
+    workers = info.settings.get("workers", 1)
+    note = info.settings.get("engine_note")
+    return {
+        "name": str(info.settings.get("engine", "local")),
+        "workers": workers if isinstance(workers, int) else 1,
+        "note": note if isinstance(note, str) else None,
+    }
+
+
+def engine_label(name: str, workers: int, note: str | None = None) -> str:
+    """'engine local', 'engine processes x2', with the note when there is one."""
+    label = f"engine {name}" + (f" x{workers}" if workers > 1 else "")
+    return label + (f" ({note})" if note else "")
 
 
 def unsplittable(info: RunInfo) -> str | None:
