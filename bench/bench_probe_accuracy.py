@@ -1,7 +1,7 @@
 """Probe accuracy at load against a server in its own process whose truth is its own log.
 
-Run: `.venv/bin/python bench/bench_probe_accuracy.py` (about 3 minutes; options:
-`--steps 1:20,64:256,256:1000`, `--clients inferlab,userspace,bare`,
+Run: `.venv/bin/python bench/bench_probe_accuracy.py` (about 5 minutes; options:
+`--steps 1:20,64:256,256:1000`, `--clients inferlab,local,userspace,bare`,
 `--server truth|sim`).
 
 The server (TTFT 200 ms, 20 ms between chunks, 128 tokens, 32-token prompts)
@@ -27,9 +27,13 @@ Per request:
   first chunk write)/(n - 1).
 
 Clients, each run at every step in the same session so ratios compare:
-- `inferlab`: the probe engine as shipped (`run_probe`, kernel receive stamps).
-- `userspace`: the same engine with kernel stamps off (stamps taken when the
-  event loop reads the socket): what the kernel stamps buy.
+- `inferlab`: the probe as shipped, on its default engine (`--engine auto`:
+  one process up to 128 streams, worker processes above; the `engine` column
+  names the one that ran).
+- `local`: the one-process engine (`run_probe`, kernel receive stamps), at the
+  steps where the default engine is another one.
+- `userspace` (not run by default): the one-process engine with kernel stamps
+  off (stamps taken when the event loop reads the socket): what they buy.
 - `bare`: a bare stdlib-socket client (one selector loop, connections opened
   before the clock, stamps taken right after `recv`, minimal parsing): the
   floor a user-space Python client reaches on this machine.
@@ -60,8 +64,10 @@ from pathlib import Path
 import httpx
 
 from inferlab.metrics.percentile import percentile
-from inferlab.probe import MemorySink, ProbeConfig, run_probe
+from inferlab.probe import MemorySink, ProbeConfig, make_run_info, run_probe
 from inferlab.probe import transport as probe_transport
+from inferlab.probe.engines.choice import choose, run_chosen
+from inferlab.records import RunInfo
 from inferlab.sim import SimConfig, SimServer
 
 MAX_TOKENS = 128
@@ -152,11 +158,8 @@ def cpu_s() -> float:
 # --- inferlab ---------------------------------------------------------------------
 
 
-def run_inferlab(
-    url: str, concurrency: int, requests: int, kernel_stamps: bool
-) -> tuple[list[Sample], dict[str, float]]:
-    probe_transport.KERNEL_STAMPS = kernel_stamps
-    cfg = ProbeConfig(
+def _cfg(url: str, concurrency: int, requests: int) -> ProbeConfig:
+    return ProbeConfig(
         url=url,
         model="inferlab-sim",
         concurrency=concurrency,
@@ -165,9 +168,40 @@ def run_inferlab(
         prompt_tokens=PROMPT_TOKENS,
         timeout_s=120,
     )
+
+
+def engine_of(info: RunInfo) -> str:
+    """'local', 'processes x2': the engine a run's settings name."""
+    workers = info.settings.get("workers", 1)
+    n = workers if isinstance(workers, int) else 1
+    return str(info.settings.get("engine", "local")) + (f" x{n}" if n > 1 else "")
+
+
+def default_engine(concurrency: int, requests: int) -> str:
+    """What `inferlab probe` (--engine auto) runs this step on, e.g. 'processes x2'."""
+    return engine_of(choose(make_run_info(_cfg("http://127.0.0.1:1/v1", concurrency, requests))))
+
+
+@dataclass(frozen=True)
+class Measured:
+    samples: list[Sample]
+    engine: str  # the engine that ran, e.g. "local", "processes x2"
+    worker_cpu_s: float = 0.0  # CPU of worker processes (not in this process's rusage)
+
+
+def run_inferlab(url: str, concurrency: int, requests: int, engine: str) -> Measured:
+    """One inferlab run: `engine` is auto (the default), local, or userspace (local
+    with kernel stamps off)."""
+    cfg = _cfg(url, concurrency, requests)
     sink = MemorySink()
-    result = asyncio.run(run_probe(cfg, sink))
-    probe_transport.KERNEL_STAMPS = True
+    if engine == "auto":
+        result = asyncio.run(run_chosen(cfg, sink))
+    else:
+        probe_transport.KERNEL_STAMPS = engine != "userspace"
+        try:
+            result = asyncio.run(run_probe(cfg, sink))
+        finally:
+            probe_transport.KERNEL_STAMPS = True
     samples = []
     for rec in sink.records:
         if not rec.ok or rec.ttft_ms is None or rec.e2e_ms is None:
@@ -181,11 +215,7 @@ def run_inferlab(
                 last_ns=sent_ns + round(rec.e2e_ms * 1e6),
             )
         )
-    extra: dict[str, float] = {}
-    validity = getattr(result, "validity", None)
-    if validity is not None:
-        extra["loop_lag_p99"] = validity.loop_lag_p99_ms or float("nan")
-    return samples, extra
+    return Measured(samples, engine_of(result.info), result.worker_cpu_s or 0.0)
 
 
 # --- the bare stdlib-socket floor -------------------------------------------------------
@@ -311,7 +341,7 @@ def score(samples: list[Sample], truth: dict[str, Truth]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--steps", default="1:20,64:256,256:1000", help="c:requests,...")
-    parser.add_argument("--clients", default="inferlab,userspace,bare")
+    parser.add_argument("--clients", default="inferlab,local,bare")
     parser.add_argument("--server", choices=["truth", "sim"], default="truth")
     args = parser.parse_args()
     steps = [tuple(int(x) for x in part.split(":")) for part in args.steps.split(",")]
@@ -325,23 +355,27 @@ def main() -> None:
         )
         print(f"load average before: {load} ({os.cpu_count()} CPUs)")
         print(
-            "client       c  done | TTFT err p50     p99 |  send p50    p99 |  recv p50"
-            "     p99 | |TPOT err| p50 | client CPU"
+            "client     engine         c  done | TTFT err p50     p99 |  send p50    p99 |"
+            "  recv p50     p99 | |TPOT err| p50 | client CPU"
         )
-        runners: dict[str, Callable[[int, int], list[Sample]]] = {
-            "inferlab": lambda c, n: run_inferlab(url, c, n, True)[0],
-            "userspace": lambda c, n: run_inferlab(url, c, n, False)[0],
-            "bare": lambda c, n: run_bare(host, port, c, n),
+        runners: dict[str, Callable[[int, int], Measured]] = {
+            "inferlab": lambda c, n: run_inferlab(url, c, n, "auto"),
+            "local": lambda c, n: run_inferlab(url, c, n, "local"),
+            "userspace": lambda c, n: run_inferlab(url, c, n, "userspace"),
+            "bare": lambda c, n: Measured(run_bare(host, port, c, n), "bare socket"),
         }
         for concurrency, requests in steps:
             for name in clients:
+                if name == "local" and default_engine(concurrency, requests) == "local":
+                    continue  # the `inferlab` row is this engine already
                 server.clear()
                 cpu0, wall0 = cpu_s(), time.perf_counter()
-                samples = runners[name](concurrency, requests)
-                cpu_share = (cpu_s() - cpu0) / (time.perf_counter() - wall0)
-                m = score(samples, server.read())
+                got = runners[name](concurrency, requests)
+                cpu_share = (cpu_s() - cpu0 + got.worker_cpu_s) / (time.perf_counter() - wall0)
+                m = score(got.samples, server.read())
                 print(
-                    f"{name:10s} {concurrency:3d} {m['n']:5.0f} | {m['ttft_p50']:+8.2f} ms "
+                    f"{name:10s} {got.engine:12s} {concurrency:3d} {m['n']:5.0f} | "
+                    f"{m['ttft_p50']:+8.2f} ms "
                     f"{m['ttft_p99']:+7.2f} | {m['send_p50']:+7.2f} {m['send_p99']:+6.2f} | "
                     f"{m['recv_p50']:+7.2f} {m['recv_p99']:+7.2f} | {m['tpot_p50']:10.4f} ms | "
                     f"{cpu_share:6.1%}",

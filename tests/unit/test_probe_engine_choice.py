@@ -29,13 +29,14 @@ def engine(info: RunInfo) -> tuple[object, object, object]:
     ("concurrency", "cpus", "expected"),
     [
         (1, 2, ("local", 1)),
-        (64, 2, ("local", 1)),
         (STREAMS_PER_WORKER, 8, ("local", 1)),
         (STREAMS_PER_WORKER + 1, 8, ("processes", 2)),
-        (256, 2, ("processes", 2)),
-        (256, 8, ("processes", 2)),
-        (1000, 8, ("processes", 8)),
-        (1000, 1, ("local", 1)),
+        (128, 2, ("processes", 2)),
+        (256, 2, ("processes", 4)),  # up to two workers per CPU
+        (256, 8, ("processes", 4)),
+        (1000, 2, ("processes", 4)),
+        (1000, 8, ("processes", 16)),
+        (1000, 1, ("processes", 2)),
     ],
 )
 def test_auto_splits_above_streams_per_worker(
@@ -48,7 +49,9 @@ def test_auto_splits_above_streams_per_worker(
 def test_explicit_engines_and_workers() -> None:
     base = info_for(concurrency=256, requests=1000)
     assert engine(choose(base, "local", cpus=8)) == ("local", 1, None)
-    assert engine(choose(base, "processes", cpus=4)) == ("processes", 4, None)
+    assert engine(choose(base, "processes", cpus=4)) == ("processes", 4, None)  # from the load
+    small = info_for(concurrency=8, requests=100)
+    assert engine(choose(small, "processes", cpus=4)) == ("processes", 4, None)  # the CPUs
     assert engine(choose(base, "processes", 3, cpus=4)) == ("processes", 3, None)
     assert engine(choose(base, "auto", 3, cpus=4)) == ("processes", 3, None)  # --workers asks
     # No more workers than streams or requests.
@@ -59,7 +62,7 @@ def test_explicit_engines_and_workers() -> None:
 def test_open_loop_splits_by_its_in_flight_cap_only() -> None:
     rate = {"load_mode": "poisson", "concurrency": 0, "rate_rps": 50.0, "requests": 1000}
     assert engine(choose(info_for(**rate), "auto", cpus=4)) == ("local", 1, None)
-    capped = choose(info_for(**{**rate, "concurrency": 512}), "auto", cpus=4)  # the cap
+    capped = choose(info_for(**{**rate, "concurrency": 512}), "auto", cpus=2)  # the cap
     assert engine(capped) == ("processes", 4, None)
     assert engine(choose(info_for(**rate), "processes", 2, cpus=4)) == ("processes", 2, None)
 
@@ -67,7 +70,7 @@ def test_open_loop_splits_by_its_in_flight_cap_only() -> None:
 def test_unsplittable_modes_run_in_one_process_with_a_note() -> None:
     sessions = info_for(load_mode="sessions", concurrency=0, sessions=512, turns=2)
     name, workers, note = engine(choose(sessions, "auto", cpus=4))
-    assert (name, workers) == ("local", 1) and "auto would use 4" in str(note)
+    assert (name, workers) == ("local", 1) and "auto would use 8" in str(note)
     assert "sessions" in str(note)
     few = info_for(load_mode="sessions", concurrency=0, sessions=4, turns=2)
     assert engine(choose(few, "auto", cpus=4)) == ("local", 1, None)  # auto: not worth it

@@ -386,7 +386,8 @@ def add_probe_arguments(
         choices=ENGINES,
         default="auto",
         help=f"auto (default): one process up to {STREAMS_PER_WORKER} streams, worker "
-        f"processes above (min(CPUs, streams/{STREAMS_PER_WORKER})); local: one process; "
+        f"processes above (streams/{STREAMS_PER_WORKER}, at most 2 per CPU); local: one "
+        "process; "
         "processes: --workers local processes, each with its share of the load; ray: the "
         "same in Ray actors, one per worker CPU (needs pip install 'inferlab[distributed]')",
     )
@@ -400,7 +401,7 @@ def add_probe_arguments(
         type=_positive_int("--workers"),
         metavar="N",
         help="worker processes (--engine auto/processes; default: from the load, at most "
-        "the CPUs) or Ray actors (--engine ray; default: the cluster's CPUs)",
+        "2 per CPU) or Ray actors (--engine ray; default: the cluster's CPUs)",
     )
 
 

@@ -856,7 +856,7 @@ class JobManager:
             except PreflightError as exc:
                 raise JobError(ui_message(str(exc))) from None
         info = make_run_info(cfg)
-        # The CLI's engine choice for the same settings (one process up to 128 streams).
+        # The CLI's engine choice for the same settings (one process up to 64 streams).
         info = engine_info(info, ray_workers) if ray_workers else choose(info)
         try:
             store = Store(db_path or default_db_path())

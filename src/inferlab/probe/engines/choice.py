@@ -1,16 +1,20 @@
 """Which engine runs a probe: one process, or several (`auto` picks from the load).
 
 `auto` (the default of the CLI and the dashboard) runs in this process up to
-STREAMS_PER_WORKER streams and in min(cpus, ceil(streams / STREAMS_PER_WORKER))
-worker processes above: one process's reader thread keeps up with 128 streams
-of 20 ms chunks (TTFT p99 error +0.45 ms at c=128) but not with 256 (+41 to
-+60 ms, docs/PERFORMANCE.md "Probe accuracy at load"). The streams of a closed
-loop are its concurrency; of an open loop, its --max-in-flight cap (without a
-cap they are not known in advance: one process). Modes that cannot be split
-(multi-turn sessions, stop-on-saturation: one detector must see the whole
-load) run in one process, and the run's `engine_note` says so. The choice is
-kept in the run's settings (`engine`, `workers`, `engine_note`), so the
-dashboard's job and the CLI make the same one from the same settings.
+STREAMS_PER_WORKER streams and above in min(WORKERS_PER_CPU x cpus,
+ceil(streams / STREAMS_PER_WORKER)) worker processes. Why (docs/PERFORMANCE.md,
+"Probe accuracy at load"): one process's reader thread shares the GIL with its
+event loop; when the machine is busy the loop is descheduled holding the GIL,
+the reader cannot read, and the kernel merges a stream's waiting chunks (TTFT
+p99 +40 to +290 ms at c=256 in one process). Each stall then hits only the
+streams of one worker: at c=256 on 2 busy CPUs, 4 workers read +1 to +21 ms at
+p99 where 2 read +8 to +123 ms. The workers mostly wait, so more of them than
+CPUs pays. The streams of a closed loop are its concurrency; of an open loop,
+its in-flight cap (without a cap they are not known in advance: one process).
+Modes that cannot be split (multi-turn sessions, stop-on-saturation: one
+detector must see the whole load) run in one process, and the run's
+`engine_note` says so. The choice is kept in the run's settings (`engine`,
+`workers`, `engine_note`), so the dashboard's job and the CLI make the same one.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from inferlab.records import RunInfo
 __all__ = [
     "ENGINES",
     "STREAMS_PER_WORKER",
+    "WORKERS_PER_CPU",
     "EngineName",
     "choose",
     "engine_json",
@@ -40,7 +45,8 @@ __all__ = [
 
 EngineName = Literal["auto", "local", "processes"]
 ENGINES: tuple[str, ...] = ("auto", "local", "processes", "ray")
-STREAMS_PER_WORKER = 128  # streams one process stamps exactly (see the module docstring)
+STREAMS_PER_WORKER = 64  # streams per worker process (see the module docstring)
+WORKERS_PER_CPU = 2  # the workers mostly wait for chunks: more than the CPUs pays
 
 
 def _streams(info: RunInfo) -> int | None:
@@ -100,10 +106,10 @@ def choose(
     if engine == "local":
         return engine_info(info, 1, "local")
     wanted: int | None = workers
-    if wanted is None and engine == "processes":
-        wanted = cpus
     if wanted is None and streams is not None:
-        wanted = min(cpus, math.ceil(streams / STREAMS_PER_WORKER))
+        wanted = min(WORKERS_PER_CPU * cpus, math.ceil(streams / STREAMS_PER_WORKER))
+    if engine == "processes" and (wanted is None or wanted < 2):
+        wanted = workers or cpus
     if wanted is None or (wanted < 2 and engine == "auto"):
         return engine_info(info, 1, "local")
     why = unsplittable(info)
