@@ -566,3 +566,23 @@ def test_a_dashboard_probe_is_the_cli_probe(manager: JobManager, isolated_db: Pa
         assert v.verdict in ("valid", "suspect") and v.facts is not None
         assert v.facts.target_concurrency == 8 and v.facts.connections_opened == 8
         assert len(store.requests_frame(run_id)) == 8
+
+
+def test_a_many_stream_dashboard_probe_runs_on_worker_processes(
+    manager: JobManager, isolated_db: Path
+) -> None:
+    # The CLI's choice for the same settings (auto: more than 64 streams -> processes),
+    # started from the job's own (daemonic) process; the job card names the engine.
+    url = manager.sim_url(FAST)
+    job = manager.start(cfg(url, concurrency=80, requests=80), policy=OPEN)
+    assert job.wait(120)
+    snap = job.snapshot()
+    assert snap.state == "completed", snap.error
+    assert snap.engine == "engine processes x2"
+    store = Store(isolated_db)
+    run = store.get_run(job.run_id)
+    assert run is not None and run.settings["engine"] == "processes"
+    assert run.settings["workers"] == 2
+    assert sorted(store.requests_frame(job.run_id)["index"]) == list(range(80))
+    facts = store.validity(job.run_id).facts
+    assert facts is not None and facts.engine == "processes" and facts.workers == 2

@@ -11,7 +11,8 @@ one wall-clock start, record batches over a pipe into the run's one writer, one
 Protocol on each worker's duplex pipe: the worker sends ("ready",); the parent
 answers ("start", start_wall_ns) or ("stop",); the worker then sends a
 `WorkerBatch` every POLL_INTERVAL_S and a last one with `finished=True`.
-The parent asks a cancel with ("cancel",). A worker whose parent is gone stops.
+The parent asks a cancel with ("cancel",) (or ("stop",) when it gives up on the
+run); a worker whose parent is gone stops too.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from inferlab.spawn import neutral_main
 __all__ = ["READY_TIMEOUT_S", "allow_children", "run_probe_processes"]
 
 READY_TIMEOUT_S = 120.0  # to spawn every worker and import the engine there
+CLOSE_GRACE_S = 5.0  # after the run, for every worker to exit before it is killed
 ORPHAN_GRACE_S = 2.0  # a worker whose parent died hands nothing back: it exits after this
 
 
@@ -118,7 +120,7 @@ def _worker_main(
         while not done.wait(POLL_INTERVAL_S):
             try:
                 while conn.poll():
-                    if conn.recv()[0] == "cancel":
+                    if conn.recv()[0] in ("cancel", "stop"):
                         cancel.set()
                 send(outbox.batch())
             except (EOFError, OSError):
@@ -241,9 +243,10 @@ class _ProcessPool:
     def close(self) -> None:
         for conn in self._conns:
             with contextlib.suppress(OSError, ValueError):
-                conn.send(("stop",))  # a worker still waiting for its start
+                conn.send(("stop",))  # not started yet: it ends; running: it stops
+        deadline = time.monotonic() + CLOSE_GRACE_S
         for proc in self._procs:
-            proc.join(5)
+            proc.join(max(0.0, deadline - time.monotonic()))
             if proc.is_alive():
                 proc.kill()
                 proc.join(5)
