@@ -1,8 +1,8 @@
 """Probe accuracy at load against a server in its own process whose truth is its own log.
 
 Run: `.venv/bin/python bench/bench_probe_accuracy.py` (about 5 minutes; options:
-`--steps 1:20,64:256,256:1000`, `--clients inferlab,local,userspace,bare`,
-`--server truth|sim`).
+`--steps 1:20,64:256,256:1000`, `--clients inferlab,local,userspace,bare`
+(and `processes:N`: N worker processes), `--server truth|sim`).
 
 The server (TTFT 200 ms, 20 ms between chunks, 128 tokens, 32-token prompts)
 runs in its own process and stamps, with its own clock, when each request
@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import resource
@@ -190,12 +191,15 @@ class Measured:
 
 
 def run_inferlab(url: str, concurrency: int, requests: int, engine: str) -> Measured:
-    """One inferlab run: `engine` is auto (the default), local, or userspace (local
-    with kernel stamps off)."""
+    """One inferlab run: `engine` is auto (the default), local, userspace (local
+    with kernel stamps off) or processes:N (N worker processes)."""
     cfg = _cfg(url, concurrency, requests)
     sink = MemorySink()
     if engine == "auto":
         result = asyncio.run(run_chosen(cfg, sink))
+    elif engine.startswith("processes:"):
+        workers = int(engine.split(":", 1)[1])
+        result = asyncio.run(run_chosen(cfg, sink, engine="processes", workers=workers))
     else:
         probe_transport.KERNEL_STAMPS = engine != "userspace"
         try:
@@ -364,6 +368,9 @@ def main() -> None:
             "userspace": lambda c, n: run_inferlab(url, c, n, "userspace"),
             "bare": lambda c, n: Measured(run_bare(host, port, c, n), "bare socket"),
         }
+        for name in clients:
+            if name.startswith("processes:"):
+                runners[name] = functools.partial(run_inferlab, url, engine=name)
         for concurrency, requests in steps:
             for name in clients:
                 if name == "local" and default_engine(concurrency, requests) == "local":
