@@ -99,6 +99,40 @@ def test_open_loop_workers_share_one_schedule(sim: SimServer) -> None:
     assert result.validity is not None and result.validity.target_rps == pytest.approx(100.0)
 
 
+def test_a_trace_is_split_over_workers_on_its_own_timestamps(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    trace = tmp_path / "t.jsonl"
+    lines = [
+        {"timestamp": 1000 + 40 * i, "input_length": 32, "output_length": 3} for i in range(20)
+    ]
+    trace.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    cfg = cfg_for(
+        sim, load_mode="trace", trace_file=str(trace), trace_speed=2.0, concurrency=0,
+        requests=None,
+    )  # fmt: skip
+    sink = MemorySink()
+    result = asyncio.run(run_probe_processes(cfg, sink, workers=2))
+    assert result.status == "completed"
+    recs = sorted(sink.measured, key=lambda r: r.index)
+    assert [r.index for r in recs] == list(range(20))
+    assert all(r.ok and r.output_tokens == 3 for r in recs)
+    for r in recs:  # one schedule (the trace's, at 2x) over both workers
+        assert r.scheduled_ms == pytest.approx(recs[0].scheduled_ms + 20.0 * r.index, abs=1e-3)
+
+
+def test_ramp_up_and_a_sweep_choose_per_step(sim: SimServer, tmp_path: Path) -> None:
+    db = str(tmp_path / "sweep.duckdb")
+    out = _cli(
+        "probe", "--url", sim.base_url, "--model", "inferlab-sim", "--sweep", "4,65",
+        "--requests", "65", "--max-tokens", "2", "--ramp-up", "0.2", "--db", db, "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    steps = json.loads(out.stdout)
+    assert [s["engine"]["name"] for s in steps] == ["local", "processes"]
+    assert steps[1]["engine"]["workers"] == 2 and steps[1]["completed"] == 65
+
+
 def test_cancel_stops_every_worker_and_keeps_completed(sim: SimServer) -> None:
     cfg = cfg_for(sim, requests=100_000, concurrency=8, max_tokens=4)
     sink = MemorySink()
