@@ -69,9 +69,7 @@ def test_open_loop_splits_by_its_in_flight_cap_only() -> None:
 
 def test_unsplittable_modes_run_in_one_process_with_a_note() -> None:
     sessions = info_for(load_mode="sessions", concurrency=0, sessions=512, turns=2)
-    name, workers, note = engine(choose(sessions, "auto", cpus=4))
-    assert (name, workers) == ("local", 1) and "auto would use 8" in str(note)
-    assert "sessions" in str(note)
+    assert engine(choose(sessions, "auto", cpus=4)) == ("processes", 8, None)  # split by user
     few = info_for(load_mode="sessions", concurrency=0, sessions=4, turns=2)
     assert engine(choose(few, "auto", cpus=4)) == ("local", 1, None)  # auto: not worth it
     stop = info_for(
@@ -82,8 +80,10 @@ def test_unsplittable_modes_run_in_one_process_with_a_note() -> None:
 
 
 def test_a_choice_made_again_replaces_the_old_note() -> None:
-    sessions = info_for(load_mode="sessions", concurrency=0, sessions=2, turns=2)
-    noted = choose(sessions, "processes", 2)
+    stop = info_for(
+        load_mode="poisson", concurrency=0, rate_rps=5.0, requests=10, stop_on_saturation=True
+    )
+    noted = choose(stop, "processes", 2)
     assert noted.settings.get("engine_note")
     again = engine_info(noted, 1, "local")
     assert "engine_note" not in again.settings

@@ -179,15 +179,26 @@ def test_a_killed_worker_fails_its_in_flight_requests_and_the_run_goes_on() -> N
     assert sorted(r.index for r in sink.records if r.index % 2 == 0) == list(range(0, 16, 2))
 
 
-def test_sessions_fall_back_to_one_process_and_say_so(sim: SimServer) -> None:
-    cfg = cfg_for(sim, load_mode="sessions", concurrency=0, sessions=2, turns=2, max_tokens=4)
+def test_sessions_are_split_by_user_and_keep_their_history(sim: SimServer) -> None:
+    cfg = cfg_for(sim, load_mode="sessions", concurrency=0, sessions=4, turns=3, max_tokens=4)
     info = choose(make_run_info(cfg), "processes", 2)
-    assert info.settings["engine"] == "local" and info.settings["workers"] == 1
+    assert info.settings["engine"] == "processes" and info.settings["workers"] == 2
     sink = MemorySink()
     result = asyncio.run(run_chosen(cfg, sink, info=info, engine="processes", workers=2))
-    assert result.status == "completed" and len(sink.records) == 4
-    assert sink.validity is not None and sink.validity.engine == "local"
-    assert "sessions" in (sink.validity.engine_note or "")
+    assert result.status == "completed" and len(sink.records) == 12
+    assert all(r.ok for r in sink.records)
+    by_session: dict[str, list[int]] = {}
+    for r in sink.records:
+        assert r.session_id is not None and r.turn is not None
+        by_session.setdefault(r.session_id, []).append(r.turn)
+    # Every user had all its turns, in one worker or the other, under its own id.
+    assert len(by_session) == 4 and all(sorted(t) == [1, 2, 3] for t in by_session.values())
+    # A later turn re-sends the history: its prompt is longer than the first turn's.
+    first = {r.session_id: r.input_tokens for r in sink.records if r.turn == 1}
+    later = [r for r in sink.records if r.turn == 3]
+    assert all((r.input_tokens or 0) > (first[r.session_id] or 0) for r in later)
+    assert sink.validity is not None and sink.validity.engine == "processes"
+    assert sink.validity.workers == 2
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -461,7 +461,11 @@ class _Run:
             user_tokens=cfg.user_tokens,
             seed=cfg.seed,
         )
-        self.phase_planned = spec.sessions * spec.turns
+        # Worker j of n talks for users j, j+n, ...: each user's questions, ramp-up start
+        # and session id are those it has in a one-process run.
+        first, step = self.share
+        mine = range(first, spec.sessions, step)
+        self.phase_planned = len(mine) * spec.turns
         starts = slot_start_offsets_s(spec.sessions, cfg.ramp_up_s)
 
         async def user(k: int) -> None:
@@ -469,7 +473,7 @@ class _Run:
                 await asyncio.sleep(starts[k])
             conversation = Conversation(spec, k)
             sid = session_id(self.info.run_id, k)
-            client = clients[k % len(clients)]
+            client = clients[(k // step) % len(clients)]
             scheduled_ms = self.now_ms()
             for turn in range(1, spec.turns + 1):
                 if deadline_ns is not None and time.perf_counter_ns() >= deadline_ns:
@@ -483,7 +487,7 @@ class _Run:
                 if turn < spec.turns and spec.think_time_s:
                     await asyncio.sleep(spec.think_time_s)
 
-        await _gather_or_cancel([user(k) for k in range(spec.sessions)])
+        await _gather_or_cancel([user(k) for k in mine])
 
     async def _open_loop(
         self,

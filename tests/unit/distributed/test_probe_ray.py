@@ -139,3 +139,16 @@ def test_a_lost_actor_fails_its_in_flight_requests_and_the_run_goes_on(
     # The other actor finished its whole share.
     assert sorted(r.index for r in sink.records if r.index % 2 == 0) == list(range(0, 16, 2))
     assert all(r.ok for r in sink.records if r.index % 2 == 0)
+
+
+def test_sessions_are_split_by_user_over_the_actors(workers: int, sim: SimServer) -> None:
+    cfg = cfg_for(sim, load_mode="sessions", concurrency=0, sessions=4, turns=2, max_tokens=4)
+    sink = MemorySink()
+    info = engine_info(make_run_info(cfg), workers)
+    result = asyncio.run(run_probe_ray(cfg, sink, info=info, workers=workers))
+    assert result.status == "completed" and len(sink.records) == 8
+    turns: dict[str, list[int]] = {}
+    for r in sink.records:
+        assert r.ok and r.session_id is not None and r.turn is not None
+        turns.setdefault(r.session_id, []).append(r.turn)
+    assert len(turns) == 4 and all(sorted(t) == [1, 2] for t in turns.values())

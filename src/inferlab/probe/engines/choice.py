@@ -11,9 +11,9 @@ streams of one worker: at c=256 on 2 busy CPUs, 4 workers read +1 to +21 ms at
 p99 where 2 read +8 to +123 ms. The workers mostly wait, so more of them than
 CPUs pays. The streams of a closed loop are its concurrency; of an open loop,
 its in-flight cap (without a cap they are not known in advance: one process).
-Modes that cannot be split (multi-turn sessions, stop-on-saturation: one
-detector must see the whole load) run in one process, and the run's
-`engine_note` says so. The choice is kept in the run's settings (`engine`,
+Multi-turn sessions are split by user (the sessions are the streams). What
+cannot be split (stop-on-saturation: one detector must see the whole load)
+runs in one process, and the run's `engine_note` says so. The choice is kept in the run's settings (`engine`,
 `workers`, `engine_note`), so the dashboard's job and the CLI make the same one.
 """
 
@@ -84,8 +84,6 @@ def engine_label(name: str, workers: int, note: str | None = None) -> str:
 
 def unsplittable(info: RunInfo) -> str | None:
     """Why this run cannot be split over workers (None: it can)."""
-    if info.load_mode == "sessions":
-        return "multi-turn sessions are not split over worker processes"
     if info.settings.get("stop_on_saturation"):
         return "--stop-on-saturation needs one detector over the whole load"
     return None

@@ -135,11 +135,6 @@ def checked_prompts(cfg: ProbeConfig, sink: Sink, flag: str) -> Any:
     """The run's prompt source; ConfigError (and the sink closed as failed) if unusable."""
     try:
         cfg.validate()
-        if cfg.load_mode == "sessions":
-            raise ConfigError(
-                f"{flag} does not split multi-turn sessions over workers yet; "
-                "run sessions with the local engine"
-            )
         return prompt_source(cfg)
     except ConfigError:
         sink.close("failed")
