@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal
 
 from inferlab.netpolicy import NetPolicy
@@ -141,21 +141,12 @@ async def run_chosen(
     The choice is made again from `info` (deterministic), so a caller that opened
     its sink with `choose(info, engine, workers)` records the engine that ran."""
     info = choose(info or make_run_info(cfg), engine, workers)
+    run: Callable[..., Awaitable[ProbeResult]] = run_probe
     if info.settings.get("engine") == "processes":
         from inferlab.probe.engines.processes import run_probe_processes
 
-        return await run_probe_processes(
-            cfg,
-            sink,
-            info=info,
-            progress=progress,
-            cancel=cancel,
-            step=step,
-            steps=steps,
-            policy=policy,
-            also_allowed=also_allowed,
-        )
-    return await run_probe(
+        run = run_probe_processes  # the workers are in `info`
+    return await run(
         cfg,
         sink,
         info=info,
