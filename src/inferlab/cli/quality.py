@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import math
 import os
 import signal
@@ -33,6 +34,7 @@ from inferlab.probe.quality import (
     list_eval_sets,
     load_eval_set,
     run_quality,
+    save_result,
 )
 from inferlab.records import RunInfo
 from inferlab.store import StoreError
@@ -215,18 +217,6 @@ def run(args: argparse.Namespace) -> int:
     def open_sink(info: RunInfo) -> Any:
         return store.run_writer(info)
 
-    def save(result: QualityRunResult) -> None:
-        scores = result.report.by_temperature
-        if scores:
-            qstore.save(
-                result.info.run_id,
-                group_id=result.info.group_id,
-                eval_set=cfg.eval_set,
-                repeats=cfg.repeats,
-                outputs=result.outputs,
-                scores=scores[0],
-            )
-
     err = Console(stderr=True)
     show = err.is_terminal
 
@@ -239,6 +229,7 @@ def run(args: argparse.Namespace) -> int:
             )
 
     try:
+        save = functools.partial(save_result, qstore, cfg)
         results = asyncio.run(_run(cfg, open_sink, save, progress))
     except (StoreError, SinkError) as exc:
         return fail(str(exc))

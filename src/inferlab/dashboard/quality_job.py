@@ -31,8 +31,8 @@ from inferlab.probe import ConfigError, SinkError
 from inferlab.probe.quality import (
     QualityProbeConfig,
     QualityProgress,
-    QualityRunResult,
     run_quality_sync,
+    save_result,
 )
 from inferlab.probe.sink import Sink
 from inferlab.records import RunInfo
@@ -125,25 +125,13 @@ def _quality_main(
         # A Sink whose close() also says whether the run reached the database.
         return cast(Sink, store.run_writer(info))
 
-    def save(result: QualityRunResult) -> None:
-        scores = result.report.by_temperature
-        if scores:
-            QualityStore(store).save(
-                result.info.run_id,
-                group_id=result.info.group_id,
-                eval_set=cfg.eval_set,
-                repeats=cfg.repeats,
-                outputs=result.outputs,
-                scores=scores[0],
-            )
-
     state: QualityJobState
     error: str | None = None
     try:
         run_quality_sync(
             cfg,
             open_sink,
-            save=save,
+            save=lambda result: save_result(QualityStore(store), cfg, result),
             progress=lambda update: conn.send(("progress", update)),
             cancel=cancel,
         )

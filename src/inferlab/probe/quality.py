@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -38,6 +38,9 @@ from inferlab.quality import QualityOutput, QualityReport, score_outputs
 from inferlab.records import RequestRecord, RunInfo, RunStatus
 from inferlab.redaction import redact
 
+if TYPE_CHECKING:
+    from inferlab.store.quality import QualityStore
+
 __all__ = [
     "EVALS_DIR",
     "EvalItem",
@@ -49,6 +52,7 @@ __all__ = [
     "load_eval_set",
     "run_quality",
     "run_quality_sync",
+    "save_result",
 ]
 
 EVALS_DIR = Path(__file__).resolve().parents[3] / "data" / "evals"
@@ -452,6 +456,20 @@ def run_quality_sync(
 ) -> list[QualityRunResult]:
     """`run_quality` for callers without an event loop."""
     return asyncio.run(run_quality(cfg, open_sink, save=save, progress=progress, cancel=cancel))
+
+
+def save_result(qstore: QualityStore, cfg: QualityProbeConfig, result: QualityRunResult) -> None:
+    """Keep one temperature's answers and scores with its run (nothing if it scored none)."""
+    scores = result.report.by_temperature
+    if scores:
+        qstore.save(
+            result.info.run_id,
+            group_id=result.info.group_id,
+            eval_set=cfg.eval_set,
+            repeats=cfg.repeats,
+            outputs=result.outputs,
+            scores=scores[0],
+        )
 
 
 def with_items(cfg: QualityProbeConfig, items: Sequence[EvalItem]) -> QualityProbeConfig:
