@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from inferlab.dashboard.jobs import get_manager
 from tests.conftest import APP
 
 OpenPage = Callable[..., AppTest]
@@ -34,3 +36,31 @@ def open_page() -> OpenPage:
         return at
 
     return _open
+
+
+@pytest.fixture(autouse=True)
+def fresh_jobs() -> Iterator[None]:
+    """The job registry is process-wide: start and end every test with none."""
+    manager = get_manager()
+    manager.shutdown()
+    manager.clear()
+    yield
+    manager.shutdown()
+    manager.clear()
+
+
+def launch(at: AppTest) -> AppTest:
+    """Press the Probe page's Launch button."""
+    next(b for b in at.button if b.label == "Launch probe").click()
+    return at.run()
+
+
+def wait_done(at: AppTest, timeout_s: float = 60) -> AppTest:
+    """Rerun the page until no probe job is running, as its timer would."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        at.run()
+        if not any(j.active for j in get_manager().jobs()):
+            return at.run()
+        time.sleep(0.2)
+    raise AssertionError("the probe did not finish")

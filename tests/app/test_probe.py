@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,37 +16,11 @@ from inferlab.netpolicy import NetPolicy
 from inferlab.probe import ProbeConfig
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import Store
-from tests.app.conftest import OpenPage, link_query, metric
-
-
-@pytest.fixture(autouse=True)
-def fresh_jobs() -> Iterator[None]:
-    """The job registry is process-wide: start and end every test with none."""
-    manager = get_manager()
-    manager.shutdown()
-    manager.clear()
-    yield
-    manager.shutdown()
-    manager.clear()
+from tests.app.conftest import OpenPage, launch, link_query, metric, wait_done
 
 
 def texts(at: AppTest) -> str:
     return " ".join(str(e.value) for e in [*at.markdown, *at.caption, *at.error, *at.info])
-
-
-def launch(at: AppTest) -> AppTest:
-    next(b for b in at.button if b.label == "Launch probe").click()
-    return at.run()
-
-
-def wait_done(at: AppTest, timeout_s: float = 60) -> AppTest:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        at.run()
-        if not any(j.active for j in get_manager().jobs()):
-            return at.run()
-        time.sleep(0.2)
-    raise AssertionError("the probe did not finish")
 
 
 def fast_sim(at: AppTest, requests: int = 12) -> None:

@@ -4,8 +4,6 @@ the URL it was given."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,32 +13,7 @@ from inferlab.dashboard.jobs import get_manager
 from inferlab.server.samples import is_note
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import Store
-from tests.app.conftest import OpenPage, link_query
-
-
-@pytest.fixture(autouse=True)
-def fresh_jobs() -> Iterator[None]:
-    manager = get_manager()
-    manager.shutdown()
-    manager.clear()
-    yield
-    manager.shutdown()
-    manager.clear()
-
-
-def launch(at: AppTest) -> AppTest:
-    next(b for b in at.button if b.label == "Launch probe").click()
-    return at.run()
-
-
-def wait_done(at: AppTest, timeout_s: float = 60) -> AppTest:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        at.run()
-        if not any(j.active for j in get_manager().jobs()):
-            return at.run()
-        time.sleep(0.2)
-    raise AssertionError("the probe did not finish")
+from tests.app.conftest import OpenPage, launch, link_query, wait_done
 
 
 def fast_sim(at: AppTest, requests: int = 4) -> None:

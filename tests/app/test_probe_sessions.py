@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from inferlab.dashboard.jobs import get_manager
 from inferlab.metrics.sessions import summarize_sessions
 from inferlab.store import Store
-from tests.app.conftest import OpenPage, link_query, metric
-from tests.app.test_probe import launch, wait_done
-
-
-@pytest.fixture(autouse=True)
-def fresh_jobs() -> Iterator[None]:
-    manager = get_manager()
-    manager.shutdown()
-    manager.clear()
-    yield
-    manager.shutdown()
-    manager.clear()
+from tests.app.conftest import OpenPage, launch, link_query, metric, wait_done
 
 
 def test_sessions_mode_runs_conversations_on_the_cached_simulator(

@@ -2,7 +2,6 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
 from urllib.parse import urlparse
 
 import pytest
@@ -13,17 +12,6 @@ from inferlab.quality import Candidate
 from inferlab.quality.table import EXAMPLE_CANDIDATES, decode_table, encode_table
 from tests.app.conftest import OpenPage, link_query
 from tests.unit.probe_server import Request, ScriptedServer, sse_head, sse_stream
-
-
-@pytest.fixture(autouse=True)
-def fresh_jobs() -> Iterator[None]:
-    """The job registry is process-wide: start and end every test with none."""
-    manager = get_manager()
-    manager.shutdown()
-    manager.clear()
-    yield
-    manager.shutdown()
-    manager.clear()
 
 
 def wait_quality_done(at: AppTest, timeout_s: float = 60) -> AppTest:
