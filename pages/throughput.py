@@ -512,7 +512,14 @@ with plan_box:
         except ValueError as exc:
             st.error(f"Cannot plan the capacity: {exc}.")
         else:
-            show_plan(plan, source_label, target_s, util, demand_mode, n_gpus, min_gpus)
+            tp_plans = (
+                planning.compare_tp_degrees(
+                    demand, gpu, model, in_tokens, out_tokens, target_s, util, mbu, mfu, mem_util
+                )
+                if source == "roofline"
+                else None
+            )
+            show_plan(plan, source_label, target_s, util, demand_mode, n_gpus, min_gpus, tp_plans)
 
 if kv.fits and kv.max_batch >= 1:
     chart_box.plotly_chart(

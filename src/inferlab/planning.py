@@ -27,7 +27,10 @@ __all__ = [
     "Demand",
     "DeploymentPlan",
     "ReplicaCapacity",
+    "TpComparison",
+    "TpOption",
     "arrival_rps",
+    "compare_tp_degrees",
     "min_gpus_per_replica",
     "plan_deployment",
     "plural",
@@ -313,3 +316,102 @@ def _operating_point(
             hi = mid
     w = settle(lo)
     return lo, w if w is not None else replica.latency_s
+
+
+# Degrees the planner compares: one server of 8 GPUs is the usual tensor-parallel limit
+# (beyond it, all-reduce crosses the slow inter-node network).
+COMPARED_TP_DEGREES = (1, 2, 4, 8)
+
+
+@dataclass(frozen=True)
+class TpOption:
+    """One tensor-parallel degree's plan, or None when the model does not fit it."""
+
+    gpus_per_replica: int
+    plan: DeploymentPlan | None
+
+    def text(self) -> str:
+        """'TP=4: 1 replica, 4 GPUs', 'TP=1: does not fit', 'TP=2: misses the target'."""
+        head = f"TP={self.gpus_per_replica}"
+        if self.plan is None:
+            return f"{head}: does not fit"
+        if self.plan.replicas is None or self.plan.total_gpus is None:
+            return f"{head}: no replica meets the target"
+        return (
+            f"{head}: {plural(self.plan.replicas, 'replica')}, "
+            f"{plural(self.plan.total_gpus, 'GPU')}"
+        )
+
+
+@dataclass(frozen=True)
+class TpComparison:
+    """Roofline plans for each tensor-parallel degree, and the one with the fewest GPUs."""
+
+    options: tuple[TpOption, ...]
+    best: TpOption | None  # fewest GPUs in all for the demand (ties: fewer per replica)
+
+    def summary(self) -> str:
+        """'TP=4: 1 replica, 4 GPUs; TP=2 would need 20 GPUs, TP=8 would need 8 GPUs, ...'."""
+        if self.best is None:
+            return "No tensor-parallel degree up to 8 GPUs per replica serves this demand."
+        others = []
+        for o in self.options:
+            if o is self.best:
+                continue
+            if o.plan is None:
+                others.append(f"TP={o.gpus_per_replica} does not fit")
+            elif o.plan.total_gpus is None:
+                others.append(f"TP={o.gpus_per_replica} meets the target on no replica")
+            else:
+                others.append(
+                    f"TP={o.gpus_per_replica} would need {plural(o.plan.total_gpus, 'GPU')}"
+                )
+        return self.best.text() + (f"; {', '.join(others)}" if others else "") + "."
+
+
+def compare_tp_degrees(
+    demand: Demand,
+    gpu: cap.GpuSpec,
+    model: cap.ModelShape,
+    prompt_tokens: float,
+    output_tokens: float,
+    target_s: float,
+    target_utilisation: float,
+    mbu: float,
+    mfu: float,
+    memory_utilisation: float,
+    degrees: tuple[int, ...] = COMPARED_TP_DEGREES,
+) -> TpComparison:
+    """Plan the demand at each tensor-parallel degree (roofline capacity) and pick the one
+    needing the fewest GPUs in all: more GPUs per replica leave more memory for the KV cache,
+    so the batch (and the throughput per GPU) can grow faster than the GPU count."""
+    context = max(prompt_tokens + output_tokens, 1.0)
+    min_gpus = min_gpus_per_replica(gpu, model, context, memory_utilisation)
+    options: list[TpOption] = []
+    for n in degrees:
+        kv = cap.kv_budget(gpu, model, context, n, memory_utilisation)
+        if not (kv.fits and kv.max_batch >= 1):
+            options.append(TpOption(n, None))
+            continue
+        replica = replica_from_roofline(
+            gpu, model, prompt_tokens, output_tokens, target_s, n, mbu, mfu, memory_utilisation
+        )
+        plan = plan_deployment(
+            demand,
+            replica,
+            target_s,
+            target_utilisation,
+            prompt_tokens,
+            output_tokens,
+            True,
+            n,
+            min_gpus,
+        )
+        options.append(TpOption(n, plan))
+    counted = [o for o in options if o.plan is not None and o.plan.total_gpus is not None]
+    best = min(
+        counted,
+        key=lambda o: (o.plan.total_gpus if o.plan else 0, o.gpus_per_replica),
+        default=None,
+    )
+    return TpComparison(tuple(options), best)

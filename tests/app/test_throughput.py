@@ -89,10 +89,28 @@ def test_model_that_does_not_fit_shows_gpus_needed_not_replicas(open_page: OpenP
     assert "at least 2 GPUs per replica" in errors
     assert len(at.get("plotly_chart")) == 1  # no batch curve collapsed to a dot
     assert any("No batch-size curve" in i.value for i in at.info)
-    next(b for b in at.button if b.label == "Use 2 GPUs per replica").click().run()
-    assert at.number_input(key="n_gpus").value == 2
-    assert metric(at, "Replicas") != "—"
+    # 2 GPUs fit the weights but leave KV room for 9 sequences (10 replicas, 20 GPUs); 4 GPUs
+    # hold 359 at once: the planner offers the degree with the fewest GPUs in all
+    assert any(
+        "TP=4: 1 replica, 4 GPUs" in c.value and "TP=2 would need 20 GPUs" in c.value
+        for c in at.caption
+    )
+    next(b for b in at.button if b.label == "Use 4 GPUs per replica (TP=4)").click().run()
+    assert at.number_input(key="n_gpus").value == 4
+    assert metric(at, "Replicas") == "1"
+    assert "1 replica** of 4 GPUs = **4 GPUs**" in " ".join(m.value for m in at.markdown)
     assert len(at.get("plotly_chart")) == 2
+
+
+def test_a_fitting_degree_that_needs_more_gpus_than_another_offers_the_other(
+    open_page: OpenPage,
+) -> None:
+    at = open_page("throughput", {"params_b": "70", "layers": "80", "n_gpus": "2"})
+    assert metric(at, "Replicas") == "10"
+    assert any("Fewer GPUs with TP=4" in i.value for i in at.info)
+    next(b for b in at.button if b.label == "Use 4 GPUs per replica (TP=4)").click().run()
+    assert metric(at, "Replicas") == "1"
+    assert not any("Fewer GPUs" in i.value for i in at.info)
 
 
 def test_unusual_and_repeated_link_values_are_pointed_out(open_page: OpenPage) -> None:

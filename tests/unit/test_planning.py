@@ -152,3 +152,32 @@ def test_a_rate_run_cannot_give_a_replica_capacity() -> None:
         planning.replica_from_run("rate", 0, 1.0, None)
     with pytest.raises(ValueError, match="completed requests"):
         planning.replica_from_run("empty", 4, math.nan, None)
+
+
+def test_tp_comparison_recommends_the_degree_with_the_fewest_gpus_in_all() -> None:
+    # 70B BF16 on H100: TP=2 fits the weights but leaves KV room for 9 sequences, so the
+    # demand needs 10 replicas (20 GPUs); TP=4 holds 359 at once: 1 replica, 4 GPUs
+    demand = planning.Demand("users", users=1000, requests_per_user_per_min=0.5)
+    tp = planning.compare_tp_degrees(demand, H100, LLAMA_70B, 1000, 256, 15.0, 0.8, 0.7, 0.5, 0.9)
+    by_n = {o.gpus_per_replica: o for o in tp.options}
+    assert by_n[1].plan is None
+    assert by_n[2].plan is not None and by_n[2].plan.total_gpus == 20
+    assert tp.best is by_n[4]
+    assert tp.best.plan is not None and tp.best.plan.replicas == 1
+    assert tp.summary().startswith("TP=4: 1 replica, 4 GPUs; ")
+    assert "TP=2 would need 20 GPUs" in tp.summary()
+    assert "TP=1 does not fit" in tp.summary()
+
+
+def test_tp_comparison_ties_go_to_fewer_gpus_per_replica() -> None:
+    demand = planning.Demand("rate", rps=1.0)
+    tp = planning.compare_tp_degrees(demand, H100, LLAMA_8B, 1000, 256, 15.0, 0.8, 0.7, 0.5, 0.9)
+    assert tp.best is not None and tp.best.gpus_per_replica == 1
+
+
+def test_tp_comparison_without_any_fitting_degree_says_so() -> None:
+    huge = cap.ModelShape(2000.0, "BF16", 126, 8, 128, "BF16")
+    demand = planning.Demand("rate", rps=1.0)
+    tp = planning.compare_tp_degrees(demand, H100, huge, 1000, 256, 15.0, 0.8, 0.7, 0.5, 0.9)
+    assert tp.best is None
+    assert "No tensor-parallel degree" in tp.summary()

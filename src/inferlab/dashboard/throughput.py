@@ -6,7 +6,7 @@ import streamlit as st
 
 from inferlab.capacity import PRECISIONS
 from inferlab.dashboard.params import ChoiceParam, NumberParam
-from inferlab.planning import DEMAND_MODES, SOURCES, DeploymentPlan, plural
+from inferlab.planning import DEMAND_MODES, SOURCES, DeploymentPlan, TpComparison, plural
 
 __all__ = [
     "DEFAULT_GPU",
@@ -78,8 +78,12 @@ def show_plan(
     demand_mode: str,
     n_gpus: int,
     min_gpus: int | None,
+    tp: TpComparison | None = None,
 ) -> None:
-    """The capacity plan's headline and its worked sentence; no replica count when none holds."""
+    """The capacity plan's headline and its worked sentence; no replica count when none holds.
+
+    `tp` (roofline source): the plans of each tensor-parallel degree; the one with the
+    fewest GPUs in all is offered (not merely the smallest degree that fits)."""
     q1, q2, q3, q4 = st.columns(4)
     q1.metric("Arrival rate", f"{plan.arrival_rps:,.3g} req/s", help=_RATE_HELP[demand_mode])
     counted = plan.replicas is not None and plan.total_gpus is not None
@@ -93,7 +97,9 @@ def show_plan(
         q3.metric("Replicas", "—", help="No count: the model does not fit or misses the target.")
         q4.metric("GPUs per replica needed", f"{min_gpus:,}" if min_gpus else "more than 64")
         st.error(plan.problem or "No replica count can be given.", icon=":material/memory:")
-        if not plan.fits and min_gpus is not None and min_gpus != n_gpus:
+        if not plan.fits and tp is not None:
+            _offer_tp(tp, n_gpus)
+        elif not plan.fits and min_gpus is not None and min_gpus != n_gpus:
             st.button(
                 f"Use {plural(min_gpus, 'GPU')} per replica",
                 on_click=lambda: st.session_state.update(n_gpus=min_gpus),
@@ -129,11 +135,42 @@ def show_plan(
         f"{plural(n_gpus, 'GPU')} = **{plural(plan.total_gpus, 'GPU')}**, each replica "
         f"{(plan.utilisation or 0):.0%} busy on average."
     )
+    best = tp.best if tp is not None else None
+    if (
+        best is not None
+        and best.plan is not None
+        and best.plan.total_gpus is not None
+        and best.plan.total_gpus < plan.total_gpus
+    ):
+        st.info(
+            f"**Fewer GPUs with TP={best.gpus_per_replica}** for this demand "
+            f"({plural(best.plan.total_gpus, 'GPU')} in all instead of "
+            f"{plural(plan.total_gpus, 'GPU')}): {tp.summary() if tp else ''}",
+            icon=":material/lightbulb:",
+        )
+        _offer_tp(tp, n_gpus, caption=False)
     if not plan.meets_target:
         st.warning(
             f"At this load one request takes {plan.latency_s:,.3g} s, more than the "
             f"{target_s:g} s target: lower the concurrency per replica or choose another source.",
             icon=":material/speed:",
+        )
+
+
+def _offer_tp(tp: TpComparison | None, n_gpus: int, caption: bool = True) -> None:
+    """A button applying the tensor-parallel degree with the fewest GPUs in all."""
+    if tp is None or tp.best is None:
+        if caption and tp is not None:
+            st.caption(tp.summary())
+        return
+    if caption:
+        st.caption(f"Tensor-parallel degrees compared for this demand: {tp.summary()}")
+    best = tp.best.gpus_per_replica
+    if best != n_gpus:
+        st.button(
+            f"Use {plural(best, 'GPU')} per replica (TP={best})",
+            on_click=lambda: st.session_state.update(n_gpus=best),
+            icon=":material/south:",
         )
 
 
