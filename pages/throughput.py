@@ -22,6 +22,7 @@ from inferlab.dashboard.throughput import (
     RUN_PARAM,
     THROUGHPUT_CHOICES,
     THROUGHPUT_PARAMS,
+    if_fitted,
     show_plan,
 )
 from inferlab.dashboard.widgets import (
@@ -242,6 +243,8 @@ try:
 except ValueError as exc:
     st.error(f"Cannot compute the roofline: {exc}.")
     st.stop()
+# Figures below that need the weights in memory are labelled hypothetical when they are not.
+hypo = if_fitted(roof.kv.fits and roof.kv.max_batch >= 1, n_gpus)
 
 st.caption(
     f"**{gpu.name}**: {gpu.memory_gb:g} GB, {gpu.bandwidth_tb_s:g} TB/s, "
@@ -259,13 +262,13 @@ f1.metric(
     help="Weight bytes / memory bandwidth at 100 %: no engine decodes one sequence faster.",
 )
 f2.metric(
-    f"TPOT estimate (batch {batch:,})",
+    f"TPOT estimate (batch {batch:,}{',' if hypo else ''}{hypo})",
     f"{roof.tpot_estimate_ms:,.3g} ms",
     help="(weights + batch × context × KV bytes per token) / (bandwidth × MBU), "
     "or the compute time if that is larger.",
 )
 f3.metric(
-    f"Prefill of {in_tokens:,} prompt tokens",
+    f"Prefill of {in_tokens:,} prompt tokens{hypo}",
     f"{roof.prefill_estimate_ms:,.3g} ms",
     delta=f"floor {roof.prefill_floor_ms:,.3g} ms at 100 % FLOPS",
     delta_color="off",
@@ -285,9 +288,15 @@ st.markdown(
     f"sequence. Each sequence of {in_tokens + out_tokens:,} tokens adds "
     f"{model.kv_bytes_per_token / 1024:,.0f} KiB × {in_tokens + out_tokens:,} = "
     f"{model.kv_bytes_per_token * (in_tokens + out_tokens) / 1e9:,.3g} GB of KV cache to read "
-    f"per step, so at batch {batch:,} and MBU {mbu:.0%} a step takes "
-    f"**{roof.tpot_estimate_ms:,.3g} ms** and the replica produces "
-    f"**{roof.tokens_per_s:,.0f} output tokens/s**. Decoding does about "
+    f"per step, so at batch {batch:,} and MBU {mbu:.0%} a step "
+    + (
+        f"would take **{roof.tpot_estimate_ms:,.3g} ms** and the replica would produce "
+        f"**{roof.tokens_per_s:,.0f} output tokens/s**{hypo} (it does not: see below)"
+        if hypo
+        else f"takes **{roof.tpot_estimate_ms:,.3g} ms** and the replica produces "
+        f"**{roof.tokens_per_s:,.0f} output tokens/s**"
+    )
+    + f". Decoding does about "
     f"{roof.decode_intensity_flop_per_byte:,.2g} FLOP per byte it reads, far below the ridge "
     f"point of {roof.ridge_flop_per_byte:,.0f}: it stays memory-bound until a batch of about "
     f"**{roof.compute_bound_batch:,.0f}** (ignoring KV reads)."
@@ -315,9 +324,9 @@ st.plotly_chart(
         gpu.tflops(wprec) * n_gpus,
         bw_total,
         [
-            (f"decode, batch {batch:,}", roof.decode_intensity_flop_per_byte),
+            (f"decode, batch {batch:,}{hypo}", roof.decode_intensity_flop_per_byte),
             (
-                f"prefill, {in_tokens:,} tokens",
+                f"prefill, {in_tokens:,} tokens{hypo}",
                 2.0 * in_tokens / cap.BYTES_PER_PARAM[wprec] if in_tokens else 1e-3,
             ),
         ],

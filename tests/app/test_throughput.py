@@ -88,6 +88,15 @@ def test_model_that_does_not_fit_shows_gpus_needed_not_replicas(open_page: OpenP
     errors = " ".join(e.value for e in at.error)
     assert "at least 2 GPUs per replica" in errors
     assert len(at.get("plotly_chart")) == 1  # no batch curve collapsed to a dot
+    # figures that need the weights in memory say they are hypothetical
+    labels = [m.label for m in at.metric]
+    assert "TPOT estimate (batch 1, if it fitted on 1 GPU)" in labels
+    assert "Prefill of 1,000 prompt tokens if it fitted on 1 GPU" in labels
+    text = " ".join(m.value for m in at.markdown)
+    assert "would produce **17 output tokens/s** if it fitted on 1 GPU" in text
+    assert "the replica produces" not in text
+    roofline = at.get("plotly_chart")[0].proto.spec
+    assert "decode, batch 1 if it fitted on 1 GPU" in roofline
     assert any("No batch-size curve" in i.value for i in at.info)
     # 2 GPUs fit the weights but leave KV room for 9 sequences (10 replicas, 20 GPUs); 4 GPUs
     # hold 359 at once: the planner offers the degree with the fewest GPUs in all

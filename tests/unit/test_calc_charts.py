@@ -1,7 +1,11 @@
+import math
+
+import pytest
+
 from inferlab import capacity as cap
 from inferlab import cost
 from inferlab.catalog import load_gpus
-from inferlab.charts.capacity import roofline_chart, tradeoff_chart
+from inferlab.charts.capacity import nice_step, roofline_chart, tradeoff_chart
 from inferlab.charts.cost import satisfaction_chart, session_chart
 
 H100 = next(g for g in load_gpus() if g.name == "H100 SXM")
@@ -67,3 +71,29 @@ def test_log_axes_label_powers_of_ten_or_the_batch_sizes() -> None:
     assert list(fig.layout.xaxis.tickvals) == [1, 2, 4, 8, 16]
     roof = roofline_chart(989.0, 3.35, [("decode", 1.0)])
     assert roof.layout.xaxis.dtick == 1 and roof.layout.yaxis.dtick == 1
+
+
+def test_both_axes_of_the_batch_chart_have_round_ticks_on_the_same_grid() -> None:
+    # 70B on 4 x H100: the right axis used to read 46.2 / 92.5 / 138.7
+    pts = cap.tradeoff_curve(
+        H100, cap.ModelShape(70.0, "BF16", 80), 1256, cap.batch_sizes(359), n_gpus=4
+    )
+    fig = tradeoff_chart(pts, 359, [(8, 30.0, 250.0)])
+    left, right = fig.layout.yaxis, fig.layout.yaxis2
+    for axis in (left, right):
+        assert axis.tickmode == "linear" and axis.tick0 == 0
+        mantissa = axis.dtick / 10 ** math.floor(math.log10(axis.dtick))
+        assert round(mantissa, 9) in (1.0, 2.0, 2.5, 5.0)
+        assert axis.range[0] == 0
+    # as many intervals on each axis, so the right ticks sit on the left grid lines
+    assert left.range[1] / left.dtick == pytest.approx(right.range[1] / right.dtick)
+    assert max(p.tokens_per_s for p in pts) <= right.range[1]
+    assert max(p.tpot_ms for p in pts) <= left.range[1]
+    assert "(ms" in left.title.text and "(tokens/s)" in right.title.text
+
+
+@pytest.mark.parametrize(
+    ("top", "step"), [(46.0, 10.0), (138.7, 50.0), (9.4, 2.0), (1200.0, 250.0), (0.0, 1.0)]
+)
+def test_nice_step_is_one_two_two_and_a_half_or_five(top: float, step: float) -> None:
+    assert nice_step(top) == pytest.approx(step)

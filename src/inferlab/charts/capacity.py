@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -11,7 +13,7 @@ from plotly.subplots import make_subplots
 from inferlab.capacity import BatchPoint
 from inferlab.charts.layout import plain_layout
 
-__all__ = ["MeasuredPoint", "roofline_chart", "tradeoff_chart"]
+__all__ = ["MeasuredPoint", "nice_step", "roofline_chart", "shared_ticks", "tradeoff_chart"]
 
 TPOT_COLOR = "#E4572E"
 TPS_COLOR = "#2E86AB"
@@ -19,6 +21,23 @@ MEASURED_COLOR = "#1B1F24"
 ROOF_COLOR = "#555555"
 
 MeasuredPoint = tuple[int, float, float]  # (concurrency, TPOT ms, output tokens/s)
+
+
+def nice_step(top: float, intervals: int = 5) -> float:
+    """A round tick step (1, 2, 2.5 or 5 x 10^k) giving about `intervals` ticks up to `top`."""
+    if not (top > 0 and math.isfinite(top)):
+        return 1.0
+    raw = top / max(intervals, 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * power >= raw * (1 - 1e-9))
+
+
+def shared_ticks(left_top: float, right_top: float) -> tuple[float, float, int]:
+    """Round steps for two axes from zero and one tick count for both, so that the right
+    axis's ticks land on the left axis's grid lines: (left step, right step, intervals)."""
+    left, right = nice_step(left_top), nice_step(right_top)
+    count = max(math.ceil(left_top / left - 1e-9), math.ceil(right_top / right - 1e-9), 1)
+    return left, right, count
 
 
 def tradeoff_chart(
@@ -85,9 +104,14 @@ def tradeoff_chart(
             ),
             secondary_y=True,
         )
+    tpot_top = max(
+        [p.tpot_ms for p in points] + [m[1] for m in measured] + [tpot_target_ms or 0.0, 1e-9]
+    )
+    tps_top = max([p.tokens_per_s for p in points] + [m[2] for m in measured] + [1e-9])
+    tpot_step, tps_step, intervals = shared_ticks(tpot_top * 1.05, tps_top * 1.05)
     if kv_limit is not None and kv_limit >= 1:
         # A trace, not add_vline: shape annotations on a log axis take log10 coordinates.
-        top = max([p.tpot_ms for p in points] + [m[1] for m in measured] + [1.0])
+        top = tpot_step * intervals / 1.05
         fig.add_trace(
             go.Scatter(
                 x=[kv_limit, kv_limit],
@@ -114,9 +138,25 @@ def tradeoff_chart(
         tickvals=xs if len(xs) <= 14 else xs[:: -(-len(xs) // 14)],
         tickformat=",d",
     )
-    fig.update_yaxes(title_text="TPOT (ms per token)", rangemode="tozero", secondary_y=False)
+    # Round ticks on both axes, as many on each, so the two scales share the grid lines.
     fig.update_yaxes(
-        title_text="Total output tokens/s", rangemode="tozero", secondary_y=True, showgrid=False
+        title_text="TPOT (ms per token)",
+        range=[0, tpot_step * intervals],
+        tickmode="linear",
+        tick0=0,
+        dtick=tpot_step,
+        tickformat=",~g",
+        secondary_y=False,
+    )
+    fig.update_yaxes(
+        title_text="Total output (tokens/s)",
+        range=[0, tps_step * intervals],
+        tickmode="linear",
+        tick0=0,
+        dtick=tps_step,
+        tickformat=",~g",
+        secondary_y=True,
+        showgrid=False,
     )
     plain_layout(fig, 420, hovermode="closest")
     return fig

@@ -15,6 +15,7 @@ __all__ = [
     "RUN_PARAM",
     "THROUGHPUT_CHOICES",
     "THROUGHPUT_PARAMS",
+    "if_fitted",
     "show_plan",
 ]
 
@@ -68,6 +69,11 @@ THROUGHPUT_CHOICES: tuple[ChoiceParam, ...] = (
 MODEL_PRESET_PARAM = "model"  # a button row, not state: presets fill params_b/layers/...
 GPU_EDIT_PARAM = "gpu_edit"
 RUN_PARAM = "run"
+
+
+def if_fitted(fits: bool, n_gpus: int) -> str:
+    """'' when the model fits; else ' if it fitted on 1 GPU', for figures that assume it does."""
+    return "" if fits else f" if it fitted on {plural(n_gpus, 'GPU')}"
 
 
 def show_plan(
