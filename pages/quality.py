@@ -55,7 +55,7 @@ from inferlab.dashboard.widgets import number as url_number
 from inferlab.exercise import CHATBOT
 from inferlab.probe.quality import list_eval_sets
 from inferlab.quality import Candidate, best_option
-from inferlab.quality.runs import candidates_from_quality_runs, candidates_from_runs
+from inferlab.quality.runs import candidates_from_quality_runs, candidates_from_runs, run_names
 from inferlab.quality.table import (
     EXAMPLE_CANDIDATES,
     TABLE_PARAM,
@@ -228,13 +228,14 @@ with runs_col.popover("Add stored runs", icon=":material/database:", width="stre
         st.info("No runs stored yet: run a probe (or the quality probe below) first.")
     elif runs is not None:
         labels = stored_run_labels(runs)
+        runs_rows = runs.to_dict("records")
         picked = st.multiselect(
             "Runs", list(labels), format_func=labels.__getitem__, key="q_runs_pick"
         )
 
         def add_runs(run_ids: list[str]) -> None:
             try:
-                added, notes = candidates_from_runs(Store(), run_ids)
+                added, notes = candidates_from_runs(Store(), run_ids, run_names(runs_rows))
             except StoreError as exc:
                 added, notes = [], [f"The run store cannot be read: {exc}"]
             replace_table([*cands, *added], notes)

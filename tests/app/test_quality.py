@@ -348,3 +348,34 @@ def test_tables_fit_show_dashes_and_say_which_latency_the_p95_limit_checked(
     text = best(at)
     assert "typical latency 5.2 s > 5 s (no p95 known)" in text
     assert "No p95 is known for" in text
+
+
+def test_a_run_with_unknown_quality_and_cost_is_not_named_best(open_page: OpenPage) -> None:
+    from inferlab.store import Store
+    from tests.app.calc_fixtures import make_run
+
+    store = Store()
+    # a sweep: every step is labelled "sweep"; fast enough to top expected satisfaction
+    for c in (1, 4):
+        make_run(
+            store,
+            f"sweep-c{c}",
+            concurrency=c,
+            ttft_ms=102.5292015,
+            tpot_ms=4.223139496999998,
+            output_tokens=32,
+            label="sweep",
+        )
+    at = open_page("quality")
+    picker = at.multiselect(key="q_runs_pick")
+    assert len(set(picker.options)) == len(picker.options)
+    assert any(o.startswith("sweep · c=4 · test-model · 2026-01-01") for o in picker.options)
+    picker.select("sweep-c4").run()
+    at.button(key="q_runs_add").click().run()
+    assert not at.exception
+    added = decode_table(link_query(at)["options"])[0][-1]
+    assert added.name == "sweep · c=4"
+    assert added.ttft_ms == 102.5 and added.tpot_ms == 4.223  # 4 significant digits
+    success = " ".join(s.value for s in at.success)
+    assert "Best: sweep" not in success
+    assert "sweep · c=4 (quality, cost unknown, so it cannot be compared)" in success

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -31,6 +31,7 @@ from inferlab.quality import (
     score_outputs,
     violations,
 )
+from inferlab.quality.runs import run_names
 from inferlab.quality.table import EXAMPLE_CANDIDATES, TABLE_PARAM, decode_table
 from inferlab.quality.tradeoff import SatisfactionRow, pareto_optimal
 
@@ -459,11 +460,19 @@ def baseline_comparison(
 
 
 def stored_run_labels(runs: pd.DataFrame) -> dict[str, str]:
-    """Run id -> 'label · model · status' for the stored-runs picker."""
-    return {
-        str(r["run_id"]): f"{r['label'] or r['run_id']} · {r['model']} · {r['status']}"
-        for r in runs.to_dict("records")
-    }
+    """Run id -> 'sweep · c=4 · model · 2026-12-04 03:56' for the stored-runs picker: the
+    run's unique name (`run_names`), its model, when it started, and its status unless it
+    completed."""
+    rows = runs.to_dict("records")
+    names = run_names(rows)
+    out = {}
+    for r in rows:
+        run_id = str(r["run_id"])
+        started: Any = r.get("started_at")
+        date = "" if started is None or pd.isna(started) else f" · {started:%Y-%m-%d %H:%M}"
+        status = "" if r.get("status") == "completed" else f" · {r.get('status')}"
+        out[run_id] = f"{names[run_id]} · {r['model']}{date}{status}"
+    return out
 
 
 SATISFACTION_HELP: dict[str, str] = {

@@ -9,6 +9,8 @@ the store.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +20,14 @@ from inferlab.quality.tradeoff import Candidate
 if TYPE_CHECKING:
     from inferlab.store import Store
 
-__all__ = ["candidate_from_summary", "candidates_from_quality_runs", "candidates_from_runs"]
+__all__ = [
+    "candidate_from_summary",
+    "candidates_from_quality_runs",
+    "candidates_from_runs",
+    "round_sig",
+    "run_names",
+    "short_load",
+]
 
 _COST_KEYS = ("cost_per_request_usd",)
 _PRICE_KEYS = ("price_per_mtok_usd", "price_per_mtok")
@@ -30,6 +39,51 @@ def _first_number(meta: Mapping[str, object], keys: tuple[str, ...]) -> float | 
         if isinstance(v, int | float) and not isinstance(v, bool) and v >= 0:
             return float(v)
     return None
+
+
+def round_sig(value: float | None, digits: int = 4) -> float | None:
+    """`value` to `digits` significant digits (102.5292015 -> 102.5, 0.42231394969 -> 0.4223):
+    measured figures keep what the measurement supports, and the table stays readable."""
+    if value is None or not math.isfinite(value) or value == 0:
+        return value
+    return round(value, digits - 1 - math.floor(math.log10(abs(value))))
+
+
+def short_load(load_mode: object, load_value: object) -> str:
+    """'c=4', '2 req/s', '4 sessions', 'trace 2x'; '' when the run has no load recorded."""
+    if not isinstance(load_value, int | float) or isinstance(load_value, bool):
+        return ""
+    if not math.isfinite(load_value):
+        return ""
+    if load_mode == "concurrency":
+        return f"c={load_value:g}"
+    if load_mode == "sessions":
+        return f"{load_value:g} sessions"
+    if load_mode == "trace":
+        return f"trace {load_value:g}x"
+    return f"{load_value:g} req/s"
+
+
+def run_names(rows: Sequence[Mapping[Any, Any]]) -> dict[str, str]:
+    """Run id -> a name no other run in `rows` has: its label (else its id), then its load
+    when the label is shared ('sweep · c=4'), then its id when even that is shared."""
+
+    def label(row: Mapping[Any, Any]) -> str:
+        text = row.get("label")
+        return str(text) if isinstance(text, str) and text else str(row["run_id"])
+
+    names = {str(r["run_id"]): label(r) for r in rows}
+    shared = Counter(names.values())
+    for r in rows:
+        run_id = str(r["run_id"])
+        load = short_load(r.get("load_mode"), r.get("load_value"))
+        if shared[names[run_id]] > 1 and load:
+            names[run_id] = f"{names[run_id]} · {load}"
+    shared = Counter(names.values())
+    for run_id, name in list(names.items()):
+        if shared[name] > 1 and name != run_id:
+            names[run_id] = f"{name} · {run_id}"
+    return names
 
 
 def candidate_from_summary(
@@ -63,20 +117,23 @@ def candidate_from_summary(
         source += f"; type in {' and '.join(missing)}"
     return Candidate(
         name=name,
-        quality_pct=quality_pct,
-        ttft_ms=summary.ttft_ms.p50,
-        tpot_ms=summary.tpot_ms.p50,
+        quality_pct=round_sig(quality_pct),
+        ttft_ms=round_sig(summary.ttft_ms.p50),
+        tpot_ms=round_sig(summary.tpot_ms.p50),
         output_tokens=round(tokens, 1) if tokens is not None else None,
-        p95_latency_s=None if p95 is None else p95 / 1000.0,
+        p95_latency_s=None if p95 is None else round_sig(p95 / 1000.0),
         cost_per_request_usd=cost,
         price_per_mtok_usd=price if cost is None else None,
-        error_rate_pct=summary.error_rate * 100.0 if summary.requests else None,
+        error_rate_pct=round_sig(summary.error_rate * 100.0, 3) if summary.requests else None,
         source=source,
     )
 
 
-def candidates_from_runs(store: Store, run_ids: Sequence[str]) -> tuple[list[Candidate], list[str]]:
-    """One candidate per stored run, named by its label; a note for each run that cannot be read.
+def candidates_from_runs(
+    store: Store, run_ids: Sequence[str], names: Mapping[str, str] | None = None
+) -> tuple[list[Candidate], list[str]]:
+    """One candidate per stored run, named by `names` (see `run_names`) or else its label; a
+    note for each run that cannot be read.
 
     Quality is the run's exact-match accuracy when it is a quality run.
     """
@@ -93,7 +150,7 @@ def candidates_from_runs(store: Store, run_ids: Sequence[str]) -> tuple[list[Can
         except StoreError as exc:
             notes.append(f"Run {run_id} could not be read: {exc}")
             continue
-        name = (info.label if info and info.label else run_id) or run_id
+        name = (names or {}).get(run_id) or (info.label if info and info.label else run_id)
         added.append(candidate_from_summary(summary, name, quality, meta))
     return added, notes
 

@@ -365,6 +365,9 @@ class Choice:
     excluded: dict[str, list[str]] = field(default_factory=dict)
 
 
+# Criteria every option is compared on before it can be called best (their names in words).
+_COMPARED = {"quality_pct": "quality", "p95_latency_s": "latency", "cost_per_request_usd": "cost"}
+
 # Tie-breaks after the objective, in this order (each named in the reason when used).
 _TIE_BREAKS = ("quality_pct", "cost_per_request_usd", "total_latency_s")
 
@@ -379,10 +382,12 @@ def best_option(
     metric = METRICS[objective]
     excluded: dict[str, list[str]] = {}
     qualifying: list[Candidate] = []
+    known = {k for k in _COMPARED if any(metric_value(c, k, model) is not None for c in candidates)}
     for cand in candidates:
         why = violations(cand, constraints)
         if not why and metric_value(cand, objective, model) is None:
             why = [f"{metric.label.split(' (')[0].lower()} unknown"]
+        why = why or _incomparable(cand, known, model)
         if why:
             excluded[cand.name] = why
         else:
@@ -465,6 +470,19 @@ def best_option(
             " Ruled out: " + "; ".join(f"{k} ({', '.join(v)})" for k, v in excluded.items()) + "."
         )
     return Choice(best.name, reason, tuple(c.name for c in ranked), excluded)
+
+
+def _incomparable(
+    candidate: Candidate, known: set[str], model: SatisfactionModel | None
+) -> list[str]:
+    """A criterion other options have but `candidate` lacks cannot be compared: such an
+    option is not picked (it might be far worse there), and what is missing is said."""
+    missing = [
+        name
+        for k, name in _COMPARED.items()
+        if k in known and metric_value(candidate, k, model) is None
+    ]
+    return [f"{', '.join(missing)} unknown, so it cannot be compared"] if missing else []
 
 
 def _names(names: Sequence[str]) -> str:

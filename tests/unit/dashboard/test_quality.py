@@ -91,13 +91,24 @@ def test_satisfaction_frame_and_the_comparison_in_words() -> None:
 def test_picker_labels() -> None:
     runs = pd.DataFrame(
         {
-            "run_id": ["r1", "r2"],
-            "label": ["A", ""],
-            "model": ["m", "m"],
-            "status": ["completed"] * 2,
+            "run_id": ["r1", "r2", "s1", "s4", "s4b"],
+            "label": ["A", "", "sweep", "sweep", "sweep"],
+            "model": ["m"] * 5,
+            "status": ["completed", "failed", "completed", "completed", "completed"],
+            "started_at": [datetime(2026, 12, 4, 3, 56)] * 5,
+            "load_mode": ["concurrency"] * 5,
+            "load_value": [1.0, 1.0, 1.0, 4.0, 4.0],
         }
     )
-    assert stored_run_labels(runs) == {"r1": "A · m · completed", "r2": "r2 · m · completed"}
+    # a sweep's runs share the label "sweep": the load, then the id, tells them apart
+    assert stored_run_labels(runs) == {
+        "r1": "A · m · 2026-12-04 03:56",
+        "r2": "r2 · m · 2026-12-04 03:56 · failed",
+        "s1": "sweep · c=1 · m · 2026-12-04 03:56",
+        "s4": "sweep · c=4 · s4 · m · 2026-12-04 03:56",
+        "s4b": "sweep · c=4 · s4b · m · 2026-12-04 03:56",
+    }
+    assert len(set(stored_run_labels(runs).values())) == 5
     scores = pd.DataFrame(
         {
             "group_id": ["g", "g"],
@@ -186,7 +197,8 @@ def test_a_stored_run_is_checked_against_its_own_p95(tmp_path: Path) -> None:
     store.finish_run("tail")
     (option,), _ = candidates_from_runs(store, ["tail"])
     p95_s = percentile(sorted(r.e2e_ms or 0.0 for r in records), 95) / 1000
-    assert option.latency_basis == "p95" and option.slo_latency_s == pytest.approx(p95_s)
+    # stored to 4 significant digits, as the table shows it
+    assert option.latency_basis == "p95" and option.slo_latency_s == pytest.approx(p95_s, rel=1e-3)
     assert option.total_latency_s is not None and option.total_latency_s < p95_s
     frame = options_frame([option], Constraints(max_p95_latency_s=p95_s / 2))
     assert frame["Statistic"][0] == "p95"
