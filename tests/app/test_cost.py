@@ -139,3 +139,12 @@ def test_choosing_a_run_takes_its_throughput_at_the_slo(open_page: OpenPage) -> 
     assert slo == pytest.approx(peak * 0.75, rel=1e-4)
     assert at.number_input(key="out_tokens").value == 101
     assert link_query(at)["run"] == "r1"
+
+
+def test_the_throughput_meeting_the_slo_names_the_slo(open_page: OpenPage) -> None:
+    at = open_page("cost", {"slo_ttft_ms": "800", "slo_tpot_ms": "40"})
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "meeting the SLO (every request counted has TTFT ≤ 800 ms and TPOT ≤ 40 ms" in captions
+    at.number_input(key="slo_tpot_ms").set_value(60.0).run()
+    assert "TTFT ≤ 800 ms and TPOT ≤ 60 ms" in " ".join(c.value for c in at.caption)

@@ -45,6 +45,10 @@ def test_self_hosted_caption_compares_peak_with_the_slo_throughput() -> None:
     text = self_hosted_caption(1, 2.99, 2.5, 0.6, 4.0, at_slo)
     assert "**$2.99 per hour**" in text and "5,400 requests per hour" in text
     assert "looks 1.6× cheaper" in text
+    assert "meeting the SLO" not in text
+    named = self_hosted_caption(1, 2.99, 2.5, 0.6, 4.0, at_slo, 500.0, 50.0)
+    assert "At 2.5 req/s meeting the SLO (every request counted has TTFT ≤ 500 ms and " in named
+    assert "TPOT ≤ 50 ms: a per-request limit, not a percentile" in named
 
 
 def test_session_caption_says_the_session_view_always_uses_api_prices() -> None:
