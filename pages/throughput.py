@@ -24,6 +24,7 @@ from inferlab.dashboard.throughput import (
     THROUGHPUT_PARAMS,
     if_fitted,
     show_plan,
+    show_run_shape,
 )
 from inferlab.dashboard.widgets import (
     EditableCatalog,
@@ -528,6 +529,10 @@ with plan_box:
                 if source == "roofline"
                 else None
             )
+            if source == "run" and plan_run is not None:
+                show_run_shape(
+                    plan_run.mean_input_tokens, plan_run.mean_output_tokens, in_tokens, out_tokens
+                )
             show_plan(plan, source_label, target_s, util, demand_mode, n_gpus, min_gpus, tp_plans)
 
 if kv.fits and kv.max_batch >= 1:

@@ -37,6 +37,7 @@ __all__ = [
     "replica_from_roofline",
     "replica_from_run",
     "replica_from_user",
+    "shape_mismatch",
 ]
 
 DemandMode = Literal["users", "rate", "concurrent"]
@@ -415,3 +416,39 @@ def compare_tp_degrees(
         default=None,
     )
     return TpComparison(tuple(options), best)
+
+
+def shape_mismatch(
+    run_input_tokens: float | None,
+    run_output_tokens: float | None,
+    plan_input_tokens: float,
+    plan_output_tokens: float,
+    tolerance: float = 0.25,
+) -> str | None:
+    """Why a measured run's capacity does not carry over to the plan's request shape, or None.
+
+    A run's latency (and so what one replica serves) holds for the prompts and answers it
+    measured; the planner takes it unscaled, so a plan with longer requests needs more
+    replicas than it shows (and shorter ones fewer)."""
+
+    def differs(run: float | None, plan: float) -> bool:
+        return run is not None and abs(run - plan) > tolerance * max(plan, run, 1.0)
+
+    if not (
+        differs(run_output_tokens, plan_output_tokens)
+        or differs(run_input_tokens, plan_input_tokens)
+    ):
+        return None
+
+    def tokens(value: float | None) -> str:
+        return "an unrecorded number of" if value is None else f"{value:,.0f}"
+
+    return (
+        f"The run measured answers of {tokens(run_output_tokens)} output tokens and prompts "
+        f"of {tokens(run_input_tokens)} input tokens; the plan assumes "
+        f"{plan_output_tokens:,.0f} output and {plan_input_tokens:,.0f} input tokens. The "
+        "run's latency, and so one replica's capacity, is taken as measured (not scaled to "
+        "the plan's lengths), and the tokens/s needed use the plan's: with longer requests "
+        "the plan needs more replicas than shown, with shorter ones fewer. Use the run's "
+        "shape, or pick a run measured with these lengths."
+    )

@@ -257,3 +257,19 @@ def test_a_demand_or_source_code_in_a_link_is_named_not_silently_dropped(
     text = " ".join(w.value for w in at.warning)
     assert "`demand`" in text and "'concurrent' is not one of" in text
     assert "`source`" in text and "'run' is not one of" in text
+
+
+def test_a_measured_run_of_other_lengths_warns_and_offers_its_shape(open_page: OpenPage) -> None:
+    store = Store()
+    make_run(store, "short", concurrency=4, output_tokens=32, input_tokens=128, label="short")
+    at = open_page("throughput", {"source": "A measured run", "run": "short"})
+    assert not at.exception
+    warning = " ".join(w.value for w in at.warning)
+    assert "answers of 32 output tokens and prompts of 128 input tokens" in warning
+    assert "the plan assumes 256 output and 1,000 input tokens" in warning
+    button = "Use the run's shape (32 output tokens, 128 input tokens)"
+    next(b for b in at.button if b.label == button).click().run()
+    assert at.number_input(key="out_tokens").value == 32
+    assert at.number_input(key="in_tokens").value == 128
+    assert not any("the plan assumes" in w.value for w in at.warning)
+    assert link_query(at)["out_tokens"] == "32"

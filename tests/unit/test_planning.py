@@ -181,3 +181,15 @@ def test_tp_comparison_without_any_fitting_degree_says_so() -> None:
     tp = planning.compare_tp_degrees(demand, H100, huge, 1000, 256, 15.0, 0.8, 0.7, 0.5, 0.9)
     assert tp.best is None
     assert "No tensor-parallel degree" in tp.summary()
+
+
+def test_a_run_of_another_request_shape_is_pointed_out_with_both_shapes() -> None:
+    text = planning.shape_mismatch(128.0, 32.0, 1000, 256)
+    assert text is not None
+    assert "answers of 32 output tokens and prompts of 128 input tokens" in text
+    assert "the plan assumes 256 output and 1,000 input tokens" in text
+    assert "not scaled" in text
+    assert planning.shape_mismatch(1010.0, 250.0, 1000, 256) is None  # within 25 %
+    assert planning.shape_mismatch(None, None, 1000, 256) is None  # nothing to compare
+    unrecorded = planning.shape_mismatch(None, 32.0, 1000, 256)
+    assert unrecorded is not None and "an unrecorded number of input tokens" in unrecorded

@@ -6,7 +6,14 @@ import streamlit as st
 
 from inferlab.capacity import PRECISIONS
 from inferlab.dashboard.params import ChoiceParam, NumberParam
-from inferlab.planning import DEMAND_MODES, SOURCES, DeploymentPlan, TpComparison, plural
+from inferlab.planning import (
+    DEMAND_MODES,
+    SOURCES,
+    DeploymentPlan,
+    TpComparison,
+    plural,
+    shape_mismatch,
+)
 
 __all__ = [
     "DEFAULT_GPU",
@@ -17,6 +24,7 @@ __all__ = [
     "THROUGHPUT_PARAMS",
     "if_fitted",
     "show_plan",
+    "show_run_shape",
 ]
 
 MAX_TIME_MS = 3_600_000.0
@@ -160,6 +168,37 @@ def show_plan(
             f"At this load one request takes {plan.latency_s:,.3g} s, more than the "
             f"{target_s:g} s target: lower the concurrency per replica or choose another source.",
             icon=":material/speed:",
+        )
+
+
+def show_run_shape(
+    run_input_tokens: float | None,
+    run_output_tokens: float | None,
+    in_tokens: int,
+    out_tokens: int,
+) -> None:
+    """Warn when a measured run's prompts and answers differ from the plan's, and offer to
+    plan with the run's lengths."""
+    message = shape_mismatch(run_input_tokens, run_output_tokens, in_tokens, out_tokens)
+    if message is None:
+        return
+    st.warning(message, icon=":material/straighten:")
+    update: dict[str, int] = {}
+    if run_output_tokens is not None:
+        update["out_tokens"] = max(1, round(run_output_tokens))
+    if run_input_tokens is not None:
+        update["in_tokens"] = max(0, round(run_input_tokens))
+    if update:
+        st.button(
+            "Use the run's shape ("
+            + ", ".join(
+                f"{v:,} {'output' if k == 'out_tokens' else 'input'} tokens"
+                for k, v in update.items()
+            )
+            + ")",
+            on_click=lambda: st.session_state.update(update),
+            icon=":material/straighten:",
+            key="use_run_shape",
         )
 
 
