@@ -145,6 +145,6 @@ def test_the_throughput_meeting_the_slo_names_the_slo(open_page: OpenPage) -> No
     at = open_page("cost", {"slo_ttft_ms": "800", "slo_tpot_ms": "40"})
     assert not at.exception
     captions = " ".join(c.value for c in at.caption)
-    assert "meeting the SLO (every request counted has TTFT ≤ 800 ms and TPOT ≤ 40 ms" in captions
+    assert "meeting the SLO* counts the requests with TTFT ≤ 800 ms and TPOT ≤ 40 ms" in captions
     at.number_input(key="slo_tpot_ms").set_value(60.0).run()
     assert "TTFT ≤ 800 ms and TPOT ≤ 60 ms" in " ".join(c.value for c in at.caption)

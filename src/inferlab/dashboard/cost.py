@@ -166,13 +166,13 @@ def self_hosted_caption(
 ) -> str:
     """The worked sum under the self-hosted numbers, naming the SLO the throughput meets."""
     slo = (
-        f" meeting the SLO ({slo_name(slo_ttft_ms, slo_tpot_ms)})"
+        f"*Throughput meeting the SLO* counts {slo_name(slo_ttft_ms, slo_tpot_ms)}. "
         if slo_ttft_ms is not None and slo_tpot_ms is not None
         else ""
     )
     return (
-        f"{n_gpus} GPU × ${gpu_hour_usd:g}/h = **${at_slo.cost_per_hour_usd:,.4g} per hour**. At "
-        f"{slo_rps:g} req/s{slo} × 3600 × {utilisation:.0%} busy = {at_slo.requests_per_hour:,.0f} "
+        f"{slo}{n_gpus} GPU × ${gpu_hour_usd:g}/h = **${at_slo.cost_per_hour_usd:,.4g} per "
+        f"hour**. At {slo_rps:g} req/s × 3600 × {utilisation:.0%} busy = {at_slo.requests_per_hour:,.0f} "
         f"requests per hour → ${at_slo.cost_per_request_usd:,.4g} each. Peak throughput "
         f"({peak_rps:g} req/s) looks {peak_rps / slo_rps:,.2g}× cheaper, but only if users "
         "accept the latency that comes with it."
@@ -182,9 +182,9 @@ def self_hosted_caption(
 def slo_name(slo_ttft_ms: float, slo_tpot_ms: float) -> str:
     """Which SLO 'throughput meeting the SLO' means, in words."""
     return (
-        f"every request counted has TTFT ≤ {slo_ttft_ms:g} ms and TPOT ≤ {slo_tpot_ms:g} ms: "
-        "a per-request limit, not a percentile, as goodput counts it; set under *Take the "
-        "throughput from a stored run*"
+        f"the requests with TTFT ≤ {slo_ttft_ms:g} ms and TPOT ≤ {slo_tpot_ms:g} ms, each "
+        "(a per-request limit, as goodput counts it, not a percentile; set under *Take the "
+        "throughput from a stored run*)"
     )
 
 

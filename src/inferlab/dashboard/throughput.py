@@ -209,7 +209,10 @@ def _offer_tp(tp: TpComparison | None, n_gpus: int, caption: bool = True) -> Non
             st.caption(tp.summary())
         return
     if caption:
-        st.caption(f"Tensor-parallel degrees compared for this demand: {tp.summary()}")
+        st.caption(
+            f"Tensor-parallel degrees compared for this demand (fewest GPUs in all first): "
+            f"{tp.summary()}"
+        )
     best = tp.best.gpus_per_replica
     if best != n_gpus:
         st.button(

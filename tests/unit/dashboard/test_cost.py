@@ -47,8 +47,11 @@ def test_self_hosted_caption_compares_peak_with_the_slo_throughput() -> None:
     assert "looks 1.6× cheaper" in text
     assert "meeting the SLO" not in text
     named = self_hosted_caption(1, 2.99, 2.5, 0.6, 4.0, at_slo, 500.0, 50.0)
-    assert "At 2.5 req/s meeting the SLO (every request counted has TTFT ≤ 500 ms and " in named
-    assert "TPOT ≤ 50 ms: a per-request limit, not a percentile" in named
+    assert named.startswith(
+        "*Throughput meeting the SLO* counts the requests with TTFT ≤ 500 ms and TPOT ≤ 50 ms, "
+        "each (a per-request limit, as goodput counts it, not a percentile"
+    )
+    assert named.endswith(text)
 
 
 def test_session_caption_says_the_session_view_always_uses_api_prices() -> None:
