@@ -493,6 +493,24 @@ def _signed(value: float, unit: str, digits: str = ".3g") -> str:
     return f"{'+' if value > 0 else '−' if value < 0 else '±'}{abs(value):{digits}}{unit}"
 
 
+def _verdict(gains: Sequence[str], losses: Sequence[str], unknown: bool) -> str:
+    """What an option gains and gives up; dominance only when every criterion is known
+    (an unknown one may be far worse)."""
+    if gains and losses:
+        return f"{', '.join(gains)}, but {', '.join(losses)}."
+    if gains:
+        return f"{', '.join(gains)}, and no worse on " + (
+            "what is known." if unknown else "the rest: it dominates the baseline."
+        )
+    if losses:
+        return f"{', '.join(losses)}, with nothing gained" + (
+            " on what is known." if unknown else ": the baseline dominates it."
+        )
+    if unknown:
+        return "no difference on what is known."
+    return "the same latency, cost and quality as the baseline."
+
+
 def compare_to_baseline(candidate: Candidate, baseline: Candidate, model: SatisfactionModel) -> str:
     """The trade-off of `candidate` against `baseline` in words, under `model`'s assumption.
 
@@ -520,27 +538,26 @@ def compare_to_baseline(candidate: Candidate, baseline: Candidate, model: Satisf
         (gains if q > q0 else losses).append(
             f"{abs(q - q0):.3g} quality points {'better' if q > q0 else 'worse'}"
         )
-    parts = [f"**{candidate.name}**: "]
-    if gains and losses:
-        parts.append(f"{', '.join(gains)}, but {', '.join(losses)}.")
-    elif gains:
-        parts.append(f"{', '.join(gains)}, and no worse on the rest: it dominates the baseline.")
-    elif losses:
-        parts.append(f"{', '.join(losses)}, with nothing gained: the baseline dominates it.")
-    else:
-        parts.append("the same latency, cost and quality as the baseline.")
     unknown = [
         what
         for what, a, b in (("latency", lat, lat0), ("cost", cost, cost0), ("quality", q, q0))
         if a is None or b is None
     ]
+    parts = [f"**{candidate.name}**: ", _verdict(gains, losses, bool(unknown))]
     if unknown:
-        parts.append(f" Unknown: {', '.join(unknown)}.")
+        parts.append(
+            f" Unknown: {', '.join(unknown)}, so whether either option dominates cannot be said."
+        )
     sat, sat0 = model.expected_pct(candidate), model.expected_pct(baseline)
     if sat is not None and sat0 is not None:
         parts.append(
             f" Under your assumption, expected satisfaction is {sat:.1f}% "
-            f"({_signed(sat - sat0, ' points', '.1f')})."
+            f"({_signed(sat - sat0, ' points', '.1f')})"
+            + (
+                ", from latency alone (quality unknown)."
+                if q is None or model.baseline_quality_pct is None
+                else "."
+            )
         )
         if (
             lat is not None

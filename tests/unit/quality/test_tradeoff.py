@@ -338,3 +338,26 @@ def test_a_p95_limit_met_only_by_a_typical_estimate_says_so() -> None:
     only = best_option([measured], limit, "satisfaction_pct", m)
     assert only.best == "M" and "No p95 is known" not in only.reason
     assert "No p95 is known" not in best_option([BASE, GPU], Constraints(), "quality_pct").reason
+
+
+def test_an_option_missing_values_others_have_is_never_best() -> None:
+    # a stored run: fast (so top expected satisfaction) but quality and cost unknown
+    run = Candidate("run c4", None, 102.5, 4.2, 32, p95_latency_s=0.42)
+    m = SatisfactionModel()
+    choice = best_option([BASE, SMALL, GPU, run], Constraints(), "satisfaction_pct", m)
+    assert choice.best == "GPU"
+    assert "run c4 (quality, cost unknown, so it cannot be compared)" in choice.reason
+    # a criterion no option has does not rule anyone out
+    alone = best_option([Candidate("A", 80.0, 100, 10, 50)], Constraints(), "quality_pct")
+    assert alone.best == "A"
+    only_runs = [run, Candidate("run c1", None, 90.0, 4.0, 32, p95_latency_s=0.3)]
+    assert best_option(only_runs, Constraints(), "p95_latency_s").best == "run c1"
+
+
+def test_unknown_values_keep_the_baseline_comparison_from_claiming_dominance() -> None:
+    run = Candidate("run c4", None, 102.5, 4.2, 32, p95_latency_s=0.42)
+    text = compare_to_baseline(run, BASE, SatisfactionModel())
+    assert "dominates" not in text.replace("whether either option dominates", "")
+    assert "no worse on what is known" in text
+    assert "Unknown: cost, quality, so whether either option dominates cannot be said" in text
+    assert "from latency alone (quality unknown)" in text
