@@ -109,7 +109,15 @@ def show_plan(
     )
     if plan.replicas is None or plan.total_gpus is None:
         q3.metric("Replicas", "—", help="No count: the model does not fit or misses the target.")
-        q4.metric("GPUs per replica needed", f"{min_gpus:,}" if min_gpus else "more than 64")
+        tp_best = tp.best.gpus_per_replica if tp is not None and tp.best is not None else None
+        q4.metric(
+            "GPUs per replica needed",
+            f"{min_gpus:,}" if min_gpus else "more than 64",
+            delta=f"TP={tp_best}: fewest GPUs in all" if tp_best and tp_best != min_gpus else None,
+            delta_color="off",
+            delta_arrow="off",
+            help="The fewest GPUs whose memory holds the weights and one sequence's KV cache.",
+        )
         st.error(plan.problem or "No replica count can be given.", icon=":material/memory:")
         if not plan.fits and tp is not None:
             _offer_tp(tp, n_gpus)
