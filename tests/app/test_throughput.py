@@ -84,8 +84,8 @@ def test_model_that_does_not_fit_shows_gpus_needed_not_replicas(open_page: OpenP
     at = open_page("throughput")
     next(b for b in at.button if b.label == "Llama 3.1 70B").click().run()
     assert metric(at, "Replicas") == "—"
-    assert metric(at, "GPUs per replica needed") == "2"
-    needed = next(m for m in at.metric if m.label == "GPUs per replica needed")
+    assert metric(at, "Min GPUs per replica") == "2"
+    needed = next(m for m in at.metric if m.label == "Min GPUs per replica")
     assert needed.proto.delta == "TP=4: fewest GPUs in all"
     errors = " ".join(e.value for e in at.error)
     assert "at least 2 GPUs per replica" in errors

@@ -111,7 +111,7 @@ def show_plan(
         q3.metric("Replicas", "—", help="No count: the model does not fit or misses the target.")
         tp_best = tp.best.gpus_per_replica if tp is not None and tp.best is not None else None
         q4.metric(
-            "GPUs per replica needed",
+            "Min GPUs per replica",
             f"{min_gpus:,}" if min_gpus else "more than 64",
             delta=f"TP={tp_best}: fewest GPUs in all" if tp_best and tp_best != min_gpus else None,
             delta_color="off",
