@@ -134,6 +134,43 @@ def test_csv_problems_name_row_and_column(store: Store, tmp_path: Path) -> None:
         import_file(store, p, "csv")
 
 
+BAD_ROWS_CSV = (
+    "sent_ms,ok,ttft_ms,e2e_ms,output_tokens\n"
+    "0,true,100,400,32\n"
+    "10,true,garbage,400,32\n"  # row 3: not a number
+    "20,true,-5,400,32\n"  # row 4: negative TTFT
+    "30,true,100,50,32\n"  # row 5: E2E before TTFT
+    "40,maybe,100,400,32\n"  # row 6: not a boolean
+    "50,true,100,400,-3\n"  # row 7: negative tokens
+)
+
+
+def test_every_bad_csv_row_is_reported_in_one_pass(store: Store, tmp_path: Path) -> None:
+    """Unreadable cells and impossible values together: fixing the first two must not
+    reveal three more on the next try (issue 16)."""
+    p = tmp_path / "bad.csv"
+    p.write_text(BAD_ROWS_CSV)
+    with pytest.raises(ImportFileError) as err:
+        import_file(store, p)
+    rows = [d.split(":", 1)[0] for d in err.value.details]
+    assert rows == ["row 3", "row 4", "row 5", "row 6", "row 7"]
+    assert err.value.count == 5
+    assert "e2e_ms (50 ms) is before ttft_ms (100 ms)" in err.value.details[2]
+    assert str(err.value).count("bad.csv") == 1
+    assert store.list_runs().empty
+
+
+def test_the_upload_message_lists_every_bad_row_and_names_the_file_once(store: Store) -> None:
+    from inferlab.compare.io import upload_messages
+
+    [(level, text)] = upload_messages(import_uploads(store, [("bad.csv", BAD_ROWS_CSV.encode())]))
+    assert level == "error"
+    assert text.count("bad.csv") == 1
+    assert "5 problems" in text
+    for row in ("row 3", "row 4", "row 5", "row 6", "row 7"):
+        assert f"- {row}:" in text
+
+
 def test_importing_the_same_file_twice_adds_nothing(store: Store, tmp_path: Path) -> None:
     first = import_file(store, SWEEP)
     again = import_file(store, _copy(SWEEP, tmp_path / "renamed.json"))

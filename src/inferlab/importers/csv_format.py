@@ -232,7 +232,8 @@ def _opt(a: np.ndarray, typ: pa.DataType) -> pa.Array:
 
 
 def _table(df: pd.DataFrame, problems: Problems, row: RowName) -> pa.Table:
-    """The request columns of `df`; every unreadable cell is added to `problems`."""
+    """The request columns of `df`; every unreadable cell is added to `problems` and
+    left blank, so the caller can still check the readable ones."""
     n = len(df)
     sent = _num_col(df, "sent_ms", problems, row)
     blank = (df["sent_ms"].isna() | (df["sent_ms"].astype(str).str.strip() == "")).to_numpy()
@@ -253,8 +254,8 @@ def _table(df: pd.DataFrame, problems: Problems, row: RowName) -> pa.Table:
     }
     offsets = _list_col(df, "chunk_offsets_ms", problems, row, integer=False)
     tokens = _list_col(df, "chunk_tokens", problems, row, integer=True)
-    if problems:
-        return empty_requests()  # the caller raises; the columns are not all readable
+    # Unreadable cells are blank (NaN, false, []) from here on, so `check_requests` still
+    # names every impossible value of the readable ones: all bad rows in one pass.
     sources = [s if s in _SOURCES else "unknown" for s in _str_col(df, "token_count_source")]
     return pa.table(
         {
