@@ -51,14 +51,14 @@ GLOSSARY: tuple[Term, ...] = (
     ),
     Term(
         "E2E latency",
-        "s",
+        "ms",
         "send → last content chunk ≈ TTFT + TPOT × (N − 1)",
         "End-to-end time for the whole answer.",
         "latency.py",
     ),
     Term(
         "Total latency (textbook)",
-        "s",
+        "ms",
         "TTFT + TPOT × N",
         "The teaching formula; one TPOT more than the exact form.",
         "latency.py",
