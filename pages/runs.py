@@ -39,7 +39,9 @@ from inferlab.dashboard.run_cache import RunCache
 from inferlab.dashboard.runs import (
     MISS_COLUMNS,
     SLO_SPEC,
+    chip_names,
     comparison_view,
+    default_baseline,
     first_sweep_with,
     link_problems,
     little_frame,
@@ -55,6 +57,7 @@ from inferlab.dashboard.runs import (
     runs_share_url,
     runs_without_requests,
     scatter_series,
+    selection_names,
     slo_frame,
     slowest_completed,
     source_options,
@@ -354,10 +357,11 @@ if "runs" not in st.session_state:
 else:
     st.session_state["runs"] = [i for i in st.session_state["runs"] if i in rows_by_id]
 s1, s2 = st.columns([3, 1])
+chips = chip_names(rows_by_id, existing_ids)  # start with the names the tables use
 selected: list[str] = s1.multiselect(
     f"Runs to compare (up to {compare.MAX_COMPARE})",
     existing_ids,
-    format_func=lambda rid: run_option_label(rows_by_id[rid]),
+    format_func=chips.__getitem__,
     max_selections=compare.MAX_COMPARE,
     key="runs",
 )
@@ -371,14 +375,16 @@ if not selected:
     st.info("Select at least one run above to see its numbers.", icon=":material/info:")
     st.stop()
 url_baseline = query.get("baseline", [])
+auto_baseline = default_baseline(rows_by_id, selected)  # oldest; in a sweep its lowest load
 if st.session_state.get("baseline") not in selected:
     st.session_state["baseline"] = (
-        url_baseline[-1] if url_baseline and url_baseline[-1] in selected else selected[0]
+        url_baseline[-1] if url_baseline and url_baseline[-1] in selected else auto_baseline
     )
+names = selection_names(rows_by_id, selected)  # one unique name per run, used everywhere
 baseline: str = s2.selectbox(
     "Baseline",
     selected,
-    format_func=lambda rid: run_name(rows_by_id, rid),
+    format_func=names.__getitem__,
     key="baseline",
 )
 st.query_params["baseline"] = baseline
@@ -412,16 +418,12 @@ empty_runs = runs_without_requests(rows_by_id, selected)
 if empty_runs:
     st.info(
         "No per-request data in "
-        + ", ".join(f"**{run_name(rows_by_id, r)}** ({r})" for r in empty_runs)
+        + ", ".join(f"**{names[r]}** ({r})" for r in empty_runs)
         + " (a file holding only aggregate numbers, or a run that measured nothing): its cells "
         "stay blank. `inferlab show RUN_ID` lists the numbers the file holds.",
         icon=":material/info:",
     )
-picked = [
-    (f"{rows_by_id[r].get('label') or r} ({r})", all_validity[r])
-    for r in selected
-    if r in all_validity
-]
+picked = [(names[r], all_validity[r]) for r in selected if r in all_validity]
 validity_warning = comparison_warning([(n, v) for n, v in picked if v.verdict == "suspect"])
 if validity_warning:
     st.warning(
@@ -437,7 +439,6 @@ except StoreError as exc:  # e.g. a damaged file whose run list still reads
     st.stop()
 view = wide_delta_table(table, baseline)
 verdict_box = st.container()  # filled once the SLO and Little's-law checks below are known
-names = compare.run_names(runs_for(DB, keys))  # unique names: labels repeat within a sweep
 palette = {
     "better": "background-color: rgba(59,178,115,0.25)",
     "worse": "background-color: rgba(214,39,40,0.22)",
@@ -472,7 +473,7 @@ for rid in selected:
         continue
     differ = f" — {panel.disagreements} differ" if panel.disagreements else ""
     with st.expander(
-        f"{run_name(rows_by_id, rid)}: the tool's own numbers vs inferlab's{differ}",
+        f"{names[rid]}: the tool's own numbers vs inferlab's{differ}",
         icon=":material/compare_arrows:",
     ):
         st.caption(panel.caption)
@@ -553,7 +554,7 @@ def one_request_chart(selected: list[str]) -> None:
     one_run = o1.selectbox(
         "Run",
         selected,
-        format_func=lambda rid: run_name(rows_by_id, rid),
+        format_func=names.__getitem__,
         key="one_run",
     )
     run = run_data(DB, one_run, version(one_run))
@@ -574,7 +575,9 @@ def one_request_chart(selected: list[str]) -> None:
             st.warning(f"Run {one_run} has no request number {idx}; showing the slowest.")
             pos = slowest
         st.plotly_chart(
-            charts.request_timeline(run.chunks_of(pos), title=request_title(run, pos)),
+            charts.request_timeline(
+                run.chunks_of(pos), title=request_title(run, pos, names[one_run])
+            ),
             width="stretch",
         )
         st.caption(
@@ -587,7 +590,7 @@ def server_chart(selected: list[str]) -> None:
     server_run = st.selectbox(
         "Run",
         selected,
-        format_func=lambda rid: run_name(rows_by_id, rid),
+        format_func=names.__getitem__,
         key="server_run",
     )
     cmp = server_view_of(DB, server_run, version(server_run))
@@ -660,8 +663,9 @@ if slo.is_set:
     )
     with st.expander("Requests that missed the SLO", icon=":material/report:"):
         for r in results:
-            name = run_name(rows_by_id, r.run_id)
-            st.markdown(f"**{name}** ({r.run_id}): {len(r.misses):,} missed ({slo.describe()})")
+            st.markdown(
+                f"**{names[r.run_id]}** ({r.run_id}): {len(r.misses):,} missed ({slo.describe()})"
+            )
             if len(r.misses):
                 st.dataframe(
                     r.misses.rename(columns=MISS_COLUMNS),
@@ -800,6 +804,7 @@ st.code(
             "slo_e2e_ms": slo_e2e,
             "slo_target_pct": slo_target,
         },
+        auto_baseline,
     ),
     language=None,
     wrap_lines=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -305,5 +306,63 @@ def test_a_suspect_run_is_flagged_in_the_list_and_in_the_comparison(
     verdicts = dict(zip(listed["Run id"], listed["Validity"], strict=True))
     assert verdicts == {"base": "unknown", "slow": "unknown", "laggy": "suspect"}
     (warning,) = [w.value for w in at.warning]
-    assert "involves a suspect run" in warning and "laggy client (laggy)" in warning
+    assert "involves a suspect run" in warning and "laggy client is suspect" in warning
     assert "lagged 40 ms at p99" in warning
+
+
+@pytest.fixture
+def sweep_runs(isolated_db: Path) -> Path:
+    """A sweep of three steps sharing the label "sweep" (c=1 ran first)."""
+    for i, c in enumerate((1, 4, 16)):
+        store_run(
+            isolated_db,
+            f"s{c}",
+            label="sweep",
+            n=48,
+            group_id="g1",
+            load_value=c,
+            seed=c,
+            minutes_ago=10 - i,
+        )
+    return isolated_db
+
+
+def test_one_run_has_one_name_everywhere_on_the_page(open_page: OpenPage, sweep_runs: Path) -> None:
+    """Issue 16: verdict, table headers, legends, baseline picker and chips all used to
+    name the same run differently ("sweep", "sweep · s1", "sweep · c=1", ...)."""
+    at = open_page("runs", {"runs": ["s16", "s4", "s1"]})
+    assert not at.exception
+    names = {"s1": "sweep · c=1", "s4": "sweep · c=4", "s16": "sweep · c=16"}
+    picker = at.selectbox(key="baseline")
+    assert list(picker.options) == [names["s16"], names["s4"], names["s1"]]
+    assert list(delta_frame(at).columns) == [
+        "sweep · c=1 (baseline)",
+        names["s16"],
+        names["s4"],
+    ]
+    verdict = next(m.value for m in at.markdown if m.value.startswith("**Verdict**"))
+    for name in names.values():
+        assert f"{name}:" in verdict
+    cdf = json.loads(at.get("plotly_chart")[0].proto.spec)
+    legend = {t["name"] for t in cdf["data"] if t.get("showlegend", True) and t.get("name")}
+    assert set(names.values()) <= legend
+    assert not any("· s1" in str(n) for n in legend)
+    chips = list(at.multiselect(key="runs").options)
+    for rid, name in names.items():
+        (chip,) = [c for c in chips if c.endswith(f"({rid})")]
+        assert chip.startswith(f"{name} · test-model · ")
+    assert len(set(chips)) == len(chips)
+
+
+def test_default_baseline_is_the_oldest_run_and_a_sweeps_lowest_load(
+    open_page: OpenPage, sweep_runs: Path
+) -> None:
+    at = open_page("runs", {"runs": ["s16", "s4", "s1"]})
+    assert at.selectbox(key="baseline").value == "s1"
+    assert "baseline" not in share_query(at)  # the page picks it again by itself
+    # An explicit baseline in the link is kept, and the share link keeps it.
+    at = open_page("runs", {"runs": ["s1", "s4", "s16"], "baseline": "s16"})
+    assert at.selectbox(key="baseline").value == "s16"
+    assert share_query(at)["baseline"] == ["s16"]
+    at.selectbox(key="baseline").set_value("s1").run()
+    assert "baseline" not in share_query(at)

@@ -175,6 +175,24 @@ def test_report_tables_name_runs_by_label_not_id(store: Store) -> None:
         assert len(set(rows)) == len(rows)
 
 
+def test_report_charts_and_comparison_use_the_same_unique_names(store: Store) -> None:
+    """Issue 16: the report's legends said "label · run id" while its verdict said
+    "label · c=1"; every part names a run the same way now."""
+    from inferlab.compare import run_names
+    from inferlab.compare.loaders import load_run
+
+    ids = [r.run_id for r in import_file(store, FILES[1])]  # a sweep: one shared label
+    names = run_names([load_run(store, rid) for rid in ids])
+    assert len(set(names.values())) == len(ids)
+    page = build_report(store, ids, slo=None)
+    legends = set(re.findall(r'"name":"([^"]*)"', page))
+    for name in names.values():
+        assert name in legends
+        assert f"<li>{name}:" in page  # the verdict
+        assert f"<th>{name}" in page  # the comparison table's header
+    assert not any(f"· {rid}" in n for n in legends for rid in ids)
+
+
 def test_report_refuses_unknown_runs_and_bad_baseline(store: Store) -> None:
     rid = import_file(store, FILES[0])[0].run_id
     with pytest.raises(UnknownRunError):

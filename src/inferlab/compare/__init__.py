@@ -41,6 +41,7 @@ from inferlab.compare.runs import (
     slo_result,
     sorted_metric_values,
     sweep_analysis,
+    unique_names,
 )
 
 __all__ = [
@@ -77,4 +78,5 @@ __all__ = [
     "slo_result",
     "sorted_metric_values",
     "sweep_analysis",
+    "unique_names",
 ]

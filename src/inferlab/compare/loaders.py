@@ -319,9 +319,8 @@ def wide_delta_table(table: pd.DataFrame, baseline_id: str) -> DeltaView:
     runs.remove(baseline_id)
     runs.insert(0, baseline_id)
     labels = dict(zip(table["run_id"], table["run_label"], strict=False))
-    headers = {
-        r: (f"{labels[r]} (baseline)" if r == baseline_id else labels[r]) + f" · {r}" for r in runs
-    }
+    # run_label is the run's unique name (the verdict's, the legends'): no id needed.
+    headers = {r: f"{labels[r]} (baseline)" if r == baseline_id else labels[r] for r in runs}
     text: dict[str, list[str]] = {headers[r]: [] for r in runs}
     colors: dict[str, list[str]] = {headers[r]: [] for r in runs}
     index: list[str] = []

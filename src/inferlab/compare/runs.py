@@ -41,6 +41,7 @@ __all__ = [
     "GateResult",
     "LittleCheck",
     "MetricSpec",
+    "NameEntry",
     "RunRequests",
     "Slo",
     "SloResult",
@@ -53,6 +54,7 @@ __all__ = [
     "evaluate_conditions",
     "knee_index",
     "little_check",
+    "load_words",
     "negligible",
     "parse_conditions",
     "request_values",
@@ -61,6 +63,7 @@ __all__ = [
     "slo_result",
     "sorted_metric_values",
     "sweep_analysis",
+    "unique_names",
 ]
 
 MAX_COMPARE = 12
@@ -557,8 +560,9 @@ def compare_table(
 ) -> pd.DataFrame:
     """Long table: one row per (metric, run) with value, delta vs baseline and CI.
 
-    Columns: metric, label, unit, better, run_id, run_label, value, baseline,
-    abs_delta, pct_delta, is_better, ci_low, ci_high, significant.
+    Columns: metric, label, unit, better, run_id, run_label (the run's unique name,
+    :func:`run_names`), value, baseline, abs_delta, pct_delta, is_better, ci_low,
+    ci_high, significant.
 
     CIs resample each metric's own values: requests for TTFT/TPOT/E2E, chunk
     gaps for ITL (gaps of one request are treated as independent, so ITL
@@ -576,6 +580,7 @@ def compare_table(
     if sorted_by_run is None:
         sorted_by_run = {r.run_id: sorted_metric_values(r, convention) for r in runs}
     metrics = {r.run_id: run_metrics(r, convention, sorted_by_run[r.run_id]) for r in runs}
+    names = run_names(runs)
     sorted_values = {(rid, m): v for rid, d in sorted_by_run.items() for m, v in d.items()}
     rows: list[dict[str, Any]] = []
     for spec in METRICS:
@@ -609,7 +614,7 @@ def compare_table(
                     "unit": spec.unit,
                     "better": spec.better,
                     "run_id": run.run_id,
-                    "run_label": run.label,
+                    "run_label": names[run.run_id],
                     "value": val,
                     "baseline": b_val,
                     "abs_delta": d.abs,
@@ -816,30 +821,42 @@ class LittleCheck:
         return "ok"
 
 
-def run_names(runs: Sequence[RunRequests]) -> dict[str, str]:
-    """run_id -> a name to show in tables: the label, made unique.
+def load_words(load_mode: str, load_value: float) -> str:
+    """A run's load as a name suffix: "c=4", "2 req/s", "8 sessions", "trace 2x"."""
+    if math.isnan(load_value):
+        return load_mode
+    if load_mode == "sessions":
+        return f"{load_value:g} sessions"
+    if load_mode == "trace":
+        return f"trace {load_value:g}x"
+    return f"c={load_value:g}" if load_mode == "concurrency" else f"{load_value:g} req/s"
+
+
+NameEntry = tuple[str, str, str, float]  # run id, label, load mode, load value
+
+
+def unique_names(entries: Sequence[NameEntry], *, with_ids: bool = True) -> dict[str, str]:
+    """run_id -> the one name a run has everywhere: its label, made unique.
 
     Runs of one sweep share a label, so "sweep" x 3 becomes "sweep · c=1",
-    "sweep · c=4", ...; a label still shared after that gets its run id.
+    "sweep · c=4", ...; a name still shared after that gets its run id (unless
+    `with_ids` is false: the caller shows the id anyway).
     """
-
-    def load(r: RunRequests) -> str:
-        if math.isnan(r.load_value):
-            return r.load_mode
-        if r.load_mode == "sessions":
-            return f"{r.load_value:g} sessions"
-        if r.load_mode == "trace":
-            return f"trace {r.load_value:g}x"
-        return f"c={r.load_value:g}" if r.load_mode == "concurrency" else f"{r.load_value:g} req/s"
-
-    names = {r.run_id: r.label or r.run_id for r in runs}
+    names = {rid: label or rid for rid, label, _, _ in entries}
     counts = Counter(names.values())
     names = {
-        r.run_id: names[r.run_id] + (f" · {load(r)}" if counts[names[r.run_id]] > 1 else "")
-        for r in runs
+        rid: names[rid] + (f" · {load_words(mode, value)}" if counts[names[rid]] > 1 else "")
+        for rid, _, mode, value in entries
     }
+    if not with_ids:
+        return names
     counts = Counter(names.values())
     return {rid: (f"{n} ({rid})" if counts[n] > 1 else n) for rid, n in names.items()}
+
+
+def run_names(runs: Sequence[RunRequests]) -> dict[str, str]:
+    """run_id -> a name to show in tables, legends and pickers (:func:`unique_names`)."""
+    return unique_names([(r.run_id, r.label, r.load_mode, r.load_value) for r in runs])
 
 
 def _in_flight_integral_ms(start: np.ndarray, end: np.ndarray, lo: float, hi: float) -> float:

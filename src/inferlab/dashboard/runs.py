@@ -6,6 +6,7 @@ out; every number comes from :mod:`inferlab.compare`.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,13 +24,16 @@ from inferlab.compare.runs import (
     LATENCY_METRICS,
     MAX_COMPARE,
     LittleCheck,
+    NameEntry,
     RunRequests,
     Slo,
     SloResult,
     SweepAnalysis,
     compare_table,
     request_values,
+    run_names,
     sorted_metric_values,
+    unique_names,
 )
 from inferlab.dashboard.params import NumberParam, check_params
 
@@ -38,7 +42,9 @@ __all__ = [
     "SLO_PARAMS",
     "SLO_SPEC",
     "Rows",
+    "chip_names",
     "comparison_view",
+    "default_baseline",
     "first_sweep_with",
     "link_problems",
     "little_frame",
@@ -54,7 +60,7 @@ __all__ = [
     "runs_share_url",
     "runs_without_requests",
     "scatter_series",
-    "series_name",
+    "selection_names",
     "slo_frame",
     "slowest_completed",
     "source_options",
@@ -121,7 +127,7 @@ def link_problems(query: Mapping[str, str | list[str]], existing_ids: Iterable[s
     if baseline and found and baseline[-1] not in found[:MAX_COMPARE]:
         messages.append(
             f"The link's `baseline` ({baseline[-1]}) is not among the selected runs; "
-            "using the first selected run as the baseline."
+            "using the oldest selected run (in a sweep, its lowest load) as the baseline."
         )
     for name, allowed, default in _CHOICES:
         value = _all(query, name)
@@ -167,11 +173,15 @@ def runs_share_url(
     convention: str,
     metric: str,
     slo_values: Mapping[str, float | None],
+    default_baseline: str | None = None,
 ) -> str:
-    """The share link: run ids always, other values only when not the default."""
+    """The share link: run ids always, other values only when not the default
+    (the baseline when not `default_baseline`, the one the page picks by itself;
+    without it, the first run)."""
     base = base_url.split("?", 1)[0]
     params: list[tuple[str, str]] = [("runs", r) for r in run_ids]
-    if baseline and run_ids and baseline != run_ids[0]:
+    default = default_baseline or (run_ids[0] if run_ids else None)
+    if baseline and run_ids and baseline != default:
         params.append(("baseline", baseline))
     if convention != DEFAULT_CONVENTION:
         params.append(("convention", convention))
@@ -231,8 +241,59 @@ def parse_tags(text: str) -> list[str]:
 # -- comparison and charts -----------------------------------------------------------------
 
 
-def series_name(run: RunRequests) -> str:
-    return f"{run.label} · {run.run_id}"
+def selection_names(rows: Rows, run_ids: Sequence[str]) -> dict[str, str]:
+    """run_id -> the runs' unique names (as :func:`inferlab.compare.run_names` gives for
+    the loaded runs), from their rows: for the baseline picker before any run is read."""
+    return unique_names([_name_entry(rows[rid], rid) for rid in run_ids])
+
+
+def _name_entry(row: Mapping[str, Any], run_id: str) -> NameEntry:
+    value = row.get("load_value")
+    load = float(value) if value is not None else math.nan
+    return (run_id, str(row.get("label") or ""), str(row.get("load_mode")), load)
+
+
+def chip_names(rows: Rows, run_ids: Sequence[str]) -> dict[str, str]:
+    """run_id -> 'name · model · 2026-12-04 03:56 (run id)' for the run multiselect.
+
+    The name is the label, with the load when runs share it (as in the tables), so a
+    chip starts with the name the tables use; stable while the selection changes
+    (the widget keeps its value by these texts)."""
+    names = unique_names([_name_entry(rows[rid], rid) for rid in run_ids], with_ids=False)
+    out = {}
+    for rid in run_ids:
+        started = pd.Timestamp(rows[rid].get("started_at"))  # type: ignore[arg-type]
+        date = started.strftime("%Y-%m-%d %H:%M") if not pd.isna(started) else "?"
+        out[rid] = f"{names[rid]} · {rows[rid].get('model')} · {date} ({rid})"
+    return out
+
+
+def default_baseline(rows: Rows, run_ids: Sequence[str]) -> str:
+    """The baseline a person expects: the oldest of the runs; when that run is a sweep
+    step, the lowest load of its sweep among the runs. Runs with per-request data
+    first (nothing compares against an empty run). `run_ids` is not empty."""
+
+    def started(rid: str) -> pd.Timestamp:
+        t = pd.Timestamp(rows[rid].get("started_at"))  # type: ignore[arg-type]
+        return pd.Timestamp.max.tz_localize("UTC") if pd.isna(t) else _utc(t)
+
+    def load(rid: str) -> float:
+        v = rows[rid].get("load_value")
+        f = float(v) if v is not None else math.nan
+        return math.inf if math.isnan(f) else f
+
+    measured = [rid for rid in run_ids if (rows[rid].get("requests") or 0) > 0]
+    run_ids = measured or list(run_ids)
+    oldest = min(run_ids, key=lambda rid: (started(rid), load(rid)))
+    group = rows[oldest].get("group_id")
+    if not isinstance(group, str) or not group:
+        return oldest
+    steps = [rid for rid in run_ids if rows[rid].get("group_id") == group]
+    return min(steps, key=lambda rid: (load(rid), started(rid)))
+
+
+def _utc(t: pd.Timestamp) -> pd.Timestamp:
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
 def comparison_view(
@@ -247,8 +308,9 @@ def comparison_view(
         sorted_list = list(pool.map(partial(sorted_metric_values, convention=convention), runs))
     sorted_by_run = {r.run_id: v for r, v in zip(runs, sorted_list, strict=True)}
     table = compare_table(runs, baseline, convention=convention, sorted_by_run=sorted_by_run)
+    names = run_names(runs)  # the legends use the tables' names
     values = {
-        metric: {series_name(r): order_statistics(sorted_by_run[r.run_id][metric]) for r in runs}
+        metric: {names[r.run_id]: order_statistics(sorted_by_run[r.run_id][metric]) for r in runs}
         for metric in LATENCY_METRICS
     }
     return table, values
@@ -268,11 +330,12 @@ def scatter_series(
     runs: Sequence[RunRequests], metric: str, convention: str
 ) -> list[ScatterSeries]:
     """Every request's value of `metric` against its send time (s since the run began)."""
+    names = run_names(runs)
     out = []
     for r in runs:
         start_s = (r.sent_ms - np.nanmin(r.sent_ms)) / 1000.0 if r.n else r.sent_ms
         y = request_values(r, metric, convention)
-        out.append(ScatterSeries(series_name(r), start_s, y, r.ok, r.index, r.error_class))
+        out.append(ScatterSeries(names[r.run_id], start_s, y, r.ok, r.index, r.error_class))
     return out
 
 
@@ -290,12 +353,14 @@ def request_position(run: RunRequests, request_index: int) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
-def request_title(run: RunRequests, position: int) -> str:
-    """The title of one request's timeline: number, outcome, output tokens."""
+def request_title(run: RunRequests, position: int, name: str | None = None) -> str:
+    """The title of one request's timeline: number, run (`name`: its unique name),
+    outcome, output tokens."""
     status = "completed" if run.ok[position] else f"failed ({run.error_class[position] or 'error'})"
     tokens = run.output_tokens[position]
     shown = str(int(tokens)) if not np.isnan(tokens) else "?"
-    return f"Request {int(run.index[position])} of {run.label}: {status}, {shown} output tokens"
+    of = name or run.label
+    return f"Request {int(run.index[position])} of {of}: {status}, {shown} output tokens"
 
 
 # -- SLO, sweeps, Little's law -------------------------------------------------------------

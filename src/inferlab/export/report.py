@@ -97,27 +97,26 @@ class _Figures:
 def _values(
     runs: Sequence[compare.RunRequests], metric: str, conv: compare.Convention
 ) -> dict[str, np.ndarray]:
+    """Each run's values of `metric`, keyed by its unique name (the legend)."""
+    names = compare.run_names(runs)
     out: dict[str, np.ndarray] = {}
     for r in runs:
         v = compare._metric_values(r, metric, conv)
         if v.size > 20_000:  # as on the Runs page: quantiles of a big run draw the same curve
             v = np.quantile(v, np.linspace(0, 1, 20_000))
-        out[f"{r.label} · {r.run_id}"] = v
+        out[names[r.run_id]] = v
     return out
 
 
 def _scatter(
     runs: Sequence[compare.RunRequests], metric: str, conv: compare.Convention
 ) -> list[charts.ScatterSeries]:
+    names = compare.run_names(runs)
     out = []
     for r in runs:
         y = r.ttft_ms if metric == "ttft" else r.e2e_ms if metric == "e2e" else conv.tpot_ms(r)
         start_s = (r.sent_ms - np.nanmin(r.sent_ms)) / 1000.0 if r.n else r.sent_ms
-        out.append(
-            charts.ScatterSeries(
-                f"{r.label} · {r.run_id}", start_s, y, r.ok, r.index, r.error_class
-            )
-        )
+        out.append(charts.ScatterSeries(names[r.run_id], start_s, y, r.ok, r.index, r.error_class))
     return out
 
 
@@ -153,7 +152,7 @@ def _runs_section(r: _Report, summaries: dict[str, RunSummary]) -> list[str]:
     frame = pd.DataFrame(
         {
             "run": [i.run_id for i in infos],
-            "label": [i.label for i in infos],
+            "name": [r.names[i.run_id] for i in infos],
             "source": [i.source_tool for i in infos],
             "model": [i.model for i in infos],
             "endpoint": [clean_endpoint(i.endpoint) for i in infos],

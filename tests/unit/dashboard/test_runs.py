@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,9 @@ import pytest
 from inferlab.charts.runs import order_statistics
 from inferlab.compare import RunRequests, Slo, SweepAnalysis, SweepPoint, request_values
 from inferlab.dashboard.runs import (
+    chip_names,
     comparison_view,
+    default_baseline,
     first_sweep_with,
     metric_label,
     parse_tags,
@@ -20,8 +23,10 @@ from inferlab.dashboard.runs import (
     rows_by_run_id,
     run_name,
     run_version,
+    runs_share_url,
     runs_without_requests,
     scatter_series,
+    selection_names,
     slo_frame,
     slowest_completed,
     sweep_group_label,
@@ -55,7 +60,7 @@ def test_request_values_per_convention_in_the_worked_example() -> None:
 
 def test_scatter_series_start_at_zero_and_keep_failures() -> None:
     (series,) = scatter_series([example()], "e2e", "inferlab")
-    assert series.name == "example · a"
+    assert series.name == "example"  # the run's unique name, as in the tables
     assert list(series.start_s) == [0.0, 0.1, 0.2, 0.3]
     assert list(series.ok) == [True, True, True, False]
     assert list(series.latency_ms[:3]) == [1000, 1100, 2200]
@@ -75,9 +80,11 @@ def test_comparison_view_gives_the_table_and_sorted_values_per_run() -> None:
     a, b = example("a"), example("b")
     table, values = comparison_view([a, b], "a", "inferlab")
     assert set(values) == {"ttft", "tpot", "itl", "e2e"}
-    assert list(values["itl"]["example · a"]) == [450, 450, 900, 1900]
-    assert list(values["ttft"]["example · b"]) == [100, 200, 300]
+    # keyed by the runs' unique names: the legends say what the tables and verdict say
+    assert list(values["itl"]["example · concurrency (a)"]) == [450, 450, 900, 1900]
+    assert list(values["ttft"]["example · concurrency (b)"]) == [100, 200, 300]
     assert not table.empty
+    assert set(table["run_label"]) == {"example · concurrency (a)", "example · concurrency (b)"}
 
 
 def test_metric_label_follows_the_convention() -> None:
@@ -169,3 +176,56 @@ def test_slo_frame_says_which_runs_meet_the_target() -> None:
     assert frame.iloc[0]["Run"] == "A" and frame.iloc[0]["Met the SLO"] == 2
     assert frame.iloc[0]["Attainment (%)"] == 50
     assert frame.iloc[0]["Meets the 50% target"] == "yes"
+
+
+def _row(
+    rid: str, label: str, load: float, minute: int, group: str | None = None
+) -> dict[str, Any]:
+    return {
+        "run_id": rid,
+        "label": label,
+        "load_mode": "concurrency",
+        "load_value": load,
+        "started_at": pd.Timestamp(f"2026-12-04 03:{minute:02d}", tz="UTC"),
+        "model": "sim",
+        "group_id": group,
+        "requests": 10,
+    }
+
+
+def test_selection_and_chip_names_match_the_tables_names() -> None:
+    rows = {
+        "a": _row("a", "sweep", 1, 56, "g"),
+        "b": _row("b", "sweep", 4, 57, "g"),
+        "c": _row("c", "other", 4, 58),
+    }
+    assert selection_names(rows, ["a", "b", "c"]) == {
+        "a": "sweep · c=1",
+        "b": "sweep · c=4",
+        "c": "other",
+    }
+    assert selection_names(rows, ["a", "c"]) == {"a": "sweep", "c": "other"}
+    chips = chip_names(rows, ["a", "b", "c"])
+    assert chips["a"] == "sweep · c=1 · sim · 2026-12-04 03:56 (a)"
+    assert chips["c"].startswith("other · sim · ")
+
+
+def test_default_baseline_is_the_oldest_run_or_its_sweeps_lowest_load() -> None:
+    rows = {
+        "c16": _row("c16", "sweep", 16, 55, "g"),  # a sweep run from high to low load
+        "c1": _row("c1", "sweep", 1, 57, "g"),
+        "new": _row("new", "new", 4, 59),
+        "old": _row("old", "old", 4, 50),
+    }
+    assert default_baseline(rows, ["new", "c16", "c1"]) == "c1"
+    assert default_baseline(rows, ["new", "old"]) == "old"
+    assert default_baseline(rows, ["c1", "new"]) == "c1"
+    rows["old"]["requests"] = 0  # an aggregate-only import is no baseline
+    assert default_baseline(rows, ["new", "old"]) == "new"
+
+
+def test_share_link_leaves_out_the_baseline_the_page_picks_itself() -> None:
+    url = runs_share_url("http://h/runs", ["c16", "c1"], "c1", "inferlab", "ttft", {}, "c1")
+    assert "baseline" not in url
+    url = runs_share_url("http://h/runs", ["c16", "c1"], "c16", "inferlab", "ttft", {}, "c1")
+    assert "baseline=c16" in url
