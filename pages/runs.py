@@ -706,7 +706,8 @@ else:
     st.caption(
         "Knee method (Kneedle, Satopää et al. 2011): output tokens/s against load (load on a "
         "log scale), both scaled to 0–1; the knee is the step farthest above the straight line "
-        "from the first to the last step — where throughput stops growing."
+        "from the first to the last step — where throughput stops growing — and counts only "
+        f"when later steps add at most {compare.KNEE_MAX_GAIN:.0%} more throughput."
     )
 
 # -- Little's law --------------------------------------------------------------------------

@@ -207,8 +207,8 @@ def test_sweep_view_marks_knee_and_highest_load_meeting_slo(
     at = open_page("runs", {"slo_tpot_ms": "30"})
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)
-    assert "**Knee** at load" in text
-    assert "**Highest load meeting the SLO**" in text and ": load 4 (" in text
+    assert "**Knee** at concurrency 4 (" in text and "grows only 2%" in text
+    assert "**Highest load meeting the SLO**" in text and ": concurrency 4 (" in text
 
 
 def test_run_without_requests_is_explained_not_an_error(

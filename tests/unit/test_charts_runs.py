@@ -89,6 +89,9 @@ def test_sweep_figure_marks_knee_and_slo() -> None:
     )
     fig = sweep_figure(SweepAnalysis(pts, 2, 2, 0.95), tpot_limit_ms=60)
     names = [t.name for t in fig.data]
-    assert "knee: throughput stops growing (c=4, load 4)" in names
-    assert "highest load meeting the SLO (c=4)" in names
+    assert "knee: throughput stops growing (concurrency 4)" in names
+    assert "highest load meeting the SLO (concurrency 4)" in names
+    # the p50 points are labelled with their load, and the legend says what it counts
+    p50 = next(t for t in fig.data if t.name == "p50 (points: concurrency)")
+    assert list(p50.texttemplate) == ["c=1", "c=2", "c=4", "c=8"]
     assert fig.layout.xaxis.title.text == "Output tokens/s"

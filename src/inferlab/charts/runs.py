@@ -24,6 +24,10 @@ from inferlab.charts.latency import (
 )
 from inferlab.charts.layout import legend_above, plain_layout
 from inferlab.compare import SweepAnalysis
+from inferlab.compare.runs import load_words
+
+# What the sweep chart's point labels count, by load mode.
+_LOAD_NAMES = {"concurrency": "concurrency", "sessions": "sessions", "trace": "trace speed"}
 
 __all__ = [
     "CDF_POINTS",
@@ -347,7 +351,9 @@ def sweep_figure(
         horizontal_spacing=0.08,
     )
     x = [p.output_tps for p in pts]
-    text = [f"{p.label} (load {p.load_value:g})" for p in pts]
+    text = [f"{p.label} ({sweep.load(p.load_value)})" for p in pts]
+    # Each p50 point is labelled with its load: "c=4", "2 req/s", "8 sessions".
+    point_labels = [load_words(sweep.load_mode, p.load_value) for p in pts]
     for col, metric, limit in ((1, "ttft", ttft_limit_ms), (2, "tpot", tpot_limit_ms)):
         for pct, dash, c in (("p50", "solid", "#2E86AB"), ("p99", "dash", "#C73E1D")):
             fig.add_trace(
@@ -356,10 +362,12 @@ def sweep_figure(
                     y=[getattr(p, f"{metric}_{pct}_ms") for p in pts],
                     mode="lines+markers+text" if pct == "p50" else "lines+markers",
                     textposition="bottom right",
-                    texttemplate=[f"{p.load_value:g}" for p in pts] if pct == "p50" else None,
+                    texttemplate=point_labels if pct == "p50" else None,
                     textfont={"size": 10, "color": "#555"},
                     line={"dash": dash, "color": c},
-                    name=f"{pct}",
+                    name=f"{pct} (points: {_LOAD_NAMES.get(sweep.load_mode, 'request rate')})"
+                    if pct == "p50"
+                    else pct,
                     legendgroup=pct,
                     showlegend=col == 1,
                     text=text,
@@ -390,7 +398,7 @@ def sweep_figure(
                     y=[getattr(k, f"{metric}_p99_ms")],
                     mode="markers",
                     marker={"symbol": "star", "size": 16, "color": "#222"},
-                    name=f"knee: throughput stops growing ({k.label}, load {k.load_value:g})",
+                    name=f"knee: throughput stops growing ({sweep.load(k.load_value)})",
                     legendgroup="knee",
                     showlegend=col == 1,
                     hovertemplate="knee: %{x:.4g} tokens/s<extra></extra>",
@@ -408,7 +416,7 @@ def sweep_figure(
                 y=[None],
                 mode="lines",
                 line={"dash": "dash", "color": "#3BB273"},
-                name=f"highest load meeting the SLO ({b.label})",
+                name=f"highest load meeting the SLO ({sweep.load(b.load_value)})",
             )
         )
     fig.update_layout(

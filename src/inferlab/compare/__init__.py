@@ -10,6 +10,7 @@ from __future__ import annotations
 from inferlab.compare.runs import (
     BOOTSTRAP_RESAMPLES,
     CONVENTIONS,
+    KNEE_MAX_GAIN,
     LATENCY_METRICS,
     MAX_COMPARE,
     METRICS,
@@ -29,6 +30,7 @@ from inferlab.compare.runs import (
     bootstrap_delta_ci,
     bootstrap_rate_delta_ci,
     compare_table,
+    confirmed_knee,
     delta,
     evaluate_conditions,
     knee_index,
@@ -47,6 +49,7 @@ from inferlab.compare.runs import (
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
     "CONVENTIONS",
+    "KNEE_MAX_GAIN",
     "LATENCY_METRICS",
     "MAX_COMPARE",
     "METRICS",
@@ -66,6 +69,7 @@ __all__ = [
     "bootstrap_delta_ci",
     "bootstrap_rate_delta_ci",
     "compare_table",
+    "confirmed_knee",
     "delta",
     "evaluate_conditions",
     "knee_index",

@@ -30,6 +30,7 @@ from inferlab.metrics.summary import Slo
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
     "CONVENTIONS",
+    "KNEE_MAX_GAIN",
     "LATENCY_METRICS",
     "MAX_COMPARE",
     "METRICS",
@@ -50,10 +51,12 @@ __all__ = [
     "bootstrap_delta_ci",
     "bootstrap_rate_delta_ci",
     "compare_table",
+    "confirmed_knee",
     "delta",
     "evaluate_conditions",
     "knee_index",
     "little_check",
+    "load_phrase",
     "load_words",
     "negligible",
     "parse_conditions",
@@ -711,6 +714,82 @@ class SweepAnalysis:
     knee: int | None  # index into points: where throughput stops growing with load
     best_under_slo: int | None  # highest load whose attainment >= target
     target: float
+    load_mode: str = "concurrency"  # what the load values are: concurrency, rate, ...
+
+    def load(self, value: float) -> str:
+        """A step's load in words: "concurrency 4", "2 req/s", "8 sessions"."""
+        return load_phrase(self.load_mode, value)
+
+    def knee_sentence(self) -> tuple[str, str]:
+        """("Knee" or "No knee", the rest of the sentence) with the numbers behind it."""
+        pts = self.points
+        if self.knee is None:
+            grown = [p for p in pts if not math.isnan(p.output_tps)]
+            if len(grown) >= 2 and grown[-2].output_tps > 0:
+                a, b = grown[-2], grown[-1]
+                gain = 100 * (b.output_tps / a.output_tps - 1)
+                return (
+                    "No knee",
+                    f"throughput still grows {gain:+.0f}% from {self.load(a.load_value)} to "
+                    f"{self.load(b.load_value)} ({a.output_tps:,.0f} → {b.output_tps:,.0f} "
+                    "output tokens/s): sweep higher loads to find where it saturates.",
+                )
+            return (
+                "No knee",
+                "throughput grows steadily with load over this sweep; sweep higher loads to "
+                "find where it saturates.",
+            )
+        k = pts[self.knee]
+        at_k = f"at {self.load(k.load_value)} ({k.output_tps:,.0f} output tokens/s)"
+        later = [p for p in pts[self.knee + 1 :] if not math.isnan(p.output_tps)]
+        if not later:
+            return ("Knee", f"{at_k}, the sweep's last step: sweep higher loads to confirm it.")
+        beyond = max(later, key=lambda p: p.output_tps)
+        last = pts[-1]
+        gain = 100 * (beyond.output_tps / k.output_tps - 1) if k.output_tps > 0 else math.nan
+        grows = (
+            f"throughput grows only {gain:.0f}% (at most {beyond.output_tps:,.0f} tokens/s, "
+            f"at {self.load(beyond.load_value)})"
+            if gain > 0
+            else f"throughput does not grow (at most {beyond.output_tps:,.0f} tokens/s)"
+        )
+        return (
+            "Knee",
+            f"{at_k}: beyond it {grows} while TTFT p99 goes from {k.ttft_p99_ms:,.0f} ms to "
+            f"{last.ttft_p99_ms:,.0f} ms at {self.load(last.load_value)}: more load mostly "
+            "adds waiting.",
+        )
+
+
+# A knee only where at most this much more throughput (relative) lies beyond it.
+KNEE_MAX_GAIN = 0.15
+
+
+def load_phrase(load_mode: str, load_value: float) -> str:
+    """A load in words: "concurrency 4", "2 req/s", "8 sessions", "trace at 2x"."""
+    if load_mode == "concurrency":
+        return f"concurrency {load_value:g}"
+    if load_mode == "sessions":
+        return f"{load_value:g} sessions"
+    if load_mode == "trace":
+        return f"trace at {load_value:g}x"
+    return f"{load_value:g} req/s"
+
+
+def confirmed_knee(output_tps: Sequence[float], candidate: int | None) -> int | None:
+    """The first step from `candidate` (Kneedle's) on beyond which throughput grows by at
+    most :data:`KNEE_MAX_GAIN`; None when every later step still adds more than that
+    (no knee yet: the curve only bends)."""
+    if candidate is None:
+        return None
+    tps = np.asarray(output_tps, dtype=float)
+    for i in range(candidate, tps.size - 1):
+        rest = tps[i + 1 :]
+        if math.isnan(tps[i]) or np.isnan(rest).all():
+            continue
+        if float(np.nanmax(rest)) <= tps[i] * (1 + KNEE_MAX_GAIN):
+            return i
+    return None
 
 
 def knee_index(
@@ -755,8 +834,10 @@ def sweep_analysis(
 
     The knee is where output tokens/s stops growing with load: Kneedle on the
     concave curve of output TPS against load (load on a log scale when every
-    step is positive, as sweeps usually double the load). Past it, more load
-    only adds queueing: latency rises while throughput stays flat.
+    step is positive, as sweeps usually double the load), confirmed only where
+    at most :data:`KNEE_MAX_GAIN` more throughput lies beyond it (else the next
+    step that passes, or none). Past it, more load only adds queueing: latency
+    rises while throughput stays flat.
     """
     pts: list[SweepPoint] = []
     for run in sorted(runs, key=lambda r: (r.load_value, r.run_id)):
@@ -782,12 +863,15 @@ def sweep_analysis(
         )
     loads = np.array([p.load_value for p in pts], dtype=float)
     xs = np.log2(loads) if loads.size and np.all(loads > 0) else loads
-    knee = knee_index(list(xs), [p.output_tps for p in pts], curve="concave")
+    tps = [p.output_tps for p in pts]
+    knee = confirmed_knee(tps, knee_index(list(xs), tps, curve="concave"))
     best = None
     for i, p in enumerate(pts):
         if p.meets_slo:
             best = i
-    return SweepAnalysis(tuple(pts), knee, best, target)
+    modes = Counter(r.load_mode for r in runs)
+    mode = modes.most_common(1)[0][0] if modes else "concurrency"
+    return SweepAnalysis(tuple(pts), knee, best, target, mode)
 
 
 # --------------------------------------------------------------------------- Little's law

@@ -435,32 +435,15 @@ def sweep_group_label(rows: Rows, run_ids: Sequence[str], group_id: str) -> str:
 
 def sweep_sentences(sweep: SweepAnalysis, slo: Slo, target_pct: float) -> list[str]:
     """What the sweep says: where its knee is and the highest load meeting the SLO."""
-    sentences = []
-    if sweep.knee is not None:
-        k = sweep.points[sweep.knee]
-        after = sweep.points[sweep.knee + 1] if sweep.knee + 1 < len(sweep.points) else None
-        sentences.append(
-            f"**Knee** at load {k.load_value:g} ({k.output_tps:,.0f} output tokens/s): "
-            "beyond it more load adds little throughput and mostly waiting"
-            + (
-                f" (at load {after.load_value:g}: {after.output_tps:,.0f} tokens/s, "
-                f"TTFT p99 {after.ttft_p99_ms:,.0f} ms vs {k.ttft_p99_ms:,.0f} ms)."
-                if after is not None
-                else "."
-            )
-        )
-    else:
-        sentences.append(
-            "No knee: throughput grows steadily with load over this sweep; sweep higher loads "
-            "to find where it saturates."
-        )
+    head, rest = sweep.knee_sentence()
+    sentences = [f"**{head}** {rest}" if head == "Knee" else f"{head}: {rest}"]
     if not slo.is_set:
         sentences.append("Set SLO limits above to find the highest load that meets them.")
     elif sweep.best_under_slo is not None:
         b = sweep.points[sweep.best_under_slo]
         sentences.append(
             f"**Highest load meeting the SLO** ({slo.describe()} for {target_pct:g}% of "
-            f"requests): load {b.load_value:g} ({b.output_tps:,.0f} output tokens/s)."
+            f"requests): {sweep.load(b.load_value)} ({b.output_tps:,.0f} output tokens/s)."
         )
     else:
         sentences.append(f"No step meets the SLO ({slo.describe()}) for {target_pct:g}%.")

@@ -267,11 +267,8 @@ def _sweep_sections(r: _Report) -> list[str]:
                 )
             )
         )
-        if sweep.knee is not None:
-            k = sweep.points[sweep.knee]
-            parts.append(
-                f"<p>Knee at load {k.load_value:g} ({k.output_tps:,.0f} output tokens/s).</p>"
-            )
+        head, rest = sweep.knee_sentence()
+        parts.append(f"<p>{html.escape(head)} {html.escape(rest)}</p>")
     return parts
 
 

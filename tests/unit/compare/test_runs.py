@@ -11,10 +11,12 @@ import pytest
 
 from inferlab.compare import (
     CONVENTIONS,
+    KNEE_MAX_GAIN,
     RunRequests,
     Slo,
     bootstrap_delta_ci,
     compare_table,
+    confirmed_knee,
     delta,
     evaluate_conditions,
     knee_index,
@@ -246,6 +248,39 @@ def test_sweep_knee_is_where_throughput_stops_growing() -> None:
     assert [round(p.output_tps) for p in sweep.points] == [55, 105, 176, 275, 395, 398, 395]
     assert sweep.knee is not None and sweep.points[sweep.knee].load_value == 16
     assert sweep.best_under_slo is None  # no SLO set
+
+
+def _tps_sweep(loads: tuple[int, ...], tps: tuple[float, ...]) -> list[RunRequests]:
+    runs = []
+    for load, t in zip(loads, tps, strict=True):
+        e2e = 10_000 / t
+        recs = [ok(0, 0.0, 50.0, e2e, 10, (50.0, e2e))]
+        runs.append(RunRequests.from_frame(f"c{load}", frame(recs), load_value=load))
+    return runs
+
+
+def test_no_knee_while_more_load_still_adds_much_throughput() -> None:
+    """Issue 16: "Knee at load 4 (180 tokens/s): beyond it more load adds little
+    throughput" while load 16 gave 294 tokens/s (+63%). A knee needs the gain beyond it
+    to be small (at most KNEE_MAX_GAIN)."""
+    sweep = sweep_analysis(_tps_sweep((1, 4, 16), (52, 180, 294)))
+    assert knee_index([0, 2, 4], [52, 180, 294], curve="concave") == 1  # Kneedle's bend
+    assert sweep.knee is None
+    head, rest = sweep.knee_sentence()
+    assert head == "No knee" and "+63% from concurrency 4 to concurrency 16" in rest
+    # flat beyond: a knee, and the sentence says how little throughput lies beyond it
+    flat = sweep_analysis(_tps_sweep((1, 4, 16), (52, 180, 190)))
+    assert flat.knee == 1
+    head, rest = flat.knee_sentence()
+    assert head == "Knee" and "grows only 6% (at most 190 tokens/s, at concurrency 16)" in rest
+
+
+def test_confirmed_knee_moves_to_the_first_step_with_little_gain_beyond() -> None:
+    assert pytest.approx(0.15) == KNEE_MAX_GAIN
+    assert confirmed_knee([100, 180, 294, 300], 1) == 2  # 300 is within 15% of 294
+    assert confirmed_knee([100, 180, 294], 1) is None  # only the last step is left
+    assert confirmed_knee([100, 180, 200], None) is None
+    assert confirmed_knee([100, 200, 225, 220], 1) == 1  # +12.5% beyond: still a knee
 
 
 def test_little_law_agrees_when_all_requests_complete_and_flags_held_slots() -> None:

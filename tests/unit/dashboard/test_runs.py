@@ -149,23 +149,37 @@ def test_sweep_sentences_name_the_knee_and_the_highest_load_meeting_the_slo() ->
     sweep = SweepAnalysis(pts, knee=1, best_under_slo=1, target=0.95)
     knee, best = sweep_sentences(sweep, Slo(ttft_ms=500), 95)
     assert knee == (
-        "**Knee** at load 2 (190 output tokens/s): beyond it more load adds little throughput "
-        "and mostly waiting (at load 4: 200 tokens/s, TTFT p99 900 ms vs 250 ms)."
+        "**Knee** at concurrency 2 (190 output tokens/s): beyond it throughput grows only 5% "
+        "(at most 200 tokens/s, at concurrency 4) while TTFT p99 goes from 250 ms to 900 ms "
+        "at concurrency 4: more load mostly adds waiting."
     )
     assert best.startswith("**Highest load meeting the SLO** (") and best.endswith(
-        "for 95% of requests): load 2 (190 output tokens/s)."
+        "for 95% of requests): concurrency 2 (190 output tokens/s)."
     )
 
 
 def test_sweep_sentences_without_a_knee_or_an_slo() -> None:
     sweep = SweepAnalysis((point(1, 100, 200, None),), knee=None, best_under_slo=None, target=0.9)
     no_knee, no_slo = sweep_sentences(sweep, Slo(), 90)
-    assert no_knee.startswith("No knee: throughput grows steadily")
+    assert no_knee.startswith("No knee: throughput grows steadily")  # one step only
+    growing = SweepAnalysis(
+        (point(1, 60, 150, None), point(4, 180, 160, None), point(16, 294, 990, None)),
+        knee=None,
+        best_under_slo=None,
+        target=0.9,
+    )
+    assert sweep_sentences(growing, Slo(), 90)[0] == (
+        "No knee: throughput still grows +63% from concurrency 4 to concurrency 16 "
+        "(180 → 294 output tokens/s): sweep higher loads to find where it saturates."
+    )
     assert no_slo == "Set SLO limits above to find the highest load that meets them."
     _, none_meet = sweep_sentences(sweep, Slo(ttft_ms=1), 90)
     assert none_meet.startswith("No step meets the SLO (") and none_meet.endswith("for 90%.")
     last = SweepAnalysis((point(1, 100, 200, None),), knee=0, best_under_slo=None, target=0.9)
-    assert sweep_sentences(last, Slo(), 90)[0].endswith("mostly waiting.")
+    assert sweep_sentences(last, Slo(), 90)[0] == (
+        "**Knee** at concurrency 1 (100 output tokens/s), the sweep's last step: sweep higher "
+        "loads to confirm it."
+    )
 
 
 def test_slo_frame_says_which_runs_meet_the_target() -> None:
