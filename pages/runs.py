@@ -748,7 +748,7 @@ with verdict_box:
         little={c.run_id: c for c in checks},
     )
     st.markdown("**Verdict** — " + "  \n".join(v.sentence for v in verdicts))
-    advice = next_step(verdicts, slo_target)
+    advice = next_step(verdicts, slo_target, slo)
     if advice:
         st.warning(advice, icon=":material/lightbulb:")
 

@@ -366,3 +366,14 @@ def test_default_baseline_is_the_oldest_run_and_a_sweeps_lowest_load(
     assert share_query(at)["baseline"] == ["s16"]
     at.selectbox(key="baseline").set_value("s1").run()
     assert "baseline" not in share_query(at)
+
+
+def test_slo_below_the_unloaded_server_says_so_not_lower_the_load(
+    open_page: OpenPage, sweep_runs: Path
+) -> None:
+    at = open_page("runs", {"runs": ["s1", "s4", "s16"], "slo_ttft_ms": "1"})
+    assert not at.exception
+    (advice,) = [w.value for w in at.warning if "No run meets" in w.value]
+    assert "The closest is sweep · c=1" in advice
+    assert "the 1 ms TTFT limit is below what this server does unloaded" in advice
+    assert "lower the concurrency" not in advice

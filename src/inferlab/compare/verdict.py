@@ -17,7 +17,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from inferlab.compare.runs import NEGLIGIBLE_PCT, LittleCheck, RunRequests, SloResult, negligible
+from inferlab.compare.runs import (
+    NEGLIGIBLE_PCT,
+    LittleCheck,
+    RunRequests,
+    Slo,
+    SloResult,
+    load_phrase,
+    negligible,
+)
+from inferlab.metrics.percentile import percentile
 
 __all__ = [
     "ChangeKind",
@@ -101,6 +110,12 @@ class RunVerdict:
     slo_note: str | None  # "fails the 95% SLO (61%), mostly in its first wave"
     limits: tuple[str, ...]  # "client overload", "3.1% errors"
     main_miss: str | None  # "TTFT", "TPOT", "E2E" or "failed"
+    load_mode: str = ""
+    load_value: float = math.nan
+    # The main missed metric's median and its value at the target percentile (ms):
+    # what a limit must allow for this run to meet the SLO.
+    main_p50_ms: float | None = None
+    main_needed_ms: float | None = None
 
     @property
     def sentence(self) -> str:
@@ -137,6 +152,13 @@ def _changes(table: pd.DataFrame, run_id: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _miss_values(run: RunRequests, metric: str) -> np.ndarray:
+    """The completed requests' values of the metric an SLO limit checks."""
+    values = {"TTFT": run.ttft_ms, "TPOT": run.tpot_ms(), "E2E": run.e2e_ms}[metric]
+    v: np.ndarray = values[run.ok & ~np.isnan(values)]
+    return v
+
+
 def comparison_verdict(
     table: pd.DataFrame,
     runs: Sequence[RunRequests],
@@ -155,6 +177,7 @@ def comparison_verdict(
     for run in ordered:
         rid = run.run_id
         meets = attainment = note = main = None
+        p50 = needed = None
         if slo_results and rid in slo_results:
             res = slo_results[rid]
             attainment = 100.0 * res.attainment
@@ -168,6 +191,11 @@ def comparison_verdict(
                     note += f", {share:.0%} of its misses in its first wave"
                 elif main:
                     note += f", mostly on {main}" if main != "failed" else ", mostly failures"
+                if main in ("TTFT", "TPOT", "E2E"):
+                    v = np.sort(_miss_values(run, main))
+                    if v.size:
+                        p50 = percentile(v, 50)
+                        needed = percentile(v, min(slo_target_pct, 100.0))
         limits: list[str] = []
         if suspect and rid in suspect:
             limits.append(f"its own client ({suspect[rid]})")
@@ -191,30 +219,86 @@ def comparison_verdict(
                 note,
                 tuple(limits),
                 main,
+                run.load_mode,
+                run.load_value,
+                p50,
+                needed,
             )
         )
     return verdicts
 
 
-def next_step(verdicts: Sequence[RunVerdict], slo_target_pct: float = 95.0) -> str | None:
-    """What to do when the SLO is set and no run meets it (None otherwise)."""
+def next_step(
+    verdicts: Sequence[RunVerdict], slo_target_pct: float = 95.0, slo: Slo | None = None
+) -> str | None:
+    """What to do when the SLO is set and no run meets it (None otherwise).
+
+    When the closest run already ran at the lightest load (one request at a time), lower
+    load cannot help: the limit is below what the server does unloaded, so say by how
+    much (`slo`, when given, names the limit).
+    """
     judged = [v for v in verdicts if v.meets_slo is not None]
     if not judged or any(v.meets_slo for v in judged):
         return None
     closest = max(judged, key=lambda v: v.attainment_pct or 0.0)
-    advice = ADVICE.get(closest.main_miss or "", "lower the load or relax the limits")
-    wave = "first wave" in (closest.slo_note or "")
-    return (
+    head = (
         f"No run meets the {slo_target_pct:g}% SLO. The closest is {closest.name} at "
         f"{(closest.attainment_pct or 0):.1f}%"
-        + (
-            "; most of its misses are in its first wave, a cold start: add warm-up requests "
-            "(they are left out of the numbers) and measure again"
-            if wave
-            else f"; {advice}"
-        )
-        + "."
     )
+    if "first wave" in (closest.slo_note or ""):
+        return (
+            head + "; most of its misses are in its first wave, a cold start: add warm-up "
+            "requests (they are left out of the numbers) and measure again."
+        )
+    floor = _at_the_floor(closest, judged, slo_target_pct, slo)
+    if floor:
+        return f"{head}, {floor}"
+    advice = ADVICE.get(closest.main_miss or "", "lower the load or relax the limits")
+    return f"{head}; {advice}."
+
+
+_UNLOADED_MODES = ("concurrency", "sessions")
+_FASTER = {
+    "TTFT": "a faster model or hardware (or shorter prompts, prefix caching)",
+    "TPOT": "a faster model or hardware (or a smaller or quantised model)",
+    "E2E": "a faster model or hardware, or shorter answers (max tokens)",
+}
+
+
+def _at_the_floor(
+    closest: RunVerdict, judged: Sequence[RunVerdict], target_pct: float, slo: Slo | None
+) -> str | None:
+    """The advice when lower load cannot help (or must be tried first); None otherwise."""
+    main = closest.main_miss
+    if main not in _FASTER or math.isnan(closest.load_value):
+        return None
+    load = load_phrase(closest.load_mode, closest.load_value)
+    if closest.load_mode in _UNLOADED_MODES and closest.load_value <= 1:
+        limit = {"TTFT": slo.ttft_ms, "TPOT": slo.tpot_ms, "E2E": slo.e2e_ms}[main] if slo else None
+        needed = closest.main_needed_ms
+        said = (
+            f": {target_pct:g}% of its requests needed up to {needed:,.0f} ms of {main} "
+            f"(median {closest.main_p50_ms:,.0f} ms)"
+            if needed is not None and closest.main_p50_ms is not None
+            else ""
+        )
+        limit_words = f"the {limit:g} ms {main} limit" if limit is not None else f"the {main} limit"
+        loosen = f" to at least {needed:,.0f} ms" if needed is not None else ""
+        return (
+            f"and it already ran at the lightest load ({load}){said}. So {limit_words} is "
+            "below what this server does unloaded; lowering the load will not help. Use "
+            f"{_FASTER[main]}, or loosen the {main} limit{loosen}."
+        )
+    same_mode = [v for v in judged if v.load_mode == closest.load_mode]
+    loads = {v.load_value for v in same_mode if not math.isnan(v.load_value)}
+    if len(loads) >= 2 and closest.load_value <= min(loads):
+        lightest = "concurrency 1" if closest.load_mode == "concurrency" else "a lighter load"
+        return (
+            f"already the lightest load compared ({load}): measure at {lightest}; if it "
+            "still misses there, the target is below what this server does unloaded "
+            f"({_FASTER[main]}, or a looser {main} limit)."
+        )
+    return None
 
 
 NOISE_NOTE = (

@@ -191,7 +191,7 @@ def _comparison_section(r: _Report) -> list[str]:
         slo_results=r.slo_results,
         little=r.little_checks,
     )
-    advice = next_step(verdicts)
+    advice = next_step(verdicts, slo=r.slo)
     return [
         "<h2>Comparison</h2>",
         '<div class="verdict"><p><strong>Verdict</strong></p><ul>'

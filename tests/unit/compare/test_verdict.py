@@ -93,3 +93,41 @@ def test_first_wave_share_needs_a_closed_loop_run() -> None:
     assert first_wave_share(C16, misses) == 2 / 3
     rate = RunRequests.from_frame("r", pd.DataFrame({"sent_ms": [0.0]}), load_mode="rate")
     assert first_wave_share(rate, misses) is None
+
+
+def _judge(runs: list[RunRequests], slo: Slo) -> list:  # type: ignore[type-arg]
+    table = compare_table(runs, runs[0].run_id, resamples=200)
+    return comparison_verdict(
+        table,
+        runs,
+        runs[0].run_id,
+        run_names(runs),
+        slo_results={r.run_id: slo_result(r, slo) for r in runs},
+    )
+
+
+def test_no_run_meets_the_slo_at_the_lightest_load_says_the_target_is_too_tight() -> None:
+    """Issue 16: "closest is sweep · c=1 at 0.0% … lower the concurrency" though c=1 is
+    the lowest load and its TTFT the server's floor."""
+    c1 = closed_loop("c1", 1, 40, 1000.0, 100, 100.0)  # TTFT ~100 ms, unloaded
+    c4 = closed_loop("c4", 4, 10, 1500.0, 100, 100.0)
+    slo = Slo(ttft_ms=50.0)
+    advice = next_step(_judge([c1, c4], slo), 95.0, slo)
+    assert advice is not None
+    assert "The closest is sweep · c=1 at 0.0%" in advice
+    assert "already ran at the lightest load (concurrency 1)" in advice
+    assert "the 50 ms TTFT limit is below what this server does unloaded" in advice
+    assert "lower the concurrency" not in advice
+    assert "loosen the TTFT limit to at least 10" in advice  # ~103 ms: its p95
+    assert "faster model or hardware" in advice
+
+
+def test_lightest_compared_load_above_one_says_measure_lower_first() -> None:
+    c4 = closed_loop("c4", 4, 10, 1500.0, 100, 100.0)
+    c16 = closed_loop("c16", 16, 5, 3000.0, 100, 100.0)
+    slo = Slo(ttft_ms=50.0)
+    advice = next_step(_judge([c4, c16], slo), 95.0, slo)
+    assert advice is not None
+    assert "already the lightest load compared (concurrency 4): measure at concurrency 1" in (
+        advice
+    )
