@@ -110,3 +110,14 @@ def test_ignore_noise_lets_a_change_within_noise_pass(
     )
     assert code == 0
     assert "within noise" in capsys.readouterr().out
+
+
+def test_two_steps_of_a_sweep_are_named_as_in_the_verdict(
+    isolated_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store_run(isolated_db, "s1", label="sweep", n=40, load_value=1, group_id="g")
+    store_run(isolated_db, "s4", label="sweep", n=40, load_value=4, group_id="g", seed=2)
+    assert main(["compare", "s1", "s4", "--db", str(isolated_db)]) == 0
+    out = capsys.readouterr().out
+    assert "sweep · c=4 (s4) vs baseline sweep · c=1 (s1)" in out
+    assert "sweep · c=1: the baseline." in out

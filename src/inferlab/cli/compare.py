@@ -116,11 +116,12 @@ def run(args: argparse.Namespace) -> int:
     )
     results = evaluate_conditions(conditions, values, baseline_values, significant)
     failed = [r for r in results if r.tripped]
+    names = run_names([base, cand])  # the verdict's names, also in the table's title
     verdicts = comparison_verdict(
         table,
         [base, cand],
         base.run_id,
-        run_names([base, cand]),
+        names,
         little={r.run_id: little_check(r) for r in (base, cand)},
     )
     named = [
@@ -181,8 +182,9 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(width=None if sys.stdout.isatty() else 140, highlight=False)
     t = Table(
-        title=f"{escape(cand.label)} ({cand.run_id}) vs baseline "
-        f"{escape(base.label)} ({base.run_id}) — {CONVENTIONS[args.convention].name} convention"
+        title=f"{escape(names[cand.run_id])} ({cand.run_id}) vs baseline "
+        f"{escape(names[base.run_id])} ({base.run_id}) — {CONVENTIONS[args.convention].name} "
+        "convention"
     )
     for col, justify in (
         ("Metric", "left"),
