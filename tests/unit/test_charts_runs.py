@@ -94,4 +94,5 @@ def test_sweep_figure_marks_knee_and_slo() -> None:
     # the p50 points are labelled with their load, and the legend says what it counts
     p50 = next(t for t in fig.data if t.name == "p50 (points: concurrency)")
     assert list(p50.texttemplate) == ["c=1", "c=2", "c=4", "c=8"]
+    assert p50.textposition[-1] == "bottom left"  # the right-most label is not clipped
     assert fig.layout.xaxis.title.text == "Output tokens/s"

@@ -354,6 +354,9 @@ def sweep_figure(
     text = [f"{p.label} ({sweep.load(p.load_value)})" for p in pts]
     # Each p50 point is labelled with its load: "c=4", "2 req/s", "8 sessions".
     point_labels = [load_words(sweep.load_mode, p.load_value) for p in pts]
+    # The highest-throughput step sits at the right edge: its label goes leftwards.
+    right = max(range(len(pts)), key=lambda i: np.nan_to_num(x[i], nan=-1.0)) if pts else -1
+    label_sides = ["bottom left" if i == right else "bottom right" for i in range(len(pts))]
     for col, metric, limit in ((1, "ttft", ttft_limit_ms), (2, "tpot", tpot_limit_ms)):
         for pct, dash, c in (("p50", "solid", "#2E86AB"), ("p99", "dash", "#C73E1D")):
             fig.add_trace(
@@ -361,7 +364,7 @@ def sweep_figure(
                     x=x,
                     y=[getattr(p, f"{metric}_{pct}_ms") for p in pts],
                     mode="lines+markers+text" if pct == "p50" else "lines+markers",
-                    textposition="bottom right",
+                    textposition=label_sides,
                     texttemplate=point_labels if pct == "p50" else None,
                     textfont={"size": 10, "color": "#555"},
                     line={"dash": dash, "color": c},
