@@ -28,7 +28,6 @@ from inferlab.compare.loaders import (
     METRIC_KEYS,
     METRIC_NAMES,
     filter_runs,
-    run_option_label,
     run_table,
     saturated_runs,
     slo_from_values,
@@ -51,7 +50,6 @@ from inferlab.dashboard.runs import (
     request_position,
     request_title,
     rows_by_run_id,
-    run_name,
     run_version,
     runs_link_params,
     runs_share_url,
@@ -268,6 +266,7 @@ drop_seeds(rejected_link_params(query))  # the widgets then really start at the 
 # -- run table -----------------------------------------------------------------------------
 
 rows_by_id = rows_by_run_id(all_runs)
+chips = chip_names(rows_by_id, existing_ids)  # start with the names the tables use
 
 st.subheader(f"All runs ({len(all_runs):,})")
 f1, f2, f3 = st.columns([2, 1, 1])
@@ -293,7 +292,7 @@ if len(shown) < len(all_runs):
     st.caption(f"{len(shown):,} of {len(all_runs):,} runs match the filter.")
 for flagged_id, reason in saturated_runs(shown).items():
     st.warning(
-        f"Run {run_name(rows_by_id, flagged_id)} over-saturated the server: {reason}. Its "
+        f"Run {chips[flagged_id]} over-saturated the server: {reason}. Its "
         "latencies measure a growing queue, not the server's speed at that load.",
         icon=":material/trending_up:",
     )
@@ -302,7 +301,7 @@ with st.expander("Rename, tag or delete a run", icon=":material/edit:"):
     target = st.selectbox(
         "Run",
         existing_ids,
-        format_func=lambda rid: run_option_label(rows_by_id[rid]),
+        format_func=chips.__getitem__,
         key="manage_run",
     )
     row = rows_by_id[target]
@@ -357,7 +356,6 @@ if "runs" not in st.session_state:
 else:
     st.session_state["runs"] = [i for i in st.session_state["runs"] if i in rows_by_id]
 s1, s2 = st.columns([3, 1])
-chips = chip_names(rows_by_id, existing_ids)  # start with the names the tables use
 selected: list[str] = s1.multiselect(
     f"Runs to compare (up to {compare.MAX_COMPARE})",
     existing_ids,

@@ -352,6 +352,7 @@ def test_one_run_has_one_name_everywhere_on_the_page(open_page: OpenPage, sweep_
         (chip,) = [c for c in chips if c.endswith(f"({rid})")]
         assert chip.startswith(f"{name} · test-model · ")
     assert len(set(chips)) == len(chips)
+    assert list(at.selectbox(key="manage_run").options) == chips  # the same texts
 
 
 def test_default_baseline_is_the_oldest_run_and_a_sweeps_lowest_load(
