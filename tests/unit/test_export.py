@@ -191,6 +191,7 @@ def test_report_charts_and_comparison_use_the_same_unique_names(store: Store) ->
         assert f"<li>{name}:" in page  # the verdict
         assert f"<th>{name}" in page  # the comparison table's header
     assert not any(f"· {rid}" in n for n in legends for rid in ids)
+    assert re.search(r"<p>(<strong>Knee</strong> at|No knee: )", page)  # the sweep's sentence
 
 
 def test_report_refuses_unknown_runs_and_bad_baseline(store: Store) -> None:

@@ -268,7 +268,8 @@ def _sweep_sections(r: _Report) -> list[str]:
             )
         )
         head, rest = sweep.knee_sentence()
-        parts.append(f"<p>{html.escape(head)} {html.escape(rest)}</p>")
+        said = f"<strong>{head}</strong> " if head == "Knee" else f"{head}: "
+        parts.append(f"<p>{said}{html.escape(rest)}</p>")
     return parts
 
 
