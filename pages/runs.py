@@ -65,6 +65,7 @@ from inferlab.dashboard.runs import (
     tags_text,
     url_run_ids,
 )
+from inferlab.dashboard.share import share_box
 from inferlab.dashboard.urlguard import drop_seeds
 from inferlab.dashboard.widgets import flag_unknown_params
 from inferlab.store import Store, StoreError, default_db_path
@@ -787,7 +788,7 @@ with st.expander("Download these runs", icon=":material/download:"):
 st.divider()
 flag_unknown_params(runs_link_params())
 st.markdown("**Share this view** — the link reopens these runs, baseline, SLOs and choices:")
-st.code(
+share_box(
     runs_share_url(
         st.context.url or "http://localhost:8501/runs",
         selected,
@@ -800,7 +801,5 @@ st.code(
             "slo_e2e_ms": slo_e2e,
             "slo_target_pct": slo_target,
         },
-    ),
-    language=None,
-    wrap_lines=True,
+    )
 )

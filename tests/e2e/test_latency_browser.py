@@ -18,3 +18,17 @@ def test_home_page_renders_glossary_in_chromium(app_url: str, page) -> None:  # 
     page.get_by_text("Glossary").wait_for(timeout=30_000)
     assert page.get_by_text("Time to first token").count() >= 1
     screenshot(page, "home")
+
+
+def test_share_box_copies_its_link_in_chromium(app_url: str, page) -> None:  # type: ignore[no-untyped-def]
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url)
+    page.goto(f"{app_url}/latency?ttft_ms=1200&tpot_ms=80&tokens=50")
+    box = page.get_by_label("Share link")
+    box.wait_for(timeout=30_000)
+    link = box.input_value()
+    assert link.startswith(f"{app_url}/latency?") and "ttft_ms=1200" in link
+    page.get_by_role("button", name="Copy").click()
+    page.get_by_role("button", name="Copied").wait_for(timeout=10_000)
+    assert page.evaluate("navigator.clipboard.readText()") == link
+    box.click()  # focusing the box selects the whole link, ready for Ctrl+C
+    assert page.evaluate("getSelection().toString() || document.activeElement.value") == link
