@@ -11,10 +11,14 @@ until Streamlit's script has finished and the page shows its title — read from
 watched by a MutationObserver installed before the page loads. "Cold" is a new browser
 context (no cache, new Streamlit session) on a dashboard process that has served the
 page once before (so Python imports are not counted; the first-ever load is printed
-too). "Drawn" is from navigation until every plotly chart on the page has drawn its
-SVG: the script can finish seconds before plotly.js has loaded and drawn, and a widget
-is not usable before. A widget change is timed from a page that has drawn. The database
-is built once with synthetic runs through the Store API (`--db FILE` keeps it).
+too). "Settled" is from navigation until every plotly chart has drawn its SVG and the
+main thread is free: the end of the last long task (> 50 ms, `PerformanceObserver`
+'longtask') followed by 1 s without one. The script can finish seconds before plotly.js
+has loaded and drawn, and the page does not answer clicks before it settles. A widget
+change is timed from a settled page (else it would time the load's leftover work):
+"change" until the rerun's script has finished, "change settled" until the main thread
+is free again (charts redrawn). The database is built once with synthetic runs through
+the Store API (`--db FILE` keeps it).
 """
 
 from __future__ import annotations
@@ -54,6 +58,13 @@ new MutationObserver(check).observe(document, {
   subtree: true, childList: true, attributes: true,
   attributeFilter: ['data-test-script-state'],
 });
+// Long tasks (> 50 ms on the main thread): the page cannot answer input during one.
+window.__busyUntil = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    window.__busyUntil = Math.max(window.__busyUntil, e.startTime + e.duration);
+  }
+}).observe({type: 'longtask', buffered: true});
 """
 
 
@@ -76,29 +87,46 @@ DRAWN = """() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]
   .every(c => c.querySelector('.main-svg'))"""
 
 
+QUIET_MS = 1000  # no long task for this long after the last one: the page has settled
+
+
+def _settled(page: Page, since_ms: float) -> float:
+    """performance.now() when the main thread became free after `since_ms`: the end of
+    the last long task, once the charts have drawn and QUIET_MS passed without one."""
+    page.wait_for_function(DRAWN, timeout=120_000)
+    drawn = float(page.evaluate("performance.now()"))
+    page.wait_for_function(
+        f"performance.now() - Math.max(window.__busyUntil, {max(drawn, since_ms)}) > {QUIET_MS}",
+        timeout=120_000,
+        polling=100,
+    )
+    return max(drawn, since_ms, float(page.evaluate("window.__busyUntil")))
+
+
 def cold_load(browser: Any, url: str) -> tuple[float, float, Page, Any]:
-    """Seconds from navigation to the script's end, and to every chart drawn."""
+    """Seconds from navigation to the script's end, and until the page settled."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     ctx.add_init_script(OBSERVER)
     page = ctx.new_page()
     page.goto(url, wait_until="commit")
     end = _wait_done(page, 0)  # performance.now() counts from the navigation's start
-    page.wait_for_function(DRAWN, timeout=120_000)
-    drawn = float(page.evaluate("performance.now()"))
-    return end / 1000.0, drawn / 1000.0, page, ctx
+    settled = _settled(page, end)
+    return end / 1000.0, settled / 1000.0, page, ctx
 
 
-def widget_change(page: Page, action: Any) -> float:
-    """Seconds from the widget change until the script run it starts has finished
-    (NaN when no rerun finished within 60 s: the action did not reach a widget)."""
+def widget_change(page: Page, action: Any) -> tuple[float, float]:
+    """Seconds from the widget change until the script run it starts has finished, and
+    until the page settled again (NaN, NaN when no rerun finished within 60 s: the
+    action did not reach a widget)."""
     before = _done_count(page)
     t0 = float(page.evaluate("performance.now()"))
     action(page)
     try:
         end = _wait_done(page, before, timeout_s=60.0)
     except PlaywrightTimeout:
-        return math.nan
-    return (end - t0) / 1000.0
+        return math.nan, math.nan
+    settled = _settled(page, end)
+    return (end - t0) / 1000.0, (settled - t0) / 1000.0
 
 
 def _fill(label: str, value: str) -> Any:
@@ -169,29 +197,37 @@ def main() -> int:
             )
             print(
                 f"{'page':<24} {'first load':>11} {'cold p50':>9} {'cold max':>9} "
-                f"{'drawn p50':>10} {'drawn max':>10} {'change p50':>11} {'change max':>11}"
+                f"{'settled p50':>12} {'settled max':>12} {'change p50':>11} {'change max':>11} "
+                f"{'ch. settled p50':>16}"
             )
             for name, path, action in pages:
                 first, _, page, ctx = cold_load(browser, f"{url}/{path}")
                 ctx.close()
-                colds, draws, changes = [], [], []
+                colds, settles, changes = [], [], []
                 for _ in range(args.repeat):
-                    cold, drawn, page, ctx = cold_load(browser, f"{url}/{path}")
+                    cold, settled, page, ctx = cold_load(browser, f"{url}/{path}")
                     colds.append(cold)
-                    draws.append(drawn)
+                    settles.append(settled)
                     if action is not None:
                         changes.append(widget_change(page, action))
                     ctx.close()
-                done = [c for c in changes if not math.isnan(c)]
+                done = [c for c in changes if not math.isnan(c[0])]
                 change = (
-                    f"{statistics.median(done):>10.2f}s {max(done):>10.2f}s"
+                    f"{statistics.median(c[0] for c in done):>10.2f}s "
+                    f"{max(c[0] for c in done):>10.2f}s "
+                    f"{statistics.median(c[1] for c in done):>15.2f}s"
+                    + (
+                        f" ({len(changes) - len(done)} no rerun)"
+                        if len(done) < len(changes)
+                        else ""
+                    )
                     if done
-                    else f"{'no rerun' if changes else '-':>11} {'-':>11}"
+                    else f"{'no rerun' if changes else '-':>11} {'-':>11} {'-':>16}"
                 )
                 print(
                     f"{name:<24} {first:>10.2f}s {statistics.median(colds):>8.2f}s "
-                    f"{max(colds):>8.2f}s {statistics.median(draws):>9.2f}s {max(draws):>9.2f}s "
-                    f"{change}"
+                    f"{max(colds):>8.2f}s {statistics.median(settles):>11.2f}s "
+                    f"{max(settles):>11.2f}s {change}"
                 )
             browser.close()
     return 0
