@@ -8,7 +8,10 @@ def test_deep_link_shows_chatbot_total_in_chromium(app_url: str, page) -> None: 
     metric = page.get_by_test_id("stMetric").filter(has_text="Total latency (textbook)")
     metric.get_by_test_id("stMetricValue").wait_for(timeout=30_000)
     assert metric.get_by_test_id("stMetricValue").inner_text() == "5.2 s"
+    # plotly.js was preloaded as the page opened (dashboard/warmup.py), then drawn.
+    assert page.locator('link[rel="modulepreload"][href*="/static/js/PlotlyChart."]').count() == 1
     page.get_by_test_id("stPlotlyChart").first.wait_for(timeout=30_000)
+    page.locator("[data-testid=stPlotlyChart] .main-svg").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
     assert screenshot(page, "latency-deep-link").stat().st_size > 10_000
 
@@ -17,6 +20,8 @@ def test_home_page_renders_glossary_in_chromium(app_url: str, page) -> None:  # 
     page.goto(app_url)
     page.get_by_text("Glossary").wait_for(timeout=30_000)
     assert page.get_by_text("Time to first token").count() >= 1
+    # No chart on Home: plotly.js is not preloaded there (dashboard/warmup.py).
+    assert page.locator('link[rel="modulepreload"][href*="/static/js/PlotlyChart."]').count() == 0
     screenshot(page, "home")
 
 
