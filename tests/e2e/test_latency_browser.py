@@ -2,6 +2,8 @@
 
 from tests.e2e.conftest import screenshot
 
+WARMUP_LINK = 'link[rel="modulepreload"][data-inferlab="warmup"][href*="/static/js/PlotlyChart."]'
+
 
 def test_deep_link_shows_chatbot_total_in_chromium(app_url: str, page) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{app_url}/latency?ttft_ms=1200&tpot_ms=80&tokens=50")
@@ -9,7 +11,7 @@ def test_deep_link_shows_chatbot_total_in_chromium(app_url: str, page) -> None: 
     metric.get_by_test_id("stMetricValue").wait_for(timeout=30_000)
     assert metric.get_by_test_id("stMetricValue").inner_text() == "5.2 s"
     # plotly.js was preloaded as the page opened (dashboard/warmup.py), then drawn.
-    assert page.locator('link[rel="modulepreload"][href*="/static/js/PlotlyChart."]').count() == 1
+    assert page.locator(WARMUP_LINK).count() == 1
     page.get_by_test_id("stPlotlyChart").first.wait_for(timeout=30_000)
     page.locator("[data-testid=stPlotlyChart] .main-svg").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
@@ -21,7 +23,7 @@ def test_home_page_renders_glossary_in_chromium(app_url: str, page) -> None:  # 
     page.get_by_text("Glossary").wait_for(timeout=30_000)
     assert page.get_by_text("Time to first token").count() >= 1
     # No chart on Home: plotly.js is not preloaded there (dashboard/warmup.py).
-    assert page.locator('link[rel="modulepreload"][href*="/static/js/PlotlyChart."]').count() == 0
+    assert page.locator(WARMUP_LINK).count() == 0
     screenshot(page, "home")
 
 

@@ -32,6 +32,7 @@ _SCRIPT = """<script>(() => {{
   const link = document.createElement("link");
   link.rel = "modulepreload";
   link.crossOrigin = "";
+  link.dataset.inferlab = "warmup";
   link.href = new URL("./{chunk}", entry.src).href;
   document.head.appendChild(link);
   window.__inferlabPlotly = true;
