@@ -274,9 +274,13 @@ def main() -> int:
             if args.against:
                 servers.append(("  against", stack.enter_context(serve_checkout(db, args.against))))
             pw = stack.enter_context(sync_playwright())
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-            )
+            # One browser per dashboard: both serve the same static JS from the same site
+            # (127.0.0.1; ports do not make sites), so in one browser the second would
+            # reuse the first's in-memory compiled scripts and look faster.
+            browsers = [
+                pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+                for _ in servers
+            ]
             print(
                 f"{'page':<24} {'first load':>11} {'cold p50':>9} {'cold max':>9} "
                 f"{'settled p50':>12} {'settled max':>12} {'busy p50':>9} {'change p50':>11} "
@@ -285,19 +289,20 @@ def main() -> int:
             for name, path, action in pages:
                 firsts: list[float] = []
                 samples: list[list[tuple[float, float, float, Any]]] = [[] for _ in servers]
-                for _, url in servers:
+                for (_, url), browser in zip(servers, browsers, strict=True):
                     first, _, _, page, ctx = cold_load(browser, f"{url}/{path}")
                     firsts.append(first)
                     ctx.close()
                 for _ in range(args.repeat):
-                    for i, (_, url) in enumerate(servers):
+                    for i, ((_, url), browser) in enumerate(zip(servers, browsers, strict=True)):
                         cold, settled, busy, page, ctx = cold_load(browser, f"{url}/{path}")
                         change = widget_change(page, action) if action is not None else None
                         samples[i].append((cold, settled, busy, change))
                         ctx.close()
                 for (suffix, _), first, rows in zip(servers, firsts, samples, strict=True):
                     print(_row(f"{name}{suffix}", first, rows))
-            browser.close()
+            for browser in browsers:
+                browser.close()
     return 0
 
 
