@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from inferlab.dashboard.warmup import warm_up_plotly
 from inferlab.dashboard.widgets import link_notice_area
 from inferlab.store import StoreError
 
@@ -29,8 +30,13 @@ pages = {
     ],
 }
 
+# Pages that draw plotly charts on load: plotly.js starts loading with their first element.
+CHART_PAGES = {"latency", "throughput", "cost", "quality", "runs", "trends"}
+
 page = st.navigation(pages)
 link_notice_area()  # link notices a page finds late in its run are shown up here
+if page.url_path in CHART_PAGES:
+    warm_up_plotly()
 try:
     page.run()
 except StoreError as exc:

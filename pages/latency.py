@@ -8,6 +8,7 @@ from inferlab import charts, metrics
 from inferlab.dashboard import widgets
 from inferlab.dashboard.latency import LATENCY_PARAMS
 from inferlab.dashboard.params import seconds, share_url
+from inferlab.dashboard.share import share_box
 from inferlab.dashboard.widgets import flag_unknown_params, show_link_warnings
 from inferlab.exercise import CHATBOT, EXACT_FORM_HINT, check_answer
 
@@ -196,6 +197,4 @@ values = {
 defaults = {p.name: p.default for p in LATENCY_PARAMS}
 flag_unknown_params(values)
 st.markdown("**Share this view** — the link reopens the page with these inputs:")
-st.code(
-    share_url(st.context.url or "http://localhost:8501/latency", values, defaults), language=None
-)
+share_box(share_url(st.context.url or "http://localhost:8501/latency", values, defaults))

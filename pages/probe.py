@@ -35,6 +35,7 @@ from inferlab.dashboard.probe import (
     share_values,
     without_user_info,
 )
+from inferlab.dashboard.share import share_box
 from inferlab.dashboard.urlguard import drop_infinite_seeds, drop_seeds
 from inferlab.dashboard.widgets import flag_unknown_params, visitor_id
 from inferlab.netpolicy import PolicyError, load_policy
@@ -562,10 +563,7 @@ with form_col:
     st.markdown(
         "**Share this setup** — the link reopens the form with these inputs (never the key):"
     )
-    st.code(
-        share_url(st.context.url or "http://localhost:8501/probe", values, share_defaults),
-        language=None,
-    )
+    share_box(share_url(st.context.url or "http://localhost:8501/probe", values, share_defaults))
 
 
 def fmt_ms(value: float | None) -> str:

@@ -50,6 +50,7 @@ from inferlab.dashboard.quality import (
     stored_run_labels,
     temperature_frame,
 )
+from inferlab.dashboard.share import share_box
 from inferlab.dashboard.widgets import candidate_column_config, flag_unknown_params, visitor_id
 from inferlab.dashboard.widgets import number as url_number
 from inferlab.exercise import CHATBOT
@@ -712,6 +713,4 @@ st.markdown(
     "**Share this view**: the link reopens the page with these options, axes and inputs "
     "(and the quality run shown). The endpoint URL, model and key are never put in it."
 )
-st.code(
-    share_url(st.context.url or "http://localhost:8501/quality", values, defaults), language=None
-)
+share_box(share_url(st.context.url or "http://localhost:8501/quality", values, defaults))

@@ -66,6 +66,7 @@ from inferlab.dashboard.runs import (
     tags_text,
     url_run_ids,
 )
+from inferlab.dashboard.share import share_box
 from inferlab.dashboard.urlguard import drop_seeds
 from inferlab.dashboard.widgets import flag_unknown_params
 from inferlab.store import Store, StoreError, default_db_path
@@ -790,7 +791,7 @@ with st.expander("Download these runs", icon=":material/download:"):
 st.divider()
 flag_unknown_params(runs_link_params())
 st.markdown("**Share this view** — the link reopens these runs, baseline, SLOs and choices:")
-st.code(
+share_box(
     runs_share_url(
         st.context.url or "http://localhost:8501/runs",
         selected,
@@ -804,7 +805,5 @@ st.code(
             "slo_target_pct": slo_target,
         },
         auto_baseline,
-    ),
-    language=None,
-    wrap_lines=True,
+    )
 )

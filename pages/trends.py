@@ -9,6 +9,7 @@ import streamlit as st
 
 from inferlab.charts.trends import trend_figure
 from inferlab.dashboard.params import check_params
+from inferlab.dashboard.share import share_box
 from inferlab.dashboard.trends import (
     DEFAULT_METRICS,
     METRIC_BY_LABEL,
@@ -206,7 +207,6 @@ valid_slos = {
     for p in TREND_SLO_PARAMS
     if not check_params({p.name: str(slo_values[p.name])}, [p])
 }
-st.code(
-    trends_share_url(st.context.url or "http://localhost:8501/trends", name, chosen, valid_slos),
-    language=None,
+share_box(
+    trends_share_url(st.context.url or "http://localhost:8501/trends", name, chosen, valid_slos)
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from urllib.parse import parse_qs, urlparse
@@ -10,9 +12,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from inferlab.dashboard.jobs import get_manager
+from inferlab.dashboard.share import SHARE_CLASS
 from tests.conftest import APP
 
 OpenPage = Callable[..., AppTest]
+
+_SHARE_URL = re.compile(f'class="{SHARE_CLASS}" data-share-url="([^"]*)"')
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -20,9 +25,16 @@ def metric(at: AppTest, label: str) -> str:
     return str(next(m.value for m in at.metric if m.label == label))
 
 
+def share_link(at: AppTest) -> str:
+    """The link in the page's (last) share box, as the browser shows it in the box."""
+    links = [m.group(1) for h in at.html if (m := _SHARE_URL.search(h.value))]
+    assert links, "the page shows no share box"
+    return html.unescape(links[-1])
+
+
 def link_query(at: AppTest) -> dict[str, str]:
-    """The parameters of the page's share link (its last code block), one value each."""
-    return {k: v[0] for k, v in parse_qs(urlparse(at.code[-1].value).query).items()}
+    """The parameters of the page's share link, one value each."""
+    return {k: v[0] for k, v in parse_qs(urlparse(share_link(at)).query).items()}
 
 
 @pytest.fixture

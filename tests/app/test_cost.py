@@ -4,7 +4,7 @@ import pytest
 
 from inferlab.store import Store
 from tests.app.calc_fixtures import make_run
-from tests.app.conftest import OpenPage, link_query, metric
+from tests.app.conftest import OpenPage, link_query, metric, share_link
 
 
 def test_default_render_shows_the_three_views_and_the_exercise(open_page: OpenPage) -> None:
@@ -21,7 +21,7 @@ def test_default_render_shows_the_three_views_and_the_exercise(open_page: OpenPa
     assert "**Per request** is right" in text and "**Per token** is right" in text
     assert "**Per session** is right" in text
     assert len(at.get("plotly_chart")) == 2
-    assert urlparse(at.code[-1].value).query == ""
+    assert urlparse(share_link(at)).query == ""
 
 
 def test_picking_a_price_list_fills_the_prices(open_page: OpenPage) -> None:

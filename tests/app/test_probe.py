@@ -16,7 +16,7 @@ from inferlab.netpolicy import NetPolicy
 from inferlab.probe import ProbeConfig
 from inferlab.sim import SimConfig, SimServer
 from inferlab.store import Store
-from tests.app.conftest import OpenPage, launch, link_query, metric, wait_done
+from tests.app.conftest import OpenPage, launch, link_query, metric, share_link, wait_done
 
 
 def texts(at: AppTest) -> str:
@@ -45,7 +45,7 @@ def test_default_render_offers_the_simulator(open_page: OpenPage) -> None:
     assert at.number_input(key="sim_tpot_ms").value == 20.0
     assert any(b.label == "Launch probe" for b in at.button)
     assert "You have not launched a probe in this browser session yet" in texts(at)
-    assert at.code[-1].value.endswith("/probe")  # defaults: a link without parameters
+    assert share_link(at).endswith("/probe")  # defaults: a link without parameters
 
 
 def test_probe_against_the_simulator_start_to_finish(
@@ -175,7 +175,7 @@ def test_share_link_round_trip(open_page: OpenPage) -> None:
     assert again.number_input(key="sim_tpot_ms").value == 35.0
     assert again.number_input(key="requests").value == 300
     assert again.text_input(key="label").value == "nightly"
-    assert again.code[-1].value == at.code[-1].value
+    assert share_link(again) == share_link(at)
 
 
 def test_bad_link_values_are_named(open_page: OpenPage) -> None:
@@ -226,7 +226,7 @@ def test_api_key_stays_out_of_the_url_db_and_share_link(
         at = wait_done(at)
     assert metric(at, "Done") == "4" and metric(at, "Failed") == "0"
     assert all(key not in str(v) for v in at.query_params.values())
-    assert key not in at.code[-1].value and "key_source=Type+it+in" in at.code[-1].value
+    assert key not in share_link(at) and "key_source=Type+it+in" in share_link(at)
     files = [p for p in isolated_db.parent.rglob("*") if p.is_file()]
     assert files and all(key.encode() not in p.read_bytes() for p in files)
 
@@ -324,7 +324,7 @@ def test_user_info_in_a_link_is_removed_and_never_kept(open_page: OpenPage) -> N
     assert at.text_input(key="url").value == "http://127.0.0.1:9/v1"
     at.run()
     assert all(secret not in str(v) for v in at.query_params.values())
-    assert secret not in at.code[-1].value and "127.0.0.1%3A9" in at.code[-1].value
+    assert secret not in share_link(at) and "127.0.0.1%3A9" in share_link(at)
 
 
 def test_user_info_typed_into_the_url_is_removed_before_it_is_kept(open_page: OpenPage) -> None:
@@ -336,7 +336,7 @@ def test_user_info_typed_into_the_url_is_removed_before_it_is_kept(open_page: Op
     assert "user name or password" in " ".join(w.value for w in at.warning)
     assert at.text_input(key="url").value == "http://127.0.0.1:9/v1"
     assert all(secret not in str(v) for v in at.query_params.values())
-    assert secret not in at.code[-1].value
+    assert secret not in share_link(at)
     at.run()  # the warning was for that edit only
     assert not any("user name or password" in w.value for w in at.warning)
 

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from inferlab.compare.loaders import fmt_value
 from inferlab.store import Slo, Store
-from tests.app.conftest import OpenPage
+from tests.app.conftest import OpenPage, share_link
 from tests.runs_data import store_run
 
 
@@ -35,7 +35,7 @@ def delta_frame(at: AppTest) -> pd.DataFrame:
 
 
 def share_query(at: AppTest) -> dict[str, list[str]]:
-    return parse_qs(urlparse(at.code[-1].value).query)
+    return parse_qs(urlparse(share_link(at)).query)
 
 
 def test_empty_store_shows_first_run_view(open_page: OpenPage) -> None:

@@ -4,7 +4,7 @@ from streamlit.testing.v1 import AppTest
 
 from inferlab.store import Store
 from tests.app.calc_fixtures import make_run
-from tests.app.conftest import OpenPage, link_query, metric
+from tests.app.conftest import OpenPage, link_query, metric, share_link
 from tests.conftest import APP
 
 
@@ -29,7 +29,7 @@ def test_default_render_shows_little_law_plan_and_roofline(open_page: OpenPage) 
     assert "16 GB / 3.35 TB/s = **4.78 ms**" in text
     assert "at most **340 sequences**" in " ".join(i.value for i in at.info)
     assert len(at.get("plotly_chart")) == 2
-    assert urlparse(at.code[-1].value).query == ""
+    assert urlparse(share_link(at)).query == ""
 
 
 def test_changed_inputs_update_results_and_share_link(open_page: OpenPage) -> None:

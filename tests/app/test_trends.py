@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from inferlab.cli import main
-from tests.app.conftest import OpenPage
+from tests.app.conftest import OpenPage, share_link
 from tests.conftest import APP
 from tests.unit.test_cli_trends import FIX, series_runs
 
@@ -24,7 +24,7 @@ def two_series(isolated_db: Path) -> list[str]:
 
 
 def share_query(at: AppTest) -> dict[str, list[str]]:
-    return parse_qs(urlparse(at.code[-1].value).query)
+    return parse_qs(urlparse(share_link(at)).query)
 
 
 def frames(at: AppTest) -> list[pd.DataFrame]:
@@ -109,7 +109,7 @@ def test_bad_link_values_are_warnings_and_the_defaults_are_used(
     assert "`series`" in warnings and "`metrics`" in warnings and "`slo_ttft_ms`" in warnings
     assert at.selectbox(key="series").value == "prod"
     assert at.number_input(key="slo_ttft_ms").value == 0.0
-    assert "gone" not in at.code[-1].value and "slo_ttft_ms" not in at.code[-1].value
+    assert "gone" not in share_link(at) and "slo_ttft_ms" not in share_link(at)
 
 
 def test_imported_runs_of_a_series_are_shown(open_page: OpenPage, isolated_db: Path) -> None:

@@ -2,13 +2,18 @@
 
 from tests.e2e.conftest import screenshot
 
+WARMUP_LINK = 'link[rel="modulepreload"][data-inferlab="warmup"][href*="/static/js/PlotlyChart."]'
+
 
 def test_deep_link_shows_chatbot_total_in_chromium(app_url: str, page) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{app_url}/latency?ttft_ms=1200&tpot_ms=80&tokens=50")
     metric = page.get_by_test_id("stMetric").filter(has_text="Total latency (textbook)")
     metric.get_by_test_id("stMetricValue").wait_for(timeout=30_000)
     assert metric.get_by_test_id("stMetricValue").inner_text() == "5.2 s"
+    # plotly.js was preloaded as the page opened (dashboard/warmup.py), then drawn.
+    assert page.locator(WARMUP_LINK).count() == 1
     page.get_by_test_id("stPlotlyChart").first.wait_for(timeout=30_000)
+    page.locator("[data-testid=stPlotlyChart] .main-svg").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
     assert screenshot(page, "latency-deep-link").stat().st_size > 10_000
 
@@ -17,4 +22,20 @@ def test_home_page_renders_glossary_in_chromium(app_url: str, page) -> None:  # 
     page.goto(app_url)
     page.get_by_text("Glossary").wait_for(timeout=30_000)
     assert page.get_by_text("Time to first token").count() >= 1
+    # No chart on Home: plotly.js is not preloaded there (dashboard/warmup.py).
+    assert page.locator(WARMUP_LINK).count() == 0
     screenshot(page, "home")
+
+
+def test_share_box_copies_its_link_in_chromium(app_url: str, page) -> None:  # type: ignore[no-untyped-def]
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url)
+    page.goto(f"{app_url}/latency?ttft_ms=1200&tpot_ms=80&tokens=50")
+    box = page.get_by_label("Share link")
+    box.wait_for(timeout=30_000)
+    link = box.input_value()
+    assert link.startswith(f"{app_url}/latency?") and "ttft_ms=1200" in link
+    page.get_by_role("button", name="Copy").click()
+    page.get_by_role("button", name="Copied").wait_for(timeout=10_000)
+    assert page.evaluate("navigator.clipboard.readText()") == link
+    box.click()  # focusing the box selects the whole link, ready for Ctrl+C
+    assert page.evaluate("getSelection().toString() || document.activeElement.value") == link

@@ -67,7 +67,7 @@ def test_compared_numbers_equal_the_store_summary(  # type: ignore[no-untyped-de
 
     page.get_by_test_id("stPlotlyChart").first.wait_for(timeout=30_000)
     page.get_by_text("Share this view").scroll_into_view_if_needed()
-    link = page.get_by_test_id("stCode").last.inner_text()
+    link = page.get_by_label("Share link").last.input_value()
     assert f"runs={first}&runs={second}" in link and "slo_ttft_ms=400" in link
     page.wait_for_timeout(1500)
     assert screenshot(page, "runs-compare").stat().st_size > 10_000

@@ -65,7 +65,7 @@ def test_the_change_is_marked_linked_to_its_run_and_shareable(  # type: ignore[n
     page.wait_for_timeout(1500)  # let plotly finish drawing before the screenshot
     assert screenshot(page, "trends").stat().st_size > 10_000
     page.get_by_text("Share this view").scroll_into_view_if_needed()
-    share = page.get_by_test_id("stCode").last.inner_text()
+    share = page.get_by_label("Share link").last.input_value()
     assert "series=sim+endpoint" in share and "slo_ttft_ms=200" in share
 
     # The run behind the change is one click away on the Runs page.

@@ -33,6 +33,7 @@ from inferlab.dashboard.params import (
     unknown_messages,
     unusual_messages,
 )
+from inferlab.dashboard.share import share_box
 from inferlab.dashboard.urlguard import drop_infinite_seeds, drop_seeds
 from inferlab.store import Store, default_db_path
 
@@ -406,7 +407,7 @@ def share_block(
     all_defaults = {**defaults, **{k: "" for k in extra}}
     flag_unknown_params(all_values)
     base = st.context.url or f"http://localhost:8501/{page_path}"
-    st.code(share_url(base, all_values, all_defaults), language=None)
+    share_box(share_url(base, all_values, all_defaults))
 
 
 def visitor_id() -> str:
