@@ -61,6 +61,7 @@ __all__ = [
     "negligible",
     "parse_conditions",
     "request_values",
+    "row_name_entry",
     "run_metrics",
     "run_names",
     "slo_result",
@@ -936,6 +937,15 @@ def unique_names(entries: Sequence[NameEntry], *, with_ids: bool = True) -> dict
         return names
     counts = Counter(names.values())
     return {rid: (f"{n} ({rid})" if counts[n] > 1 else n) for rid, n in names.items()}
+
+
+def row_name_entry(row: Mapping[str, Any], run_id: str | None = None) -> NameEntry:
+    """A stored run's row (label, load_mode, load_value) as a :data:`NameEntry`, so code
+    holding rows rather than loaded runs names them the same way."""
+    value = row.get("load_value")
+    load = float(value) if value is not None else math.nan
+    rid = run_id if run_id is not None else str(row["run_id"])
+    return (rid, str(row.get("label") or ""), str(row.get("load_mode")), load)
 
 
 def run_names(runs: Sequence[RunRequests]) -> dict[str, str]:

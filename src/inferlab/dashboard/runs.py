@@ -24,13 +24,13 @@ from inferlab.compare.runs import (
     LATENCY_METRICS,
     MAX_COMPARE,
     LittleCheck,
-    NameEntry,
     RunRequests,
     Slo,
     SloResult,
     SweepAnalysis,
     compare_table,
     request_values,
+    row_name_entry,
     run_names,
     sorted_metric_values,
     unique_names,
@@ -244,13 +244,7 @@ def parse_tags(text: str) -> list[str]:
 def selection_names(rows: Rows, run_ids: Sequence[str]) -> dict[str, str]:
     """run_id -> the runs' unique names (as :func:`inferlab.compare.run_names` gives for
     the loaded runs), from their rows: for the baseline picker before any run is read."""
-    return unique_names([_name_entry(rows[rid], rid) for rid in run_ids])
-
-
-def _name_entry(row: Mapping[str, Any], run_id: str) -> NameEntry:
-    value = row.get("load_value")
-    load = float(value) if value is not None else math.nan
-    return (run_id, str(row.get("label") or ""), str(row.get("load_mode")), load)
+    return unique_names([row_name_entry(rows[rid], rid) for rid in run_ids])
 
 
 def chip_names(rows: Rows, run_ids: Sequence[str]) -> dict[str, str]:
@@ -259,7 +253,7 @@ def chip_names(rows: Rows, run_ids: Sequence[str]) -> dict[str, str]:
     The name is the label, with the load when runs share it (as in the tables), so a
     chip starts with the name the tables use; stable while the selection changes
     (the widget keeps its value by these texts)."""
-    names = unique_names([_name_entry(rows[rid], rid) for rid in run_ids], with_ids=False)
+    names = unique_names([row_name_entry(rows[rid], rid) for rid in run_ids], with_ids=False)
     out = {}
     for rid in run_ids:
         started = pd.Timestamp(rows[rid].get("started_at"))  # type: ignore[arg-type]

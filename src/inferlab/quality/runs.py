@@ -10,10 +10,10 @@ the store.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from inferlab.compare.runs import row_name_entry, unique_names
 from inferlab.metrics.summary import RunSummary
 from inferlab.quality.tradeoff import Candidate
 
@@ -26,7 +26,6 @@ __all__ = [
     "candidates_from_runs",
     "round_sig",
     "run_names",
-    "short_load",
 ]
 
 _COST_KEYS = ("cost_per_request_usd",)
@@ -49,41 +48,10 @@ def round_sig(value: float | None, digits: int = 4) -> float | None:
     return round(value, digits - 1 - math.floor(math.log10(abs(value))))
 
 
-def short_load(load_mode: object, load_value: object) -> str:
-    """'c=4', '2 req/s', '4 sessions', 'trace 2x'; '' when the run has no load recorded."""
-    if not isinstance(load_value, int | float) or isinstance(load_value, bool):
-        return ""
-    if not math.isfinite(load_value):
-        return ""
-    if load_mode == "concurrency":
-        return f"c={load_value:g}"
-    if load_mode == "sessions":
-        return f"{load_value:g} sessions"
-    if load_mode == "trace":
-        return f"trace {load_value:g}x"
-    return f"{load_value:g} req/s"
-
-
 def run_names(rows: Sequence[Mapping[Any, Any]]) -> dict[str, str]:
-    """Run id -> a name no other run in `rows` has: its label (else its id), then its load
-    when the label is shared ('sweep · c=4'), then its id when even that is shared."""
-
-    def label(row: Mapping[Any, Any]) -> str:
-        text = row.get("label")
-        return str(text) if isinstance(text, str) and text else str(row["run_id"])
-
-    names = {str(r["run_id"]): label(r) for r in rows}
-    shared = Counter(names.values())
-    for r in rows:
-        run_id = str(r["run_id"])
-        load = short_load(r.get("load_mode"), r.get("load_value"))
-        if shared[names[run_id]] > 1 and load:
-            names[run_id] = f"{names[run_id]} · {load}"
-    shared = Counter(names.values())
-    for run_id, name in list(names.items()):
-        if shared[name] > 1 and name != run_id:
-            names[run_id] = f"{name} · {run_id}"
-    return names
+    """Run id -> the name the run has on every page (:func:`inferlab.compare.unique_names`):
+    its label, with its load when the label is shared ('sweep · c=4'), then its id."""
+    return unique_names([row_name_entry(r) for r in rows])
 
 
 def candidate_from_summary(

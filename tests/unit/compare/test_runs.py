@@ -390,3 +390,27 @@ def test_changes_under_one_percent_are_negligible() -> None:
     assert negligible(0.4) and negligible(-0.99)
     assert not negligible(1.0) and not negligible(-2.3)
     assert not negligible(float("nan"))
+
+
+def test_stored_rows_get_the_same_names_as_loaded_runs() -> None:
+    """The Quality page names runs from store rows; the Runs page from loaded runs: the
+    same run must have the same name on both (one naming function)."""
+    from inferlab.quality.runs import run_names as row_names
+
+    specs = [("r1", "sweep", 1.0), ("r4", "sweep", 4.0), ("a", "", None), ("t", "sweep", 4.0)]
+    rows = [
+        {"run_id": rid, "label": label, "load_mode": "concurrency", "load_value": load}
+        for rid, label, load in specs
+    ]
+    runs = [
+        RunRequests.from_frame(
+            rid,
+            frame(EXAMPLE),
+            label=label,
+            load_mode="concurrency",
+            load_value=load if load is not None else math.nan,
+        )
+        for rid, label, load in specs
+    ]
+    assert row_names(rows) == run_names(runs)
+    assert row_names(rows)["r4"] == "sweep · c=4 (r4)" and row_names(rows)["a"] == "a"

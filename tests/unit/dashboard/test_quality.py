@@ -105,8 +105,8 @@ def test_picker_labels() -> None:
         "r1": "A · m · 2026-12-04 03:56",
         "r2": "r2 · m · 2026-12-04 03:56 · failed",
         "s1": "sweep · c=1 · m · 2026-12-04 03:56",
-        "s4": "sweep · c=4 · s4 · m · 2026-12-04 03:56",
-        "s4b": "sweep · c=4 · s4b · m · 2026-12-04 03:56",
+        "s4": "sweep · c=4 (s4) · m · 2026-12-04 03:56",
+        "s4b": "sweep · c=4 (s4b) · m · 2026-12-04 03:56",
     }
     assert len(set(stored_run_labels(runs).values())) == 5
     scores = pd.DataFrame(
