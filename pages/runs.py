@@ -386,7 +386,10 @@ baseline: str = s2.selectbox(
     format_func=names.__getitem__,
     key="baseline",
 )
-st.query_params["baseline"] = baseline
+if baseline == auto_baseline:  # as in the share link: the page picks it again by itself
+    st.query_params.pop("baseline", None)
+else:
+    st.query_params["baseline"] = baseline
 c1, c2 = st.columns([3, 1])
 convention: str = c1.segmented_control(
     "Convention for TPOT and ITL",

@@ -361,12 +361,14 @@ def test_default_baseline_is_the_oldest_run_and_a_sweeps_lowest_load(
     at = open_page("runs", {"runs": ["s16", "s4", "s1"]})
     assert at.selectbox(key="baseline").value == "s1"
     assert "baseline" not in share_query(at)  # the page picks it again by itself
+    assert "baseline" not in at.query_params  # and the address bar says the same
     # An explicit baseline in the link is kept, and the share link keeps it.
     at = open_page("runs", {"runs": ["s1", "s4", "s16"], "baseline": "s16"})
     assert at.selectbox(key="baseline").value == "s16"
     assert share_query(at)["baseline"] == ["s16"]
+    assert at.query_params["baseline"] == "s16"
     at.selectbox(key="baseline").set_value("s1").run()
-    assert "baseline" not in share_query(at)
+    assert "baseline" not in share_query(at) and "baseline" not in at.query_params
 
 
 def test_slo_below_the_unloaded_server_says_so_not_lower_the_load(
