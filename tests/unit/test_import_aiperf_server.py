@@ -282,3 +282,17 @@ def test_uploading_the_server_metrics_later_adds_them_and_says_so(store: Store) 
     (level, text) = upload_messages([again])[0]
     assert level == "info" and "its server metrics were added" in text
     assert store.server_scrapes(first.runs[0].run_id)
+
+
+def test_not_utf8_empty_and_blank_line_files_are_named(tmp_path: Path) -> None:
+    latin = tmp_path / "server_metrics_export.jsonl"
+    latin.write_bytes(JSONL.read_bytes() + b'{"endpoint_url": "caf\xe9"}\n')
+    with pytest.raises(ImportFileError, match="not UTF-8 text"):
+        parse_server_metrics(latin)
+    latin.write_text("\n  \n")
+    with pytest.raises(ImportFileError, match="the file is empty"):
+        parse_server_metrics(latin)
+    # blank lines between scrapes (and a BOM) are fine: the same scrapes as the original
+    lines = JSONL.read_text().splitlines()
+    latin.write_text("\ufeff" + "\n\n".join(lines) + "\n\n")
+    assert parse_server_metrics(latin) == parse_server_metrics(JSONL)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -188,40 +188,56 @@ def _line_samples(metrics: dict[str, Any], where: str) -> list[Sample]:
     return out
 
 
+def _jsonl_scrapes(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, scrape object or what is wrong with the line), one line at a time:
+    a long run's export is never held in memory as text."""
+    try:
+        with path.open(encoding="utf-8-sig") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield lineno, f"line {lineno}: not JSON ({exc.msg} at column {exc.colno})"
+                    continue
+                if not (isinstance(obj, dict) and isinstance(obj.get("metrics"), dict)):
+                    yield (
+                        lineno,
+                        (
+                            f"line {lineno}: not a scrape (needs endpoint_url, timestamp_ns, metrics)"
+                        ),
+                    )
+                    continue
+                yield lineno, obj
+    except UnicodeDecodeError:
+        raise ImportFileError(path, FMT, "not UTF-8 text") from None
+
+
+def _first_ns(path: Path) -> int:
+    """The earliest scrape time in the file (the time origin when no profile anchors it)."""
+    stamps = [
+        t
+        for _, obj in _jsonl_scrapes(path)
+        if isinstance(obj, dict)
+        and isinstance(t := obj.get("timestamp_ns"), int)
+        and not isinstance(t, bool)
+    ]
+    return min(stamps) if stamps else 0
+
+
 def _read_jsonl(path: Path, anchor_ns: int | None) -> ServerMetricsImport:
     scrapes: list[Scrape] = []
     problems: list[str] = []
     count = 0
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportFileError(path, FMT, "not UTF-8 text") from None
-    lines = [(i, line) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
-    if not lines:
-        raise ImportFileError(path, FMT, "no scrapes in the file")
-    parsed: list[tuple[int, dict[str, Any]]] = []
-    for lineno, line in lines:
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            count += 1
-            problems.append(f"line {lineno}: not JSON ({exc.msg} at column {exc.colno})")
-            continue
-        if not (isinstance(obj, dict) and isinstance(obj.get("metrics"), dict)):
-            count += 1
-            problems.append(
-                f"line {lineno}: not a scrape (needs endpoint_url, timestamp_ns, metrics)"
-            )
-            continue
-        parsed.append((lineno, obj))
-    first_ns = anchor_ns
-    if first_ns is None:
-        stamps = [o.get("timestamp_ns") for _, o in parsed]
-        ints = [s for s in stamps if isinstance(s, int) and not isinstance(s, bool)]
-        first_ns = min(ints) if ints else 0
-    for lineno, obj in parsed:
+    lines = 0
+    first_ns = anchor_ns if anchor_ns is not None else _first_ns(path)
+    for lineno, obj in _jsonl_scrapes(path):
+        lines += 1
         where = f"line {lineno}"
         try:
+            if isinstance(obj, str):
+                raise ValueError(obj)
             url, t_ns = obj.get("endpoint_url"), obj.get("timestamp_ns")
             if not isinstance(url, str) or not url.strip():
                 raise ValueError(f"{where}: endpoint_url should be the scraped URL")
@@ -235,6 +251,8 @@ def _read_jsonl(path: Path, anchor_ns: int | None) -> ServerMetricsImport:
             continue
         t_ms = (t_ns - first_ns) / 1e6
         scrapes.append(Scrape(endpoint_for_display(url), t_ms, True, None, tuple(samples)))
+    if not lines:
+        raise ImportFileError(path, FMT, "no scrapes in the file")
     if count:
         shown = "; ".join(problems[:MAX_LISTED])
         more = f"; and {count - MAX_LISTED:,} more" if count > MAX_LISTED else ""
