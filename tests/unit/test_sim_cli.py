@@ -80,6 +80,7 @@ def test_cli_serves_until_signalled(stop: signal.Signals) -> None:
         (["--answers", "/no/such/file.jsonl"], "--answers: cannot read"),
         (["--api-key-env", "INFERLAB_SIM_TEST_UNSET_VAR"], "is not set"),
         (["--keepalive-timeout-ms", "0"], "--keepalive-timeout-ms must be between"),
+        (["--metrics-lag-ms", "-1"], "--metrics-lag-ms must be between"),
     ],
 )
 def test_cli_bad_flags_give_one_line(
@@ -138,3 +139,12 @@ def test_cli_reads_answers_and_key_from_environment(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+def test_metrics_lag_flag_reaches_the_config() -> None:
+    from inferlab.cli import build_parser
+    from inferlab.cli.sim import config_from_args
+
+    args = build_parser("sim").parse_args(["sim", "--metrics-lag-ms", "300"])
+    assert config_from_args(args).metrics_lag_ms == 300.0
+    assert config_from_args(build_parser("sim").parse_args(["sim"])).metrics_lag_ms == 0.0

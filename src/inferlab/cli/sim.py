@@ -88,6 +88,14 @@ def register(subparsers: Any) -> None:
         help="output tokens without max_tokens (128)",
     )
     timing.add_argument(
+        "--metrics-lag-ms",
+        metavar="MS",
+        type=float,
+        default=0.0,
+        help="count a finished request in /metrics N ms after its last byte, as servers "
+        "that update their stats asynchronously do (0)",
+    )
+    timing.add_argument(
         "--seed", metavar="N", type=int, default=0, help="seed of jitter, faults, answers (0)"
     )
     cap = p.add_argument_group("capacity model")
@@ -196,6 +204,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
             answer_determinism=args.answer_determinism,
             truth_limit=args.truth_limit,
             keepalive_timeout_ms=args.keepalive_timeout_ms,
+            metrics_lag_ms=args.metrics_lag_ms,
         )
     except ValueError as exc:
         # Field names map to flags: ttft_ms -> --ttft-ms.
