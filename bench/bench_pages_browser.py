@@ -25,18 +25,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, serve_app  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_app  # noqa: E402
 from tests.runs_data import store_comparison_runs  # noqa: E402
 
 # Records every end of a script run (state -> notRunning) with its time.
@@ -169,40 +164,6 @@ def build_db(db: Path, runs: int, requests: int) -> list[str]:
     return store_comparison_runs(db, runs, requests)
 
 
-@contextmanager
-def serve_checkout(db: Path, root: Path) -> Iterator[str]:
-    """The dashboard of another checkout (its app.py, pages/ and src/) reading `db`."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "inferlab.dashboard", "--server.address", "127.0.0.1"),
-            *("--server.port", str(port), "--server.headless", "true"),
-        ],
-        cwd=root,
-        env={**os.environ, "INFERLAB_DB": str(db), "PYTHONPATH": str(root / "src")},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError(f"the dashboard of {root} did not start within 60 s")
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 def _row(name: str, first: float, samples: list[tuple[float, float, float, Any]]) -> str:
     colds = [s[0] for s in samples]
     settles = [s[1] for s in samples]
@@ -272,7 +233,7 @@ def main() -> int:
         with ExitStack() as stack:
             servers = [("", stack.enter_context(serve_app(db)))]
             if args.against:
-                servers.append(("  against", stack.enter_context(serve_checkout(db, args.against))))
+                servers.append(("  against", stack.enter_context(serve_app(db, args.against))))
             pw = stack.enter_context(sync_playwright())
             # One browser per dashboard: both serve the same static JS from the same site
             # (127.0.0.1; ports do not make sites), so in one browser the second would

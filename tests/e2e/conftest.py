@@ -51,23 +51,18 @@ def _require_chromium() -> None:
 
 
 @contextmanager
-def serve_app(db: Path) -> Iterator[str]:
-    """A real `python -m inferlab.dashboard` on a free 127.0.0.1 port reading `db`; stopped on exit."""
+def serve_app(db: Path, root: Path = ROOT) -> Iterator[str]:
+    """A real `python -m inferlab.dashboard` of the checkout at `root` (its app.py, pages/ and
+    src/) on a free 127.0.0.1 port reading `db`; stopped on exit. The page benchmark serves
+    another checkout with it, so a failure to start raises rather than failing a test."""
     port = free_port()
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "inferlab.dashboard",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
+            *(sys.executable, "-m", "inferlab.dashboard", "--server.address", "127.0.0.1"),
+            *("--server.port", str(port), "--server.headless", "true"),
         ],
-        cwd=ROOT,
-        env={**os.environ, "INFERLAB_DB": str(db)},
+        cwd=root,
+        env={**os.environ, "INFERLAB_DB": str(db), "PYTHONPATH": str(root / "src")},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -81,7 +76,7 @@ def serve_app(db: Path) -> Iterator[str]:
             except httpx.TransportError:
                 time.sleep(0.2)
         else:
-            pytest.fail("streamlit did not start within 60 s")
+            raise RuntimeError(f"the dashboard of {root} did not start within 60 s")
         yield url
     finally:
         proc.terminate()
