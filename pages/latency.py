@@ -7,7 +7,7 @@ import streamlit as st
 from inferlab import charts, metrics
 from inferlab.dashboard import widgets
 from inferlab.dashboard.latency import LATENCY_PARAMS
-from inferlab.dashboard.params import seconds, share_url
+from inferlab.dashboard.params import seconds, seconds_alike, share_url
 from inferlab.dashboard.share import share_box
 from inferlab.dashboard.widgets import flag_unknown_params, show_link_warnings
 from inferlab.exercise import CHATBOT, EXACT_FORM_HINT, check_answer
@@ -56,11 +56,12 @@ exact_s = metrics.total_latency_exact_ms(ttft_ms, tpot_ms, tokens) / 1000
 speed = metrics.streaming_tokens_per_s(tpot_ms)
 share = metrics.ttft_share(ttft_ms, tpot_ms, tokens)
 
+textbook_text, exact_text = seconds_alike([textbook_s, exact_s], 4)
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Total latency (textbook)", seconds(textbook_s), help="TTFT + TPOT × N")
+m1.metric("Total latency (textbook)", textbook_text, help="TTFT + TPOT × N")
 m2.metric(
     "Total latency (exact)",
-    seconds(exact_s, 4),
+    exact_text,
     help="TTFT + TPOT × (N − 1): the first token arrives at TTFT, the other N − 1 take one TPOT each.",
 )
 m3.metric(

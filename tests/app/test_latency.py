@@ -10,7 +10,7 @@ def test_default_render_shows_both_forms_and_charts(open_page: OpenPage) -> None
     assert not at.exception
     # defaults: TTFT 200 ms, TPOT 20 ms, N 256
     assert metric(at, "Total latency (textbook)") == "5.32 s"
-    assert metric(at, "Total latency (exact)") == "5.3 s"
+    assert metric(at, "Total latency (exact)") == "5.30 s"  # as many decimals as its neighbour
     assert metric(at, "Streaming speed") == "50.0 tokens/s"
     assert len(at.get("plotly_chart")) == 2
     assert not at.warning
@@ -18,7 +18,7 @@ def test_default_render_shows_both_forms_and_charts(open_page: OpenPage) -> None
 
 def test_deep_link_shows_chatbot_total(open_page: OpenPage) -> None:
     at = open_page("latency", {"ttft_ms": "1200", "tpot_ms": "80", "tokens": "50"})
-    assert metric(at, "Total latency (textbook)") == "5.2 s"
+    assert metric(at, "Total latency (textbook)") == "5.20 s"
     assert metric(at, "Total latency (exact)") == "5.12 s"
     assert metric(at, "Share of the wait before token 1") == "23%"
 
@@ -86,7 +86,7 @@ def test_exercise_preset_loads_numbers(open_page: OpenPage) -> None:
     at.button[0].click().run()
     assert at.number_input(key="ttft_ms").value == 1200
     assert at.number_input(key="tpot_b_ms").value == 100
-    assert metric(at, "Total latency (textbook)") == "5.2 s"
+    assert metric(at, "Total latency (textbook)") == "5.20 s"
     assert "B is faster for answers shorter than 20 tokens" in at.info[0].value
 
 

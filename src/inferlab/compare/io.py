@@ -69,6 +69,8 @@ def upload_messages(outcomes: Sequence[UploadOutcome]) -> list[tuple[str, str]]:
                     text += f"\n- … and {o.count - MAX_LISTED:,} more"
             else:
                 text = f"**{o.name}** was not imported{tried}: {o.problem or o.error}"
+            # The importers speak to the CLI; here the same choice is the Format selector.
+            text = text.replace("pass --format", "choose it under **Format**")
             out.append(("error", text))
             continue
         new = [r for r in o.runs if not r.duplicate]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -26,6 +26,7 @@ __all__ = [
     "last_value",
     "repeated_messages",
     "seconds",
+    "seconds_alike",
     "share_url",
     "unknown_messages",
     "unusual_messages",
@@ -37,6 +38,16 @@ def seconds(value_s: float, digits: int = 3) -> str:
     if abs(value_s) >= 10**digits:
         return f"{value_s:,.0f} s"
     return f"{value_s:,.{digits}g} s"
+
+
+def seconds_alike(values_s: Sequence[float], digits: int = 3) -> list[str]:
+    """Durations shown side by side, with as many decimals each: 5.32 and 5.3 read
+    '5.32 s' and '5.30 s', not '5.32 s' beside '5.3 s'."""
+    texts = [seconds(v, digits) for v in values_s]
+    if any("e" in t for t in texts):
+        return texts
+    decimals = max(len(t[:-2].partition(".")[2]) for t in texts)
+    return [f"{v:,.{decimals}f} s" for v in values_s]
 
 
 def _num(value: float) -> str:

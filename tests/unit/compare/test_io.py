@@ -34,6 +34,8 @@ def test_upload_messages_say_what_happened_to_each_file(store: Store) -> None:
     assert "imported 1 run" in msgs[0][1] and "16 requests" in msgs[0][1]
     assert "first and last token" in msgs[0][1]  # the importer's note is shown
     assert "**oops.json** was not imported" in msgs[1][1]
+    # the dashboard names its own control, not the CLI's flag
+    assert "choose it under **Format**" in msgs[1][1] and "--format" not in msgs[1][1]
     again = upload_messages(import_uploads(store, files[:1]))
     assert again[0][0] == "info" and "imported before" in again[0][1]
 

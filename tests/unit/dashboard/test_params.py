@@ -61,6 +61,15 @@ def test_seconds_are_never_in_scientific_notation() -> None:
     assert "e+" not in seconds(1e7)
 
 
+def test_durations_side_by_side_have_as_many_decimals() -> None:
+    from inferlab.dashboard.params import seconds_alike
+
+    assert seconds_alike([5.32, 5.3], 4) == ["5.32 s", "5.30 s"]
+    assert seconds_alike([5.2, 5.12], 4) == ["5.20 s", "5.12 s"]
+    assert seconds_alike([6.0, 6.0], 4) == ["6 s", "6 s"]
+    assert seconds_alike([20480.4, 1.5], 4) == ["20,480.4 s", "1.5 s"]
+
+
 def test_visitor_token_survives_the_cookie_being_re_masked() -> None:
     from inferlab.dashboard.widgets import _xsrf_token
 
