@@ -9,7 +9,7 @@ def test_deep_link_shows_chatbot_total_in_chromium(app_url: str, page) -> None: 
     page.goto(f"{app_url}/latency?ttft_ms=1200&tpot_ms=80&tokens=50")
     metric = page.get_by_test_id("stMetric").filter(has_text="Total latency (textbook)")
     metric.get_by_test_id("stMetricValue").wait_for(timeout=30_000)
-    assert metric.get_by_test_id("stMetricValue").inner_text() == "5.2 s"
+    assert metric.get_by_test_id("stMetricValue").inner_text() == "5.20 s"
     # plotly.js was preloaded as the page opened (dashboard/warmup.py), then drawn.
     assert page.locator(WARMUP_LINK).count() == 1
     page.get_by_test_id("stPlotlyChart").first.wait_for(timeout=30_000)
