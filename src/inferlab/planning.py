@@ -142,15 +142,19 @@ def replica_from_roofline(
         step_ms = max(mem_ms + (mem_b - mem_ms) * (b - 1), cmp_ms + (cmp_b - cmp_ms) * (b - 1))
         return total_latency_exact_ms(pre_ms, step_ms, output_tokens) / 1000.0
 
-    return ReplicaCapacity(
-        "roofline",
-        batch,
-        latency_s,
-        f"Roofline on {gpu.name} × {n_gpus}: up to {plural(batch, 'request')} at once "
-        f"(limited by {limit}; a full replica takes {latency_s:,.3g} s per request: "
-        f"prefill {pre_ms:,.3g} ms + {max(output_tokens - 1, 0):,.0f} × {tpot_ms:,.3g} ms).",
-        latency_at,
-    )
+    steps = f"prefill {pre_ms:,.3g} ms + {max(output_tokens - 1, 0):,.0f} × {tpot_ms:,.3g} ms"
+    if batch < 1 and kv.max_batch >= 1:
+        explanation = (
+            f"Roofline on {gpu.name} × {n_gpus}: not even one request meets the {target_s:g} s "
+            f"target; one request alone takes {latency_s:,.3g} s ({steps})."
+        )
+    else:
+        explanation = (
+            f"Roofline on {gpu.name} × {n_gpus}: up to {plural(batch, 'request')} at once "
+            f"(limited by {limit}; a full replica takes {latency_s:,.3g} s per request: "
+            f"{steps})."
+        )
+    return ReplicaCapacity("roofline", batch, latency_s, explanation, latency_at)
 
 
 def replica_from_run(

@@ -275,3 +275,21 @@ def test_a_measured_run_of_other_lengths_warns_and_offers_its_shape(open_page: O
     assert at.number_input(key="in_tokens").value == 128
     assert not any("the plan assumes" in w.value for w in at.warning)
     assert link_query(at)["out_tokens"] == "32"
+
+
+def test_a_target_no_request_can_meet_says_how_slow_one_request_is(open_page: OpenPage) -> None:
+    at = open_page("throughput", {"target_s": "0.5"})
+    assert metric(at, "Replicas") == "—"
+    # The model fits one GPU: the memory minimum is beside the point, the latency is not.
+    assert "Min GPUs per replica" not in [m.label for m in at.metric]
+    alone = next(m for m in at.metric if m.label == "One request alone takes")
+    assert alone.value.endswith(" s") and float(alone.value[:-2]) > 0.5
+    assert alone.proto.delta == "target 0.5 s"
+    assert any("Not even one request finishes within 0.5 s" in e.value for e in at.error)
+    captions = " ".join(c.value for c in at.caption)
+    assert "not even one request meets the 0.5 s target; one request alone takes" in captions
+    assert "up to 0 requests" not in captions and "full replica" not in captions
+    # More GPUs per replica speed a request up: the degree that meets the target is offered.
+    assert "TP=4: 1 replica, 4 GPUs" in captions
+    next(b for b in at.button if b.label == "Use 4 GPUs per replica (TP=4)").click().run()
+    assert metric(at, "Replicas") == "1"

@@ -193,3 +193,14 @@ def test_a_run_of_another_request_shape_is_pointed_out_with_both_shapes() -> Non
     assert planning.shape_mismatch(None, None, 1000, 256) is None  # nothing to compare
     unrecorded = planning.shape_mismatch(None, 32.0, 1000, 256)
     assert unrecorded is not None and "an unrecorded number of input tokens" in unrecorded
+
+
+def test_a_roofline_replica_too_slow_for_one_request_says_so_not_up_to_zero() -> None:
+    replica = roofline_replica(target_s=0.5)
+    assert replica.concurrency == 0
+    assert replica.latency_s > 0.5
+    assert "not even one request meets the 0.5 s target" in replica.explanation
+    assert f"one request alone takes {replica.latency_s:,.3g} s" in replica.explanation
+    assert "up to 0 requests" not in replica.explanation
+    # A reachable target keeps the "up to N at once" sentence.
+    assert "up to 340 requests at once" in roofline_replica().explanation

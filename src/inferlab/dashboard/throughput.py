@@ -110,16 +110,29 @@ def show_plan(
     if plan.replicas is None or plan.total_gpus is None:
         q3.metric("Replicas", "—", help="No count: the model does not fit or misses the target.")
         tp_best = tp.best.gpus_per_replica if tp is not None and tp.best is not None else None
-        q4.metric(
-            "Min GPUs per replica",
-            f"{min_gpus:,}" if min_gpus else "more than 64",
-            delta=f"TP={tp_best}: fewest GPUs in all" if tp_best and tp_best != min_gpus else None,
-            delta_color="off",
-            delta_arrow="off",
-            help="The fewest GPUs whose memory holds the weights and one sequence's KV cache.",
-        )
+        if plan.fits:
+            # It fits but is too slow: how slow matters here, not the memory minimum.
+            q4.metric(
+                "One request alone takes",
+                f"{plan.replica.latency_s:,.3g} s",
+                delta=f"target {target_s:g} s",
+                delta_color="off",
+                delta_arrow="off",
+                help="The latency of a single request on an otherwise idle replica.",
+            )
+        else:
+            q4.metric(
+                "Min GPUs per replica",
+                f"{min_gpus:,}" if min_gpus else "more than 64",
+                delta=f"TP={tp_best}: fewest GPUs in all"
+                if tp_best and tp_best != min_gpus
+                else None,
+                delta_color="off",
+                delta_arrow="off",
+                help="The fewest GPUs whose memory holds the weights and one sequence's KV cache.",
+            )
         st.error(plan.problem or "No replica count can be given.", icon=":material/memory:")
-        if not plan.fits and tp is not None:
+        if tp is not None:
             _offer_tp(tp, n_gpus)
         elif not plan.fits and min_gpus is not None and min_gpus != n_gpus:
             st.button(
