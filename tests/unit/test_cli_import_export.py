@@ -57,7 +57,7 @@ def test_bad_files_and_unknown_runs_fail_with_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in bad.stderr
     assert _run("import", junk, "--max-mb", "-3", db=db).returncode == 2
     missing = _run("export", "no-such-run", db=db)
-    assert missing.returncode == 1 and "no run 'no-such-run'" in missing.stderr
+    assert missing.returncode == 2 and "no run 'no-such-run'" in missing.stderr
     assert "Traceback" not in missing.stderr
 
 

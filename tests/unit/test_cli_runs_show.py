@@ -90,9 +90,30 @@ def test_show_unknown_run_is_one_line_and_non_zero(
     isolated_db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _seed(isolated_db)
-    assert main(["show", "nope"]) != 0
+    assert main(["show", "nope"]) == 2  # a usage error, as in `compare`
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no run 'nope'" in err and "inferlab runs" in err
+
+
+def test_show_compare_and_export_take_the_first_characters_of_a_run_id(
+    isolated_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _seed(isolated_db)
+    Store(isolated_db).create_run(make_info("3f9c0a1b2c3d"))
+    assert main(["show", "3f9", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["run_id"] == "3f9c0a1b2c3d"
+    assert main(["show", "run-a"]) == 0  # an exact id wins over the prefix of run-a...
+    assert "Run run-a" in capsys.readouterr().out
+    assert main(["compare", "run-a", "3f9c"]) in (0, 1)
+    assert "3f9c0a1b2c3d" in capsys.readouterr().out
+    out = tmp_path / "x.csv"
+    assert main(["export", "run-a", "3f", "--output", str(out)]) == 0
+    capsys.readouterr()
+    # "run-" begins both run-a and run-b: the user is told which, and to type more.
+    assert main(["show", "run-"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "run id 'run-' is ambiguous: it begins run-a, run-b; give more characters" in err
 
 
 def test_broken_database_file_is_one_line_and_non_zero(

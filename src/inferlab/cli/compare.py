@@ -18,7 +18,7 @@ from rich.table import Table
 
 from inferlab import jsonsafe
 from inferlab.cli import UsageError
-from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
+from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store, resolve_run_ids
 from inferlab.compare.loaders import fmt_value, load_run
 from inferlab.compare.runs import (
     CONVENTIONS,
@@ -55,8 +55,10 @@ def register(subparsers: Any) -> None:
         epilog="Exit codes: 0 all conditions passed (or none given); 1 a condition failed or "
         "the database could not be read; 2 usage error (unknown run id, unreadable condition).",
     )
-    p.add_argument("baseline", metavar="BASELINE", help="run id of the baseline")
-    p.add_argument("run", metavar="RUN", help="run id to compare with it")
+    p.add_argument(
+        "baseline", metavar="BASELINE", help="run id (or its first characters) of the baseline"
+    )
+    p.add_argument("run", metavar="RUN", help="run id (or its first characters) to compare with it")
     p.add_argument("--fail-on", metavar="CONDITIONS", help=FAIL_ON_HELP)
     p.add_argument(
         "--convention",
@@ -89,12 +91,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--fail-on: {exc}") from None
     try:
         store = open_store(args)
-        missing = [rid for rid in (args.baseline, args.run) if store.get_run(rid) is None]
-        if missing:
-            raise UsageError(
-                f"no run {', '.join(repr(m) for m in missing)} in {store.path}; "
-                "`inferlab runs` lists the run ids"
-            )
+        args.baseline, args.run = resolve_run_ids(store, [args.baseline, args.run])
         base = load_run(store, args.baseline)
         cand = load_run(store, args.run)
         validities = store.validities([args.baseline, args.run])

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
+from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store, resolve_run_ids
 from inferlab.export import EXPORT_FORMATS, export_runs
 from inferlab.store import StoreError
 
@@ -21,7 +21,12 @@ def register(subparsers: Any) -> None:
         "write two files, PATH and PATH's name + '.summaries'; JSON writes one document. "
         "No secrets are written. An exported CSV imports back with `inferlab import`.",
     )
-    p.add_argument("run_ids", metavar="RUN", nargs="+", help="run id(s) (see `inferlab runs`)")
+    p.add_argument(
+        "run_ids",
+        metavar="RUN",
+        nargs="+",
+        help="run ids, or their first characters (see `inferlab runs`)",
+    )
     p.add_argument("--format", choices=EXPORT_FORMATS, default="csv", help="default: csv")
     p.add_argument(
         "-o", "--output", type=Path, default=None, metavar="PATH",
@@ -37,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         out = out / f"inferlab-export.{args.format}"
     try:
         store = open_store(args)
-        paths = export_runs(store, args.run_ids, args.format, out)
+        paths = export_runs(store, resolve_run_ids(store, args.run_ids), args.format, out)
     except (StoreFailure, StoreError) as exc:
         return fail(str(exc))
     except OSError as exc:

@@ -8,7 +8,7 @@ from typing import Any
 
 from inferlab import compare
 from inferlab.cli import UsageError
-from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
+from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store, resolve_run_ids
 from inferlab.export import write_report
 from inferlab.store import StoreError
 
@@ -22,7 +22,12 @@ def register(subparsers: Any) -> None:
         description="Write one HTML file with the Runs page's comparison table and charts "
         "(interactive plotly, embedded; opens offline with no server).",
     )
-    p.add_argument("run_ids", metavar="RUN", nargs="+", help="run id(s); the first is the baseline")
+    p.add_argument(
+        "run_ids",
+        metavar="RUN",
+        nargs="+",
+        help="run ids (or their first characters); the first is the baseline",
+    )
     p.add_argument("-o", "--output", type=Path, default=Path("report.html"), metavar="PATH",
                    help="output file (default: report.html)")  # fmt: skip
     p.add_argument("--baseline", metavar="RUN", help="baseline run (default: the first)")
@@ -43,11 +48,14 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--{flag.replace('_', '-')} must be a positive number of ms, got {v}")
     if len(args.run_ids) > compare.MAX_COMPARE:
         raise UsageError(f"a report compares at most {compare.MAX_COMPARE} runs")
-    if args.baseline and args.baseline not in args.run_ids:
-        raise UsageError(f"--baseline {args.baseline} is not one of the runs given")
     slo = compare.Slo(args.slo_ttft_ms, args.slo_tpot_ms, args.slo_e2e_ms)
     try:
         store = open_store(args)
+        args.run_ids = resolve_run_ids(store, args.run_ids)
+        if args.baseline:
+            args.baseline = resolve_run_ids(store, [args.baseline])[0]
+            if args.baseline not in args.run_ids:
+                raise UsageError(f"--baseline {args.baseline} is not one of the runs given")
         path = write_report(
             store,
             args.run_ids,

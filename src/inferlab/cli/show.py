@@ -12,7 +12,7 @@ from rich.table import Table
 
 from inferlab import jsonsafe
 from inferlab.cli import UsageError
-from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store
+from inferlab.cli._db import StoreFailure, add_db_argument, fail, open_store, resolve_run_ids
 from inferlab.cli._sessions import json_extras, render_saturation, render_sessions, sessions_block
 from inferlab.metrics.summary import RunSummary, Stats
 from inferlab.probe.config import describe_load
@@ -30,7 +30,9 @@ def register(subparsers: Any) -> None:
         help="print a run's summary",
         description="Print one run's settings and summary statistics.",
     )
-    p.add_argument("run_id", metavar="RUN", help="run id (see `inferlab runs`)")
+    p.add_argument(
+        "run_id", metavar="RUN", help="run id, or its first characters (see `inferlab runs`)"
+    )
     add_db_argument(p)
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--slo-ttft-ms", type=float, metavar="MS", help="TTFT SLO for goodput")
@@ -136,11 +138,10 @@ def run(args: argparse.Namespace) -> int:
     slo = _slo(args)
     try:
         store = open_store(args)
+        args.run_id = resolve_run_ids(store, [args.run_id])[0]
         info = store.get_run(args.run_id)
-        if info is None:
-            raise UnknownRunError(
-                f"no run {args.run_id!r} in {store.path}; `inferlab runs` lists the run ids"
-            )
+        if info is None:  # removed since it was resolved
+            raise UnknownRunError(f"run {args.run_id!r} is no longer in {store.path}")
         summary = store.summary(args.run_id, slo)
         validity = store.validity(args.run_id)
         server = server_block(store.server_scrapes(args.run_id), store.records(args.run_id))

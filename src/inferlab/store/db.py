@@ -912,6 +912,15 @@ class Store:
         """A crash-safe incremental writer for a running probe (see `RunWriter`)."""
         return RunWriter(self, info, fsync_interval_s=fsync_interval_s)
 
+    def run_ids_starting_with(self, prefix: str, limit: int = 10) -> list[str]:
+        """Up to `limit` run ids that begin with `prefix`, in id order."""
+        with self._session() as con:
+            rows = con.execute(
+                "SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id LIMIT ?",
+                [prefix, limit],
+            ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def get_run(self, run_id: str) -> RunInfo | None:
         with self._session() as con:
             rows = con.execute(
