@@ -17,6 +17,7 @@ from inferlab.dashboard.trends import (
     bad_params,
     changes_table,
     default_series,
+    empty_store_problem,
     link_problems,
     points_table,
     slo_lines,
@@ -63,6 +64,8 @@ except StoreError as exc:
     st.stop()
 
 if not series:
+    if problem := empty_store_problem({k: st.query_params.get_all(k) for k in st.query_params}):
+        st.warning(problem, icon=":material/link_off:")
     with st.container(border=True):
         st.subheader("No series yet")
         st.markdown(

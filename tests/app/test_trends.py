@@ -48,6 +48,27 @@ def test_an_empty_store_says_how_to_start_a_monitor(open_page: OpenPage) -> None
     assert "inferlab monitor" in at.markdown[-1].value
 
 
+def test_a_link_to_a_series_on_an_empty_store_says_where_it_went(open_page: OpenPage) -> None:
+    at = open_page("trends", {"series": "prod"})
+    assert not at.exception
+    assert "series 'prod', but this database has no series yet" in at.warning[0].value
+    assert [s.value for s in at.subheader] == ["No series yet"]
+
+
+def test_a_link_of_only_unknown_metrics_says_the_defaults_are_shown(
+    open_page: OpenPage, two_series: list[str]
+) -> None:
+    at = open_page("trends", {"metrics": ["TTFT p99", "ITL p99"]})
+    warning = at.warning[0].value
+    assert "The link's `metrics` was ignored: 'TTFT p99', 'ITL p99' are not one of" in warning
+    assert "Showing the default metrics (TTFT p95, E2E p95, Error rate) instead." in warning
+    assert at.multiselect(key="metrics").value == ["TTFT p95", "E2E p95", "Error rate"]
+    at = open_page("trends", {"metrics": ["TTFT p99", "TTFT p50"]})
+    assert "'TTFT p99' is not one of" in at.warning[0].value
+    assert "The other metrics linked are shown." in at.warning[0].value
+    assert at.multiselect(key="metrics").value == ["TTFT p50"]
+
+
 def test_default_view_shows_the_newest_series_with_its_change_marked(
     open_page: OpenPage, two_series: list[str]
 ) -> None:

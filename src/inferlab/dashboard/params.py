@@ -122,7 +122,12 @@ def last_value(raw: str | list[str]) -> str:
 
 def ignored_message(name: str, label: str, reason: str, fallback: str) -> str:
     """The warning for a link value that could not be used."""
-    return f"The link's `{name}` ({label}) was ignored: {reason}. {fallback}"
+    return f"The link's {_named(name, label)} was ignored: {reason}. {fallback}"
+
+
+def _named(name: str, label: str) -> str:
+    """'`gpu` (GPU)'; just '`series`' when the label would only repeat the name."""
+    return f"`{name}`" if label == name else f"`{name}` ({label})"
 
 
 @dataclass(frozen=True)
@@ -250,7 +255,7 @@ def unknown_messages(names: Iterable[str], known: Iterable[str]) -> list[str]:
 def repeated_messages(repeated: Mapping[str, list[str]], labels: Mapping[str, str]) -> list[str]:
     """Notices for parameters a link gives more than once (Streamlit uses the last one)."""
     return [
-        f"The link gives `{name}` ({labels.get(name, name)}) {len(values)} times "
+        f"The link gives {_named(name, labels.get(name, name))} {len(values)} times "
         f"({', '.join(values[:5])}{', ...' if len(values) > 5 else ''}): using the last, "
         f"{values[-1]}."
         for name, values in repeated.items()

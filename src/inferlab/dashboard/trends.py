@@ -83,14 +83,19 @@ def link_problems(query: Mapping[str, str | list[str]], series_names: Iterable[s
                 "Showing the series with the newest run instead; pick another above.",
             )
         )
-    bad = [m for m in _all(query, "metrics") if m not in METRIC_BY_LABEL]
+    linked = _all(query, "metrics")
+    bad = [m for m in linked if m not in METRIC_BY_LABEL]
     if bad:
+        some_good = len(bad) < len(linked)
         messages.append(
             ignored_message(
                 "metrics",
                 "metrics",
-                f"{', '.join(repr(b) for b in bad)} is not one of {', '.join(METRIC_BY_LABEL)}",
-                "The other metrics are shown.",
+                f"{', '.join(repr(b) for b in bad)} "
+                f"{'is' if len(bad) == 1 else 'are'} not one of {', '.join(METRIC_BY_LABEL)}",
+                "The other metrics linked are shown."
+                if some_good
+                else f"Showing the default metrics ({', '.join(DEFAULT_METRICS)}) instead.",
             )
         )
     labels = {p.name: p.label for p in TREND_SLO_PARAMS}
@@ -98,6 +103,18 @@ def link_problems(query: Mapping[str, str | list[str]], series_names: Iterable[s
     labels["series"] = "series"  # metrics may repeat: it is a list
     messages += repeated_messages({n: _all(query, n) for n in labels}, labels)
     return messages
+
+
+def empty_store_problem(query: Mapping[str, str | list[str]]) -> str | None:
+    """With no series at all: the link's series cannot be shown, said once, not silently."""
+    raw = _all(query, "series")
+    if not raw:
+        return None
+    return (
+        f"The link asks for series '{raw[-1]}', but this database has no series yet: the link "
+        "comes from another database, or the series' runs were removed. Start one as shown "
+        "below, or open the link on the dashboard it was shared from."
+    )
 
 
 def bad_params(query: Mapping[str, str | list[str]], series_names: Iterable[str]) -> list[str]:
