@@ -33,7 +33,7 @@ from inferlab.compare.loaders import (
     slo_from_values,
     wide_delta_table,
 )
-from inferlab.compare.verdict import comparison_verdict, next_step
+from inferlab.compare.verdict import comparison_verdict, next_step, setup_notes
 from inferlab.dashboard.run_cache import RunCache
 from inferlab.dashboard.runs import (
     MISS_COLUMNS,
@@ -740,9 +740,10 @@ for c in checks:
         st.info(f"**{name}**: {c.message}", icon=":material/info:")
 
 with verdict_box:
+    compared = runs_for(DB, keys)
     verdicts = comparison_verdict(
         table,
-        runs_for(DB, keys),
+        compared,
         baseline,
         names,
         slo_results={r.run_id: r for r in results} if slo.is_set else None,
@@ -753,6 +754,8 @@ with verdict_box:
     advice = next_step(verdicts, slo_target, slo)
     if advice:
         st.warning(advice, icon=":material/lightbulb:")
+    for note in setup_notes(compared, baseline, names):
+        st.info(note, icon=":material/compare_arrows:")
 
 # -- export --------------------------------------------------------------------------------
 

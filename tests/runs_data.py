@@ -79,6 +79,7 @@ def store_run(
     tags: tuple[str, ...] = (),
     group_id: str | None = None,
     load_value: float = 4,
+    model: str = "test-model",
     **kwargs: float | int,
 ) -> str:
     """Create, fill and finish one run in the store at `db`; returns its id."""
@@ -88,7 +89,7 @@ def store_run(
             run_id=run_id,
             started_at=datetime(2026, 11, 28, 12, 0, tzinfo=UTC) - timedelta(minutes=minutes_ago),
             endpoint="http://127.0.0.1:9/v1",
-            model="test-model",
+            model=model,
             load_mode="concurrency",
             load_value=load_value,
             label=label,

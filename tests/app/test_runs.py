@@ -87,6 +87,20 @@ def test_compare_shows_store_summary_values_and_deltas(open_page: OpenPage, two_
             assert at.selectbox(key="one_run").value in ("base", "slow")
 
 
+def test_runs_of_another_model_and_answer_length_are_pointed_out(
+    open_page: OpenPage, two_runs: Path
+) -> None:
+    store_run(two_runs, "big", label="bigger", n=150, model="qwen-32b", tokens=128, seed=2)
+    at = open_page("runs", {"runs": ["base", "slow"]})
+    assert not [i for i in at.info if i.value.startswith("Different")]  # alike runs
+    at = open_page("runs", {"runs": ["base", "big"]})
+    assert not at.exception
+    notes = [i.value for i in at.info if i.value.startswith("Different")]
+    assert notes[0].startswith("Different models: the baseline baseline ran test-model, bigger")
+    assert notes[1].startswith("Different answers: 32 tokens on average in the baseline baseline")
+    assert "128 in bigger" in notes[1]
+
+
 def test_switching_baseline_and_convention(open_page: OpenPage, two_runs: Path) -> None:
     at = open_page("runs")
     at.selectbox(key="baseline").set_value("slow").run()

@@ -47,6 +47,23 @@ def test_json_numbers_equal_the_store_summary(db: Path, capsys: pytest.CaptureFi
     assert data["verdict"][1].startswith("slower: ")
 
 
+def test_runs_of_another_model_and_length_carry_a_note(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compare", "base", "slow", "--db", str(db), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["setup_notes"] == []
+    store_run(db, "big", label="bigger", n=120, model="qwen-32b", tokens=128, seed=2)
+    assert main(["compare", "base", "big", "--db", str(db)]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    assert (
+        "Note: Different models: the baseline baseline ran test-model, bigger ran qwen-32b" in out
+    )
+    assert "Note: Different answers: 32 tokens on average in the baseline baseline, 128 in" in out
+    assert main(["compare", "base", "big", "--db", str(db), "--json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["setup_notes"]
+    assert [n.split(":")[0] for n in notes] == ["Different models", "Different answers"]
+
+
 def test_fail_on_exits_1_when_a_condition_holds(
     db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

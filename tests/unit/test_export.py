@@ -194,6 +194,19 @@ def test_report_charts_and_comparison_use_the_same_unique_names(store: Store) ->
     assert re.search(r"<p>(<strong>Knee</strong> at|No knee: )", page)  # the sweep's sentence
 
 
+def test_report_notes_runs_of_another_model(isolated_db: Path, store: Store) -> None:
+    from tests.runs_data import store_run
+
+    store_run(isolated_db, "a", label="small", n=40)
+    store_run(isolated_db, "b", label="alike", n=40, seed=1)
+    assert "Different models" not in build_report(store, ["a", "b"], slo=None)
+    store_run(isolated_db, "c", label="big", n=40, model="qwen-32b", seed=2)
+    page = build_report(store, ["a", "c"], slo=None)
+    verdict = page[page.index('<div class="verdict">') :]
+    verdict = verdict[: verdict.index("</div>")]
+    assert "Different models: the baseline small ran test-model, big ran qwen-32b" in verdict
+
+
 def test_report_refuses_unknown_runs_and_bad_baseline(store: Store) -> None:
     rid = import_file(store, FILES[0])[0].run_id
     with pytest.raises(UnknownRunError):

@@ -30,7 +30,7 @@ from inferlab.compare.runs import (
     parse_conditions,
     run_names,
 )
-from inferlab.compare.verdict import change_kind, comparison_verdict
+from inferlab.compare.verdict import change_kind, comparison_verdict, setup_notes
 from inferlab.store import StoreError
 from inferlab.validity import comparison_warning, validity_json
 
@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         if rid in validities
     ]
     warning = comparison_warning(named)
+    notes = setup_notes([base, cand], base.run_id, names)
 
     if args.json:
         print(
@@ -136,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
                     "run": cand.run_id,
                     "convention": args.convention,
                     "verdict": [v.sentence for v in verdicts],
+                    "setup_notes": notes,
                     "metrics": [
                         {
                             "metric": r.metric,
@@ -220,6 +222,8 @@ def run(args: argparse.Namespace) -> int:
         )
     for v in verdicts:
         console.print(escape(v.sentence))
+    for note in notes:
+        console.print(f"[yellow]Note: {escape(note)}[/]")
     console.print(t)
     console.print(
         "[dim]CI: 95% bootstrap interval of the change (2,000 resamples of each run's "

@@ -227,6 +227,7 @@ _LOAD_COLUMNS = (
     "ttft_ms",
     "e2e_ms",
     "output_tokens",
+    "input_tokens",
     "chunk_offsets_ms",
     "error_class",
 )
@@ -273,6 +274,7 @@ def _run_requests(
         load_mode=load_mode,
         load_value=float(load_value),
         meta=dict(meta),
+        input_tokens=floats("input_tokens"),
     )
 
 

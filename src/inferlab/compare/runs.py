@@ -160,6 +160,8 @@ class RunRequests:
     load_mode: str = "concurrency"
     load_value: float = math.nan
     meta: Mapping[str, Any] = field(default_factory=dict)
+    # Prompt tokens per request (NaN where unknown; empty for runs built without them).
+    input_tokens: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @classmethod
     def from_frame(
@@ -209,6 +211,7 @@ class RunRequests:
             load_mode=load_mode,
             load_value=float(load_value),
             meta=dict(meta or {}),
+            input_tokens=_float_array(frame, "input_tokens"),
         )
 
     @property

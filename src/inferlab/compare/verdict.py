@@ -35,7 +35,12 @@ __all__ = [
     "comparison_verdict",
     "first_wave_share",
     "next_step",
+    "setup_notes",
 ]
+
+# Mean prompt or answer lengths further apart than this (relative to the baseline's) make
+# latency and request rates differ for that reason alone.
+LENGTH_TOLERANCE = 0.15
 
 ChangeKind = Literal["same", "noise", "negligible", "better", "worse"]
 # The metrics a sentence talks about, with the words it uses for them.
@@ -305,3 +310,51 @@ NOISE_NOTE = (
     "'within noise': the 95% bootstrap interval of the change includes 0; changes under "
     f"{NEGLIGIBLE_PCT:g}% are not mentioned."
 )
+
+
+def _mean_ok(values: np.ndarray, ok: np.ndarray) -> float | None:
+    if values.size != ok.size:
+        return None
+    kept = values[ok & ~np.isnan(values)]
+    return float(kept.mean()) if kept.size else None
+
+
+def setup_notes(
+    runs: Sequence[RunRequests], baseline_id: str, names: Mapping[str, str]
+) -> list[str]:
+    """What the runs differ in besides the load and the server: the model, or the prompt and
+    answer lengths. A comparison across them is still shown, but a reader must know that
+    E2E, TTFT and requests/s then move for that reason too (one sentence per difference)."""
+    base = next((r for r in runs if r.run_id == baseline_id), None)
+    if base is None or len(runs) < 2:
+        return []
+    others = [r for r in runs if r.run_id != baseline_id]
+    notes = []
+    models = {r.run_id: str(r.meta.get("model") or "") for r in runs}
+    differ = [r for r in others if models[r.run_id] and models[r.run_id] != models[base.run_id]]
+    if models[base.run_id] and differ:
+        listed = ", ".join(
+            f"{names.get(r.run_id, r.run_id)} ran {models[r.run_id]}" for r in differ
+        )
+        notes.append(
+            f"Different models: the baseline {names.get(baseline_id, baseline_id)} ran "
+            f"{models[baseline_id]}, {listed}; every difference includes the model's."
+        )
+    for what, attr, advice in (
+        ("answers", "output_tokens", "compare TPOT and TTFT; E2E and requests/s follow the length"),
+        ("prompts", "input_tokens", "TTFT grows with the prompt (prefill)"),
+    ):
+        base_mean = _mean_ok(getattr(base, attr), base.ok)
+        if base_mean is None or base_mean <= 0:
+            continue
+        apart = []
+        for r in others:
+            mean = _mean_ok(getattr(r, attr), r.ok)
+            if mean is not None and abs(mean - base_mean) > LENGTH_TOLERANCE * base_mean:
+                apart.append(f"{mean:,.0f} in {names.get(r.run_id, r.run_id)}")
+        if apart:
+            notes.append(
+                f"Different {what}: {base_mean:,.0f} tokens on average in the baseline "
+                f"{names.get(baseline_id, baseline_id)}, {', '.join(apart)}; {advice}."
+            )
+    return notes

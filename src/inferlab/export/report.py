@@ -25,7 +25,7 @@ from inferlab.charts import runs as charts
 from inferlab.charts.layout import dashboard_look
 from inferlab.compare import runs as compare
 from inferlab.compare.loaders import METRIC_NAMES, load_run, wide_delta_table
-from inferlab.compare.verdict import comparison_verdict, next_step
+from inferlab.compare.verdict import comparison_verdict, next_step, setup_notes
 from inferlab.importers import import_info, tool_comparison
 from inferlab.metrics.summary import RunSummary
 from inferlab.records import RunInfo
@@ -198,6 +198,10 @@ def _comparison_section(r: _Report) -> list[str]:
         + "".join(f"<li>{html.escape(v.sentence)}</li>" for v in verdicts)
         + "</ul>"
         + (f"<p>{html.escape(advice)}</p>" if advice else "")
+        + "".join(
+            f'<p class="warn">{html.escape(n)}</p>'
+            for n in setup_notes(r.runs, r.baseline, r.names)
+        )
         + "</div>",
         _table(view.text, view.colors, index=True),
         '<p class="note">Each cell: value · change vs the baseline in % (absolute) · 95% '

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 
 from inferlab.compare import RunRequests, Slo, compare_table, little_check, run_names, slo_result
-from inferlab.compare.verdict import change_kind, comparison_verdict, first_wave_share, next_step
+from inferlab.compare.verdict import (
+    change_kind,
+    comparison_verdict,
+    first_wave_share,
+    next_step,
+    setup_notes,
+)
 
 
 def closed_loop(
@@ -131,3 +137,41 @@ def test_lightest_compared_load_above_one_says_measure_lower_first() -> None:
     assert "already the lightest load compared (concurrency 4): measure at concurrency 1" in (
         advice
     )
+
+
+def shaped(run_id: str, model: str, output_tokens: int, input_tokens: int | None) -> RunRequests:
+    frame = pd.DataFrame(
+        {
+            "sent_ms": [0.0, 10.0, 20.0],
+            "ok": [True, True, False],
+            "ttft_ms": [100.0, 110.0, None],
+            "e2e_ms": [900.0, 950.0, None],
+            # the failed request's lengths must not count
+            "output_tokens": [output_tokens, output_tokens, 10_000],
+            "input_tokens": [input_tokens, input_tokens, 10_000],
+        }
+    )
+    return RunRequests.from_frame(run_id, frame, meta={"model": model})
+
+
+def test_setup_notes_name_a_different_model_and_lengths_beyond_15_percent() -> None:
+    base = shaped("a", "llama-8b", 128, 500)
+    alike = shaped("b", "llama-8b", 140, 540)  # within 15%: not worth a note
+    assert setup_notes([base, alike], "a", {"a": "A", "b": "B"}) == []
+    other = shaped("c", "qwen-32b", 512, 2000)
+    notes = setup_notes([base, alike, other], "a", {"a": "A", "b": "B", "c": "C"})
+    assert notes == [
+        "Different models: the baseline A ran llama-8b, C ran qwen-32b; every difference "
+        "includes the model's.",
+        "Different answers: 128 tokens on average in the baseline A, 512 in C; compare TPOT "
+        "and TTFT; E2E and requests/s follow the length.",
+        "Different prompts: 500 tokens on average in the baseline A, 2,000 in C; TTFT grows "
+        "with the prompt (prefill).",
+    ]
+
+
+def test_setup_notes_say_nothing_where_a_run_does_not_know() -> None:
+    base = shaped("a", "", 128, None)  # imported: no model name, no prompt lengths
+    other = shaped("b", "qwen-32b", 128, 2000)
+    assert setup_notes([base, other], "a", {}) == []
+    assert setup_notes([base], "a", {}) == []
