@@ -45,7 +45,7 @@ LENGTH_TOLERANCE = 0.15
 ChangeKind = Literal["same", "noise", "negligible", "better", "worse"]
 # The metrics a sentence talks about, with the words it uses for them.
 HEADLINE: tuple[tuple[str, str], ...] = (
-    ("output_tps", "throughput"),
+    ("output_tps", "output tokens/s"),  # not "throughput": requests/s is one too
     ("ttft_p95", "TTFT p95"),
     ("tpot_p95", "TPOT p95"),
     ("e2e_p95", "E2E p95"),
@@ -109,7 +109,7 @@ class RunVerdict:
     run_id: str
     name: str
     is_baseline: bool
-    changes: tuple[str, ...]  # "throughput +75%", "TTFT p95 within noise"
+    changes: tuple[str, ...]  # "output tokens/s +75%", "TTFT p95 within noise"
     meets_slo: bool | None  # None: no SLO set
     attainment_pct: float | None
     slo_note: str | None  # "fails the 95% SLO (61%), mostly in its first wave"

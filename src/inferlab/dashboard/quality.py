@@ -483,7 +483,7 @@ SATISFACTION_HELP: dict[str, str] = {
     "Quality (%)": "Share of correct answers; — : not known.",
     "Satisfaction (%)": "Expected satisfaction under your assumption.",
     "Δ satisfaction": "Percentage points against the baseline.",
-    "$/satisfied user": "Cost per request / share of satisfied users.",
+    "$/satisfied request": "Cost per request / share of requests whose user is satisfied.",
     "Break-even (pts/s)": "The latency sensitivity at which an option that trades speed for "
     "quality (or back) is exactly as satisfying as the baseline; — : it does not trade "
     "one against the other, so no sensitivity flips the verdict.",
@@ -503,7 +503,7 @@ def satisfaction_frame(rows: Sequence[SatisfactionRow]) -> pd.DataFrame:
                 "Quality (%)": _num(r.quality_pct, ".3g"),
                 "Satisfaction (%)": _num(r.satisfaction_pct, ".1f"),
                 "Δ satisfaction": _num(r.delta_satisfaction_pct, "+.1f"),
-                "$/satisfied user": _num(r.usd_per_satisfied_user, ".3g", "$"),
+                "$/satisfied request": _num(r.usd_per_satisfied_request, ".3g", "$"),
                 "Break-even (pts/s)": _num(r.breakeven_pct_per_s, ".3g"),
             }
             for r in rows

@@ -585,7 +585,7 @@ def compare_to_baseline(candidate: Candidate, baseline: Candidate, model: Satisf
             f"(you assume {model.pct_per_s:g})."
         )
     if cost is not None and sat is not None and sat > 0:
-        parts.append(f" Cost per satisfied user: ${cost / (sat / 100):.4g}.")
+        parts.append(f" Cost per satisfied request: ${cost / (sat / 100):.4g}.")
     return "".join(parts)
 
 
@@ -630,7 +630,7 @@ class SatisfactionRow:
     quality_pct: float | None
     satisfaction_pct: float | None
     delta_satisfaction_pct: float | None  # percentage points against the baseline
-    usd_per_satisfied_user: float | None  # cost / share satisfied
+    usd_per_satisfied_request: float | None  # cost / share satisfied
     breakeven_pct_per_s: float | None
 
 
@@ -655,7 +655,7 @@ def satisfaction_rows(
                 quality_pct=c.quality_pct,
                 satisfaction_pct=sat,
                 delta_satisfaction_pct=None if sat is None or base_sat is None else sat - base_sat,
-                usd_per_satisfied_user=None if cost is None or not sat else cost / (sat / 100),
+                usd_per_satisfied_request=None if cost is None or not sat else cost / (sat / 100),
                 breakeven_pct_per_s=model.breakeven_pct_per_s(c),
             )
         )

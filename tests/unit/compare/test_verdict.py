@@ -72,7 +72,7 @@ def test_sentence_names_what_changed_beyond_noise() -> None:
     base, c16 = verdicts()
     assert base.is_baseline and base.sentence == "sweep · c=4: the baseline."
     assert c16.name == "sweep · c=16"
-    assert "throughput +75%" in c16.sentence
+    assert "output tokens/s +75%" in c16.sentence
     assert c16.meets_slo is None and "SLO" not in c16.sentence
 
 

@@ -157,6 +157,8 @@ def test_compare_to_baseline_explains_without_picking() -> None:
     assert "$0.03 dearer" in gpu and "+7.8 points" in gpu
     # 0.03 $ / 7.8 points x 1000 = 3.85 $ per point per 1,000 requests
     assert "costs $3.85 per 1,000 requests" in gpu
+    # satisfaction is a share of requests: the cost is per satisfied request, not user
+    assert "Cost per satisfied request: $" in gpu and "satisfied user" not in gpu
     assert "baseline" in compare_to_baseline(BASE, BASE, m)
 
 
@@ -314,7 +316,7 @@ def test_satisfaction_rows_compare_every_option_with_the_baseline() -> None:
     model = SatisfactionModel(85.0, 5.2, 80.0, pct_per_s=3.0, fast_enough_s=2.0)
     a, b = satisfaction_rows([base, fast], base, model)
     assert a.delta_cost_per_1k_usd == 0 and a.delta_satisfaction_pct == 0
-    assert a.usd_per_satisfied_user == pytest.approx(0.05 / 0.85)
+    assert a.usd_per_satisfied_request == pytest.approx(0.05 / 0.85)
     # B: 1.2 s total -> capped at 2 s: +3 x 3.2 points; 10 quality points below: -10
     assert b.total_latency_s == pytest.approx(1.2)
     assert b.satisfaction_pct == pytest.approx(85 + 9.6 - 10)
@@ -323,7 +325,7 @@ def test_satisfaction_rows_compare_every_option_with_the_baseline() -> None:
     no_cost = satisfaction_rows(
         [Candidate("C", ttft_ms=1, tpot_ms=1, output_tokens=1)], base, model
     )
-    assert no_cost[0].usd_per_satisfied_user is None and no_cost[0].delta_cost_per_1k_usd is None
+    assert no_cost[0].usd_per_satisfied_request is None and no_cost[0].delta_cost_per_1k_usd is None
 
 
 def test_a_p95_limit_met_only_by_a_typical_estimate_says_so() -> None:
