@@ -96,3 +96,7 @@ def test_sweep_figure_marks_knee_and_slo() -> None:
     assert list(p50.texttemplate) == ["c=1", "c=2", "c=4", "c=8"]
     assert p50.textposition[-1] == "bottom left"  # the right-most label is not clipped
     assert fig.layout.xaxis.title.text == "Output tokens/s"
+    # The SLO label sits at the left end of its line, clear of the "highest load" line
+    # (throughput 180 of 200, near the right end).
+    slo = next(a for a in fig.layout.annotations if a.text == "SLO 60 ms")
+    assert slo.xanchor == "left" and slo.x < 0.5

@@ -389,6 +389,9 @@ def sweep_figure(
                 row=1,
                 col=col,
                 annotation_text=f"SLO {limit:g} ms",
+                # Left: the "highest load" line is on the right, where throughput is high.
+                annotation_position="top left",
+                annotation_bgcolor="rgba(255,255,255,0.8)",
             )
         fig.update_xaxes(title_text="Output tokens/s", row=1, col=col, rangemode="tozero")
         fig.update_yaxes(title_text=f"{metric.upper()} (ms)", row=1, col=col, rangemode="tozero")
