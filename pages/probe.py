@@ -516,6 +516,19 @@ with form_col:
     refused = over_limit(form, manager.apply_limits, policy)
     if refused:
         st.warning(f"{refused} Launch will refuse it as it is.", icon=":material/block:")
+    # A failed launch's message belongs to the settings it failed with: once any of them
+    # changes it is stale, and goes (the next Launch checks again).
+    attempt = hash(
+        (
+            repr(form),
+            target,
+            repr(sim_cfg) if target == "sim" else "",
+            key_source,
+            *(st.session_state.get(k) for k in ("api_key_value", "key_env", "key_secret")),
+        )
+    )  # a hash in this session's memory: the typed key is not kept in any readable form
+    if st.session_state.get("launch_error", ("", attempt))[1] != attempt:
+        st.session_state.pop("launch_error", None)
     if st.button("Launch probe", type="primary", icon=":material/play_arrow:", width="stretch"):
         st.session_state.pop("launch_error", None)
         try:
@@ -534,11 +547,11 @@ with form_col:
                     ray_workers=ray_workers,
                 )
         except ValueError as exc:  # JobError, KeySourceError, MetricsFormError: for the user
-            st.session_state["launch_error"] = str(exc)
+            st.session_state["launch_error"] = (str(exc), attempt)
         else:
             st.session_state["watch"] = job.run_id
     if "launch_error" in st.session_state:
-        st.error(st.session_state["launch_error"], icon=":material/error:")
+        st.error(st.session_state["launch_error"][0], icon=":material/error:")
     elif "watch" in st.session_state:
         launched_status(st.session_state["watch"])
     st.caption(

@@ -126,6 +126,19 @@ def test_unreachable_endpoint_is_reported_not_launched(open_page: OpenPage) -> N
     assert get_manager().jobs() == []
 
 
+def test_a_failed_launch_message_goes_once_its_settings_change(open_page: OpenPage) -> None:
+    at = open_page("probe")
+    at.radio(key="target").set_value("Another endpoint").run()
+    at.text_input(key="url").set_value("localhost:8000/v1")
+    at.text_input(key="model").set_value("m")
+    launch(at)
+    assert "must start with http:// or https://" in at.error[0].value
+    at.run()  # a rerun with the same settings keeps it
+    assert "must start with http:// or https://" in at.error[0].value
+    at.text_input(key="url").set_value("http://localhost:8000/v1").run()
+    assert not [e for e in at.error if "must start with" in e.value]  # stale: gone
+
+
 def test_link_local_target_is_refused(open_page: OpenPage) -> None:
     at = open_page(
         "probe", {"target": "Another endpoint", "url": "http://169.254.169.254/v1", "model": "m"}
