@@ -31,7 +31,11 @@ def test_server_view_of_a_sim_probe(open_page: OpenPage, isolated_db: Path) -> N
     assert metric(at, "Server TTFT, mean").endswith(" ms")
     assert metric(at, "Client TTFT, mean").endswith(" ms")
     assert metric(at, "Server decode per token").endswith(" ms")
-    assert any("vllm" in m.value and "6 requests completed" in m.value for m in at.markdown)
+    assert any(
+        "**inferlab simulator (vLLM's metric names)**" in m.value
+        and "6 requests completed" in m.value
+        for m in at.markdown
+    )
     assert len(at.get("plotly_chart")) == 2  # breakdown + joined timeline
 
 
@@ -67,5 +71,5 @@ def test_an_imported_aiperf_run_with_server_metrics_is_shown_the_same_way(
     assert not at.exception
     assert metric(at, "Server TTFT, mean").endswith(" ms")
     assert metric(at, "Client TTFT, mean").endswith(" ms")
-    assert any("vllm" in m.value and "24 requests completed" in m.value for m in at.markdown)
+    assert any("**vLLM**" in m.value and "24 requests completed" in m.value for m in at.markdown)
     assert len(at.get("plotly_chart")) == 2  # breakdown + joined timeline

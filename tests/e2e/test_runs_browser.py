@@ -81,7 +81,8 @@ def test_server_view_tab_shows_the_joined_timeline(  # type: ignore[no-untyped-d
     page.get_by_role("tab", name="Server's view").click()
     page.get_by_text("Server TTFT, mean").wait_for(timeout=60_000)
     panel = page.get_by_role("tabpanel", name="Server's view")
-    assert "vllm" in panel.inner_text() and "requests completed" in panel.inner_text()
+    text = panel.inner_text()
+    assert "inferlab simulator (vLLM's metric names)" in text and "requests completed" in text
     charts = panel.get_by_test_id("stPlotlyChart")
     charts.last.wait_for(timeout=30_000)
     assert charts.count() == 2  # the TTFT breakdown and the joined timeline

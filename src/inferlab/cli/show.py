@@ -17,6 +17,7 @@ from inferlab.cli._sessions import json_extras, render_saturation, render_sessio
 from inferlab.metrics.summary import RunSummary, Stats
 from inferlab.probe.config import describe_load
 from inferlab.probe.engines.choice import engine_label
+from inferlab.server.adapters import server_name
 from inferlab.server.run import server_block
 from inferlab.store import Slo, StoreError, UnknownRunError
 from inferlab.validity import Validity, validity_json
@@ -196,7 +197,7 @@ def render_server(block: dict[str, Any], console: Console) -> None:
         return f"mean {_f(d['mean'])}, p50 ~{_f(d['p50_estimate'])}, p99 ~{_f(d['p99_estimate'])}"
 
     console.print(
-        f"[bold]server[/bold] {escape(str(block['kind'] or 'unknown'))} at "
+        f"[bold]server[/bold] {escape(server_name(block['kind'], block.get('simulated', False)))} at "
         f"{escape(block['endpoint'])} ({block['scrapes']} scrapes)"
     )
     lines = [

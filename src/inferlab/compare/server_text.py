@@ -33,7 +33,7 @@ def headline(cmp: ServerComparison) -> str:
     v = cmp.view
     assert v is not None
     text = (
-        f"**{v.kind}** at `{v.endpoint}`, {v.scrapes} scrapes: "
+        f"**{v.name}** at `{v.endpoint}`, {v.scrapes} scrapes: "
         f"{_n(v.requests_completed)} requests completed, "
         f"{_n(v.prompt_tokens)} prompt and {_n(v.generation_tokens)} generated tokens."
     )

@@ -145,6 +145,24 @@ ADAPTERS: tuple[Adapter, ...] = (
 )
 
 
+KIND_NAMES: dict[ServerKind, str] = {
+    "vllm": "vLLM",
+    "sglang": "SGLang",
+    "tgi": "TGI",
+    "llamacpp": "llama.cpp",
+    "trtllm": "TensorRT-LLM",
+    "triton": "Triton",
+}
+SIM_INFO_METRIC = "inferlab_sim_info"  # the built-in simulator's marker (sim/metrics.py)
+
+
+def server_name(kind: ServerKind | None, simulated: bool = False) -> str:
+    """'vLLM', 'llama.cpp', ...; the simulator says what it is: it only borrows vLLM's names."""
+    if simulated:
+        return "inferlab simulator (vLLM's metric names)"
+    return "unknown server" if kind is None else KIND_NAMES[kind]
+
+
 def detect_kind(names: Iterable[str]) -> ServerKind | None:
     """The server kind whose prefix most names carry; None if no known prefix is present."""
     counts: dict[ServerKind, int] = {}

@@ -44,7 +44,6 @@ def server_block(
     for other in views:
         if other is not main:
             block["notes"].append(
-                f"also scraped {other.endpoint} ({other.kind or 'unknown kind'}, "
-                f"{other.scrapes} scrapes)"
+                f"also scraped {other.endpoint} ({other.name}, {other.scrapes} scrapes)"
             )
     return block

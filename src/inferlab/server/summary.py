@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from inferlab.server.adapters import Adapter, ServerKind, adapter_for, detect_kind
+from inferlab.server.adapters import (
+    SIM_INFO_METRIC,
+    Adapter,
+    ServerKind,
+    adapter_for,
+    detect_kind,
+    server_name,
+)
 from inferlab.server.deltas import (
     GaugeStats,
     HistogramDelta,
@@ -64,11 +71,18 @@ class ServerView:
     kv_cache: GaugeStats | None  # fraction 0..1
     other_traffic: bool
     notes: tuple[str, ...]
+    simulated: bool = False  # the built-in simulator (vLLM's names, simulated timings)
+
+    @property
+    def name(self) -> str:
+        """The server as a person calls it: 'vLLM', 'inferlab simulator (...)'."""
+        return server_name(self.kind, self.simulated)
 
     def to_json(self) -> dict[str, Any]:
         """The block as the issue lists it (times in ms, KV cache in percent)."""
         return {
             "kind": self.kind,
+            "simulated": self.simulated,
             "endpoint": self.endpoint,
             "scrapes": self.scrapes,
             "prompt_tokens": _num(self.prompt_tokens),
@@ -174,6 +188,7 @@ def server_view(endpoint: str, scrapes: Sequence[Scrape], client: ClientTotals) 
         None,
         False,
         (),
+        SIM_INFO_METRIC in names_of(good),
     )
     if kind is None:
         if good:
@@ -221,6 +236,7 @@ def server_view(endpoint: str, scrapes: Sequence[Scrape], client: ClientTotals) 
         kv_cache=gauge_stats(good, adapter.kv_cache_fraction, combine="max"),
         other_traffic=bool(reasons),
         notes=tuple(notes),
+        simulated=empty.simulated,
     )
 
 

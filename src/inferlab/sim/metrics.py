@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 
-__all__ = ["CONTENT_TYPE", "SimMetrics"]
+from inferlab import __version__
+
+__all__ = ["CONTENT_TYPE", "SIM_INFO", "SimMetrics"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+SIM_INFO = "inferlab_sim"  # exposed as inferlab_sim_info{version="..."} 1.0
 
 # vLLM's own bucket edges for TTFT and inter-token latency (seconds); queue and prefill
 # use the TTFT edges too (vLLM's start at 0.3 s, too coarse for the sim's short waits).
@@ -100,6 +103,10 @@ class SimMetrics:
             buckets=_TTFT_BUCKETS,
             registry=r,
         ).labels(model)
+        # Says which server this really is: vLLM's names, but simulated timings.
+        Info(SIM_INFO, "The inferlab simulator (vLLM's metric names).", registry=r).info(
+            {"version": __version__}
+        )
         Gauge(
             "vllm:num_requests_running", "Number of requests in model execution batches.", labels,
             registry=r,

@@ -33,6 +33,7 @@ def test_kind_is_detected_from_the_name_prefixes(kind: str) -> None:
 def test_vllm_histograms_give_exact_means_and_bucket_estimates() -> None:
     v = run_of("vllm")
     assert v["kind"] == "vllm" and v["scrapes"] == 2
+    assert v["simulated"] is False  # a real vLLM's names, without the sim's marker
     assert (v["prompt_tokens"], v["generation_tokens"], v["requests_completed"]) == (1280, 1270, 10)
     # TTFT buckets 20/40/60/100 ms hold 0/4/8/10: the median (rank 5) is 40 + 20 * 1/4.
     assert v["ttft_ms"] == {"mean": 45.0, "p50_estimate": 45.0, "p99_estimate": 98.0}
@@ -80,3 +81,11 @@ def test_triton_queue_mean_from_its_microsecond_counter() -> None:
     assert v["requests_completed"] == 10
     assert v["queue_ms"] == {"mean": 5.0, "p50_estimate": None, "p99_estimate": None}
     assert (v["running_max"], v["waiting_max"], v["kv_cache_max_pct"]) == (4, 2, 12.5)
+
+
+def test_servers_are_named_as_people_call_them() -> None:
+    from inferlab.server.adapters import server_name
+
+    assert server_name("llamacpp") == "llama.cpp" and server_name("trtllm") == "TensorRT-LLM"
+    assert server_name(None) == "unknown server"
+    assert server_name("vllm", simulated=True) == "inferlab simulator (vLLM's metric names)"

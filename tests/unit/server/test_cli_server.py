@@ -14,7 +14,7 @@ from inferlab.sim import SimConfig, SimServer
 KEYS = {
     "kind", "endpoint", "scrapes", "prompt_tokens", "generation_tokens", "requests_completed",
     "ttft_ms", "decode_ms_per_token", "queue_ms", "waiting_max", "running_max",
-    "kv_cache_max_pct", "other_traffic", "notes",
+    "kv_cache_max_pct", "other_traffic", "notes", "simulated",
 }  # fmt: skip
 
 
@@ -43,6 +43,7 @@ def test_show_json_has_the_server_block(
     server = show(run_id, isolated_db, capsys)["server"]
     assert isinstance(server, dict) and set(server) == KEYS
     assert server["kind"] == "vllm" and server["endpoint"].endswith("/metrics")
+    assert server["simulated"] is True  # vLLM's names, but the sim says what it is
     assert server["generation_tokens"] == 4 * 9 and server["requests_completed"] == 4
     assert server["other_traffic"] is False
     assert set(server["ttft_ms"]) == {"mean", "p50_estimate", "p99_estimate"}
@@ -71,7 +72,10 @@ def test_probe_and_show_print_the_server_lines(
     args = ["probe", "--url", sim.base_url, "--model", "inferlab-sim", "--requests", "3"]
     assert main([*args, "--max-tokens", "5", "--db", str(isolated_db)]) == 0
     out = capsys.readouterr().out
-    assert "server vllm at" in out and "generation tokens 15, requests completed 3" in out
+    assert (
+        "server inferlab simulator (vLLM's metric names) at" in out
+        and "generation tokens 15, requests completed 3" in out
+    )
     assert "decode" in out and "ms/token" in out
 
 
