@@ -67,7 +67,7 @@ from inferlab.dashboard.runs import (
     url_run_ids,
 )
 from inferlab.dashboard.share import share_box
-from inferlab.dashboard.urlguard import drop_seeds
+from inferlab.dashboard.urlguard import forget_link_values
 from inferlab.dashboard.widgets import flag_unknown_params
 from inferlab.store import Store, StoreError, default_db_path
 from inferlab.validity import Validity, comparison_warning
@@ -262,7 +262,7 @@ existing_ids = list(all_runs["run_id"])
 query = {k: st.query_params.get_all(k) for k in st.query_params}
 for message in link_problems(query, existing_ids):
     st.warning(message, icon=":material/link_off:")
-drop_seeds(rejected_link_params(query))  # the widgets then really start at the default
+forget_link_values(rejected_link_params(query))  # widgets and address bar: the default
 
 # -- run table -----------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from inferlab.dashboard.trends import (
     trends_share_url,
     worse_summary,
 )
-from inferlab.dashboard.urlguard import drop_seeds
+from inferlab.dashboard.urlguard import forget_link_values
 from inferlab.dashboard.widgets import flag_unknown_params, number
 from inferlab.monitor import SeriesPoint, SeriesTrend, load_series, metric_spec, trend_of
 from inferlab.store import Store, StoreError, default_db_path
@@ -80,7 +80,7 @@ if not series:
 names = list(series)
 query = st.query_params.to_dict()
 query_all = {k: st.query_params.get_all(k) for k in st.query_params}
-drop_seeds(bad_params(query, names))  # rejected values really start at the default
+forget_link_values(bad_params(query, names))  # widgets and address bar: the default
 for message in link_problems(query_all, names):
     st.warning(message, icon=":material/link_off:")
 

@@ -39,3 +39,14 @@ def test_share_box_copies_its_link_in_chromium(app_url: str, page) -> None:  # t
     assert page.evaluate("navigator.clipboard.readText()") == link
     box.click()  # focusing the box selects the whole link, ready for Ctrl+C
     assert page.evaluate("getSelection().toString() || document.activeElement.value") == link
+
+
+def test_a_rejected_link_value_leaves_the_address_bar_in_chromium(  # type: ignore[no-untyped-def]
+    app_url: str, page
+) -> None:
+    # tokens=-3 is refused with a warning and the default used; the address bar then shows
+    # what the page shows, so a reload or bookmark does not bring the bad value back.
+    page.goto(f"{app_url}/latency?tokens=-3&ttft_ms=500")
+    page.get_by_text("was ignored").first.wait_for(timeout=30_000)
+    page.wait_for_function("!location.search.includes('tokens=')", timeout=10_000)
+    assert "ttft_ms=500" in page.url and "tokens" not in page.url

@@ -192,14 +192,17 @@ class ChoiceParam:
         return ChoiceParam(self.name, self.label, opts, fallback)
 
 
+def bad_choice(query: Mapping[str, str | list[str]], spec: ChoiceParam) -> bool:
+    """True when the link gives `spec` a value that is not one of its options' labels."""
+    return spec.name in query and last_value(query[spec.name]) not in spec.labels
+
+
 def check_choices(query: Mapping[str, str | list[str]], specs: Iterable[ChoiceParam]) -> list[str]:
     """Warnings for URL values of `specs` that are not among their options' labels."""
     messages = []
     for spec in specs:
-        if spec.name not in query:
-            continue
-        raw = last_value(query[spec.name])
-        if raw not in spec.labels:
+        if bad_choice(query, spec):
+            raw = last_value(query[spec.name])
             labels = spec.labels
             shown = ", ".join(labels[:8]) + (", ..." if len(labels) > 8 else "")
             messages.append(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-__all__ = ["drop_infinite_seeds", "drop_seeds", "is_infinite_number"]
+__all__ = ["drop_infinite_seeds", "drop_seeds", "forget_link_values", "is_infinite_number"]
 
 
 def is_infinite_number(raw: str) -> bool:
@@ -56,4 +56,18 @@ def drop_infinite_seeds() -> list[str]:
         if any(is_infinite_number(str(v)) for v in values):
             del initial[name]
             dropped.append(name)
+    return dropped
+
+
+def forget_link_values(names: Iterable[str]) -> list[str]:
+    """`drop_seeds`, and take the values out of the address bar too, so what it shows (and
+    a reload or a bookmark reopens) is the view on the page, not the rejected value. Call
+    it after the warnings naming them were written: the next rerun no longer sees them."""
+    import streamlit as st
+
+    names = list(dict.fromkeys(names))
+    dropped = drop_seeds(names)
+    for name in names:
+        if name in st.query_params:
+            del st.query_params[name]
     return dropped

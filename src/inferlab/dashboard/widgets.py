@@ -24,6 +24,7 @@ from inferlab.compare.run_facts import list_run_choices
 from inferlab.dashboard.params import (
     ChoiceParam,
     NumberParam,
+    bad_choice,
     check_choices,
     check_params,
     ignored_message,
@@ -34,7 +35,7 @@ from inferlab.dashboard.params import (
     unusual_messages,
 )
 from inferlab.dashboard.share import share_box
-from inferlab.dashboard.urlguard import drop_infinite_seeds, drop_seeds
+from inferlab.dashboard.urlguard import drop_infinite_seeds, forget_link_values
 from inferlab.store import Store, default_db_path
 
 __all__ = [
@@ -174,12 +175,15 @@ def show_link_warnings(numbers: Iterable[NumberParam], choices: Iterable[ChoiceP
     numbers = list(numbers)
     labels = {p.name: p.label for p in numbers}
     problems = check_params(query, numbers)
-    drop_seeds(p.name for p in problems)  # the widgets then really start at the default
     for problem in problems:
         st.warning(problem.message(labels[problem.name]), icon=":material/link_off:")
     choices = list(choices)
     for message in check_choices(query, choices):
         st.warning(message, icon=":material/link_off:")
+    # The widgets then really start at the default, and the address bar says so.
+    forget_link_values(
+        [p.name for p in problems] + [c.name for c in choices if bad_choice(query, c)]
+    )
     for message in unusual_messages(query, numbers):
         st.warning(message, icon=":material/priority_high:")
     labels.update({c.name: c.label for c in choices})
