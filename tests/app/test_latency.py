@@ -2,6 +2,7 @@ import logging
 
 import pytest
 
+from inferlab.dashboard.latency import MAX_TIME_MS, MAX_TOKENS
 from tests.app.conftest import OpenPage, link_query, metric
 
 
@@ -157,3 +158,11 @@ def test_zero_ttft_and_tpot_is_no_wait_not_100_percent(open_page: OpenPage) -> N
     at = open_page("latency", {"ttft_ms": "0", "tpot_ms": "0"})
     assert not at.exception
     assert metric(at, "Share of the wait before token 1") == "no wait"
+
+
+def test_number_boxes_name_their_allowed_range(open_page: OpenPage) -> None:
+    # A typed value outside the range only turns the box red and keeps the last value:
+    # the help says what is allowed.
+    at = open_page("latency")
+    assert at.number_input(key="tokens").help.endswith(f"Allowed: 1 to {int(MAX_TOKENS):,}.")
+    assert at.number_input(key="ttft_ms").help.endswith(f"Allowed: 0 to {MAX_TIME_MS:,.0f}.")

@@ -67,7 +67,9 @@ def number(
     fmt: str = "%g",
     label: str | None = None,
 ) -> float:
-    """A number input bound to the URL parameter `spec.name`."""
+    """A number input bound to the URL parameter `spec.name`; its help names the range (a
+    typed value outside it only turns the box red, keeping the last value)."""
+    help_text = f"{help_text} Allowed: {_plain(spec.min_value)} to {_plain(spec.max_value)}."
     if spec.integer:
         drop_infinite_seeds()  # pages that check links elsewhere: inf would crash the int widget
         return col.number_input(
@@ -91,6 +93,11 @@ def number(
         format=fmt,
         value=float(spec.default),
     )
+
+
+def _plain(x: float) -> str:
+    """1,000,000 and 0.001, never 1e+06."""
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.6g}"
 
 
 def choice(
