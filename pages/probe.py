@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Mapping
@@ -9,6 +10,7 @@ from collections.abc import Mapping
 import streamlit as st
 
 from inferlab.charts.probe import live_latency
+from inferlab.compare.verdict import shared_servers
 from inferlab.dashboard.jobs import (
     SIM_MODEL,
     JobManager,
@@ -597,12 +599,26 @@ def run_validity(db: str, run_id: str) -> Validity:
     return Store(db).validity(run_id)
 
 
+@st.cache_data(ttl=30, show_spinner=False)
+def run_shared(db: str, run_id: str) -> str | None:
+    """Why the run's server also served others (the probe keeps it), or None."""
+    return shared_servers({run_id: Store(db).run_metadata(run_id)}).get(run_id)
+
+
 def show_validity(snap: JobSnapshot) -> None:
     """The finished run's validity verdict: did the probe's own client keep up?"""
     try:
         validity = run_validity(snap.db_path, snap.run_id)
     except StoreError:
         return  # the database is busy; the Runs page shows it later
+    with contextlib.suppress(StoreError):
+        if shared := run_shared(snap.db_path, snap.run_id):
+            st.warning(
+                f"Other traffic: {shared}. The server also served someone else during this "
+                "probe, so its latencies include their load; rerun it when the server is "
+                "yours alone.",
+                icon=":material/group:",
+            )
     if validity.verdict == "suspect":
         st.warning(
             f"Validity: {validity.label}. The measuring client itself was under strain; "

@@ -33,7 +33,7 @@ from inferlab.compare.loaders import (
     slo_from_values,
     wide_delta_table,
 )
-from inferlab.compare.verdict import comparison_verdict, next_step, setup_notes
+from inferlab.compare.verdict import comparison_verdict, next_step, setup_notes, shared_servers
 from inferlab.dashboard.run_cache import RunCache
 from inferlab.dashboard.runs import (
     MISS_COLUMNS,
@@ -178,6 +178,12 @@ def imported_runs(db: str, keys: tuple[tuple[str, str], ...]) -> frozenset[str]:
     """
     meta = store_for(db).runs_metadata(tuple(rid for rid, _ in keys))
     return frozenset(rid for rid, m in meta.items() if isinstance(m.get("import"), dict))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def shared_runs(db: str, keys: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Run id -> why its server also served others (kept with the run by the probe)."""
+    return shared_servers(store_for(db).runs_metadata(tuple(rid for rid, _ in keys)))
 
 
 def refresh() -> None:
@@ -433,6 +439,13 @@ if validity_warning:
         "it measured (event-loop lag, CPU, achieved load); `inferlab show RUN_ID` lists "
         "the figures.",
         icon=":material/warning:",
+    )
+shared = shared_runs(DB, keys)
+for rid, why in shared.items():
+    st.warning(
+        f"**{names[rid]}** shared its server with other traffic: {why}. Its latencies "
+        "include someone else's load; rerun it on a server of its own before comparing.",
+        icon=":material/group:",
     )
 try:
     table, values = comparison(DB, keys, baseline, convention)
@@ -749,6 +762,7 @@ with verdict_box:
         slo_results={r.run_id: r for r in results} if slo.is_set else None,
         slo_target_pct=slo_target,
         little={c.run_id: c for c in checks},
+        shared=shared,
     )
     st.markdown("**Verdict** — " + "  \n".join(v.sentence for v in verdicts))
     advice = next_step(verdicts, slo_target, slo)

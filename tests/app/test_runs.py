@@ -101,6 +101,22 @@ def test_runs_of_another_model_and_answer_length_are_pointed_out(
     assert "128 in bigger" in notes[1]
 
 
+def test_a_run_whose_server_served_others_is_flagged_in_the_verdict(
+    open_page: OpenPage, two_runs: Path
+) -> None:
+    why = "the server completed 190 requests, the probe sent 150"
+    Store(two_runs).add_run_metadata("slow", {"other_traffic": why})
+    at = open_page("runs")
+    assert not at.exception
+    assert any(
+        w.value.startswith(f"**slower** shared its server with other traffic: {why}")
+        for w in at.warning
+    )
+    verdict = next(m.value for m in at.markdown if m.value.startswith("**Verdict**"))
+    assert f"a server shared with other traffic ({why})" in verdict
+    assert verdict.count("shared with other traffic") == 1  # the baseline is not
+
+
 def test_switching_baseline_and_convention(open_page: OpenPage, two_runs: Path) -> None:
     at = open_page("runs")
     at.selectbox(key="baseline").set_value("slow").run()

@@ -30,7 +30,7 @@ from inferlab.compare.runs import (
     parse_conditions,
     run_names,
 )
-from inferlab.compare.verdict import change_kind, comparison_verdict, setup_notes
+from inferlab.compare.verdict import change_kind, comparison_verdict, setup_notes, shared_servers
 from inferlab.store import StoreError
 from inferlab.validity import comparison_warning, validity_json
 
@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         base = load_run(store, args.baseline)
         cand = load_run(store, args.run)
         validities = store.validities([args.baseline, args.run])
+        shared = shared_servers(store.runs_metadata([args.baseline, args.run]))
     except (StoreFailure, StoreError) as exc:
         return fail(str(exc))
     if args.baseline == args.run:
@@ -120,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         base.run_id,
         names,
         little={r.run_id: little_check(r) for r in (base, cand)},
+        shared=shared,
     )
     named = [
         (f"{role} {rid}", validities[rid])

@@ -56,7 +56,7 @@ from inferlab.probe.engines.choice import ENGINES, STREAMS_PER_WORKER, choose, r
 from inferlab.probe.engines.pool import EngineUnavailable
 from inferlab.probe.runner import prompt_source
 from inferlab.records import RunInfo
-from inferlab.server.run import server_block
+from inferlab.server.run import other_traffic_metadata, server_block
 from inferlab.store import Store, StoreError
 from inferlab.validity import judge, validity_json
 
@@ -692,10 +692,13 @@ def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
         blocks = [None if as_json else sessions_block(store, r.info) for r in results]
         servers = [
             server_block(store.server_scrapes(r.info.run_id), store.records(r.info.run_id))
-            if as_json
+            if as_json or r.scrapes
             else None
             for r in results
         ]
+        for r, srv in zip(results, servers, strict=True):
+            if shared := other_traffic_metadata(srv):  # kept: Runs and compare say so
+                store.add_run_metadata(r.info.run_id, shared)
     except StoreError as exc:
         ids = ", ".join(r.info.run_id for r in results)
         return fail(f"run {ids} is saved but its summary cannot be read now: {exc}")
@@ -710,12 +713,13 @@ def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
         print(jsonsafe.dumps(objs if len(results) > 1 or _is_sweep(results) else objs[0], indent=2))
     else:
         console = Console(width=None if sys.stdout.isatty() else 120)
-        for r, s, block in zip(results, summaries, blocks, strict=True):
+        for r, s, block, srv in zip(results, summaries, blocks, servers, strict=True):
             info = r.info
             load = describe_load(info.load_mode, info.load_value)
             render_summary(s, console, title=f"Run {info.run_id} — {info.model}, {load}")
             render_validity(judge(r.validity), console)
-            _report_server(store, r, console)
+            if srv is not None:
+                render_server(srv, console)
             if block is not None:
                 render_sessions(block, console)
             render_saturation(r.saturation_metadata().get("saturation"), console)
@@ -725,19 +729,6 @@ def _report(store: Store, results: list[ProbeResult], as_json: bool) -> int:
         print("inferlab probe: cancelled; completed requests were saved", file=sys.stderr)
         return 130
     return 0
-
-
-def _report_server(store: Store, result: ProbeResult, console: Console) -> None:
-    """The server's view of the run, when it was scraped (`inferlab show` has it too)."""
-    if not result.scrapes:
-        return
-    try:
-        scrapes = store.server_scrapes(result.info.run_id)
-        block = server_block(scrapes, store.records(result.info.run_id))
-    except StoreError:
-        return  # the summary above was read; `inferlab show` reads this later
-    if block is not None:
-        render_server(block, console)
 
 
 def _is_sweep(results: list[ProbeResult]) -> bool:

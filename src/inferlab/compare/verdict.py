@@ -27,6 +27,7 @@ from inferlab.compare.runs import (
     negligible,
 )
 from inferlab.metrics.percentile import percentile
+from inferlab.server.run import OTHER_TRAFFIC_KEY
 
 __all__ = [
     "ChangeKind",
@@ -36,6 +37,7 @@ __all__ = [
     "first_wave_share",
     "next_step",
     "setup_notes",
+    "shared_servers",
 ]
 
 # Mean prompt or answer lengths further apart than this (relative to the baseline's) make
@@ -174,9 +176,11 @@ def comparison_verdict(
     slo_target_pct: float = 95.0,
     little: Mapping[str, LittleCheck] | None = None,
     suspect: Mapping[str, str] | None = None,
+    shared: Mapping[str, str] | None = None,
 ) -> list[RunVerdict]:
     """One verdict per run, the baseline first. `suspect` maps run ids whose own client
-    measurements are in doubt to the reason (the run's validity verdict)."""
+    measurements are in doubt to the reason (the run's validity verdict); `shared` those
+    whose server also served other traffic to why (the server counted more)."""
     verdicts = []
     ordered = sorted(runs, key=lambda r: r.run_id != baseline_id)
     for run in ordered:
@@ -204,6 +208,8 @@ def comparison_verdict(
         limits: list[str] = []
         if suspect and rid in suspect:
             limits.append(f"its own client ({suspect[rid]})")
+        if shared and rid in shared:
+            limits.append(f"a server shared with other traffic ({shared[rid]})")
         check = little.get(rid) if little else None
         if check is not None and check.short_of_target:
             limits.append(
@@ -358,3 +364,11 @@ def setup_notes(
                 f"{names.get(baseline_id, baseline_id)}, {', '.join(apart)}; {advice}."
             )
     return notes
+
+
+def shared_servers(metadata: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Run id -> why its server also served other traffic, from the runs' metadata (the
+    probe keeps it there: `inferlab.server.run.other_traffic_metadata`)."""
+    return {
+        rid: str(m[OTHER_TRAFFIC_KEY]) for rid, m in metadata.items() if m.get(OTHER_TRAFFIC_KEY)
+    }

@@ -72,6 +72,7 @@ from inferlab.probe.engines.ray import engine_info, ray_session, run_probe_ray
 from inferlab.probe.preflight import connect_message
 from inferlab.probe.runner import CancelEvent, ProbeResult
 from inferlab.records import RequestRecord, RunInfo, RunStatus
+from inferlab.server.run import other_traffic_metadata, server_block
 from inferlab.server.samples import Scrape
 from inferlab.server.scraper import default_metrics_url
 from inferlab.sim import SimConfig, SimServer
@@ -332,6 +333,13 @@ def _job_main(
             # Kept with the run so the Runs page can mark it; the records are saved already.
             with contextlib.suppress(Exception):
                 Store(Path(db_path)).add_run_metadata(info.run_id, result.saturation_metadata())
+        if result.scrapes:
+            # A server that served others too: kept, so the Probe and Runs pages say so.
+            with contextlib.suppress(Exception):
+                store = Store(Path(db_path))
+                block = server_block(store.server_scrapes(info.run_id), store.records(info.run_id))
+                if shared := other_traffic_metadata(block):
+                    store.add_run_metadata(info.run_id, shared)
         state: JobState = "cancelled" if result.status == "cancelled" else "completed"
         if result.status == "failed":
             state = "failed"
@@ -638,10 +646,12 @@ class SimManager:
         self._sims: list[SimServer] = []
 
     def ensure(self, config: SimConfig, busy_urls: Iterable[str] = ()) -> str:
-        """Base URL of a running sim with `config`; starts one on a free loopback port.
+        """Base URL of an idle sim with `config`; starts one on a free loopback port.
 
-        Sims with other settings whose URL is not in `busy_urls` (used by running
-        jobs) are stopped, so restarting with new settings never cuts a probe.
+        A sim in `busy_urls` (used by a running job) is never handed out again: two
+        probes sharing one sim would queue behind each other's streams and each read the
+        other's load as the server's. Busy sims are kept, idle sims of other settings
+        are stopped, so restarting with new settings never cuts a probe.
         """
         busy = set(busy_urls)
         with self._lock:
@@ -650,7 +660,7 @@ class SimManager:
             for sim in self._sims:
                 if not sim.running:
                     continue
-                if found is None and _same_config(sim.config, config):
+                if found is None and _same_config(sim.config, config) and sim.base_url not in busy:
                     found = sim
                     keep.append(sim)
                 elif sim.base_url in busy:
@@ -735,7 +745,8 @@ class JobManager:
         self.sims = SimManager(process=sim_process)
 
     def sim_url(self, config: SimConfig | None = None) -> str:
-        """The built-in simulated endpoint's base URL, started when first needed."""
+        """The base URL of a built-in simulated endpoint no running probe uses, started
+        when needed: each probe of the simulator has the server to itself."""
         busy = [j.cfg.url for j in self.jobs() if j.active]
         busy += [j.url for j in self.quality_jobs() if j.active]
         return self.sims.ensure(config or dashboard_sim_config(), busy)

@@ -25,7 +25,7 @@ from inferlab.charts import runs as charts
 from inferlab.charts.layout import dashboard_look
 from inferlab.compare import runs as compare
 from inferlab.compare.loaders import METRIC_NAMES, load_run, wide_delta_table
-from inferlab.compare.verdict import comparison_verdict, next_step, setup_notes
+from inferlab.compare.verdict import comparison_verdict, next_step, setup_notes, shared_servers
 from inferlab.importers import import_info, tool_comparison
 from inferlab.metrics.summary import RunSummary
 from inferlab.records import RunInfo
@@ -190,6 +190,7 @@ def _comparison_section(r: _Report) -> list[str]:
         r.names,
         slo_results=r.slo_results,
         little=r.little_checks,
+        shared=shared_servers(r.store.runs_metadata([x.run_id for x in r.runs])),
     )
     advice = next_step(verdicts, slo=r.slo)
     return [

@@ -9,7 +9,16 @@ from inferlab.records import RequestRecord
 from inferlab.server.samples import Scrape
 from inferlab.server.summary import ClientTotals, ServerView, server_view
 
-__all__ = ["client_totals", "server_block", "server_views"]
+__all__ = [
+    "OTHER_TRAFFIC_KEY",
+    "client_totals",
+    "other_traffic_metadata",
+    "server_block",
+    "server_views",
+]
+
+OTHER_TRAFFIC_KEY = "other_traffic"  # in a run's metadata: why its server was shared
+_OTHER_TRAFFIC_NOTE = "other traffic: "
 
 
 def client_totals(records: Sequence[RequestRecord]) -> ClientTotals:
@@ -47,3 +56,17 @@ def server_block(
                 f"also scraped {other.endpoint} ({other.name}, {other.scrapes} scrapes)"
             )
     return block
+
+
+def other_traffic_metadata(block: dict[str, Any] | None) -> dict[str, str]:
+    """What a run keeps in its metadata when its server served others too (the Runs
+    page, `compare` and the report then say so without re-reading every scrape); {}
+    when the server counted only the probe's own requests."""
+    if not block or not block.get("other_traffic"):
+        return {}
+    reasons = [
+        n.removeprefix(_OTHER_TRAFFIC_NOTE)
+        for n in block.get("notes", [])
+        if n.startswith(_OTHER_TRAFFIC_NOTE)
+    ]
+    return {OTHER_TRAFFIC_KEY: "; ".join(reasons) or "the server counted more than the probe"}

@@ -99,11 +99,16 @@ def test_two_jobs_run_at_once(manager: JobManager, isolated_db: Path) -> None:
     # Neither job can end on its own before the test cancels it (10,000 requests of
     # 20 tokens at 5 ms each): both are active when both have measured a request,
     # however slowly the machine starts their processes. No race, only events.
-    url = manager.sim_url(dashboard_sim_config(ttft_ms=5, tpot_ms=5))
+    config = dashboard_sim_config(ttft_ms=5, tpot_ms=5)
     endless = {"requests": 10_000, "max_tokens": 20}
-    a = manager.start(cfg(url, label="A", **endless), policy=OPEN)
+    url_a = manager.sim_url(config)
+    a = manager.start(cfg(url_a, label="A", **endless), policy=OPEN)
+    # The same settings while A runs: a sim of its own, not A's (they would queue
+    # behind each other's streams and read each other's load as the server's).
+    url_b = manager.sim_url(config)
+    assert url_b != url_a
     b = manager.start(
-        cfg(url, label="B", load_mode="constant", rate_rps=50.0, **endless), policy=OPEN
+        cfg(url_b, label="B", load_mode="constant", rate_rps=50.0, **endless), policy=OPEN
     )
     assert a.run_id != b.run_id
     wait_until(lambda: a.snapshot().done >= 1 and b.snapshot().done >= 1, timeout_s=120)
@@ -117,6 +122,8 @@ def test_two_jobs_run_at_once(manager: JobManager, isolated_db: Path) -> None:
         assert snap.state == "cancelled" and snap.done >= 1
         assert len(store.requests_frame(job.run_id)) == snap.done
     assert [j.run_id for j in manager.jobs()] == [b.run_id, a.run_id]
+    # Both done: the next probe reuses an idle sim, the other idle one is stopped.
+    assert manager.sim_url(config) in (url_a, url_b) and len(manager.own_urls()) == 1
 
 
 def test_progress_is_visible_while_running_and_its_timer_never_runs_backwards(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from inferlab.cli import main
 from inferlab.sim import SimConfig, SimServer
+from inferlab.store import Store
 
 KEYS = {
     "kind", "endpoint", "scrapes", "prompt_tokens", "generation_tokens", "requests_completed",
@@ -87,3 +90,34 @@ def test_a_server_metrics_url_with_a_password_is_refused_without_echoing_it(
     assert main([*args, "--db", str(isolated_db)]) != 0
     err = capsys.readouterr().err
     assert "user name or password" in err and "hunter2" not in err
+
+
+def test_a_run_whose_server_served_others_keeps_it_and_compare_says_so(
+    isolated_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with SimServer(SimConfig(ttft_ms=2, tpot_ms=1)) as shared:
+        clean = probe(shared, isolated_db, capsys, "--server-metrics-interval", "0.2")
+        stop, answered = threading.Event(), threading.Event()
+
+        def someone_else() -> None:  # another client, sending until the probe is done
+            body = {"model": "inferlab-sim", "max_tokens": 4, "prompt": "hi"}
+            with httpx.Client(timeout=10) as client:
+                while not stop.is_set():
+                    client.post(f"{shared.base_url}/completions", json=body)
+                    answered.set()
+
+        other = threading.Thread(target=someone_else, daemon=True)
+        other.start()
+        try:
+            assert answered.wait(30)  # the other traffic is flowing before the probe starts
+            busy = probe(shared, isolated_db, capsys, "--server-metrics-interval", "0.2")
+        finally:
+            stop.set()
+            other.join(30)
+    meta = Store(isolated_db).run_metadata(busy)
+    assert "requests" in meta["other_traffic"]  # "the server completed N requests, ..."
+    assert "other_traffic" not in Store(isolated_db).run_metadata(clean)
+    assert main(["compare", clean, busy, "--db", str(isolated_db), "--json"]) in (0, 1)
+    verdict = json.loads(capsys.readouterr().out)["verdict"]
+    assert "a server shared with other traffic (" in verdict[1]
+    assert "shared" not in verdict[0]

@@ -66,3 +66,17 @@ def test_one_scrape_is_not_enough_and_says_so() -> None:
     v = server_view(URL, [scrape(0, 5)], client(1, 5)).to_json()
     assert v["generation_tokens"] is None and v["kind"] == "vllm"
     assert "deltas need one before and one after" in v["notes"][0]
+
+
+def test_other_traffic_is_kept_as_run_metadata_only_when_there_is_some() -> None:
+    from inferlab.server.run import other_traffic_metadata
+
+    busy = server_view(URL, [scrape(0, 0, success=0), scrape(1000, 500, success=9)], client(4, 200))
+    kept = other_traffic_metadata(busy.to_json())
+    assert list(kept) == ["other_traffic"]
+    assert "9 requests" in kept["other_traffic"] and "500 tokens" in kept["other_traffic"]
+    alone = server_view(
+        URL, [scrape(0, 0, success=0), scrape(1000, 200, success=4)], client(4, 200)
+    )
+    assert other_traffic_metadata(alone.to_json()) == {}
+    assert other_traffic_metadata(None) == {}
