@@ -101,7 +101,14 @@ def judge(facts: ValidityFacts | None, source_tool: str = "inferlab") -> Validit
     reasons: list[str] = []
     p99, mx = facts.loop_lag_p99_ms, facts.loop_lag_max_ms
     if p99 is not None and p99 > LOOP_LAG_P99_LIMIT_MS:
-        reasons.append(f"client event loop lagged {_ms(p99)} at p99: TTFT and ITL may read high")
+        worst = (
+            f" and {_ms(mx)} at worst"
+            if mx is not None and mx > max(2 * p99, LOOP_LAG_MAX_LIMIT_MS)
+            else ""
+        )
+        reasons.append(
+            f"client event loop lagged {_ms(p99)} at p99{worst}: TTFT and ITL may read high"
+        )
     elif mx is not None and mx > LOOP_LAG_MAX_LIMIT_MS:
         reasons.append(
             f"client event loop stalled once for {_ms(mx)}: a few requests may read high"

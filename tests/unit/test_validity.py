@@ -39,6 +39,15 @@ def test_event_loop_lag_makes_a_run_suspect_and_says_what_it_means() -> None:
     assert v.label.startswith("suspect: client event loop lagged 40 ms")
 
 
+def test_a_worst_stall_far_beyond_the_p99_is_named_too() -> None:
+    # p99 30 ms but one 365 ms stall: "30 ms" alone understated what a request could see.
+    v = judge(with_(loop_lag_p99_ms=30.0, loop_lag_max_ms=365.0))
+    assert v.reasons[0] == (
+        "client event loop lagged 30 ms at p99 and 365 ms at worst: TTFT and ITL may read high"
+    )
+    assert "at worst" not in judge(with_(loop_lag_p99_ms=40.0, loop_lag_max_ms=70.0)).reasons[0]
+
+
 def test_one_long_stall_is_named_even_with_a_low_p99() -> None:
     v = judge(with_(loop_lag_max_ms=250.0))
     assert v.verdict == "suspect" and "stalled once for 250 ms" in v.reasons[0]
