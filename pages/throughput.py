@@ -39,6 +39,7 @@ from inferlab.dashboard.widgets import (
 )
 from inferlab.planning import plural
 from inferlab.store import StoreError
+from inferlab.textfmt import sig
 
 SPEC = {p.name: p for p in THROUGHPUT_PARAMS}
 CHOICE = {c.name: c for c in THROUGHPUT_CHOICES}
@@ -91,23 +92,23 @@ except ValueError as exc:
     st.error(f"Cannot compute the throughput: {exc}.")
     st.stop()
 m1, m2, m3 = st.columns(3)
-m1.metric("Latency per request", f"{tp.latency_s:,.3g} s", help="TTFT + TPOT × (N − 1)")
-m2.metric("Requests per second", f"{tp.rps:,.3g}", help="concurrency / latency")
+m1.metric("Latency per request", f"{sig(tp.latency_s)} s", help="TTFT + TPOT × (N − 1)")
+m2.metric("Requests per second", f"{sig(tp.rps)}", help="concurrency / latency")
 m3.metric("Output tokens per second", f"{tp.output_tokens_per_s:,.0f}", help="RPS × N")
 st.markdown(
-    f"Each request spends **{tp.latency_s:,.3g} s** in the server "
+    f"Each request spends **{sig(tp.latency_s)} s** in the server "
     f"({ttft_ms:g} ms + {tpot_ms:g} ms × {out_tokens - 1:,}). With **{conc:,}** of them in "
-    f"flight at any moment, one finishes every {tp.latency_s:,.3g} / {conc:,} = "
-    f"{tp.latency_s / conc * 1000:,.3g} ms on average, so the server completes "
-    f"**{conc:,} / {tp.latency_s:,.3g} s = {tp.rps:,.3g} requests/s**, i.e. "
-    f"{tp.rps:,.3g} × {out_tokens:,} = **{tp.output_tokens_per_s:,.0f} output tokens/s**."
+    f"flight at any moment, one finishes every {sig(tp.latency_s)} / {conc:,} = "
+    f"{sig(tp.latency_s / conc * 1000)} ms on average, so the server completes "
+    f"**{conc:,} / {sig(tp.latency_s)} s = {sig(tp.rps)} requests/s**, i.e. "
+    f"{sig(tp.rps)} × {out_tokens:,} = **{tp.output_tokens_per_s:,.0f} output tokens/s**."
 )
 r1, r2 = st.columns([1, 3], vertical_alignment="bottom")
 target_rps = num(r1, "target_rps", 1.0, "The request rate you need to sustain.")
 need = cap.concurrency_for_rps(target_rps, ttft_ms, tpot_ms, out_tokens)
 r2.info(
-    f"The reverse: to sustain **{target_rps:g} requests/s** at {tp.latency_s:,.3g} s each, "
-    f"{target_rps:g} × {tp.latency_s:,.3g} = **{need:,.1f} requests must be in flight**. "
+    f"The reverse: to sustain **{target_rps:g} requests/s** at {sig(tp.latency_s)} s each, "
+    f"{target_rps:g} × {sig(tp.latency_s)} = **{need:,.1f} requests must be in flight**. "
     "This assumes latency does not change with load; in practice TPOT grows with the batch "
     "(see the trade-off chart below).",
     icon=":material/swap_horiz:",
@@ -257,24 +258,33 @@ st.caption(
 )
 bw_total = gpu.bandwidth_tb_s * n_gpus
 f1, f2, f3, f4 = st.columns(4)
+# Short labels (four columns cut long ones off); "if it fitted" goes under the value.
+caveat = hypo.strip() or None
 f1.metric(
     "TPOT floor (batch 1)",
-    f"{roof.tpot_floor_ms:,.3g} ms",
+    f"{sig(roof.tpot_floor_ms)} ms",
+    delta=caveat,
+    delta_color="off",
+    delta_arrow="off",
     help="Weight bytes / memory bandwidth at 100 %: no engine decodes one sequence faster.",
 )
 f2.metric(
-    f"TPOT estimate (batch {batch:,}{',' if hypo else ''}{hypo})",
-    f"{roof.tpot_estimate_ms:,.3g} ms",
+    f"TPOT estimate (batch {batch:,})",
+    f"{sig(roof.tpot_estimate_ms)} ms",
+    delta=caveat,
+    delta_color="off",
+    delta_arrow="off",
     help="(weights + batch × context × KV bytes per token) / (bandwidth × MBU), "
     "or the compute time if that is larger.",
 )
 f3.metric(
-    f"Prefill of {in_tokens:,} prompt tokens{hypo}",
-    f"{roof.prefill_estimate_ms:,.3g} ms",
-    delta=f"floor {roof.prefill_floor_ms:,.3g} ms at 100 % FLOPS",
+    f"Prefill of {in_tokens:,} prompt tokens",
+    f"{sig(roof.prefill_estimate_ms)} ms",
+    delta=caveat or f"floor {sig(roof.prefill_floor_ms)} ms at 100 % FLOPS",
     delta_color="off",
     delta_arrow="off",
-    help="2 × parameters × prompt tokens / (FLOPS × MFU): roughly the TTFT without queueing.",
+    help="2 × parameters × prompt tokens / (FLOPS × MFU): roughly the TTFT without queueing. "
+    f"At 100 % FLOPS: {sig(roof.prefill_floor_ms)} ms.",
 )
 f4.metric(
     "Ridge point",
@@ -283,18 +293,18 @@ f4.metric(
 )
 st.markdown(
     f"**Worked example.** {params_b:g} B parameters × {cap.BYTES_PER_PARAM[wprec]:g} bytes "
-    f"({wprec}) = **{model.weight_bytes / 1e9:,.3g} GB** of weights read for every token; "
-    f"{model.weight_bytes / 1e9:,.3g} GB / {bw_total:g} TB/s = **{roof.tpot_floor_ms:,.3g} ms** "
+    f"({wprec}) = **{sig(model.weight_bytes / 1e9)} GB** of weights read for every token; "
+    f"{sig(model.weight_bytes / 1e9)} GB / {bw_total:g} TB/s = **{sig(roof.tpot_floor_ms)} ms** "
     f"per token at best, i.e. at most {1000 / roof.tpot_floor_ms:,.0f} tokens/s for one "
     f"sequence. Each sequence of {in_tokens + out_tokens:,} tokens adds "
     f"{model.kv_bytes_per_token / 1024:,.0f} KiB × {in_tokens + out_tokens:,} = "
-    f"{model.kv_bytes_per_token * (in_tokens + out_tokens) / 1e9:,.3g} GB of KV cache to read "
+    f"{sig(model.kv_bytes_per_token * (in_tokens + out_tokens) / 1e9)} GB of KV cache to read "
     f"per step, so at batch {batch:,} and MBU {mbu:.0%} a step "
     + (
-        f"would take **{roof.tpot_estimate_ms:,.3g} ms** and the replica would produce "
+        f"would take **{sig(roof.tpot_estimate_ms)} ms** and the replica would produce "
         f"**{roof.tokens_per_s:,.0f} output tokens/s**{hypo} (it does not: see below)"
         if hypo
-        else f"takes **{roof.tpot_estimate_ms:,.3g} ms** and the replica produces "
+        else f"takes **{sig(roof.tpot_estimate_ms)} ms** and the replica produces "
         f"**{roof.tokens_per_s:,.0f} output tokens/s**"
     )
     + f". Decoding does about "
@@ -305,7 +315,7 @@ st.markdown(
 kv = roof.kv
 if not kv.fits:
     st.error(
-        f"The weights ({kv.weights_gb:,.3g} GB) do not fit in {kv.usable_gb:,.3g} GB "
+        f"The weights ({sig(kv.weights_gb)} GB) do not fit in {sig(kv.usable_gb)} GB "
         f"({mem_util:.0%} of {gpu.memory_gb:g} GB × {n_gpus}): use more GPUs per replica or a "
         "lower precision.",
         icon=":material/memory:",
@@ -313,8 +323,8 @@ if not kv.fits:
 else:
     st.info(
         f"**KV cache bounds the batch.** {mem_util:.0%} of {gpu.memory_gb:g} GB × {n_gpus} = "
-        f"{kv.usable_gb:,.3g} GB, minus {kv.weights_gb:,.3g} GB of weights, leaves "
-        f"**{kv.kv_free_gb:,.3g} GB** for the KV cache: {kv.max_tokens:,} tokens at "
+        f"{sig(kv.usable_gb)} GB, minus {sig(kv.weights_gb)} GB of weights, leaves "
+        f"**{sig(kv.kv_free_gb)} GB** for the KV cache: {kv.max_tokens:,} tokens at "
         f"{kv.kv_bytes_per_token / 1024:,.0f} KiB each, i.e. at most **{kv.max_batch:,} "
         f"sequences** of {in_tokens + out_tokens:,} tokens at once."
         + (f" Your batch of {batch:,} does not fit." if batch > kv.max_batch else ""),
@@ -434,8 +444,8 @@ if run_id and store is not None:
             v1, v2, v3 = st.columns(3)
             v1.metric(
                 "TPOT p50: measured",
-                f"{facts.tpot_p50_ms:,.3g} ms",
-                delta=f"predicted {pred_tpot:,.3g} ms at MBU {mbu:.0%}",
+                f"{sig(facts.tpot_p50_ms)} ms",
+                delta=f"predicted {sig(pred_tpot)} ms at MBU {mbu:.0%}",
                 delta_color="off",
                 delta_arrow="off",
             )
@@ -533,7 +543,9 @@ with plan_box:
                 show_run_shape(
                     plan_run.mean_input_tokens, plan_run.mean_output_tokens, in_tokens, out_tokens
                 )
-            show_plan(plan, source_label, target_s, util, demand_mode, n_gpus, min_gpus, tp_plans)
+            show_plan(
+                plan, source_label, target_s, util, demand_mode, n_gpus, min_gpus, tp_plans, wprec
+            )
 
 if kv.fits and kv.max_batch >= 1:
     chart_box.plotly_chart(

@@ -20,6 +20,7 @@ from typing import Literal
 
 from inferlab import capacity as cap
 from inferlab.metrics.latency import total_latency_exact_ms
+from inferlab.textfmt import sig
 
 __all__ = [
     "DEMAND_MODES",
@@ -59,7 +60,7 @@ TP_DEGREES = (1, 2, 4, 8, 16, 32, 64)
 def plural(n: float, one: str, many: str | None = None) -> str:
     """'1 replica', '3 replicas', '1 GPU', '2 GPUs', '1,024 requests'."""
     word = one if n == 1 else (many or one + "s")
-    text = f"{int(n):,}" if float(n).is_integer() else f"{n:,.3g}"
+    text = f"{int(n):,}" if float(n).is_integer() else f"{sig(n)}"
     return f"{text} {word}"
 
 
@@ -142,16 +143,16 @@ def replica_from_roofline(
         step_ms = max(mem_ms + (mem_b - mem_ms) * (b - 1), cmp_ms + (cmp_b - cmp_ms) * (b - 1))
         return total_latency_exact_ms(pre_ms, step_ms, output_tokens) / 1000.0
 
-    steps = f"prefill {pre_ms:,.3g} ms + {max(output_tokens - 1, 0):,.0f} × {tpot_ms:,.3g} ms"
+    steps = f"prefill {sig(pre_ms)} ms + {max(output_tokens - 1, 0):,.0f} × {sig(tpot_ms)} ms"
     if batch < 1 and kv.max_batch >= 1:
         explanation = (
             f"Roofline on {gpu.name} × {n_gpus}: not even one request meets the {target_s:g} s "
-            f"target; one request alone takes {latency_s:,.3g} s ({steps})."
+            f"target; one request alone takes {sig(latency_s)} s ({steps})."
         )
     else:
         explanation = (
             f"Roofline on {gpu.name} × {n_gpus}: up to {plural(batch, 'request')} at once "
-            f"(limited by {limit}; a full replica takes {latency_s:,.3g} s per request: "
+            f"(limited by {limit}; a full replica takes {sig(latency_s)} s per request: "
             f"{steps})."
         )
     return ReplicaCapacity("roofline", batch, latency_s, explanation, latency_at)
@@ -165,13 +166,13 @@ def replica_from_run(
         raise ValueError("the run has no concurrency to plan with (was it rate-driven?)")
     if not (mean_e2e_s > 0 and math.isfinite(mean_e2e_s)):
         raise ValueError("the run has no completed requests to take a latency from")
-    p95 = f", p95 {e2e_p95_s:,.3g} s" if e2e_p95_s is not None else ""
+    p95 = f", p95 {sig(e2e_p95_s)} s" if e2e_p95_s is not None else ""
     return ReplicaCapacity(
         "run",
         concurrency,
         mean_e2e_s,
         f"Measured by run {label}: {plural(concurrency, 'request')} at once, mean end-to-end "
-        f"latency {mean_e2e_s:,.3g} s{p95}.",
+        f"latency {sig(mean_e2e_s)} s{p95}.",
     )
 
 
@@ -186,7 +187,7 @@ def replica_from_user(concurrency: int, latency_s: float) -> ReplicaCapacity:
         concurrency,
         latency_s,
         f"Your number: {plural(concurrency, 'request')} at once, each taking "
-        f"{latency_s:,.3g} s (TTFT + TPOT × (N − 1) from the Little's-law section).",
+        f"{sig(latency_s)} s (TTFT + TPOT × (N − 1) from the Little's-law section).",
     )
 
 

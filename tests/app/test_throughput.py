@@ -91,9 +91,11 @@ def test_model_that_does_not_fit_shows_gpus_needed_not_replicas(open_page: OpenP
     assert "at least 2 GPUs per replica" in errors
     assert len(at.get("plotly_chart")) == 1  # no batch curve collapsed to a dot
     # figures that need the weights in memory say they are hypothetical
-    labels = [m.label for m in at.metric]
-    assert "TPOT estimate (batch 1, if it fitted on 1 GPU)" in labels
-    assert "Prefill of 1,000 prompt tokens if it fitted on 1 GPU" in labels
+    # (under the value: four columns cut long labels off)
+    deltas = {m.label: m.proto.delta for m in at.metric}
+    assert deltas["TPOT floor (batch 1)"] == "if it fitted on 1 GPU"
+    assert deltas["TPOT estimate (batch 1)"] == "if it fitted on 1 GPU"
+    assert deltas["Prefill of 1,000 prompt tokens"] == "if it fitted on 1 GPU"
     text = " ".join(m.value for m in at.markdown)
     assert "would produce **17 output tokens/s** if it fitted on 1 GPU" in text
     assert "the replica produces" not in text
@@ -293,3 +295,16 @@ def test_a_target_no_request_can_meet_says_how_slow_one_request_is(open_page: Op
     assert "TP=4: 1 replica, 4 GPUs" in captions
     next(b for b in at.button if b.label == "Use 4 GPUs per replica (TP=4)").click().run()
     assert metric(at, "Replicas") == "1"
+
+
+def test_a_model_no_tp_degree_holds_offers_a_lower_precision(open_page: OpenPage) -> None:
+    at = open_page("throughput")
+    next(b for b in at.button if b.label == "Llama 3.1 405B").click().run()
+    assert any("No tensor-parallel degree" in c.value for c in at.caption)
+    # 1,640 ms, never 1.64e+03 ms
+    assert not [m for m in at.metric if "e+" in m.value or "e+" in (m.proto.delta or "")]
+    assert not [m for m in at.markdown if "e+0" in m.value]
+    button = next(b for b in at.button if b.label.startswith("Try FP8 weights"))
+    assert button.label == "Try FP8 weights (1 byte per parameter instead of 2 bytes)"
+    button.click().run()
+    assert at.selectbox(key="wprec").value == "FP8"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from inferlab.capacity import PRECISIONS
+from inferlab.capacity import BYTES_PER_PARAM, PRECISIONS
 from inferlab.dashboard.params import ChoiceParam, NumberParam
 from inferlab.planning import (
     DEMAND_MODES,
@@ -14,6 +14,7 @@ from inferlab.planning import (
     plural,
     shape_mismatch,
 )
+from inferlab.textfmt import sig
 
 __all__ = [
     "DEFAULT_GPU",
@@ -93,13 +94,14 @@ def show_plan(
     n_gpus: int,
     min_gpus: int | None,
     tp: TpComparison | None = None,
+    wprec: str | None = None,
 ) -> None:
     """The capacity plan's headline and its worked sentence; no replica count when none holds.
 
     `tp` (roofline source): the plans of each tensor-parallel degree; the one with the
     fewest GPUs in all is offered (not merely the smallest degree that fits)."""
     q1, q2, q3, q4 = st.columns(4)
-    q1.metric("Arrival rate", f"{plan.arrival_rps:,.3g} req/s", help=_RATE_HELP[demand_mode])
+    q1.metric("Arrival rate", f"{sig(plan.arrival_rps)} req/s", help=_RATE_HELP[demand_mode])
     counted = plan.replicas is not None and plan.total_gpus is not None
     q2.metric(
         "Requests in flight",
@@ -114,7 +116,7 @@ def show_plan(
             # It fits but is too slow: how slow matters here, not the memory minimum.
             q4.metric(
                 "One request alone takes",
-                f"{plan.replica.latency_s:,.3g} s",
+                f"{sig(plan.replica.latency_s)} s",
                 delta=f"target {target_s:g} s",
                 delta_color="off",
                 delta_arrow="off",
@@ -133,7 +135,7 @@ def show_plan(
             )
         st.error(plan.problem or "No replica count can be given.", icon=":material/memory:")
         if tp is not None:
-            _offer_tp(tp, n_gpus)
+            _offer_tp(tp, n_gpus, wprec=wprec)
         elif not plan.fits and min_gpus is not None and min_gpus != n_gpus:
             st.button(
                 f"Use {plural(min_gpus, 'GPU')} per replica",
@@ -158,7 +160,7 @@ def show_plan(
     r = plan.replica
     st.markdown(
         f"**Capacity source: {source_label}.** {r.explanation}  \n"
-        f"{plan.arrival_rps:,.3g} requests/s × {plan.latency_s:,.3g} s"
+        f"{sig(plan.arrival_rps)} requests/s × {sig(plan.latency_s)} s"
         + (
             f" (the latency at this load: {plan.required_concurrency / plan.replicas:,.1f} in "
             "flight per replica)"
@@ -186,7 +188,7 @@ def show_plan(
         _offer_tp(tp, n_gpus, caption=False)
     if not plan.meets_target:
         st.warning(
-            f"At this load one request takes {plan.latency_s:,.3g} s, more than the "
+            f"At this load one request takes {sig(plan.latency_s)} s, more than the "
             f"{target_s:g} s target: lower the concurrency per replica or choose another source.",
             icon=":material/speed:",
         )
@@ -223,11 +225,28 @@ def show_run_shape(
         )
 
 
-def _offer_tp(tp: TpComparison | None, n_gpus: int, caption: bool = True) -> None:
-    """A button applying the tensor-parallel degree with the fewest GPUs in all."""
+def _bytes(precision: str) -> str:
+    n = BYTES_PER_PARAM[precision]
+    return f"{n:g} byte" + ("" if n == 1 else "s")
+
+
+def _offer_tp(
+    tp: TpComparison | None, n_gpus: int, caption: bool = True, wprec: str | None = None
+) -> None:
+    """A button applying the tensor-parallel degree with the fewest GPUs in all; when no
+    degree serves the demand, one applying the next lower weight precision (`wprec`)."""
     if tp is None or tp.best is None:
         if caption and tp is not None:
             st.caption(tp.summary())
+        lower = PRECISIONS.index(wprec) + 1 if wprec in PRECISIONS else None
+        if tp is not None and lower is not None and lower < len(PRECISIONS):
+            smaller = PRECISIONS[lower]
+            st.button(
+                f"Try {smaller} weights ({_bytes(smaller)} per parameter instead of "
+                f"{_bytes(str(wprec))})",
+                on_click=lambda: st.session_state.update(wprec=smaller),
+                icon=":material/compress:",
+            )
         return
     if caption:
         st.caption(
