@@ -113,8 +113,13 @@ trend = trend_for(DB, name, tuple(p.run_id for p in points))
 metrics = [METRIC_BY_LABEL[m] for m in chosen]
 last = points[-1]
 st.caption(
-    f"{len(points):,} completed runs from {points[0].started_at:%Y-%m-%d %H:%M} to "
-    f"{last.started_at:%Y-%m-%d %H:%M} UTC · sources: "
+    (
+        f"{len(points):,} completed runs from {points[0].started_at:%Y-%m-%d %H:%M} to "
+        f"{last.started_at:%Y-%m-%d %H:%M} UTC"
+        if len(points) > 1
+        else f"1 completed run, at {last.started_at:%Y-%m-%d %H:%M} UTC"
+    )
+    + " · sources: "
     + ", ".join(sorted({p.source_tool for p in points}))
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -116,5 +117,10 @@ def trend_figure(
             )
         fig.update_yaxes(title_text=spec.unit, rangemode="tozero", row=row, col=1)
     fig.update_xaxes(title_text="run start (UTC)", row=rows, col=1)
+    if x and max(x) - min(x) < timedelta(minutes=1):
+        # One run (or a burst): plotly would zoom to milliseconds ("00:15:41.7785").
+        mid = min(x) + (max(x) - min(x)) / 2
+        fig.update_xaxes(range=[mid - timedelta(hours=1), mid + timedelta(hours=1)])
+    fig.update_xaxes(tickformat="%H:%M\n%Y-%m-%d")
     plain_layout(fig, height=140 + 220 * rows, top=40, hovermode="closest")
     return fig

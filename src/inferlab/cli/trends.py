@@ -100,9 +100,9 @@ def _size(c: Change) -> str:
 
 def _print(trends: list[SeriesTrend], console: Console) -> None:
     for trend in trends:
-        last = trend.points[-1]
+        last, n = trend.points[-1], len(trend.points)
         console.print(
-            f"[bold]{escape(trend.series)}[/bold] — {len(trend.points)} runs, latest "
+            f"[bold]{escape(trend.series)}[/bold] — {n} run{'' if n == 1 else 's'}, latest "
             f"{last.started_at:%Y-%m-%d %H:%M} UTC (run {escape(last.run_id)})",
             highlight=False,
         )

@@ -95,3 +95,15 @@ def test_the_worse_summary_groups_metrics_by_the_run_they_changed_at() -> None:
     )
     assert "**TTFT p95** 50.0 ms → 300.0 ms" in text
     assert worse_summary(trend_of("s", points(STEP[::-1]))) is None  # better is not worse
+
+
+def test_one_run_gets_a_readable_two_hour_axis_not_milliseconds() -> None:
+    from datetime import timedelta
+
+    trend = trend_of("s", points([80.0]))
+    fig = trend_figure(trend, ["ttft_p95"])
+    lo, hi = fig.layout.xaxis.range
+    assert hi - lo == timedelta(hours=2)  # centred on the run, not a 1 ms window
+    assert fig.layout.xaxis.tickformat == "%H:%M\n%Y-%m-%d"
+    many = trend_figure(trend_of("s", points(STEP)), ["ttft_p95"])
+    assert many.layout.xaxis.range is None  # a real span: plotly fits it
