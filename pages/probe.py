@@ -79,8 +79,7 @@ st.markdown(
     "simulator** (no key, no GPU) and check the numbers match its settings."
 )
 
-for message in link_problems({k: st.query_params.get_all(k) for k in st.query_params}):
-    st.warning(message, icon=":material/link_off:")
+_link_query = {k: st.query_params.get_all(k) for k in st.query_params}  # warned about below
 for secret_param in ("api_key", "key"):  # never keep a key a link tried to carry
     st.query_params.pop(secret_param, None)
 _link_url = st.query_params.get("url")
@@ -107,6 +106,8 @@ except PolicyError as exc:
         icon=":material/error:",
     )
     st.stop()
+for message in link_problems(_link_query, policy.limits):
+    st.warning(message, icon=":material/link_off:")
 
 
 def number(col: st.delta_generator.DeltaGenerator, name: str, help_text: str, step: float) -> float:

@@ -210,10 +210,15 @@ def test_an_unusual_or_refused_concurrency_in_a_link_is_said_before_launch(
     monkeypatch.setenv("INFERLAB_MAX_CONCURRENCY", "256")
     at = open_page("probe", {"concurrency": "100000"})
     text = " ".join(w.value for w in at.warning)
-    assert "100,000 is unusually large for Concurrency" in text
     assert "above this dashboard's limit of 256" in text and "Launch will refuse it" in text
+    # not also "unusually large ... It is used as given": it is not
+    assert "unusually large" not in text and "used as given" not in text
     at = open_page("probe", {"concurrency": "64"})
     assert not [w for w in at.warning if "Launch will refuse" in w.value]
+    monkeypatch.setenv("INFERLAB_MAX_CONCURRENCY", "10000")  # a roomier deployment
+    at = open_page("probe", {"concurrency": "5000"})
+    text = " ".join(w.value for w in at.warning)
+    assert "5,000 is unusually large for Concurrency" in text and "refuse" not in text
 
 
 def test_a_repeated_link_parameter_is_pointed_out(open_page: OpenPage) -> None:

@@ -19,7 +19,7 @@ from inferlab.dashboard.params import (
     repeated_messages,
     unusual_messages,
 )
-from inferlab.netpolicy import NetPolicy, TargetError, check_key_env_name
+from inferlab.netpolicy import Limits, NetPolicy, TargetError, check_key_env_name
 from inferlab.probe import ProbeConfig
 from inferlab.probe.engines.ray import ray_available
 from inferlab.server.scraper import default_metrics_url
@@ -179,6 +179,24 @@ def clean_metrics_urls(text: str) -> str:
     return ", ".join(without_user_info(u) for u in urls)
 
 
+def _above_limits(query: Mapping[str, str | list[str]], limits: Limits) -> set[str]:
+    caps = {
+        "concurrency": limits.max_concurrency,
+        "sessions": limits.max_concurrency,
+        "requests": limits.max_requests,
+        "duration_s": limits.max_duration_s,
+    }
+    out = set()
+    for name, cap in caps.items():
+        if name in query:
+            try:
+                if float(last_value(query[name])) > cap:
+                    out.add(name)
+            except ValueError:
+                pass  # check_params names it
+    return out
+
+
 def default_metrics_text(target: str, url: str) -> str:
     """What the default server-metrics choice scrapes, in words for the form."""
     if target == "sim":
@@ -192,10 +210,13 @@ def default_metrics_text(target: str, url: str) -> str:
     return f"`{shown}`"
 
 
-def link_problems(query: Mapping[str, str | list[str]]) -> list[str]:
-    """Warnings for hand-edited link values Streamlit would drop silently."""
+def link_problems(query: Mapping[str, str | list[str]], limits: Limits | None = None) -> list[str]:
+    """Warnings for hand-edited link values Streamlit would drop silently. A value above
+    this dashboard's `limits` is not also called "unusual ... used as given": the
+    form's own warning says Launch will refuse it."""
     messages = [p.message(NUMBER[p.name].label) for p in check_params(query, NUMBER_PARAMS)]
-    messages += unusual_messages(query, NUMBER_PARAMS)
+    refused = _above_limits(query, limits) if limits is not None else set()
+    messages += unusual_messages(query, [p for p in NUMBER_PARAMS if p.name not in refused])
     labels = {p.name: p.label for p in NUMBER_PARAMS} | {c.name: c.label for c in CHOICES}
     repeated = {name: raw for name, raw in query.items() if isinstance(raw, list)}
     messages += repeated_messages({k: v for k, v in repeated.items() if k in labels}, labels)
