@@ -115,6 +115,7 @@ def test_table_output_and_api_key_from_the_environment(sim_url: str, tmp_path: P
     ("args", "needle"),
     [
         (["--url", "localhost:8001", "--model", "m"], "not an http(s) URL"),
+        (["--url", "http://127.0.0.1:1/v1 x", "--model", "m"], "contains a space"),
         (["--url", "http://127.0.0.1:1/v1", "--model", "m", "--concurrency", "-2"], "--concurrency"),
         (["--url", "http://127.0.0.1:1/v1", "--model", "m", "--concurrency", "2", "--rate", "3"], "not allowed"),
         (["--url", "http://127.0.0.1:1/v1", "--model", "m", "--arrival", "poisson"], "--arrival needs"),

@@ -25,6 +25,7 @@ def good(**kw: object) -> ProbeConfig:
         ({"url": "127.0.0.1:8001"}, "not an http(s) URL"),
         ({"url": "http://:80/v1"}, "not an http(s) URL"),
         ({"url": "http://host:abc/v1"}, "invalid port"),
+        ({"url": "http://127.0.0.1:8001/v1 x"}, "contains a space"),
         ({"model": " "}, "--model"),
         ({"concurrency": 0}, "--concurrency"),
         ({"load_mode": "poisson", "rate_rps": 0.0}, "--rate"),

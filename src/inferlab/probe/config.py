@@ -343,6 +343,11 @@ def check_url(url: str) -> None:
         )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"--url {url!r} is not an http(s) URL; use e.g. http://127.0.0.1:8001/v1")
+    if any(c.isspace() for c in url.strip()):
+        raise ConfigError(
+            f"--url {url.strip()!r} contains a space; give only the base URL, e.g. "
+            "http://127.0.0.1:8001/v1"
+        )
     try:
         parts.port  # noqa: B018 - raises on a non-numeric port
     except ValueError:
