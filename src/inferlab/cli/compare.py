@@ -205,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
             change += f" ({r.pct_delta:+.1f}%)"
         has_ci = r.ci_low is not None and not math.isnan(r.ci_low)
         digits = 1 if spec.unit == "ms" else 2
-        ci = f"{r.ci_low:+,.{digits}f} … {r.ci_high:+,.{digits}f}" if has_ci else ""
+        ci = f"{r.ci_low:+,.{digits}f} to {r.ci_high:+,.{digits}f}" if has_ci else ""
         kind = change_kind(r.is_better, r.pct_delta, has_ci, r.significant)
         verdict = {
             "same": "[dim]same[/]",

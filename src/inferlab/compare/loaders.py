@@ -314,7 +314,7 @@ class DeltaView:
 
 def wide_delta_table(table: pd.DataFrame, baseline_id: str) -> DeltaView:
     """Rows: metrics; columns: runs (baseline first). A cell reads
-    '212.3 ms · +6.2% (+12.4 ms) · CI +3.1…+20.8' for a run and just the value
+    '212.3 ms · +6.2% (+12.4 ms) · CI +3.1 to +20.8' for a run and just the value
     for the baseline. Colour: better/worse when the change is real (CI excludes 0,
     or no CI for throughput and errors), 'noise' when the CI includes 0."""
     runs = list(dict.fromkeys(table["run_id"]))
@@ -345,7 +345,7 @@ def wide_delta_table(table: pd.DataFrame, baseline_id: str) -> DeltaView:
             has_ci = ci_low is not None and not (isinstance(ci_low, float) and math.isnan(ci_low))
             if has_ci:
                 digits = 1 if spec.unit == "ms" else 2
-                parts.append(f"CI {ci_low:+,.{digits}f}…{ci_high:+,.{digits}f}")
+                parts.append(f"CI {ci_low:+,.{digits}f} to {ci_high:+,.{digits}f}")
             text[headers[r]].append(" · ".join(parts))
             if row.is_better is None or (isinstance(row.is_better, float)):
                 colors[headers[r]].append("")

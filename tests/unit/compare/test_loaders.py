@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -138,6 +139,8 @@ def test_wide_delta_grid_text_and_colours() -> None:
     assert list(view.text.columns) == ["A (baseline)", "BB"]
     cell = str(view.text.loc["TTFT p50 (ms)", "BB"])
     assert cell.startswith("15") and "+5" in cell and "CI +" in cell
+    # "CI +48.1 to +51.9": an ellipsis read as text cut off where the cell wrapped
+    assert re.search(r"CI \+[\d.]+ to \+[\d.]+$", cell) and "…" not in cell
     assert view.colors.loc["TTFT p50 (ms)", "BB"] == "worse"
     assert view.colors.loc["TTFT p50 (ms)", "A (baseline)"] == ""
 
