@@ -38,7 +38,7 @@ from inferlab.dashboard.probe import (
     without_user_info,
 )
 from inferlab.dashboard.share import share_box
-from inferlab.dashboard.urlguard import drop_infinite_seeds, drop_seeds
+from inferlab.dashboard.urlguard import drop_infinite_seeds, drop_seeds, keep_last_values
 from inferlab.dashboard.widgets import flag_unknown_params, visitor_id
 from inferlab.netpolicy import PolicyError, load_policy
 from inferlab.store import Store, StoreError, default_db_path
@@ -108,6 +108,7 @@ except PolicyError as exc:
     st.stop()
 for message in link_problems(_link_query, policy.limits):
     st.warning(message, icon=":material/link_off:")
+keep_last_values([*NUMBER, *CHOICE])  # the value used, as the warning said
 
 
 def number(col: st.delta_generator.DeltaGenerator, name: str, help_text: str, step: float) -> float:

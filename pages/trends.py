@@ -25,7 +25,7 @@ from inferlab.dashboard.trends import (
     trends_share_url,
     worse_summary,
 )
-from inferlab.dashboard.urlguard import forget_link_values
+from inferlab.dashboard.urlguard import forget_link_values, keep_last_values
 from inferlab.dashboard.widgets import flag_unknown_params, number
 from inferlab.monitor import SeriesPoint, SeriesTrend, load_series, metric_spec, trend_of
 from inferlab.store import Store, StoreError, default_db_path
@@ -83,6 +83,7 @@ query_all = {k: st.query_params.get_all(k) for k in st.query_params}
 forget_link_values(bad_params(query, names))  # widgets and address bar: the default
 for message in link_problems(query_all, names):
     st.warning(message, icon=":material/link_off:")
+keep_last_values(["series", *(p.name for p in TREND_SLO_PARAMS)])  # metrics is a list
 
 c1, c2 = st.columns([3, 2])
 fallback = default_series(series)

@@ -50,3 +50,11 @@ def test_a_rejected_link_value_leaves_the_address_bar_in_chromium(  # type: igno
     page.get_by_text("was ignored").first.wait_for(timeout=30_000)
     page.wait_for_function("!location.search.includes('tokens=')", timeout=10_000)
     assert "ttft_ms=500" in page.url and "tokens" not in page.url
+
+
+def test_a_repeated_link_value_keeps_only_the_one_used_in_chromium(  # type: ignore[no-untyped-def]
+    app_url: str, page
+) -> None:
+    page.goto(f"{app_url}/latency?ttft_ms=100&ttft_ms=300")
+    page.get_by_text("2 times").first.wait_for(timeout=30_000)
+    page.wait_for_function("location.search === '?ttft_ms=300'", timeout=10_000)

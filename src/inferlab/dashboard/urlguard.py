@@ -16,7 +16,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-__all__ = ["drop_infinite_seeds", "drop_seeds", "forget_link_values", "is_infinite_number"]
+__all__ = [
+    "drop_infinite_seeds",
+    "drop_seeds",
+    "forget_link_values",
+    "is_infinite_number",
+    "keep_last_values",
+]
 
 
 def is_infinite_number(raw: str) -> bool:
@@ -71,3 +77,18 @@ def forget_link_values(names: Iterable[str]) -> list[str]:
         if name in st.query_params:
             del st.query_params[name]
     return dropped
+
+
+def keep_last_values(names: Iterable[str]) -> list[str]:
+    """For each of `names` the link gives more than once, keep only the last value in the
+    address bar (the one the page uses, as its warning said): reopening the link then
+    neither warns again nor differs from the view. Returns the names collapsed."""
+    import streamlit as st
+
+    collapsed = []
+    for name in dict.fromkeys(names):
+        values = st.query_params.get_all(name)
+        if len(values) > 1:
+            st.query_params[name] = values[-1]
+            collapsed.append(name)
+    return collapsed

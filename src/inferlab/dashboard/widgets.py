@@ -35,7 +35,7 @@ from inferlab.dashboard.params import (
     unusual_messages,
 )
 from inferlab.dashboard.share import share_box
-from inferlab.dashboard.urlguard import drop_infinite_seeds, forget_link_values
+from inferlab.dashboard.urlguard import drop_infinite_seeds, forget_link_values, keep_last_values
 from inferlab.store import Store, default_db_path
 
 __all__ = [
@@ -197,6 +197,7 @@ def show_link_warnings(numbers: Iterable[NumberParam], choices: Iterable[ChoiceP
     repeated = {name: st.query_params.get_all(name) for name in labels}
     for message in repeated_messages(repeated, labels):
         st.warning(message, icon=":material/link:")
+    keep_last_values(labels)
 
 
 # Each session's script runs in a thread of its own: the notice area is per run.
