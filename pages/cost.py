@@ -219,10 +219,18 @@ with api_col:
     b1.metric(
         "Cost per request", f"${api_req:,.4g}", help="input × input price + output × output price"
     )
+    request_ratio = in_tokens / out_tokens if out_tokens else None
     b2.metric(
         f"Blended per 1M tokens ({io_ratio:g}:1)",
         f"${blended:,.4g}",
-        help="(ratio × input price + output price) / (ratio + 1)",
+        delta=f"this request is {request_ratio:.3g}:1"
+        if request_ratio is not None and abs(request_ratio - io_ratio) > 0.05 * io_ratio
+        else None,
+        delta_color="off",
+        delta_arrow="off",
+        help="(ratio × input price + output price) / (ratio + 1). Price lists compare "
+        "providers at a fixed 3:1 blend; set the ratio to your own traffic's to compare "
+        "with the cost per request.",
     )
     st.caption(api_request_caption(in_tokens, out_tokens, api, api_req))
     offer = api_by_name.get(api_name)

@@ -12,6 +12,9 @@ def test_default_render_shows_the_three_views_and_the_exercise(open_page: OpenPa
     assert not at.exception and not at.warning and not at.error
     assert metric(at, "Cost per request") == "$0.005"
     assert metric(at, "Blended per 1M tokens (3:1)") == "$4.375"
+    # the price lists' 3:1 beside this request's own 1,000 in / 250 out
+    blended = next(m for m in at.metric if m.label == "Blended per 1M tokens (3:1)")
+    assert blended.proto.delta == "this request is 4:1"
     assert metric(at, "Session cost, with caching") == "$0.05862"
     assert metric(at, "Without caching") == "$0.07938"
     assert metric(at, "Monthly bill") == "$5,862"

@@ -43,7 +43,8 @@ def test_session_chart_has_both_cumulative_lines() -> None:
         "With prompt caching (80% hit rate)",
     ]
     assert list(fig.data[1].y)[-1] == s.total_usd
-    assert fig.layout.yaxis.title.text == "Cumulative cost of the session (US$)"
+    # the bars are one turn each, not cumulative: the title says which is which
+    assert fig.layout.yaxis.title.text == "US$: session so far (lines), one turn (bars)"
 
 
 def test_satisfaction_chart_marks_the_breakeven() -> None:

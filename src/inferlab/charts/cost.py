@@ -56,7 +56,9 @@ def session_chart(session: SessionCost, hit_rate: float) -> go.Figure:
     )
     fig.update_xaxes(title_text="Turn of the conversation", dtick=1 if len(turns) <= 30 else None)
     fig.update_yaxes(
-        title_text="Cumulative cost of the session (US$)", rangemode="tozero", tickformat="$" + fmt
+        title_text="US$: session so far (lines), one turn (bars)",
+        rangemode="tozero",
+        tickformat="$" + fmt,
     )
     plain_layout(fig, 380, hovermode="x unified")
     return fig
