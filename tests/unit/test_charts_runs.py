@@ -43,6 +43,10 @@ def test_cdf_reaches_100_percent_and_is_compact() -> None:
     assert list(a.y)[-1] == 100 and a.x[0] == 1
     assert len(b.x) == CDF_POINTS
     assert fig.layout.xaxis.title.text == "TTFT (ms)"
+    # p50/p90/p99 labels in the right margin, outside the plot: no curve crosses them
+    labels = [a for a in fig.layout.annotations if a.text in ("p50", "p90", "p99")]
+    assert len(labels) == 3 and all(a.xanchor == "left" and a.x == 1 for a in labels)
+    assert fig.layout.margin.r >= 40
 
 
 def test_distribution_shares_sum_to_100() -> None:

@@ -98,10 +98,18 @@ def cdf_figure(
             )
         )
     for p in (50, 90, 99):
-        fig.add_hline(y=p, line_dash="dot", line_color="#aaa", annotation_text=f"p{p}")
+        # Labels in the right margin, outside the plot: no curve can cross them.
+        fig.add_hline(
+            y=p,
+            line_dash="dot",
+            line_color="#aaa",
+            annotation_text=f"p{p}",
+            annotation_position="right",
+        )
     fig.update_xaxes(title_text=f"{metric_label} ({unit})", type="log" if log_x else "linear")
     fig.update_yaxes(title_text="Share of values at or below (%)", range=[0, 101])
     plain_layout(fig, 400, top=50)
+    fig.update_layout(margin={"r": 40})
     return fig
 
 
