@@ -659,7 +659,7 @@ def show_job(snap: JobSnapshot, chart: bool) -> None:
                 "warming up…"
                 if snap.phase == "warmup"
                 else f"{snap.done:,}{planned} requests done, {snap.in_flight} in flight, "
-                f"{snap.elapsed_s:,.1f} s"
+                f"{snap.elapsed_s:,.1f} s since launch"  # warm-up included
             )
             st.progress(snap.fraction or 0.0, text=text)
         r1 = st.columns(3)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 __all__ = ["GLOSSARY", "PAGE_TITLES", "Term", "glossary_table", "linked_pages"]
 
-# Pages that explore glossary terms; Home links one once its file exists.
+# The app's pages (Home aside), for the glossary's "Explored on" and Home's links; Home
+# links one once its file exists.
 PAGE_TITLES = {
     "latency.py": "Latency",
     "runs.py": "Runs",
@@ -15,6 +16,7 @@ PAGE_TITLES = {
     "throughput.py": "Throughput & capacity",
     "cost.py": "Cost",
     "quality.py": "Quality",
+    "trends.py": "Trends",
 }
 
 
