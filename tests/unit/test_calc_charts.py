@@ -70,6 +70,11 @@ def test_log_axes_label_powers_of_ten_or_the_batch_sizes() -> None:
     points = [BatchPoint(b, 5.0 + b / 100, b * 100.0, False, True) for b in (1, 2, 4, 8, 16)]
     fig = tradeoff_chart(points, 16)
     assert list(fig.layout.xaxis.tickvals) == [1, 2, 4, 8, 16]
+    # a KV limit of 340 right after 256: 256's label would touch it, so only 340 is labelled
+    full = [
+        BatchPoint(b, 5.0, b * 100.0, False, True) for b in (1, 2, 4, 8, 16, 32, 64, 128, 256, 340)
+    ]
+    assert list(tradeoff_chart(full, 340).layout.xaxis.tickvals)[-2:] == [128, 340]
     roof = roofline_chart(989.0, 3.35, [("decode", 1.0)])
     assert roof.layout.xaxis.dtick == 1 and roof.layout.yaxis.dtick == 1
 

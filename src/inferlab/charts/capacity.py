@@ -131,10 +131,15 @@ def tradeoff_chart(
             annotation_position="bottom right",
         )
     # Ticks at the batch sizes drawn (1, 2, 4, ...): plotly's own log ticks read "5 1 2 5 10".
+    ticks = xs if len(xs) <= 14 else xs[:: -(-len(xs) // 14)]
+    if len(ticks) >= 2 and ticks[-1] < 1.5 * ticks[-2]:
+        # The last size (the KV-cache limit, e.g. 340) next to a power of two (256): the
+        # labels would touch on a log axis; the limit is the one worth reading.
+        ticks = [*ticks[:-2], ticks[-1]]
     fig.update_xaxes(
         title_text="Batch size (concurrent sequences), log scale",
         type="log",
-        tickvals=xs if len(xs) <= 14 else xs[:: -(-len(xs) // 14)],
+        tickvals=ticks,
         tickformat=",d",
     )
     # Round ticks on both axes, as many on each, so the two scales share the grid lines.

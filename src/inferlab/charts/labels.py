@@ -77,9 +77,15 @@ def label_boxes(points: Sequence[LabelPoint], positions: Sequence[str]) -> list[
     return [_box(p, pos) for p, pos in zip(points, positions, strict=True)]
 
 
-def label_positions(points: Sequence[LabelPoint], width_px: float, height_px: float) -> list[str]:
-    """A plotly textposition per point, chosen so labels avoid markers, labels and edges."""
-    markers = [_marker(p) for p in points]
+def label_positions(
+    points: Sequence[LabelPoint],
+    width_px: float,
+    height_px: float,
+    obstacles: Sequence[Box] = (),
+) -> list[str]:
+    """A plotly textposition per point, chosen so labels avoid markers, labels, edges and
+    `obstacles` (other marks drawn on the chart, in the same pixel frame)."""
+    markers = [_marker(p) for p in points] + list(obstacles)
     placed: list[Box] = []
     out: list[str] = []
     for i, p in enumerate(points):

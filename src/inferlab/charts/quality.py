@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from inferlab.charts.labels import LabelPoint, axis_range, label_positions
+from inferlab.charts.labels import Box, LabelPoint, axis_range, label_positions
 from inferlab.charts.layout import legend_above
 from inferlab.quality import (
     METRICS,
@@ -248,6 +248,21 @@ def satisfaction_curve(
         min(105.0, max([*sats, max(ys)]) + 6.0),
     )
     curve_w_px, curve_h_px = 940.0, 260.0
+
+    def px(lat_s: float, pct: float) -> tuple[float, float]:
+        return (
+            lat_s / x_max * curve_w_px,
+            (pct - y_range[0]) / (y_range[1] - y_range[0]) * curve_h_px,
+        )
+
+    # The thin segments from the line to options of another quality: labels keep off them.
+    segments = []
+    for c, pct in zip(shown, sats, strict=True):
+        at_s = c.total_latency_s or 0.0
+        on = line_model.expected_pct(Candidate("", model.baseline_quality_pct, at_s * 1000, 0, 0))
+        if on is not None and abs(on - pct) > 1e-9:
+            (x, y0), (_, y1) = px(at_s, on), px(at_s, pct)
+            segments.append(Box(x - 2.0, min(y0, y1), x + 2.0, max(y0, y1)))
     positions = label_positions(
         [
             LabelPoint(
@@ -260,6 +275,7 @@ def satisfaction_curve(
         ],
         curve_w_px,
         curve_h_px,
+        segments,
     )
     legend_done = False
     for k, c in enumerate(shown):

@@ -95,3 +95,24 @@ def test_the_satisfaction_curve_labels_do_not_overlap() -> None:
     boxes = _chart_labels(fig, 940.0, 260.0)
     assert len(boxes) == len(EXAMPLE_CANDIDATES)
     assert _no_overlaps(boxes)
+
+
+def test_satisfaction_curve_labels_keep_off_the_quality_offset_segments() -> None:
+    # "Smaller model" (10 quality points below) hangs under the line on a thin segment;
+    # its label was placed across that segment.
+    model = SatisfactionModel()
+    fig = satisfaction_curve(model, EXAMPLE_CANDIDATES, EXAMPLE_CANDIDATES[0].name)
+    boxes = _chart_labels(fig, 940.0, 260.0)
+    (x0, x1), (y0, y1) = fig.layout.xaxis.range, fig.layout.yaxis.range
+    segments = [
+        Box(
+            (t.x[0] - x0) / (x1 - x0) * 940.0 - 1,
+            (min(t.y) - y0) / (y1 - y0) * 260.0,
+            (t.x[0] - x0) / (x1 - x0) * 940.0 + 1,
+            (max(t.y) - y0) / (y1 - y0) * 260.0,
+        )
+        for t in fig.data
+        if t.mode == "lines" and len(t.x) == 2 and t.x[0] == t.x[1]
+    ]
+    assert segments  # the example has options of another quality
+    assert all(b.overlap(s) == 0 for b in boxes for s in segments)
