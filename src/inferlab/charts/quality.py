@@ -255,8 +255,10 @@ def satisfaction_curve(
             (pct - y_range[0]) / (y_range[1] - y_range[0]) * curve_h_px,
         )
 
-    # The thin segments from the line to options of another quality: labels keep off them.
-    segments = []
+    # The thin segments from the line to options of another quality, and the "fast
+    # enough" line: labels keep off them.
+    fast_x = model.fast_enough_s / x_max * curve_w_px
+    segments = [Box(fast_x - 2.0, 0.0, fast_x + 2.0, curve_h_px)]
     for c, pct in zip(shown, sats, strict=True):
         at_s = c.total_latency_s or 0.0
         on = line_model.expected_pct(Candidate("", model.baseline_quality_pct, at_s * 1000, 0, 0))

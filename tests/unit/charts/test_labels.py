@@ -115,4 +115,6 @@ def test_satisfaction_curve_labels_keep_off_the_quality_offset_segments() -> Non
         if t.mode == "lines" and len(t.x) == 2 and t.x[0] == t.x[1]
     ]
     assert segments  # the example has options of another quality
+    fast = (model.fast_enough_s - x0) / (x1 - x0) * 940.0  # the dotted "fast enough" line
+    segments.append(Box(fast - 1, 0, fast + 1, 260.0))
     assert all(b.overlap(s) == 0 for b in boxes for s in segments)
