@@ -328,7 +328,7 @@ def _mean_ok(values: np.ndarray, ok: np.ndarray) -> float | None:
 def setup_notes(
     runs: Sequence[RunRequests], baseline_id: str, names: Mapping[str, str]
 ) -> list[str]:
-    """What the runs differ in besides the load and the server: the model, or the prompt and
+    """What the runs differ in besides the load: the model, the endpoint, the prompt and
     answer lengths. A comparison across them is still shown, but a reader must know that
     E2E, TTFT and requests/s then move for that reason too (one sentence per difference)."""
     base = next((r for r in runs if r.run_id == baseline_id), None)
@@ -345,6 +345,15 @@ def setup_notes(
         notes.append(
             f"Different models: the baseline {names.get(baseline_id, baseline_id)} ran "
             f"{models[baseline_id]}, {listed}; every difference includes the model's."
+        )
+    ends = {r.run_id: str(r.meta.get("endpoint") or "").rstrip("/") for r in runs}
+    elsewhere = [r for r in others if ends[r.run_id] and ends[r.run_id] != ends[baseline_id]]
+    if ends[baseline_id] and elsewhere:
+        listed = ", ".join(f"{names.get(r.run_id, r.run_id)} {ends[r.run_id]}" for r in elsewhere)
+        notes.append(
+            f"Different endpoints: the baseline {names.get(baseline_id, baseline_id)} probed "
+            f"{ends[baseline_id]}, {listed}; every difference includes the server's (its "
+            "hardware, engine or settings), not only the load."
         )
     for what, attr, advice in (
         ("answers", "output_tokens", "compare TPOT and TTFT; E2E and requests/s follow the length"),

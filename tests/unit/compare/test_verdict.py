@@ -175,3 +175,22 @@ def test_setup_notes_say_nothing_where_a_run_does_not_know() -> None:
     other = shaped("b", "qwen-32b", 128, 2000)
     assert setup_notes([base, other], "a", {}) == []
     assert setup_notes([base], "a", {}) == []
+
+
+def test_setup_notes_name_another_endpoint() -> None:
+    def at(run_id: str, endpoint: str) -> RunRequests:
+        run = shaped(run_id, "m", 128, 500)
+        return RunRequests.from_frame(
+            run_id,
+            pd.DataFrame({"ok": run.ok, "output_tokens": run.output_tokens}),
+            meta={"model": "m", "endpoint": endpoint},
+        )
+
+    same = [at("a", "http://h:8000/v1"), at("b", "http://h:8000/v1/")]  # a slash is no change
+    assert setup_notes(same, "a", {}) == []
+    other = [at("a", "http://h:8000/v1"), at("c", "http://other:8000/v1")]
+    assert setup_notes(other, "a", {"a": "A", "c": "C"}) == [
+        "Different endpoints: the baseline A probed http://h:8000/v1, C http://other:8000/v1; "
+        "every difference includes the server's (its hardware, engine or settings), not "
+        "only the load."
+    ]
