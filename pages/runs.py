@@ -170,20 +170,26 @@ def tool_panel(db: str, run_id: str, version: str) -> Any:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def imported_runs(db: str, keys: tuple[tuple[str, str], ...]) -> frozenset[str]:
-    """Which of the runs were imported (have a tool panel), read in one store session.
+def runs_meta(db: str, keys: tuple[tuple[str, str], ...]) -> dict[str, dict[str, Any]]:
+    """The runs' metadata, read in one store session: which were imported (have a tool
+    panel) and which shared their server with other traffic.
 
-    Keyed by run id and version like the arrays (a run's import metadata is written
-    with the run), so a rerun after the run list's 3 s expire does not reopen the store.
+    Keyed by run id and version like the arrays (import metadata is written with the run,
+    other traffic as the probe ends), so a rerun after the run list's 3 s expire does not
+    reopen the store.
     """
-    meta = store_for(db).runs_metadata(tuple(rid for rid, _ in keys))
-    return frozenset(rid for rid, m in meta.items() if isinstance(m.get("import"), dict))
+    return store_for(db).runs_metadata(tuple(rid for rid, _ in keys))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+def imported_runs(db: str, keys: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    return frozenset(
+        rid for rid, m in runs_meta(db, keys).items() if isinstance(m.get("import"), dict)
+    )
+
+
 def shared_runs(db: str, keys: tuple[tuple[str, str], ...]) -> dict[str, str]:
     """Run id -> why its server also served others (kept with the run by the probe)."""
-    return shared_servers(store_for(db).runs_metadata(tuple(rid for rid, _ in keys)))
+    return shared_servers(runs_meta(db, keys))
 
 
 def refresh() -> None:
