@@ -83,7 +83,9 @@ def test_a_stream_that_never_sends_done_is_cut_at_the_response_cap() -> None:
 
 def test_one_huge_line_without_a_newline_is_cut_at_the_event_cap() -> None:
     with server([sse_head(), chunk(b"data: ")], then=chunk(b"x" * 65536), forever=True) as srv:
-        record = run(srv.base_url, max_event_bytes=1 << 20)
+        # A generous read timeout: on a loaded machine 1 MiB can take longer than 5 s to
+        # arrive, and the test is about the cap, not the clock.
+        record = run(srv.base_url, max_event_bytes=1 << 20, timeout_s=60)
     assert record.error_class == "event_too_large"
     assert "1,048,576 bytes" in (record.error_message or "")
 
