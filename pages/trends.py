@@ -63,8 +63,9 @@ except StoreError as exc:
     st.error(f"Cannot read the run store: {exc}", icon=":material/error:")
     st.stop()
 
+query_all = {k: st.query_params.get_all(k) for k in st.query_params}
 if not series:
-    if problem := empty_store_problem({k: st.query_params.get_all(k) for k in st.query_params}):
+    if problem := empty_store_problem(query_all):
         st.warning(problem, icon=":material/link_off:")
     with st.container(border=True):
         st.subheader("No series yet")
@@ -79,7 +80,6 @@ if not series:
 
 names = list(series)
 query = st.query_params.to_dict()
-query_all = {k: st.query_params.get_all(k) for k in st.query_params}
 forget_link_values(bad_params(query, names))  # widgets and address bar: the default
 for message in link_problems(query_all, names):
     st.warning(message, icon=":material/link_off:")

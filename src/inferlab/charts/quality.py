@@ -255,23 +255,25 @@ def satisfaction_curve(
             (pct - y_range[0]) / (y_range[1] - y_range[0]) * curve_h_px,
         )
 
-    # The thin segments from the line to options of another quality, and the "fast
-    # enough" line: labels keep off them.
+    # Each option's satisfaction on the line at its latency (its quality offset is the
+    # thin segment from there to the option), computed once for the labels and the drawing.
+    on_lines = [
+        line_model.expected_pct(
+            Candidate("", model.baseline_quality_pct, (c.total_latency_s or 0.0) * 1000, 0, 0)
+        )
+        for c in shown
+    ]
+    # The segments and the "fast enough" line: labels keep off them.
     fast_x = model.fast_enough_s / x_max * curve_w_px
     segments = [Box(fast_x - 2.0, 0.0, fast_x + 2.0, curve_h_px)]
-    for c, pct in zip(shown, sats, strict=True):
-        at_s = c.total_latency_s or 0.0
-        on = line_model.expected_pct(Candidate("", model.baseline_quality_pct, at_s * 1000, 0, 0))
+    for c, pct, on in zip(shown, sats, on_lines, strict=True):
         if on is not None and abs(on - pct) > 1e-9:
-            (x, y0), (_, y1) = px(at_s, on), px(at_s, pct)
+            (x, y0), (_, y1) = px(c.total_latency_s or 0.0, on), px(c.total_latency_s or 0.0, pct)
             segments.append(Box(x - 2.0, min(y0, y1), x + 2.0, max(y0, y1)))
     positions = label_positions(
         [
             LabelPoint(
-                (c.total_latency_s or 0.0) / x_max * curve_w_px,
-                (sat - y_range[0]) / (y_range[1] - y_range[0]) * curve_h_px,
-                14.0 if c.name == baseline else 11.0,
-                c.name,
+                *px(c.total_latency_s or 0.0, sat), 14.0 if c.name == baseline else 11.0, c.name
             )
             for c, sat in zip(shown, sats, strict=True)
         ],
@@ -284,9 +286,7 @@ def satisfaction_curve(
         lat = c.total_latency_s
         sat = model.expected_pct(c)
         assert lat is not None and sat is not None
-        on_line = line_model.expected_pct(
-            Candidate("", model.baseline_quality_pct, lat * 1000, 0.0, 0.0)
-        )
+        on_line = on_lines[k]
         if on_line is not None and abs(on_line - sat) > 1e-9:
             fig.add_trace(
                 go.Scatter(
